@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# Offline benchmark: tcpflow vs tcpscribe on synthetic captures.
+#
+#   bench/offline.sh [TCPSCRIBE_BINARY]
+#
+# Without an argument tcpscribe is built (Release, Ninja) in $BENCH_BUILD_DIR
+# (default: <repo>/build).  Environment:
+#   BENCH_OUT         markdown results file (default bench/results-offline.md)
+#   BENCH_CAPTURES    directory for the captures; reused when its params.txt
+#                     matches the parameters below, else (re)generated there.
+#                     Default: a fresh directory inside the work dir.
+#   BENCH_TMP         parent of the work dir (default /var/tmp); outputs of
+#                     both tools go there, on the same filesystem
+#   BENCH_RUNS        runs per tool and capture, best wall time kept (3)
+#   BENCH_BULK_MIB    MiB per bulk transfer (64), BENCH_MANY connections in
+#                     many.pcap (50000), BENCH_CONCURRENT open at once (10000)
+#   BENCH_CAPS        captures to run (default "bulk many")
+#   BENCH_TOOLS       tools to run (default "tcpflow tcpscribe")
+#   BENCH_KEEP=1      keep the work dir
+# Exit status: 0 when every tcpscribe run succeeded and its output matched the
+# manifest; 1 otherwise; 2 on setup errors.  tcpflow's mistakes are reported,
+# never fatal.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(dirname "$HERE")
+RUNS=${BENCH_RUNS:-3}
+BULK_MIB=${BENCH_BULK_MIB:-64}
+MANY=${BENCH_MANY:-50000}
+CONCURRENT=${BENCH_CONCURRENT:-10000}
+CAPS=${BENCH_CAPS:-bulk many}
+TOOLS=${BENCH_TOOLS:-tcpflow tcpscribe}
+BENCH_OUT=${BENCH_OUT:-$REPO/bench/results-offline.md}
+BUILD_DIR=${BENCH_BUILD_DIR:-$REPO/build}
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "offline.sh: $*"; exit 2; }
+
+# --- dependencies ----------------------------------------------------------
+SUDO=
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
+APT_UPDATED=
+apt_install() {
+  log "installing: $*"
+  if [ -z "$APT_UPDATED" ]; then
+    $SUDO apt-get update -qq >&2 || true
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >&2 \
+    || die "apt-get install $* failed"
+}
+pkgs=()
+command -v python3 >/dev/null || pkgs+=(python3)
+[ -x /usr/bin/time ] || pkgs+=(time)
+case " $TOOLS " in *" tcpflow "*) command -v tcpflow >/dev/null || pkgs+=(tcpflow) ;; esac
+[ ${#pkgs[@]} -eq 0 ] || apt_install "${pkgs[@]}"
+
+# --- tcpscribe binary --------------------------------------------------------
+BIN=
+BUILD_TYPE=given
+if [[ " $TOOLS " == *" tcpscribe "* ]]; then
+  if [ $# -ge 1 ]; then
+    BIN=$(realpath "$1")
+    [ -x "$BIN" ] || die "$1 is not an executable"
+  else
+    build_pkgs=()
+    for p in cmake ninja-build g++ pkg-config libpcap-dev libtins-dev \
+             libboost-program-options-dev libgtest-dev; do
+      dpkg -s "$p" >/dev/null 2>&1 || build_pkgs+=("$p")
+    done
+    [ ${#build_pkgs[@]} -eq 0 ] || apt_install "${build_pkgs[@]}"
+    cache="$BUILD_DIR/CMakeCache.txt"
+    if [ ! -f "$cache" ]; then
+      cmake -S "$REPO" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >&2
+    elif ! grep -q '^CMAKE_BUILD_TYPE:[A-Z]*=Release$' "$cache"; then
+      cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >&2
+    fi
+    cmake --build "$BUILD_DIR" --target tcpscribe >&2
+    BIN="$BUILD_DIR/tcpscribe"
+    BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$cache")
+  fi
+fi
+
+# --- work dir and captures --------------------------------------------------
+BENCH_TMP=${BENCH_TMP:-/var/tmp}
+WORK=$(mktemp -d "$BENCH_TMP/tcpscribe-bench.XXXXXX")
+cleanup() { if [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$WORK"; else log "kept $WORK"; fi; }
+trap cleanup EXIT
+
+CAPDIR=${BENCH_CAPTURES:-$WORK/captures}
+want="bulk_mib=$BULK_MIB many=$MANY concurrent=$CONCURRENT seed=1 only=all"
+if [ -f "$CAPDIR/params.txt" ] && [ "$(cat "$CAPDIR/params.txt")" = "$want" ] \
+   && [ -f "$CAPDIR/bulk.pcap" ] && [ -f "$CAPDIR/many.pcap" ] \
+   && [ -f "$CAPDIR/manifest.tsv" ]; then
+  log "reusing captures in $CAPDIR"
+else
+  log "generating captures in $CAPDIR"
+  rm -f "$CAPDIR/params.txt"
+  python3 "$HERE/gen_captures.py" "$CAPDIR" --bulk-mib "$BULK_MIB" \
+    --many "$MANY" --concurrent "$CONCURRENT" --seed 1 >&2
+fi
+MANIFEST=$CAPDIR/manifest.tsv
+
+run_tool() {  # tool capture outdir logfile timefile
+  local tool=$1 cap=$2 out=$3 lg=$4 tf=$5
+  case $tool in
+    tcpflow)   /usr/bin/time -f '%e %M' -o "$tf" tcpflow -r "$cap" -o "$out" >"$lg" 2>&1 ;;
+    tcpscribe) /usr/bin/time -f '%e %M' -o "$tf" "$BIN" -r "$cap" -o "$out" >"$lg" 2>&1 ;;
+  esac
+}
+
+# --- measure ----------------------------------------------------------------
+declare -A BEST RSS FILES CORRECT EXPECTED FAILED ALL
+status=0
+for c in $CAPS; do
+  cap="$CAPDIR/$c.pcap"
+  [ -f "$cap" ] || die "no capture $cap"
+  for r in $(seq 1 "$RUNS"); do
+    for t in $TOOLS; do
+      out="$WORK/out-$c-$t"
+      rm -rf "$out"; mkdir -p "$out"
+      cat "$cap" >/dev/null          # warm-up: capture in the page cache
+      sync                           # previous run's dirty pages written out
+      lg="$WORK/$c-$t-$r.log"; tf="$WORK/$c-$t-$r.time"
+      rc=0; run_tool "$t" "$cap" "$out" "$lg" "$tf" || rc=$?
+      read -r wall rss < <(tail -n 1 "$tf")
+      log "$c $t run $r: ${wall}s ${rss}KB rc=$rc"
+      k="$c/$t"
+      ALL[$k]="${ALL[$k]:-}${ALL[$k]:+ }$wall"
+      if [ "$rc" -ne 0 ]; then
+        FAILED[$k]="exit $rc"
+        log "  $t failed, last lines of its output:"; tail -n 5 "$lg" >&2
+      fi
+      if [ -z "${BEST[$k]:-}" ] || awk -v a="$wall" -v b="${BEST[$k]}" 'BEGIN{exit !(a<b)}'; then
+        BEST[$k]=$wall
+      fi
+      if [ -z "${RSS[$k]:-}" ] || [ "$rss" -gt "${RSS[$k]}" ]; then RSS[$k]=$rss; fi
+      if [ "$r" -eq "$RUNS" ]; then  # verify the last run's output
+        vr=0
+        line=$(python3 "$HERE/gen_captures.py" verify "$MANIFEST" "$out" \
+                 --capture "$c.pcap" 2>"$WORK/$c-$t.verify") || vr=$?
+        log "  verify: $line"
+        if [ "$vr" -ne 0 ]; then sed 's/^/  /' "$WORK/$c-$t.verify" | head -n 10 >&2; fi
+        for kv in $line; do
+          case $kv in
+            files=*) FILES[$k]=${kv#*=} ;;
+            correct=*) CORRECT[$k]=${kv#*=} ;;
+            expected=*) EXPECTED[$k]=${kv#*=} ;;
+          esac
+        done
+        if [ "$t" = tcpscribe ] && { [ "$vr" -ne 0 ] || [ -n "${FAILED[$k]:-}" ]; }; then
+          status=1
+        fi
+      fi
+      [ "$t" = tcpscribe ] && [ -n "${FAILED[$k]:-}" ] && status=1
+      rm -rf "$out"
+    done
+  done
+done
+
+# --- report -----------------------------------------------------------------
+table() {
+  echo "| capture | tool | wall s (best of $RUNS) | all runs s | peak RSS MB | files | correct files |"
+  echo "|---|---|---:|---|---:|---:|---:|"
+  for c in $CAPS; do
+    for t in $TOOLS; do
+      k="$c/$t"
+      mb=$(awk -v k="${RSS[$k]}" 'BEGIN{printf "%.1f", k/1024}')
+      note=${FAILED[$k]:+ (${FAILED[$k]})}
+      echo "| $c | $t | ${BEST[$k]}$note | ${ALL[$k]} | $mb | ${FILES[$k]:-?} | ${CORRECT[$k]:-?}/${EXPECTED[$k]:-?} |"
+    done
+  done
+  if [[ " $TOOLS " == *" tcpflow "* && " $TOOLS " == *" tcpscribe "* ]]; then
+    echo
+    for c in $CAPS; do
+      awk -v c="$c" -v a="${BEST[$c/tcpflow]}" -v b="${BEST[$c/tcpscribe]}" 'BEGIN{
+        if (b > 0) printf "- %s: tcpflow/tcpscribe wall time = %.2f\n", c, a/b;
+        else printf "- %s: tcpflow/tcpscribe wall time = n/a (tcpscribe %ss)\n", c, b }'
+    done
+  fi
+  return 0
+}
+TABLE=$(table)
+echo "$TABLE"
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+{
+  echo "# Offline benchmark: tcpflow vs tcpscribe"
+  echo
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores, ${cpu:-unknown CPU}, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+  echo "- captures: bulk.pcap = 4 x $BULK_MIB MiB interleaved transfers ($(du -m "$CAPDIR/bulk.pcap" | cut -f1) MB); many.pcap = $MANY short connections, $CONCURRENT open at once ($(du -m "$CAPDIR/many.pcap" | cut -f1) MB)"
+  echo "- tcpflow: $(tcpflow -V 2>&1 | head -n 1)"
+  if [ -n "$BIN" ]; then
+    echo "- tcpscribe: $BIN (build type: ${BUILD_TYPE:-unknown}; commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none))"
+  fi
+  echo "- wall time and peak RSS from /usr/bin/time -f '%e %M'; best wall of $RUNS runs, largest RSS of the runs; output dirs fresh per run under $BENCH_TMP; capture read once before each run (warm page cache); report.xml not counted; correctness checked on the last run against manifest.tsv (sha256 per direction)"
+  echo
+  echo "$TABLE"
+} >"$BENCH_OUT"
+log "results written to $BENCH_OUT"
+exit $status

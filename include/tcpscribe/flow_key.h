@@ -1,0 +1,86 @@
+// Addresses, endpoints and the 4-tuple (+VLAN) that identifies a TCP flow.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string>
+
+namespace tcpscribe {
+
+/// An IPv4 or IPv6 address. IPv4 lives in the first four bytes.
+struct IpAddr {
+  std::array<uint8_t, 16> bytes{};
+  bool v6 = false;
+
+  static IpAddr v4_from(const uint8_t* p) {
+    IpAddr a;
+    std::memcpy(a.bytes.data(), p, 4);
+    return a;
+  }
+  static IpAddr v6_from(const uint8_t* p) {
+    IpAddr a;
+    std::memcpy(a.bytes.data(), p, 16);
+    a.v6 = true;
+    return a;
+  }
+  friend bool operator==(const IpAddr&, const IpAddr&) = default;
+  friend auto operator<=>(const IpAddr&, const IpAddr&) = default;
+};
+
+struct Endpoint {
+  IpAddr addr;
+  uint16_t port = 0;
+  friend bool operator==(const Endpoint&, const Endpoint&) = default;
+  friend auto operator<=>(const Endpoint&, const Endpoint&) = default;
+};
+
+/// The direction-independent identity of a TCP conversation: the two
+/// endpoints in canonical (sorted) order, plus the outermost VLAN id (-1: none).
+struct FlowKey {
+  Endpoint lo;
+  Endpoint hi;
+  int vlan = -1;
+
+  static FlowKey of(const Endpoint& a, const Endpoint& b, int vlan) {
+    FlowKey k;
+    if (a < b) {
+      k.lo = a;
+      k.hi = b;
+    } else {
+      k.lo = b;
+      k.hi = a;
+    }
+    k.vlan = vlan;
+    return k;
+  }
+  friend bool operator==(const FlowKey&, const FlowKey&) = default;
+};
+
+struct FlowKeyHash {
+  size_t operator()(const FlowKey& k) const noexcept {
+    uint64_t h = 1469598103934665603ULL;
+    auto mix = [&h](const uint8_t* p, size_t n) {
+      for (size_t i = 0; i < n; ++i) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+      }
+    };
+    mix(k.lo.addr.bytes.data(), 16);
+    mix(k.hi.addr.bytes.data(), 16);
+    const uint16_t ports[2] = {k.lo.port, k.hi.port};
+    mix(reinterpret_cast<const uint8_t*>(ports), sizeof ports);
+    mix(reinterpret_cast<const uint8_t*>(&k.vlan), sizeof k.vlan);
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
+};
+
+/// "1.2.3.4" or "2001:db8::1" (inet_ntop form).
+std::string format_addr(const IpAddr& a);
+/// tcpflow's file-name form: "001.002.003.004" for IPv4, inet_ntop for IPv6.
+std::string format_addr_padded(const IpAddr& a);
+/// "1.2.3.4:80" or "[2001:db8::1]:80".
+std::string format_endpoint(const Endpoint& e);
+
+}  // namespace tcpscribe

@@ -1,0 +1,39 @@
+// Raw packets as they come out of a capture source, before any decoding.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace tcpscribe {
+
+/// Nanoseconds since the Unix epoch (capture time).
+using Timestamp = int64_t;
+
+constexpr Timestamp kNanosPerSecond = 1'000'000'000;
+
+/// One captured frame. `data` stays valid until the next call to the
+/// source that produced it.
+struct RawPacket {
+  Timestamp ts = 0;
+  int linktype = 0;        ///< DLT_* value of the interface the frame came from.
+  uint32_t caplen = 0;     ///< Bytes present at `data`.
+  uint32_t origlen = 0;    ///< Bytes the frame had on the wire.
+  const uint8_t* data = nullptr;
+};
+
+enum class ReadStatus { kPacket, kEnd, kError };
+
+/// Where packets come from: a capture file, a live device, or (in tests) a
+/// vector of crafted frames.
+class PacketSource {
+ public:
+  virtual ~PacketSource() = default;
+  /// Fetches the next packet. On kError, error() says what went wrong and
+  /// where; the packets returned before stay valid results.
+  virtual ReadStatus next(RawPacket& out) = 0;
+  virtual const std::string& error() const = 0;
+  /// Human-readable name for messages ("capture.pcap", "eth0").
+  virtual const std::string& name() const = 0;
+};
+
+}  // namespace tcpscribe

@@ -1,0 +1,44 @@
+// A decoded TCP segment: what the flow table and the reassembler consume.
+#pragma once
+
+#include <cstdint>
+
+#include "tcpscribe/flow_key.h"
+#include "tcpscribe/packet.h"
+
+namespace tcpscribe {
+
+namespace tcp_flags {
+constexpr uint8_t kFin = 0x01;
+constexpr uint8_t kSyn = 0x02;
+constexpr uint8_t kRst = 0x04;
+constexpr uint8_t kPsh = 0x08;
+constexpr uint8_t kAck = 0x10;
+constexpr uint8_t kUrg = 0x20;
+}  // namespace tcp_flags
+
+struct Segment {
+  Timestamp ts = 0;
+  Endpoint src;
+  Endpoint dst;
+  int vlan = -1;  ///< Outermost 802.1Q/802.1ad tag, -1 when untagged.
+  uint32_t seq = 0;
+  uint32_t ack = 0;
+  uint8_t flags = 0;
+  uint16_t window = 0;
+  /// Payload bytes present in the capture.
+  const uint8_t* payload = nullptr;
+  uint32_t payload_len = 0;
+  /// Payload bytes the IP header announces beyond what the capture holds
+  /// (cut by the snapshot length). They follow `payload` in sequence space.
+  uint32_t missing_len = 0;
+
+  bool has(uint8_t f) const { return (flags & f) != 0; }
+  /// Sequence space the segment occupies (SYN and FIN count one each).
+  uint32_t seq_len() const {
+    return payload_len + missing_len + (has(tcp_flags::kSyn) ? 1 : 0) +
+           (has(tcp_flags::kFin) ? 1 : 0);
+  }
+};
+
+}  // namespace tcpscribe

@@ -1,0 +1,82 @@
+// The events every output consumes: files, console, reports, netrecord logs.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "tcpscribe/flow_key.h"
+#include "tcpscribe/packet.h"
+
+namespace tcpscribe {
+
+enum class Dir : uint8_t { kClientToServer = 0, kServerToClient = 1 };
+
+inline Dir reverse(Dir d) {
+  return d == Dir::kClientToServer ? Dir::kServerToClient : Dir::kClientToServer;
+}
+inline int index_of(Dir d) { return static_cast<int>(d); }
+
+/// Why a connection ended, as far as tcpscribe is concerned.
+enum class CloseReason {
+  kFin,           ///< both sides closed (FIN), everything delivered
+  kRst,           ///< a reset ended it
+  kIdle,          ///< no packet for the idle timeout (capture time)
+  kEndOfInput,    ///< the capture ended with the connection open
+  kReused,        ///< a new SYN on the same 4-tuple replaced it
+  kEvicted,       ///< the flow-table cap forced it out
+};
+
+const char* to_string(CloseReason r);
+
+struct DirectionStats {
+  uint64_t packets = 0;
+  uint64_t payload_bytes = 0;     ///< payload bytes in captured packets, copies included
+  uint64_t delivered_bytes = 0;   ///< unique bytes handed to sinks
+  uint64_t gap_bytes = 0;         ///< bytes of holes handed to sinks as gaps
+  uint64_t retransmitted_bytes = 0;
+  uint64_t conflicting_overlaps = 0;  ///< overlaps whose bytes differed
+  uint64_t dropped_bytes = 0;     ///< bytes refused by a cap (-b, buffers)
+  Timestamp first_ts = 0;
+  Timestamp last_ts = 0;
+  bool syn = false;
+  bool fin = false;
+  bool rst = false;
+};
+
+/// What sinks know about a connection. Owned by the flow table; valid from
+/// on_open until on_close returns.
+struct Connection {
+  uint64_t id = 0;           ///< serial, in order of first packet (from 0)
+  Endpoint client;           ///< sender of the SYN, or of the first packet seen
+  Endpoint server;
+  int vlan = -1;
+  uint32_t reuse_index = 0;  ///< 0 for the first connection on a 4-tuple, 1 for c1 ...
+  bool handshake_seen = false;  ///< the client's SYN was captured
+  Timestamp first_ts = 0;
+  Timestamp last_ts = 0;
+  DirectionStats dir[2];
+
+  const Endpoint& src(Dir d) const { return d == Dir::kClientToServer ? client : server; }
+  const Endpoint& dst(Dir d) const { return d == Dir::kClientToServer ? server : client; }
+};
+
+/// A consumer of reassembled streams. Offsets count bytes from the start of
+/// a direction's stream (the byte after the SYN, or the first byte seen).
+/// Within a direction, data and gap events arrive in offset order with no
+/// overlap: every offset is covered by exactly one event.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void on_open(const Connection& c) = 0;
+  virtual void on_data(const Connection& c, Dir d, uint64_t offset,
+                       std::span<const uint8_t> bytes, Timestamp ts) = 0;
+  virtual void on_gap(const Connection& c, Dir d, uint64_t offset,
+                      uint64_t length, Timestamp ts) = 0;
+  virtual void on_close(const Connection& c, CloseReason why) = 0;
+  /// Called once the input is exhausted, after every on_close. A sink that
+  /// buffers output makes it durable here and reports errors.
+  virtual void finish() {}
+};
+
+}  // namespace tcpscribe

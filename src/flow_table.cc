@@ -1,0 +1,393 @@
+#include "flow_table.h"
+
+#include <algorithm>
+
+namespace tcpscribe {
+
+const char* to_string(CloseReason r) {
+  switch (r) {
+    case CloseReason::kFin: return "fin";
+    case CloseReason::kRst: return "rst";
+    case CloseReason::kIdle: return "idle";
+    case CloseReason::kEndOfInput: return "end-of-input";
+    case CloseReason::kReused: return "reused";
+    case CloseReason::kEvicted: return "evicted";
+  }
+  return "?";
+}
+
+struct FlowTable::Entry {
+  FlowKey key;
+  Connection conn;
+  StreamReassembler streams[2];
+  bool closed = false;
+  bool client_syn = false;
+  bool server_syn = false;
+  uint32_t client_isn = 0;
+  uint32_t server_isn = 0;
+  uint64_t packets = 0;
+  Timestamp last_activity = 0;
+  // Where each direction's stream starts; kept after close so that a late
+  // SYN (reordered capture) is recognised as this connection's.
+  bool base_known[2] = {false, false};
+  uint32_t base_seq[2] = {0, 0};
+  // A FIN seen before its direction had a first byte to anchor offsets.
+  std::optional<uint32_t> pending_fin[2];
+  // Holes the peer has acknowledged past: proven lost unless they fill soon.
+  uint64_t acked[2] = {0, 0};
+  bool proof_pending[2] = {false, false};
+  uint64_t proof_packet[2] = {0, 0};
+  Timestamp proof_ts[2] = {0, 0};
+  std::list<Entry*>::iterator lru;
+
+  Dir dir_of(const Endpoint& src) const {
+    return src == conn.client ? Dir::kClientToServer : Dir::kServerToClient;
+  }
+  /// Everything a direction sent before its FIN has been delivered.
+  bool complete(int i) const {
+    return streams[i].has_base() ? streams[i].complete() : pending_fin[i].has_value();
+  }
+  size_t buffered() const {
+    return streams[0].buffered_bytes() + streams[1].buffered_bytes();
+  }
+};
+
+/// Adapts one direction's reassembler output to the sinks, applying -b.
+class FlowTable::DirOutput : public StreamOutput {
+ public:
+  DirOutput(FlowTable& t, Entry& e, Dir d) : t_(t), e_(e), d_(d) {}
+
+  void data(uint64_t offset, std::span<const uint8_t> bytes, Timestamp ts) override {
+    const uint64_t limit = t_.limits_.max_bytes_per_direction;
+    DirectionStats& st = e_.conn.dir[index_of(d_)];
+    st.delivered_bytes += bytes.size();
+    if (limit && offset + bytes.size() > limit) {
+      const uint64_t keep = offset >= limit ? 0 : limit - offset;
+      t_.stats_.bytes_over_limit += bytes.size() - keep;
+      st.dropped_bytes += bytes.size() - keep;
+      bytes = bytes.first(keep);
+      if (bytes.empty()) return;
+    }
+    for (Sink* s : t_.sinks_) s->on_data(e_.conn, d_, offset, bytes, ts);
+  }
+  void gap(uint64_t offset, uint64_t length, Timestamp ts) override {
+    const uint64_t limit = t_.limits_.max_bytes_per_direction;
+    e_.conn.dir[index_of(d_)].gap_bytes += length;
+    if (limit && offset + length > limit) {
+      if (offset >= limit) return;
+      length = limit - offset;
+    }
+    for (Sink* s : t_.sinks_) s->on_gap(e_.conn, d_, offset, length, ts);
+  }
+
+ private:
+  FlowTable& t_;
+  Entry& e_;
+  Dir d_;
+};
+
+FlowTable::FlowTable(FlowTableLimits limits, std::vector<Sink*> sinks)
+    : limits_(limits), sinks_(std::move(sinks)) {}
+
+FlowTable::~FlowTable() = default;
+
+FlowTable::Entry* FlowTable::create(const FlowKey& key, const Segment& s,
+                                    uint32_t reuse_index) {
+  auto e = std::make_unique<Entry>();
+  e->key = key;
+  const bool syn = s.has(tcp_flags::kSyn);
+  const bool ack = s.has(tcp_flags::kAck);
+  // A lone SYN-ACK means we missed the SYN: its receiver is the client.
+  const bool from_server = syn && ack;
+  e->conn.id = next_id_++;
+  e->conn.client = from_server ? s.dst : s.src;
+  e->conn.server = from_server ? s.src : s.dst;
+  e->conn.vlan = s.vlan;
+  e->conn.reuse_index = reuse_index;
+  e->conn.first_ts = s.ts;
+  e->conn.last_ts = s.ts;
+  Entry* raw = e.get();
+  lru_.push_back(raw);
+  raw->lru = std::prev(lru_.end());
+  table_[key] = std::move(e);
+  ++stats_.connections;
+  if (reuse_index > 0) ++stats_.reused_tuples;
+  ++open_;
+  for (Sink* sink : sinks_) sink->on_open(raw->conn);
+  return raw;
+}
+
+bool FlowTable::starts_new_connection(const Entry& e, const Segment& s) const {
+  if (!s.has(tcp_flags::kSyn)) return false;
+  const Dir d = e.dir_of(s.src);
+  const int di = index_of(d);
+  // A SYN that sits exactly before the first byte already seen is this
+  // connection's own, captured late (reordered capture).
+  const bool late = e.base_known[di] && s.seq + 1 == e.base_seq[di];
+  if (!s.has(tcp_flags::kAck)) {
+    if (d == Dir::kClientToServer && e.client_syn) return s.seq != e.client_isn;
+    if (late && d == Dir::kClientToServer) return false;
+    if (e.closed) return true;
+    // The old responder now opens a connection: roles swap.
+    if (d == Dir::kServerToClient) return true;
+    // A connection picked up midstream, then a SYN with another sequence
+    // number: the client reconnected from the same port.
+    return e.base_known[0];
+  }
+  // SYN-ACK.
+  if (d == Dir::kServerToClient && e.server_syn) {
+    if (s.seq == e.server_isn) return false;  // retransmitted
+    return e.closed || !(e.client_syn && s.ack == e.client_isn + 1);
+  }
+  if (late && d == Dir::kServerToClient) return false;
+  return e.closed;
+}
+
+void FlowTable::advance_clock(Timestamp ts) {
+  // Capture time drives idle expiry. One packet with a wild timestamp
+  // (seen in real pcapng files) must not expire everything: a jump of
+  // more than a day counts only when the next packet confirms it.
+  constexpr Timestamp kMaxJump = 86400 * kNanosPerSecond;
+  if (!clock_set_) {
+    clock_ = ts;
+    clock_set_ = true;
+  } else if (ts <= clock_) {
+    jump_pending_ = false;
+  } else if (ts - clock_ <= kMaxJump || jump_pending_) {
+    clock_ = ts;
+    jump_pending_ = false;
+  } else {
+    jump_pending_ = true;
+  }
+}
+
+void FlowTable::on_segment(const Segment& s, bool may_open) {
+  ++stats_.segments;
+  advance_clock(s.ts);
+  if (clock_ - last_expire_ >= kNanosPerSecond) {
+    expire(clock_);
+    last_expire_ = clock_;
+  }
+  const FlowKey key = FlowKey::of(s.src, s.dst, s.vlan);
+  auto it = table_.find(key);
+  Entry* e = it == table_.end() ? nullptr : it->second.get();
+  uint32_t reuse_index = 0;
+  if (e) {
+    if (starts_new_connection(*e, s)) {
+      if (!e->closed) close(*e, CloseReason::kReused, s.ts);
+      reuse_index = e->conn.reuse_index + 1;
+      remove(*e);
+      e = nullptr;
+    } else if (e->closed) {
+      ++stats_.late_segments;
+      e->last_activity = std::max(s.ts, clock_);
+      lru_.splice(lru_.end(), lru_, e->lru);
+      return;
+    }
+  }
+  if (!e) {
+    if (!may_open) {
+      ++stats_.ignored_segments;
+      return;
+    }
+    if (reuse_index == 0) {
+      auto r = retired_counts_.find(key);
+      if (r != retired_counts_.end()) reuse_index = r->second;
+    }
+    if (open_ >= limits_.max_flows && !lru_.empty()) {
+      // Evict the least recently active open connection.
+      for (Entry* victim : lru_) {
+        if (!victim->closed) {
+          ++stats_.evicted;
+          close(*victim, CloseReason::kEvicted, s.ts);
+          remove(*victim);
+          break;
+        }
+      }
+    }
+    e = create(key, s, reuse_index);
+  }
+  process(*e, s);
+}
+
+void FlowTable::process(Entry& e, const Segment& s) {
+  const Dir d = e.dir_of(s.src);
+  const int di = index_of(d);
+  DirectionStats& st = e.conn.dir[di];
+  StreamReassembler& rs = e.streams[di];
+  const size_t buffered_before = e.buffered();
+  ++e.packets;
+  e.last_activity = std::max(s.ts, clock_);
+  lru_.splice(lru_.end(), lru_, e.lru);
+  e.conn.last_ts = std::max(e.conn.last_ts, s.ts);
+  if (st.packets++ == 0) st.first_ts = s.ts;
+  st.last_ts = s.ts;
+  st.payload_bytes += s.payload_len;
+
+  uint32_t data_seq = s.seq;
+  if (s.has(tcp_flags::kSyn)) {
+    data_seq = s.seq + 1;
+    st.syn = true;
+    if (d == Dir::kClientToServer && !s.has(tcp_flags::kAck) && !e.client_syn) {
+      e.client_syn = true;
+      e.client_isn = s.seq;
+      e.conn.handshake_seen = true;
+    } else if (d == Dir::kServerToClient && s.has(tcp_flags::kAck) && !e.server_syn) {
+      e.server_syn = true;
+      e.server_isn = s.seq;
+    }
+  }
+  // A direction's offsets start at its SYN, or else at its first byte:
+  // pure ACKs do not anchor it, since a reordered capture may still hold
+  // earlier data.
+  if (!rs.has_base() &&
+      (s.has(tcp_flags::kSyn) || s.payload_len + s.missing_len > 0)) {
+    rs.set_base(data_seq);
+    e.base_known[di] = true;
+    e.base_seq[di] = data_seq;
+    if (e.pending_fin[di]) rs.set_end(*e.pending_fin[di]);
+  }
+
+  DirOutput out(*this, e, d);
+  if (s.payload_len + s.missing_len > 0) {
+    const AddResult r =
+        rs.add(data_seq, s.payload, s.payload_len, s.missing_len, s.ts, out);
+    st.retransmitted_bytes += r.old_bytes;
+    if (r.conflict) ++st.conflicting_overlaps;
+    if (r.before_start) stats_.bytes_before_start += s.payload_len;
+  }
+  if (s.has(tcp_flags::kFin)) {
+    st.fin = true;
+    const uint32_t fin_seq = data_seq + s.payload_len + s.missing_len;
+    if (rs.has_base()) rs.set_end(fin_seq);
+    else if (!e.pending_fin[di]) e.pending_fin[di] = fin_seq;
+  }
+  if (s.has(tcp_flags::kRst)) st.rst = true;
+
+  // An ACK past a hole in the other direction proves those bytes crossed
+  // the wire; the hole is declared lost if it does not fill soon.
+  const int pi = 1 - di;
+  StreamReassembler& peer = e.streams[pi];
+  if (s.has(tcp_flags::kAck) && peer.has_base()) {
+    const int64_t acked = peer.offset_of(s.ack);
+    if (acked > static_cast<int64_t>(peer.next_offset()) && peer.has_holes() &&
+        peer.first_buffered_offset() < static_cast<uint64_t>(acked)) {
+      e.acked[pi] = std::max<uint64_t>(e.acked[pi], static_cast<uint64_t>(acked));
+      if (!e.proof_pending[pi]) {
+        e.proof_pending[pi] = true;
+        e.proof_packet[pi] = e.packets;
+        e.proof_ts[pi] = s.ts;
+      }
+    }
+  }
+  flush_proven_holes(e, s.ts);
+
+  buffered_ = buffered_ - buffered_before + e.buffered();
+  enforce_buffer_caps(e, s.ts);
+  stats_.peak_buffered = std::max(stats_.peak_buffered, buffered_);
+
+  // FIN and RST take effect in sequence order: close once every byte
+  // before them is delivered. After a RST nothing more is expected.
+  const bool reset = e.conn.dir[0].rst || e.conn.dir[1].rst;
+  if (reset && !e.streams[0].has_holes() && !e.streams[1].has_holes()) {
+    close(e, CloseReason::kRst, s.ts);
+  } else if (e.complete(0) && e.complete(1)) {
+    close(e, CloseReason::kFin, s.ts);
+  }
+}
+
+void FlowTable::flush_proven_holes(Entry& e, Timestamp ts) {
+  for (int i = 0; i < 2; ++i) {
+    if (!e.proof_pending[i]) continue;
+    StreamReassembler& rs = e.streams[i];
+    if (!rs.has_holes() || rs.first_buffered_offset() <= rs.next_offset()) {
+      e.proof_pending[i] = false;
+      continue;
+    }
+    if (e.packets - e.proof_packet[i] < limits_.ack_proof_packets &&
+        ts - e.proof_ts[i] < limits_.ack_proof_time) {
+      continue;
+    }
+    DirOutput out(*this, e, static_cast<Dir>(i));
+    rs.flush_holes_until(e.acked[i], ts, out);
+    e.proof_pending[i] = false;
+  }
+}
+
+void FlowTable::enforce_buffer_caps(Entry& e, Timestamp ts) {
+  for (int i = 0; i < 2; ++i) {
+    StreamReassembler& rs = e.streams[i];
+    while (rs.buffered_bytes() > limits_.max_buffer_per_direction) {
+      const size_t before = rs.buffered_bytes();
+      DirOutput out(*this, e, static_cast<Dir>(i));
+      rs.flush_holes_until(rs.first_buffered_offset() + 1, ts, out);
+      buffered_ -= before - rs.buffered_bytes();
+      ++stats_.forced_flushes;
+    }
+  }
+  // Over the global cap: give up the oldest holes first.
+  for (auto it = lru_.begin(); buffered_ > limits_.max_buffer_total && it != lru_.end();
+       ++it) {
+    Entry& victim = **it;
+    for (int i = 0; i < 2; ++i) {
+      StreamReassembler& rs = victim.streams[i];
+      if (!rs.has_holes()) continue;
+      const size_t before = rs.buffered_bytes();
+      DirOutput out(*this, victim, static_cast<Dir>(i));
+      rs.flush_all(ts, out);
+      buffered_ -= before;
+      ++stats_.forced_flushes;
+    }
+  }
+}
+
+void FlowTable::close(Entry& e, CloseReason why, Timestamp ts) {
+  if (e.closed) return;
+  buffered_ -= e.buffered();
+  for (int i = 0; i < 2; ++i) {
+    DirOutput out(*this, e, static_cast<Dir>(i));
+    e.streams[i].flush_all(ts, out);
+  }
+  for (Sink* s : sinks_) s->on_close(e.conn, why);
+  e.closed = true;
+  // Free the buffers; the tombstone keeps only what reuse detection needs.
+  e.streams[0] = StreamReassembler();
+  e.streams[1] = StreamReassembler();
+  --open_;
+  if (why == CloseReason::kIdle) ++stats_.idle_closed;
+}
+
+void FlowTable::remove(Entry& e) {
+  if (!e.closed) close(e, CloseReason::kEvicted, e.last_activity);
+  retired_counts_[e.key] = e.conn.reuse_index + 1;
+  lru_.erase(e.lru);
+  table_.erase(e.key);  // destroys e
+}
+
+void FlowTable::expire(Timestamp now) {
+  while (!lru_.empty()) {
+    Entry& e = *lru_.front();
+    const Timestamp age = now - e.last_activity;
+    if (e.closed && age > limits_.closed_linger) {
+      remove(e);
+    } else if (!e.closed && limits_.idle_timeout > 0 && age > limits_.idle_timeout) {
+      close(e, CloseReason::kIdle, now);
+      remove(e);
+    } else {
+      break;
+    }
+  }
+}
+
+void FlowTable::finish() {
+  std::vector<Entry*> open;
+  for (Entry* e : lru_) {
+    if (!e->closed) open.push_back(e);
+  }
+  std::sort(open.begin(), open.end(),
+            [](const Entry* a, const Entry* b) { return a->conn.id < b->conn.id; });
+  for (Entry* e : open) close(*e, CloseReason::kEndOfInput, e->conn.last_ts);
+  for (Sink* s : sinks_) s->finish();
+}
+
+}  // namespace tcpscribe

@@ -1,0 +1,98 @@
+// Segments -> connections: direction, ISNs, 4-tuple reuse, closing, limits.
+//
+// A connection is keyed by its 4-tuple plus VLAN. The SYN's sender is the
+// client; for a connection picked up midstream, the first packet's sender.
+// A SYN with a new ISN (or any SYN once the old connection has closed)
+// starts a new connection on the same tuple, numbered c1, c2 ... like
+// tcpflow. A closed connection lingers as a tombstone so that its late
+// packets (the last ACK, retransmitted FINs) do not open a new, swapped flow.
+#pragma once
+
+#include <list>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "reassembler.h"
+#include "tcpscribe/segment.h"
+#include "tcpscribe/sink.h"
+
+namespace tcpscribe {
+
+struct FlowTableLimits {
+  size_t max_flows = 1'000'000;               ///< open connections at once
+  size_t max_buffer_per_direction = 16u << 20; ///< out-of-order bytes held per direction
+  size_t max_buffer_total = 256u << 20;        ///< out-of-order bytes held in all
+  Timestamp idle_timeout = 900 * kNanosPerSecond;  ///< 0: never
+  Timestamp closed_linger = 120 * kNanosPerSecond; ///< how long a tombstone stays
+  uint64_t max_bytes_per_direction = 0;        ///< -b: 0 means unlimited
+  /// Packets on a connection after the peer acknowledged past a hole before
+  /// the hole is declared lost (captures reorder data and ACKs a little).
+  uint32_t ack_proof_packets = 16;
+  Timestamp ack_proof_time = kNanosPerSecond;
+};
+
+struct FlowTableStats {
+  uint64_t segments = 0;
+  uint64_t connections = 0;
+  uint64_t reused_tuples = 0;       ///< connections that replaced one on the same tuple
+  uint64_t late_segments = 0;       ///< segments for a connection already closed
+  uint64_t ignored_segments = 0;    ///< -R: segments of connections not already open
+  uint64_t forced_flushes = 0;      ///< holes declared lost because a buffer cap was hit
+  uint64_t evicted = 0;             ///< connections closed because of max_flows
+  uint64_t idle_closed = 0;
+  uint64_t bytes_before_start = 0;  ///< bytes from before a midstream pickup point
+  uint64_t bytes_over_limit = 0;    ///< bytes beyond -b
+  size_t peak_buffered = 0;
+};
+
+class FlowTable {
+ public:
+  FlowTable(FlowTableLimits limits, std::vector<Sink*> sinks);
+  ~FlowTable();
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
+
+  /// Feeds one segment. With `may_open` false (tcpflow's -R), segments
+  /// only continue connections that are already open.
+  void on_segment(const Segment& s, bool may_open = true);
+  /// Closes connections idle for longer than the timeout, by capture time.
+  void expire(Timestamp now);
+  /// Ends every open connection (end of input), in order of first packet,
+  /// then lets the sinks finish.
+  void finish();
+
+  const FlowTableStats& stats() const { return stats_; }
+  size_t open_connections() const { return open_; }
+
+ private:
+  struct Entry;
+  class DirOutput;
+
+  Entry* create(const FlowKey& key, const Segment& s, uint32_t reuse_index);
+  bool starts_new_connection(const Entry& e, const Segment& s) const;
+  void process(Entry& e, const Segment& s);
+  void close(Entry& e, CloseReason why, Timestamp ts);
+  void remove(Entry& e);
+  void enforce_buffer_caps(Entry& e, Timestamp ts);
+  void flush_proven_holes(Entry& e, Timestamp ts);
+  void advance_clock(Timestamp ts);
+
+  FlowTableLimits limits_;
+  std::vector<Sink*> sinks_;
+  std::unordered_map<FlowKey, std::unique_ptr<Entry>, FlowKeyHash> table_;
+  /// Connections per tuple, for tuples whose entry has been dropped.
+  std::unordered_map<FlowKey, uint32_t, FlowKeyHash> retired_counts_;
+  std::list<Entry*> lru_;  // least recently active first
+  FlowTableStats stats_;
+  size_t open_ = 0;
+  size_t buffered_ = 0;
+  uint64_t next_id_ = 0;
+  Timestamp last_expire_ = 0;
+  Timestamp clock_ = 0;  // capture time, robust to outliers
+  bool clock_set_ = false;
+  bool jump_pending_ = false;
+};
+
+}  // namespace tcpscribe

@@ -1,0 +1,21 @@
+// tcpscribe: parse options -> pick the mode -> run it -> exit code.
+#include <iostream>
+
+#include "offline.h"
+#include "options.h"
+
+int main(int argc, char** argv) {
+  tcpscribe::Options opt;
+  if (const int rc = tcpscribe::parse_options(argc, argv, opt, std::cerr); rc != 0) {
+    return rc;
+  }
+  if (opt.show_help) {
+    tcpscribe::print_help(std::cout);
+    return tcpscribe::kExitOk;
+  }
+  if (opt.show_version) {
+    tcpscribe::print_version(std::cout);
+    return tcpscribe::kExitOk;
+  }
+  return tcpscribe::run_offline(opt);
+}

@@ -1,0 +1,59 @@
+// Every command-line setting, in one struct (mold's ctx.arg).
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "tcpscribe/packet.h"
+
+namespace tcpscribe {
+
+/// Documented exit codes (also in the man page).
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitUsage = 1,    ///< bad flag or argument
+  kExitInput = 2,    ///< a capture could not be opened or is damaged
+  kExitOutput = 3,   ///< output could not be created or written (disk full, ...)
+};
+
+struct InputFile {
+  std::string path;
+  bool finish_only = false;  ///< -R: only continues connections already open
+};
+
+enum class ColorMode { kAuto, kAlways, kNever };
+
+struct Options {
+  std::vector<InputFile> inputs;   ///< -r / -R, in command-line order
+  std::string filter;              ///< the trailing BPF expression
+  std::string outdir = ".";        ///< -o
+  bool console = false;            ///< -c
+  bool console_header = true;      ///< -C clears it
+  bool hex = false;                ///< -D
+  bool binary = false;             ///< -B
+  bool strip_nonprint = false;     ///< -s
+  bool no_files = false;           ///< -FX
+  uint64_t max_bytes = 0;          ///< -b (0: unlimited)
+  std::string name_template;       ///< -T, with -F prefixes applied
+  bool write_index = false;        ///< -I
+  size_t max_fds = 0;              ///< -f
+  bool quiet = false;              ///< -q
+  int verbose = 0;                 ///< -v
+  ColorMode color = ColorMode::kAuto;
+  size_t max_flows = 1'000'000;
+  size_t max_buffer_mib = 256;
+  size_t max_flow_buffer_mib = 16;
+  Timestamp idle_timeout = 900 * kNanosPerSecond;
+  bool show_help = false;
+  bool show_version = false;
+};
+
+/// Parses argv. Returns kExitOk with `opt` filled, or kExitUsage after
+/// printing one line to `err` that names the problem.
+int parse_options(int argc, char** argv, Options& opt, std::ostream& err);
+void print_help(std::ostream& out);
+void print_version(std::ostream& out);
+
+}  // namespace tcpscribe

@@ -1,0 +1,105 @@
+#include "sink_console.h"
+
+#include "name_template.h"
+
+namespace tcpscribe {
+namespace {
+
+constexpr const char* kBlue = "\033[34m";
+constexpr const char* kRed = "\033[31m";
+constexpr const char* kYellow = "\033[33m";
+constexpr const char* kReset = "\033[0m";
+
+bool printable(uint8_t c) {
+  return (c >= 0x20 && c < 0x7F) || c == '\n' || c == '\r' || c == '\t';
+}
+
+}  // namespace
+
+ConsoleSink::ConsoleSink(ConsoleOptions o, std::FILE* out)
+    : opt_(std::move(o)), out_(out) {
+  if (opt_.name_template.empty()) opt_.name_template = kDefaultTemplate;
+}
+
+void ConsoleSink::begin(std::string& out, const Connection& c, Dir d) const {
+  if (opt_.color) out += d == Dir::kClientToServer ? kBlue : kRed;
+  if (opt_.header) {
+    out += expand_name(opt_.name_template, c, d);
+    out += ": ";
+  }
+}
+
+void ConsoleSink::end(std::string& out) const {
+  if (opt_.color) out += kReset;
+}
+
+void ConsoleSink::append_hex(std::string& out, std::span<const uint8_t> bytes,
+                             uint64_t offset) {
+  static const char* kDigits = "0123456789abcdef";
+  for (size_t line = 0; line < bytes.size(); line += 32) {
+    char addr[24];
+    std::snprintf(addr, sizeof addr, "%04llx: ",
+                  static_cast<unsigned long long>(offset + line));
+    out += addr;
+    const size_t n = std::min<size_t>(32, bytes.size() - line);
+    for (size_t i = 0; i < 32; ++i) {
+      if (i < n) {
+        const uint8_t b = bytes[line + i];
+        out += kDigits[b >> 4];
+        out += kDigits[b & 15];
+      } else {
+        out += "  ";
+      }
+      if (i % 2 == 1) out += ' ';
+    }
+    out += ' ';
+    for (size_t i = 0; i < n; ++i) {
+      const uint8_t b = bytes[line + i];
+      out += (b >= 0x20 && b < 0x7F) ? static_cast<char>(b) : '.';
+    }
+    out += '\n';
+  }
+}
+
+void ConsoleSink::on_data(const Connection& c, Dir d, uint64_t offset,
+                          std::span<const uint8_t> bytes, Timestamp) {
+  std::string out;
+  out.reserve(bytes.size() * (opt_.hex ? 4 : 1) + 64);
+  begin(out, c, d);
+  if (opt_.hex) {
+    out += '\n';
+    append_hex(out, bytes, offset);
+  } else {
+    for (uint8_t b : bytes) {
+      out += (opt_.binary || printable(b)) ? static_cast<char>(b) : '.';
+    }
+    out += '\n';
+  }
+  end(out);
+  write(out);
+}
+
+void ConsoleSink::on_gap(const Connection& c, Dir d, uint64_t offset,
+                         uint64_t length, Timestamp) {
+  std::string out;
+  if (opt_.color) out += kYellow;
+  if (opt_.header) {
+    out += expand_name(opt_.name_template, c, d);
+    out += ": ";
+  }
+  out += "[gap: " + std::to_string(length) + " bytes missing from the capture at offset " +
+         std::to_string(offset) + "]\n";
+  end(out);
+  write(out);
+}
+
+void ConsoleSink::write(const std::string& s) {
+  if (failed_) return;
+  if (std::fwrite(s.data(), 1, s.size(), out_) != s.size()) failed_ = true;
+}
+
+void ConsoleSink::finish() {
+  if (std::fflush(out_) != 0) failed_ = true;
+}
+
+}  // namespace tcpscribe

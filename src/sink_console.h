@@ -1,0 +1,53 @@
+// The conversation on the console (tcpflow's -c, -C, -D, -B, -s).
+//
+// Each chunk is formatted completely and written with one call, so chunks
+// of different flows never interleave. Unlike tcpflow, what is printed is
+// the reassembled stream: ordered, without retransmitted copies, with a
+// one-line marker where the capture has a hole.
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include "tcpscribe/sink.h"
+
+namespace tcpscribe {
+
+struct ConsoleOptions {
+  bool header = true;    ///< -C turns the "src-dst: " header off
+  bool hex = false;      ///< -D
+  bool binary = false;   ///< -B: bytes exactly as sent
+  bool color = false;    ///< client->server blue, server->client red
+  std::string name_template;  ///< the header's flow name
+};
+
+class ConsoleSink : public Sink {
+ public:
+  ConsoleSink(ConsoleOptions o, std::FILE* out);
+
+  void on_open(const Connection&) override {}
+  void on_data(const Connection& c, Dir d, uint64_t offset,
+               std::span<const uint8_t> bytes, Timestamp ts) override;
+  void on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length,
+              Timestamp ts) override;
+  void on_close(const Connection&, CloseReason) override {}
+  void finish() override;
+
+  /// Formats `bytes` like tcpflow -D: "0000: 504f 5354 ...  POST ..." with
+  /// 32 bytes a line; `offset` numbers the first line.
+  static void append_hex(std::string& out, std::span<const uint8_t> bytes,
+                         uint64_t offset);
+
+  bool failed() const { return failed_; }
+
+ private:
+  void begin(std::string& out, const Connection& c, Dir d) const;
+  void end(std::string& out) const;
+  void write(const std::string& s);
+
+  ConsoleOptions opt_;
+  std::FILE* out_;
+  bool failed_ = false;
+};
+
+}  // namespace tcpscribe

@@ -249,7 +249,11 @@ void FlowTable::process(Entry& e, const Segment& s) {
   }
 
   DirOutput out(*this, e, d);
-  if (s.payload_len + s.missing_len > 0) {
+  if (s.payload_len + s.missing_len > 0 && !s.has(tcp_flags::kSyn | tcp_flags::kFin |
+                                                  tcp_flags::kRst) &&
+      rs.is_keep_alive(data_seq, s.payload_len + s.missing_len)) {
+    ++stats_.keep_alives;
+  } else if (s.payload_len + s.missing_len > 0) {
     const AddResult r =
         rs.add(data_seq, s.payload, s.payload_len, s.missing_len, s.ts, out);
     st.retransmitted_bytes += r.old_bytes;
@@ -270,8 +274,11 @@ void FlowTable::process(Entry& e, const Segment& s) {
   StreamReassembler& peer = e.streams[pi];
   if (s.has(tcp_flags::kAck) && peer.has_base()) {
     const int64_t acked = peer.offset_of(s.ack);
-    if (acked > static_cast<int64_t>(peer.next_offset()) && peer.has_holes() &&
-        peer.first_buffered_offset() < static_cast<uint64_t>(acked)) {
+    const bool hole_before_data =
+        peer.has_holes() && peer.first_buffered_offset() < static_cast<uint64_t>(acked);
+    const bool hole_before_fin = peer.end_offset() && peer.next_offset() < *peer.end_offset();
+    if (acked > static_cast<int64_t>(peer.next_offset()) &&
+        (hole_before_data || hole_before_fin)) {
       e.acked[pi] = std::max<uint64_t>(e.acked[pi], static_cast<uint64_t>(acked));
       if (!e.proof_pending[pi]) {
         e.proof_pending[pi] = true;
@@ -300,7 +307,7 @@ void FlowTable::flush_proven_holes(Entry& e, Timestamp ts) {
   for (int i = 0; i < 2; ++i) {
     if (!e.proof_pending[i]) continue;
     StreamReassembler& rs = e.streams[i];
-    if (!rs.has_holes() || rs.first_buffered_offset() <= rs.next_offset()) {
+    if (rs.next_offset() >= e.acked[i]) {
       e.proof_pending[i] = false;
       continue;
     }
@@ -310,6 +317,8 @@ void FlowTable::flush_proven_holes(Entry& e, Timestamp ts) {
     }
     DirOutput out(*this, e, static_cast<Dir>(i));
     rs.flush_holes_until(e.acked[i], ts, out);
+    // The ACK covers the FIN too: nothing more can come before it.
+    if (rs.end_offset() && e.acked[i] > *rs.end_offset()) rs.flush_all(ts, out);
     e.proof_pending[i] = false;
   }
 }

@@ -44,6 +44,7 @@ struct FlowTableStats {
   uint64_t idle_closed = 0;
   uint64_t bytes_before_start = 0;  ///< bytes from before a midstream pickup point
   uint64_t bytes_over_limit = 0;    ///< bytes beyond -b
+  uint64_t keep_alives = 0;         ///< keep-alive probes (their byte is not data)
   size_t peak_buffered = 0;
 };
 

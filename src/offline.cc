@@ -15,6 +15,7 @@
 #include "decode.h"
 #include "flow_table.h"
 #include "progress.h"
+#include "reorder_window.h"
 #include "sink_console.h"
 #include "sink_files.h"
 
@@ -131,6 +132,7 @@ int run_offline(const Options& opt) {
   limits.max_bytes_per_direction = opt.max_bytes;
   FlowTable table(limits, sinks);
   Decoder decoder;
+  ReorderWindow window(opt.reorder_window);
   Progress progress;
 
   int status = kExitOk;
@@ -147,6 +149,10 @@ int run_offline(const Options& opt) {
       status = kExitInput;
       continue;
     }
+    auto consume = [&](const RawPacket& pkt) {
+      Segment seg;
+      if (decoder.decode(pkt, seg)) table.on_segment(seg, !in.finish_only);
+    };
     RawPacket p;
     ReadStatus rs;
     uint64_t n = 0;
@@ -164,20 +170,20 @@ int run_offline(const Options& opt) {
         }
         continue;
       }
-      Segment seg;
-      if (!decoder.decode(p, seg)) {
-        if (!linktype_supported(p.linktype) && unknown_linktypes.insert(p.linktype).second) {
+      if (!linktype_supported(p.linktype)) {
+        if (unknown_linktypes.insert(p.linktype).second) {
           std::fprintf(stderr,
                        "tcpscribe: %s: link type %d is not supported; its packets are "
-                       "skipped (supported: Ethernet, VLAN/QinQ, Linux SLL/SLL2, BSD "
-                       "loopback, raw IP)\n",
+                       "skipped (supported: Ethernet, VLAN/QinQ, PPPoE, MPLS, Linux "
+                       "SLL/SLL2, BSD loopback, raw IP)\n",
                        cap->name().c_str(), p.linktype);
           status = kExitInput;
         }
         continue;
       }
-      table.on_segment(seg, !in.finish_only);
+      window.push(p, consume);
     }
+    window.drain(consume);
     progress.clear();
     if (rs == ReadStatus::kError) {
       std::fprintf(stderr, "tcpscribe: %s; everything before it is written\n",

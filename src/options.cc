@@ -36,6 +36,7 @@ po::options_description visible_options() {
     ("max-flows", po::value<size_t>(), "open connections held at once before the oldest is closed (default 1000000)")
     ("max-buffer", po::value<size_t>(), "MiB of out-of-order data held in all (default 256)")
     ("max-flow-buffer", po::value<size_t>(), "MiB of out-of-order data held per direction (default 16)")
+    ("reorder-window", po::value<size_t>(), "packets held to restore timestamp order (default 256; 0 = capture order)")
     ("idle-timeout", po::value<double>(), "close connections idle this many seconds of capture time (default 900; 0 = never)");
   // clang-format on
   return d;
@@ -109,6 +110,7 @@ int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
   opt.verbose = static_cast<int>(vm.count("verbose"));
   if (vm.count("max-bytes")) opt.max_bytes = vm["max-bytes"].as<uint64_t>();
   if (vm.count("max-fds")) opt.max_fds = vm["max-fds"].as<size_t>();
+  if (vm.count("reorder-window")) opt.reorder_window = vm["reorder-window"].as<size_t>();
   if (vm.count("max-flows")) opt.max_flows = vm["max-flows"].as<size_t>();
   if (vm.count("max-buffer")) opt.max_buffer_mib = vm["max-buffer"].as<size_t>();
   if (vm.count("max-flow-buffer")) opt.max_flow_buffer_mib = vm["max-flow-buffer"].as<size_t>();

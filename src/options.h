@@ -43,6 +43,7 @@ struct Options {
   int verbose = 0;                 ///< -v
   ColorMode color = ColorMode::kAuto;
   size_t max_flows = 1'000'000;
+  size_t reorder_window = 256;     ///< packets held to restore timestamp order
   size_t max_buffer_mib = 256;
   size_t max_flow_buffer_mib = 16;
   Timestamp idle_timeout = 900 * kNanosPerSecond;

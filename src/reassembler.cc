@@ -148,6 +148,17 @@ void StreamReassembler::flush_holes_until(uint64_t offset, Timestamp ts,
 
 void StreamReassembler::flush_all(Timestamp ts, StreamOutput& out) {
   flush_holes_until(UINT64_MAX, ts, out);
+  // The FIN's sequence number proves the bytes before it were sent.
+  if (end_ && next_ < *end_) {
+    out.gap(next_, *end_ - next_, ts);
+    next_ = *end_;
+    history_valid_from_ = next_;
+  }
+}
+
+bool StreamReassembler::is_keep_alive(uint32_t seq, uint32_t len) const {
+  return len <= 1 && next_ > 0 && pieces_.empty() &&
+         offset_of(seq) == static_cast<int64_t>(next_) - 1;
 }
 
 void StreamReassembler::set_end(uint32_t seq) {

@@ -59,8 +59,13 @@ class StreamReassembler {
   /// Declares holes up to `offset` lost when data waits beyond them: called
   /// when the peer acknowledged past a hole, or a buffer cap is hit.
   void flush_holes_until(uint64_t offset, Timestamp ts, StreamOutput& out);
-  /// Delivers everything buffered, holes becoming gaps (end of flow).
+  /// Delivers everything buffered, holes becoming gaps (end of flow),
+  /// including a hole between the last byte seen and a FIN.
   void flush_all(Timestamp ts, StreamOutput& out);
+
+  /// A keep-alive probe: at most one (garbage) byte just before the next
+  /// byte expected. Its byte is not stream data.
+  bool is_keep_alive(uint32_t seq, uint32_t len) const;
 
   /// Records a FIN (or RST) at `seq`; the first one wins.
   void set_end(uint32_t seq);

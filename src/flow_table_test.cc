@@ -1,0 +1,376 @@
+// Reassembly scenarios with crafted segments, each replayed at initial
+// sequence numbers around the 32-bit wrap (libtins' technique), so every
+// scenario crosses 2^32 somewhere.
+#include <gtest/gtest.h>
+
+#include "test_support.h"
+
+namespace tcpscribe {
+namespace {
+
+using testing::Crafter;
+using testing::RecordingSink;
+using testing::run_frames;
+
+constexpr uint8_t S = tcp_flags::kSyn;
+constexpr uint8_t A = tcp_flags::kAck;
+constexpr uint8_t F = tcp_flags::kFin;
+constexpr uint8_t R = tcp_flags::kRst;
+constexpr uint8_t P = tcp_flags::kPsh;
+
+class Reassembly : public ::testing::TestWithParam<uint32_t> {
+ protected:
+  // Client ISN is the parameter; the server's is offset so both wrap.
+  uint32_t c0() const { return GetParam(); }
+  uint32_t s0() const { return GetParam() - 7; }
+  // Sequence numbers of stream offset `o` in each direction.
+  uint32_t cs(uint32_t o) const { return c0() + 1 + o; }
+  uint32_t ss(uint32_t o) const { return s0() + 1 + o; }
+
+  void handshake(std::vector<std::vector<uint8_t>>& f) const {
+    f.push_back(k.frame(true, c0(), 0, S));
+    f.push_back(k.frame(false, s0(), cs(0), S | A));
+    f.push_back(k.frame(true, cs(0), ss(0), A));
+  }
+  void close_both(std::vector<std::vector<uint8_t>>& f, uint32_t c_end,
+                  uint32_t s_end) const {
+    f.push_back(k.frame(true, cs(c_end), ss(s_end), F | A));
+    f.push_back(k.frame(false, ss(s_end), cs(c_end) + 1, F | A));
+    f.push_back(k.frame(true, cs(c_end) + 1, ss(s_end) + 1, A));
+  }
+  const RecordingSink::Conn& only(const RecordingSink& r) const {
+    EXPECT_EQ(r.conns.size(), 1u);
+    return r.conns.begin()->second;
+  }
+
+  Crafter k;
+};
+
+TEST_P(Reassembly, InOrder) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "hello "));
+  f.push_back(k.frame(true, cs(6), ss(0), P | A, "world"));
+  f.push_back(k.frame(false, ss(0), cs(11), P | A, "HTTP/1.1 200 OK\r\n"));
+  close_both(f, 11, 17);
+  RecordingSink r;
+  run_frames(f, r);
+  const auto& c = only(r);
+  EXPECT_EQ(c.dir[0].bytes, "hello world");
+  EXPECT_EQ(c.dir[1].bytes, "HTTP/1.1 200 OK\r\n");
+  EXPECT_TRUE(c.closed);
+  EXPECT_EQ(c.reason, CloseReason::kFin);
+  EXPECT_TRUE(c.info.handshake_seen);
+  EXPECT_EQ(c.info.client.port, 40000);
+  EXPECT_EQ(c.info.dir[0].delivered_bytes, 11u);
+}
+
+TEST_P(Reassembly, Reordered) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(8), ss(0), P | A, "IJKLMNOP"));
+  f.push_back(k.frame(true, cs(16), ss(0), P | A, "QR"));
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "ABCDEFGH"));
+  close_both(f, 18, 0);
+  RecordingSink r;
+  run_frames(f, r);
+  EXPECT_EQ(only(r).dir[0].bytes, "ABCDEFGHIJKLMNOPQR");
+  EXPECT_TRUE(only(r).dir[0].gaps.empty());
+}
+
+TEST_P(Reassembly, DuplicatedSegmentsAppearOnce) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "abcd"));
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "abcd"));
+  f.push_back(k.frame(true, cs(4), ss(0), P | A, "efgh"));
+  f.push_back(k.frame(true, cs(4), ss(0), P | A, "efgh"));
+  close_both(f, 8, 0);
+  RecordingSink r;
+  run_frames(f, r);
+  EXPECT_EQ(only(r).dir[0].bytes, "abcdefgh");
+  EXPECT_EQ(only(r).info.dir[0].retransmitted_bytes, 8u);
+  EXPECT_EQ(only(r).info.dir[0].conflicting_overlaps, 0u);
+}
+
+TEST_P(Reassembly, OverlapWithSameBytes) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "0123456789"));
+  f.push_back(k.frame(true, cs(5), ss(0), P | A, "56789abcde"));
+  close_both(f, 15, 0);
+  RecordingSink r;
+  run_frames(f, r);
+  EXPECT_EQ(only(r).dir[0].bytes, "0123456789abcde");
+  EXPECT_EQ(only(r).info.dir[0].conflicting_overlaps, 0u);
+}
+
+TEST_P(Reassembly, ConflictingOverlapFirstCopyWins) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "0123456789"));
+  f.push_back(k.frame(true, cs(5), ss(0), P | A, "XXXXXabcde"));
+  close_both(f, 15, 0);
+  RecordingSink r;
+  run_frames(f, r);
+  EXPECT_EQ(only(r).dir[0].bytes, "0123456789abcde");
+  EXPECT_EQ(only(r).info.dir[0].conflicting_overlaps, 1u);
+}
+
+TEST_P(Reassembly, ConflictInsideOutOfOrderBuffer) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(4), ss(0), P | A, "efgh"));
+  f.push_back(k.frame(true, cs(2), ss(0), P | A, "CDEFGH"));  // differs on 4..7
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "ab"));
+  close_both(f, 8, 0);
+  RecordingSink r;
+  run_frames(f, r);
+  EXPECT_EQ(only(r).dir[0].bytes, "abCDefgh");
+  EXPECT_EQ(only(r).info.dir[0].conflicting_overlaps, 1u);
+}
+
+TEST_P(Reassembly, HoleAtStartBecomesGap) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  // Bytes 0..4 never captured.
+  f.push_back(k.frame(true, cs(5), ss(0), P | A, "world"));
+  close_both(f, 10, 0);
+  RecordingSink r;
+  run_frames(f, r);
+  const auto& c = only(r);
+  EXPECT_EQ(c.dir[0].bytes, std::string(5, '\0') + "world");
+  ASSERT_EQ(c.dir[0].gaps.size(), 1u);
+  EXPECT_EQ(c.dir[0].gaps[0], std::make_pair(uint64_t{0}, uint64_t{5}));
+  EXPECT_EQ(c.info.dir[0].gap_bytes, 5u);
+}
+
+TEST_P(Reassembly, HoleInMiddleBecomesGap) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "abc"));
+  f.push_back(k.frame(true, cs(7), ss(0), P | A, "hij"));
+  close_both(f, 10, 0);
+  RecordingSink r;
+  run_frames(f, r);
+  EXPECT_EQ(only(r).dir[0].bytes, std::string("abc") + std::string(4, '\0') + "hij");
+  ASSERT_EQ(only(r).dir[0].gaps.size(), 1u);
+  EXPECT_EQ(only(r).dir[0].gaps[0], std::make_pair(uint64_t{3}, uint64_t{4}));
+}
+
+TEST_P(Reassembly, HoleAtEndProvenByFin) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "abc"));
+  // Bytes 3..9 lost; the FIN at offset 10 proves they were sent, and the
+  // server's ACK of the FIN proves nothing more will come.
+  close_both(f, 10, 0);
+  FlowTableLimits limits;
+  limits.ack_proof_packets = 1;
+  RecordingSink r;
+  run_frames(f, r, limits);
+  EXPECT_EQ(only(r).dir[0].bytes, std::string("abc") + std::string(7, '\0'));
+  EXPECT_EQ(only(r).reason, CloseReason::kFin);
+}
+
+TEST_P(Reassembly, AckPastHoleDeclaresGapWithoutWaitingForClose) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "abc"));
+  f.push_back(k.frame(true, cs(6), ss(0), P | A, "ghi"));
+  // The server acknowledges everything: bytes 3..5 crossed the wire.
+  for (int i = 0; i < 20; ++i) f.push_back(k.frame(false, ss(0), cs(9), A));
+  FlowTableLimits limits;
+  limits.ack_proof_packets = 4;
+  RecordingSink r;
+  Decoder dec;
+  FlowTable table(limits, {&r});
+  Timestamp ts = 1;
+  for (const auto& fr : f) {
+    RawPacket p{ts++, 1, static_cast<uint32_t>(fr.size()), static_cast<uint32_t>(fr.size()),
+                fr.data()};
+    Segment s;
+    ASSERT_TRUE(dec.decode(p, s));
+    table.on_segment(s);
+  }
+  // Before the end of input, the gap and the data after it are out.
+  const auto& c = r.conns.begin()->second;
+  EXPECT_EQ(c.dir[0].bytes, std::string("abc") + std::string(3, '\0') + "ghi");
+  EXPECT_FALSE(c.closed);
+  table.finish();
+}
+
+TEST_P(Reassembly, FinCapturedBeforeLastDataKeepsData) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "abc"));
+  f.push_back(k.frame(true, cs(6), ss(0), F | A));
+  f.push_back(k.frame(false, ss(0), cs(7), F | A));
+  f.push_back(k.frame(true, cs(3), ss(0), P | A, "def"));  // sent before the FIN
+  RecordingSink r;
+  run_frames(f, r);
+  EXPECT_EQ(only(r).dir[0].bytes, "abcdef");
+  EXPECT_EQ(only(r).reason, CloseReason::kFin);
+  EXPECT_TRUE(only(r).dir[0].gaps.empty());
+}
+
+TEST_P(Reassembly, LatePacketsAfterCloseDoNotOpenSwappedFlow) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "abc"));
+  close_both(f, 3, 0);
+  f.push_back(k.frame(false, ss(0), cs(4), F | A));  // retransmitted FIN
+  f.push_back(k.frame(true, cs(4), ss(1), A));
+  RecordingSink r;
+  run_frames(f, r);
+  EXPECT_EQ(r.conns.size(), 1u);
+}
+
+TEST_P(Reassembly, RstEndsConnectionAfterItsData) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "GET /"));
+  f.push_back(k.frame(false, ss(0), cs(5), R | A));
+  RecordingSink r;
+  run_frames(f, r);
+  EXPECT_EQ(only(r).dir[0].bytes, "GET /");
+  EXPECT_EQ(only(r).reason, CloseReason::kRst);
+  EXPECT_TRUE(only(r).info.dir[1].rst);
+}
+
+TEST_P(Reassembly, KeepAliveProbesAreNotData) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "abc"));
+  f.push_back(k.frame(true, cs(2), ss(0), A, std::string(1, '\0')));  // probe
+  f.push_back(k.frame(true, cs(2), ss(0), A));                         // probe, no byte
+  f.push_back(k.frame(true, cs(3), ss(0), P | A, "def"));
+  close_both(f, 6, 0);
+  RecordingSink r;
+  run_frames(f, r);
+  EXPECT_EQ(only(r).dir[0].bytes, "abcdef");
+  EXPECT_EQ(only(r).info.dir[0].conflicting_overlaps, 0u);
+}
+
+TEST_P(Reassembly, MidstreamPickupStartsAtFirstByteSeen) {
+  std::vector<std::vector<uint8_t>> f;
+  f.push_back(k.frame(true, cs(100), ss(50), A));  // pure ACK does not anchor
+  f.push_back(k.frame(true, cs(100), ss(50), P | A, "midstream"));
+  f.push_back(k.frame(false, ss(50), cs(109), P | A, "reply"));
+  RecordingSink r;
+  run_frames(f, r);
+  const auto& c = only(r);
+  EXPECT_FALSE(c.info.handshake_seen);
+  EXPECT_EQ(c.info.client.port, 40000);
+  EXPECT_EQ(c.dir[0].bytes, "midstream");
+  EXPECT_EQ(c.dir[1].bytes, "reply");
+  EXPECT_EQ(c.reason, CloseReason::kEndOfInput);
+}
+
+TEST_P(Reassembly, ServerFirstPacketMakesItTheClientMidstream) {
+  std::vector<std::vector<uint8_t>> f;
+  f.push_back(k.frame(false, ss(0), cs(0), P | A, "220 ready"));
+  RecordingSink r;
+  run_frames(f, r);
+  EXPECT_EQ(only(r).info.client.port, 80);
+  EXPECT_EQ(only(r).dir[0].bytes, "220 ready");
+}
+
+TEST_P(Reassembly, DataOnSyn) {
+  std::vector<std::vector<uint8_t>> f;
+  f.push_back(k.frame(true, c0(), 0, S, "fastopen"));
+  f.push_back(k.frame(false, s0(), cs(8), S | A));
+  f.push_back(k.frame(true, cs(8), ss(0), P | A, "!"));
+  RecordingSink r;
+  run_frames(f, r);
+  EXPECT_EQ(only(r).dir[0].bytes, "fastopen!");
+}
+
+// A new SYN on the same 4-tuple starts connection c1, whether its ISN is far
+// from the old one or inside the old connection's window.
+void reuse_case(const Crafter& k, uint32_t isn1, uint32_t isn2, bool close_first) {
+  std::vector<std::vector<uint8_t>> f;
+  f.push_back(k.frame(true, isn1, 0, S));
+  f.push_back(k.frame(false, 5000, isn1 + 1, S | A));
+  f.push_back(k.frame(true, isn1 + 1, 5001, P | A, "first"));
+  if (close_first) {
+    f.push_back(k.frame(true, isn1 + 6, 5001, F | A));
+    f.push_back(k.frame(false, 5001, isn1 + 7, F | A));
+    f.push_back(k.frame(true, isn1 + 7, 5002, A));
+  }
+  f.push_back(k.frame(true, isn2, 0, S));
+  f.push_back(k.frame(false, 9000, isn2 + 1, S | A));
+  f.push_back(k.frame(true, isn2 + 1, 9001, P | A, "second"));
+  RecordingSink r;
+  run_frames(f, r);
+  ASSERT_EQ(r.conns.size(), 2u);
+  EXPECT_EQ(r.conns[0].dir[0].bytes, "first");
+  EXPECT_EQ(r.conns[0].info.reuse_index, 0u);
+  EXPECT_EQ(r.conns[0].reason, close_first ? CloseReason::kFin : CloseReason::kReused);
+  EXPECT_EQ(r.conns[1].dir[0].bytes, "second");
+  EXPECT_EQ(r.conns[1].info.reuse_index, 1u);
+}
+
+TEST_P(Reassembly, ReusedTupleFarIsn) {
+  reuse_case(k, c0(), c0() + 0x40000000u, true);
+  reuse_case(k, c0(), c0() + 0x40000000u, false);
+}
+
+TEST_P(Reassembly, ReusedTupleNearIsnInsideOldWindow) {
+  reuse_case(k, c0(), c0() + 3, true);
+  reuse_case(k, c0(), c0() + 3, false);
+}
+
+TEST_P(Reassembly, RetransmittedSynIsSameConnection) {
+  std::vector<std::vector<uint8_t>> f;
+  f.push_back(k.frame(true, c0(), 0, S));
+  f.push_back(k.frame(true, c0(), 0, S));
+  f.push_back(k.frame(false, s0(), cs(0), S | A));
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "x"));
+  RecordingSink r;
+  run_frames(f, r);
+  EXPECT_EQ(r.conns.size(), 1u);
+}
+
+TEST_P(Reassembly, MaxBytesPerDirection) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "0123456789"));
+  FlowTableLimits limits;
+  limits.max_bytes_per_direction = 4;
+  RecordingSink r;
+  run_frames(f, r, limits);
+  EXPECT_EQ(only(r).dir[0].bytes, "0123");
+}
+
+TEST_P(Reassembly, BufferCapDeclaresHoleAndReportsIt) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(10), ss(0), P | A, std::string(100, 'a')));
+  f.push_back(k.frame(true, cs(110), ss(0), P | A, std::string(100, 'b')));
+  FlowTableLimits limits;
+  limits.max_buffer_per_direction = 150;
+  RecordingSink r;
+  Decoder dec;
+  FlowTable table(limits, {&r});
+  Timestamp ts = 1;
+  for (const auto& fr : f) {
+    RawPacket p{ts++, 1, static_cast<uint32_t>(fr.size()), static_cast<uint32_t>(fr.size()),
+                fr.data()};
+    Segment s;
+    ASSERT_TRUE(dec.decode(p, s));
+    table.on_segment(s);
+  }
+  EXPECT_EQ(table.stats().forced_flushes, 1u);
+  EXPECT_EQ(r.conns[0].dir[0].bytes.size(), 210u);  // delivered before the end
+  table.finish();
+}
+
+INSTANTIATE_TEST_SUITE_P(Isns, Reassembly,
+                         ::testing::Values(0u, 0x80000000u, 0xFFFFFFFFu, 0xFFFFFFDEu),
+                         [](const ::testing::TestParamInfo<uint32_t>& i) {
+                           return "isn_" + std::to_string(i.param);
+                         });
+
+}  // namespace
+}  // namespace tcpscribe

@@ -1,0 +1,114 @@
+// Helpers shared by the unit tests: crafted packets and a recording sink.
+#pragma once
+
+#include <tins/tins.h>
+
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "decode.h"
+#include "flow_table.h"
+#include "tcpscribe/sink.h"
+
+namespace tcpscribe::testing {
+
+/// Everything a sink was told, per connection and direction.
+class RecordingSink : public Sink {
+ public:
+  struct Stream {
+    std::string bytes;  // gaps zero-filled
+    std::vector<std::pair<uint64_t, uint64_t>> gaps;  // (offset, length)
+    uint64_t data_bytes = 0;
+  };
+  struct Conn {
+    Connection info;
+    Stream dir[2];
+    bool closed = false;
+    CloseReason reason = CloseReason::kEndOfInput;
+  };
+
+  void on_open(const Connection& c) override {
+    conns[c.id].info = c;
+    order.push_back(c.id);
+  }
+  void on_data(const Connection& c, Dir d, uint64_t offset,
+               std::span<const uint8_t> bytes, Timestamp) override {
+    Stream& s = conns[c.id].dir[index_of(d)];
+    EXPECT_EQ(offset, s.bytes.size()) << "data out of order";
+    s.bytes.append(bytes.begin(), bytes.end());
+    s.data_bytes += bytes.size();
+  }
+  void on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length,
+              Timestamp) override {
+    Stream& s = conns[c.id].dir[index_of(d)];
+    EXPECT_EQ(offset, s.bytes.size()) << "gap out of order";
+    s.gaps.emplace_back(offset, length);
+    if (length < (64u << 20)) s.bytes.append(length, '\0');
+  }
+  void on_close(const Connection& c, CloseReason why) override {
+    Conn& k = conns[c.id];
+    EXPECT_FALSE(k.closed) << "closed twice";
+    k.info = c;
+    k.closed = true;
+    k.reason = why;
+  }
+
+  std::map<uint64_t, Conn> conns;
+  std::vector<uint64_t> order;
+};
+
+/// Builds Ethernet/IPv4/TCP frames between a client and a server.
+class Crafter {
+ public:
+  Crafter(std::string client = "10.0.0.1", uint16_t cport = 40000,
+          std::string server = "10.0.0.2", uint16_t sport = 80)
+      : client_(std::move(client)), server_(std::move(server)), cport_(cport),
+        sport_(sport) {}
+
+  std::vector<uint8_t> frame(bool from_client, uint32_t seq, uint32_t ack, uint8_t flags,
+                             const std::string& payload = "") const {
+    Tins::EthernetII eth;
+    Tins::IP ip(from_client ? server_ : client_, from_client ? client_ : server_);
+    Tins::TCP tcp(from_client ? sport_ : cport_, from_client ? cport_ : sport_);
+    tcp.seq(seq);
+    tcp.ack_seq(ack);
+    tcp.flags(flags);
+    tcp.window(65535);
+    Tins::PDU* top = &eth;
+    eth /= ip;
+    if (payload.empty()) {
+      eth /= tcp;
+    } else {
+      eth /= tcp / Tins::RawPDU(payload);
+    }
+    (void)top;
+    return eth.serialize();
+  }
+
+ private:
+  std::string client_, server_;
+  uint16_t cport_, sport_;
+};
+
+/// Runs frames through decoder and flow table, then finishes.
+inline void run_frames(const std::vector<std::vector<uint8_t>>& frames, Sink& sink,
+                       FlowTableLimits limits = {}, int linktype = 1) {
+  Decoder dec;
+  FlowTable table(limits, {&sink});
+  Timestamp ts = 1'000'000'000;
+  for (const auto& f : frames) {
+    RawPacket p;
+    p.ts = ts;
+    ts += 1'000'000;
+    p.linktype = linktype;
+    p.caplen = p.origlen = static_cast<uint32_t>(f.size());
+    p.data = f.data();
+    Segment s;
+    if (dec.decode(p, s)) table.on_segment(s);
+  }
+  table.finish();
+}
+
+}  // namespace tcpscribe::testing

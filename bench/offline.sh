@@ -4,7 +4,8 @@
 #   bench/offline.sh [TCPSCRIBE_BINARY]
 #
 # Without an argument tcpscribe is built (Release, Ninja) in $BENCH_BUILD_DIR
-# (default: <repo>/build).  Environment:
+# (default: <repo>/build), with extra configure arguments from
+# $BENCH_CMAKE_ARGS.  Environment:
 #   BENCH_OUT         markdown results file (default bench/results-offline.md)
 #   BENCH_CAPTURES    directory for the captures; reused when its params.txt
 #                     matches the parameters below, else (re)generated there.
@@ -16,6 +17,7 @@
 #                     many.pcap (50000), BENCH_CONCURRENT open at once (10000)
 #   BENCH_CAPS        captures to run (default "bulk many")
 #   BENCH_TOOLS       tools to run (default "tcpflow tcpscribe")
+#   BENCH_WARMUP=1    one untimed run of each tool per capture first
 #   BENCH_KEEP=1      keep the work dir
 # Exit status: 0 when every tcpscribe run succeeded and its output matched the
 # manifest; 1 otherwise; 2 on setup errors.  tcpflow's mistakes are reported,
@@ -70,10 +72,14 @@ if [[ " $TOOLS " == *" tcpscribe "* ]]; then
     done
     [ ${#build_pkgs[@]} -eq 0 ] || apt_install "${build_pkgs[@]}"
     cache="$BUILD_DIR/CMakeCache.txt"
+    # shellcheck disable=SC2086  # BENCH_CMAKE_ARGS is a list of words
     if [ ! -f "$cache" ]; then
-      cmake -S "$REPO" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >&2
-    elif ! grep -q '^CMAKE_BUILD_TYPE:[A-Z]*=Release$' "$cache"; then
-      cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >&2
+      cmake -S "$REPO" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+        ${BENCH_CMAKE_ARGS:-} >&2
+    elif ! grep -q '^CMAKE_BUILD_TYPE:[A-Z]*=Release$' "$cache" \
+         || [ -n "${BENCH_CMAKE_ARGS:-}" ]; then
+      cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
+        ${BENCH_CMAKE_ARGS:-} >&2
     fi
     cmake --build "$BUILD_DIR" --target tcpscribe >&2
     BIN="$BUILD_DIR/tcpscribe"
@@ -84,7 +90,13 @@ fi
 # --- work dir and captures --------------------------------------------------
 BENCH_TMP=${BENCH_TMP:-/var/tmp}
 WORK=$(mktemp -d "$BENCH_TMP/tcpscribe-bench.XXXXXX")
-cleanup() { if [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$WORK"; else log "kept $WORK"; fi; }
+cleanup() {
+  if [ "${BENCH_KEEP:-0}" != 1 ]; then
+    log "removing $WORK"; rm -rf "$WORK"
+  else
+    log "kept $WORK"
+  fi
+}
 trap cleanup EXIT
 
 CAPDIR=${BENCH_CAPTURES:-$WORK/captures}
@@ -115,10 +127,21 @@ status=0
 for c in $CAPS; do
   cap="$CAPDIR/$c.pcap"
   [ -f "$cap" ] || die "no capture $cap"
+  if [ "${BENCH_WARMUP:-0}" = 1 ]; then
+    for t in $TOOLS; do   # untimed run of each tool
+      out="$WORK/warmup-$c-$t"; mkdir -p "$out"
+      run_tool "$t" "$cap" "$out" "$WORK/$c-$t-warmup.log" /dev/null || true
+    done
+  fi
   for r in $(seq 1 "$RUNS"); do
-    for t in $TOOLS; do
-      out="$WORK/out-$c-$t"
-      rm -rf "$out"; mkdir -p "$out"
+    order=$TOOLS   # alternate which tool goes first
+    if [ $((r % 2)) -eq 0 ]; then order=$(printf '%s\n' $TOOLS | tac | tr '\n' ' '); fi
+    for t in $order; do
+      # A fresh output dir per run.  Old ones are only deleted at the end:
+      # deleting 100k files here costs tens of seconds of kernel time that
+      # would spill into the next timed run.
+      out="$WORK/out-$c-$t-$r"
+      mkdir -p "$out"
       cat "$cap" >/dev/null          # warm-up: capture in the page cache
       sync                           # previous run's dirty pages written out
       lg="$WORK/$c-$t-$r.log"; tf="$WORK/$c-$t-$r.time"
@@ -152,8 +175,7 @@ for c in $CAPS; do
           status=1
         fi
       fi
-      [ "$t" = tcpscribe ] && [ -n "${FAILED[$k]:-}" ] && status=1
-      rm -rf "$out"
+      if [ "$t" = tcpscribe ] && [ -n "${FAILED[$k]:-}" ]; then status=1; fi
     done
   done
 done
@@ -193,7 +215,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
   if [ -n "$BIN" ]; then
     echo "- tcpscribe: $BIN (build type: ${BUILD_TYPE:-unknown}; commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none))"
   fi
-  echo "- wall time and peak RSS from /usr/bin/time -f '%e %M'; best wall of $RUNS runs, largest RSS of the runs; output dirs fresh per run under $BENCH_TMP; capture read once before each run (warm page cache); report.xml not counted; correctness checked on the last run against manifest.tsv (sha256 per direction)"
+  echo "- wall time and peak RSS from /usr/bin/time -f '%e %M'; best wall of $RUNS runs, largest RSS of the runs; output dirs fresh per run under $BENCH_TMP (tools alternate which goes first; old outputs deleted only at the end); capture read once before each run (warm page cache); report.xml not counted; correctness checked on the last run against manifest.tsv (sha256 per direction)"
   echo
   echo "$TABLE"
 } >"$BENCH_OUT"

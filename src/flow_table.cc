@@ -102,7 +102,7 @@ FlowTable::Entry* FlowTable::create(const FlowKey& key, const Segment& s,
   e->conn.id = next_id_++;
   e->conn.client = from_server ? s.dst : s.src;
   e->conn.server = from_server ? s.src : s.dst;
-  e->conn.vlan = s.vlan;
+  e->conn.vlan[0] = e->conn.vlan[1] = s.vlan;
   e->conn.reuse_index = reuse_index;
   e->conn.first_ts = s.ts;
   e->conn.last_ts = s.ts;
@@ -168,7 +168,7 @@ void FlowTable::on_segment(const Segment& s, bool may_open) {
     expire(clock_);
     last_expire_ = clock_;
   }
-  const FlowKey key = FlowKey::of(s.src, s.dst, s.vlan);
+  const FlowKey key = FlowKey::of(s.src, s.dst);
   auto it = table_.find(key);
   Entry* e = it == table_.end() ? nullptr : it->second.get();
   uint32_t reuse_index = 0;
@@ -220,7 +220,10 @@ void FlowTable::process(Entry& e, const Segment& s) {
   e.last_activity = std::max(s.ts, clock_);
   lru_.splice(lru_.end(), lru_, e.lru);
   e.conn.last_ts = std::max(e.conn.last_ts, s.ts);
-  if (st.packets++ == 0) st.first_ts = s.ts;
+  if (st.packets++ == 0) {
+    st.first_ts = s.ts;
+    e.conn.vlan[di] = s.vlan;
+  }
   st.last_ts = s.ts;
   st.payload_bytes += s.payload_len;
 

@@ -85,8 +85,10 @@ std::string expand_name(const std::string& tmpl, const Connection& c, Dir d) {
         break;
       }
       case 't': out += std::to_string(c.first_ts / kNanosPerSecond); break;
-      case 'V': if (c.vlan >= 0) out += "--"; break;
-      case 'v': if (c.vlan >= 0) out += std::to_string(c.vlan); break;
+      case 'V': if (c.vlan[index_of(d)] >= 0) out += "--"; break;
+      case 'v':
+        if (c.vlan[index_of(d)] >= 0) out += std::to_string(c.vlan[index_of(d)]);
+        break;
       case 'C': if (c.reuse_index > 0) out += 'c'; break;
       case 'c': if (c.reuse_index > 0) out += std::to_string(c.reuse_index); break;
       case '#': out += std::to_string(c.reuse_index); break;

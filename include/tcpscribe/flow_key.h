@@ -37,13 +37,15 @@ struct Endpoint {
 };
 
 /// The direction-independent identity of a TCP conversation: the two
-/// endpoints in canonical (sorted) order, plus the outermost VLAN id (-1: none).
+/// endpoints in canonical (sorted) order. The VLAN is deliberately not part
+/// of it: routers on a stick and mirror ports tag the two directions of one
+/// connection with different VLANs (as Wireshark, we keep them together);
+/// each direction's VLAN is kept in the Connection for file names.
 struct FlowKey {
   Endpoint lo;
   Endpoint hi;
-  int vlan = -1;
 
-  static FlowKey of(const Endpoint& a, const Endpoint& b, int vlan) {
+  static FlowKey of(const Endpoint& a, const Endpoint& b) {
     FlowKey k;
     if (a < b) {
       k.lo = a;
@@ -52,7 +54,6 @@ struct FlowKey {
       k.lo = b;
       k.hi = a;
     }
-    k.vlan = vlan;
     return k;
   }
   friend bool operator==(const FlowKey&, const FlowKey&) = default;
@@ -71,7 +72,6 @@ struct FlowKeyHash {
     mix(k.hi.addr.bytes.data(), 16);
     const uint16_t ports[2] = {k.lo.port, k.hi.port};
     mix(reinterpret_cast<const uint8_t*>(ports), sizeof ports);
-    mix(reinterpret_cast<const uint8_t*>(&k.vlan), sizeof k.vlan);
     return static_cast<size_t>(h ^ (h >> 29));
   }
 };

@@ -50,7 +50,7 @@ struct Connection {
   uint64_t id = 0;           ///< serial, in order of first packet (from 0)
   Endpoint client;           ///< sender of the SYN, or of the first packet seen
   Endpoint server;
-  int vlan = -1;
+  int vlan[2] = {-1, -1};    ///< outermost VLAN tag of each direction, -1: none
   uint32_t reuse_index = 0;  ///< 0 for the first connection on a 4-tuple, 1 for c1 ...
   bool handshake_seen = false;  ///< the client's SYN was captured
   Timestamp first_ts = 0;

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Command-line behaviour: exit codes, one-line errors, nothing captured lost,
+# reruns into the same directory, standard input, -R, fd limits, full disk.
+# Usage: cli.sh path/to/tcpscribe
+set -u
+bin=$(realpath "$1")
+here=$(cd "$(dirname "$0")" && pwd)
+pcaps=$here/../pcaps
+tmp=$(mktemp -d)
+mnt=""
+cleanup() { [ -n "$mnt" ] && umount "$mnt" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+# expect CODE PATTERN -- command...: exit code and one stderr line matching PATTERN
+expect() {
+  local code=$1 pattern=$2; shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+  if [ $rc -ne "$code" ]; then bad "$* exited $rc, expected $code: $(head -3 "$tmp/err")"; return; fi
+  if [ -n "$pattern" ] && ! grep -qE "$pattern" "$tmp/err"; then
+    bad "$*: stderr lacks /$pattern/: $(head -3 "$tmp/err")"; return
+  fi
+  ok
+}
+
+# Usage errors: exit 1, one line.
+expect 1 'unrecognised option|unknown option' -- "$bin" --no-such-flag -r x
+expect 1 'no input' -- "$bin"
+expect 1 "filter 'port' does not compile" -- "$bin" -r "$pcaps/redis_cli_lo.pcap" -c port
+expect 1 'unknown letter' -- "$bin" -r "$pcaps/redis_cli_lo.pcap" -Fq
+expect 1 'unknown escape' -- "$bin" -r "$pcaps/redis_cli_lo.pcap" -T '%Q'
+expect 1 'color' -- "$bin" -r "$pcaps/redis_cli_lo.pcap" --color=sometimes
+expect 0 '' -- "$bin" --help
+grep -q -- '--reorder-window' "$tmp/out" || bad "--help lacks --reorder-window"
+expect 0 '' -- "$bin" -V
+grep -q '^tcpscribe [0-9]' "$tmp/out" || bad "-V prints no version"
+
+# Input errors: exit 2.
+expect 2 'cannot open .*nonexistent.pcap: No such file' -- "$bin" -r "$tmp/nonexistent.pcap" -o "$tmp/o1"
+head -c 1000 /dev/urandom >"$tmp/garbage.pcap"
+expect 2 'garbage.pcap: .*expected a pcap or pcapng' -- "$bin" -r "$tmp/garbage.pcap" -o "$tmp/o2"
+: >"$tmp/empty.pcap"
+expect 2 'empty file' -- "$bin" -r "$tmp/empty.pcap" -o "$tmp/o3"
+
+# A capture cut short: everything before the damage is written, exit 2.
+full=$pcaps/http_keepalive_lo.pcap
+size=$(stat -c %s "$full")
+head -c $((size - 300)) "$full" >"$tmp/cut.pcap"
+expect 2 'cut.pcap: truncated dump file.*everything before it is written' -- \
+  "$bin" -r "$tmp/cut.pcap" -o "$tmp/cut"
+"$bin" -r "$full" -o "$tmp/whole" 2>/dev/null
+req=$(ls "$tmp/whole" | grep -- '-127.000.000.001.18080$')
+cmp -s "$tmp/whole/$req" "$tmp/cut/$req" || bad "cut capture lost the request stream"
+
+# An unknown link type: one clear line, exit 2.
+python3 - "$tmp/lt147.pcap" <<'PY'
+import struct, sys
+with open(sys.argv[1], 'wb') as f:
+    f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 147))
+    f.write(struct.pack('<IIII', 1, 0, 4, 4) + b'abcd')
+PY
+expect 2 'link type 147 is not supported' -- "$bin" -r "$tmp/lt147.pcap" -o "$tmp/o4"
+
+# Output errors: exit 3.
+expect 3 'cannot create output directory' -- "$bin" -r "$full" -o /dev/null/flows
+if [ -e /dev/full ]; then
+  "$bin" -r "$full" -c >/dev/full 2>"$tmp/err"; rc=$?
+  [ $rc -eq 3 ] && grep -q 'cannot write to standard output' "$tmp/err" && ok ||
+    bad "console to /dev/full: exit $rc: $(cat "$tmp/err")"
+fi
+# A second run into the same directory overwrites, it does not add c1 files.
+"$bin" -r "$full" -o "$tmp/twice" && "$bin" -r "$full" -o "$tmp/twice"
+n=$(ls "$tmp/twice" | wc -l)
+[ "$n" -eq 2 ] || bad "second run left $n files: $(ls "$tmp/twice")"
+cmp -s "$tmp/whole/$req" "$tmp/twice/$req" || bad "second run changed the bytes"
+ok
+
+# Standard input, pcap and pcapng alike.
+"$bin" -r - -c <"$full" >"$tmp/stdin.out" 2>"$tmp/err" && "$bin" -r "$full" -c >"$tmp/file.out" &&
+  cmp -s "$tmp/stdin.out" "$tmp/file.out" && ok || bad "-r - differs from -r FILE: $(cat "$tmp/err")"
+if [ -f "$here/../../../shared/pcaps/shuffled_packet_order.pcapng" ]; then
+  "$bin" -r - -c <"$here/../../../shared/pcaps/shuffled_packet_order.pcapng" >"$tmp/ng.out" 2>"$tmp/err" &&
+    grep -q 'GET /lines.txt' "$tmp/ng.out" && ok || bad "pcapng on stdin: $(cat "$tmp/err")"
+fi
+
+# Several -r files; -R only finishes connections opened before.
+head -c 24 "$full" >"$tmp/hdr"
+"$bin" -r "$pcaps/redis_cli_lo.pcap" -R "$full" -o "$tmp/rr" 2>/dev/null
+[ "$(ls "$tmp/rr" | grep -c 18080)" -eq 0 ] && ok || bad "-R opened new connections"
+"$bin" -r "$pcaps/redis_cli_lo.pcap" -r "$full" -o "$tmp/r2" 2>/dev/null
+[ "$(ls "$tmp/r2" | wc -l)" -eq 8 ] && ok || bad "two -r files: $(ls "$tmp/r2" | wc -l) files, expected 8"
+
+# File descriptors stay under RLIMIT_NOFILE with 300 connections open at once.
+python3 - "$tmp/many.pcap" <<'PY'
+import struct, sys
+def tcp(sp, dp, seq, ack, fl, pl=b''):
+    return struct.pack('!HHIIBBHHH', sp, dp, seq, ack, 0x50, fl, 65535, 0, 0) + pl
+def ip(s, d, p):
+    return struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(p), 0, 0, 64, 6, 0, bytes(s), bytes(d)) + p
+def eth(p): return b'\x02' * 12 + b'\x08\x00' + p
+N = 300
+fr = []
+C = lambda i: [10, 1, i // 250, i % 250 + 1]
+S = [10, 2, 0, 1]
+for i in range(N):
+    fr.append(eth(ip(C(i), S, tcp(30000 + i, 80, 100, 0, 2))))
+    fr.append(eth(ip(S, C(i), tcp(80, 30000 + i, 900, 101, 18))))
+for part in range(3):   # three interleaved rounds of data on every connection
+    for i in range(N):
+        pl = b'conn %d part %d;' % (i, part)
+        fr.append(eth(ip(C(i), S, tcp(30000 + i, 80, 101 + part * 100, 901, 24, pl.ljust(100, b'.')))))
+with open(sys.argv[1], 'wb') as f:
+    f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    for k, x in enumerate(fr):
+        f.write(struct.pack('<IIII', 1000, k, len(x), len(x)) + x)
+PY
+(ulimit -n 64; "$bin" -r "$tmp/many.pcap" -o "$tmp/many" 2>"$tmp/err"); rc=$?
+n=$(ls "$tmp/many" | wc -l)
+f=$(ls "$tmp/many" | grep '^010.001.000.008.30007-')
+if [ $rc -eq 0 ] && [ "$n" -eq 300 ] && [ "$(head -c 15 "$tmp/many/$f")" = "conn 7 part 0;." ] &&
+   [ "$(stat -c %s "$tmp/many/$f")" -eq 300 ] && grep -q 'conn 7 part 2;' "$tmp/many/$f"; then ok
+else bad "ulimit -n 64 with 300 open flows: exit $rc, $n files: $(head -2 "$tmp/err")"; fi
+
+# A full disk: a clear error and exit 3, not silently short files.
+if [ "$(id -u)" -eq 0 ] && mkdir -p "$tmp/small" && mount -t tmpfs -o size=64k tmpfs "$tmp/small" 2>/dev/null; then
+  mnt=$tmp/small
+  expect 3 'cannot write .*No space left on device' -- "$bin" -r "$tmp/many.pcap" -o "$mnt/out"
+  umount "$mnt"; mnt=""
+else
+  echo "note: full-disk case skipped (needs root to mount a small tmpfs)"
+fi
+
+# Colors: never by default when piped, always on request, NO_COLOR wins over auto.
+"$bin" -r "$pcaps/redis_cli_lo.pcap" -c --color=always | grep -q $'\033\[3' && ok || bad "--color=always has no colors"
+"$bin" -r "$pcaps/redis_cli_lo.pcap" -c | grep -q $'\033' && bad "colors when piped" || ok
+
+echo "cli: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -4,7 +4,7 @@
 #   bench/offline.sh [TCPSCRIBE_BINARY]
 #
 # Without an argument tcpscribe is built (Release, Ninja) in $BENCH_BUILD_DIR
-# (default: <repo>/build), with extra configure arguments from
+# (default: <repo>/build-release), with extra configure arguments from
 # $BENCH_CMAKE_ARGS.  Environment:
 #   BENCH_OUT         markdown results file (default bench/results-offline.md)
 #   BENCH_CAPTURES    directory for the captures; reused when its params.txt
@@ -33,7 +33,7 @@ CONCURRENT=${BENCH_CONCURRENT:-10000}
 CAPS=${BENCH_CAPS:-bulk many}
 TOOLS=${BENCH_TOOLS:-tcpflow tcpscribe}
 BENCH_OUT=${BENCH_OUT:-$REPO/bench/results-offline.md}
-BUILD_DIR=${BENCH_BUILD_DIR:-$REPO/build}
+BUILD_DIR=${BENCH_BUILD_DIR:-$REPO/build-release}
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "offline.sh: $*"; exit 2; }
@@ -90,6 +90,7 @@ fi
 # --- work dir and captures --------------------------------------------------
 BENCH_TMP=${BENCH_TMP:-/var/tmp}
 WORK=$(mktemp -d "$BENCH_TMP/tcpscribe-bench.XXXXXX")
+# shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
   if [ "${BENCH_KEEP:-0}" != 1 ]; then
     log "removing $WORK"; rm -rf "$WORK"
@@ -135,6 +136,7 @@ for c in $CAPS; do
   fi
   for r in $(seq 1 "$RUNS"); do
     order=$TOOLS   # alternate which tool goes first
+    # shellcheck disable=SC2086  # TOOLS is a list of words
     if [ $((r % 2)) -eq 0 ]; then order=$(printf '%s\n' $TOOLS | tac | tr '\n' ' '); fi
     for t in $order; do
       # A fresh output dir per run.  Old ones are only deleted at the end:

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 
-#include <cstdio>
 
 namespace tcpscribe {
 
@@ -14,15 +13,26 @@ std::string format_addr(const IpAddr& a) {
 
 std::string format_addr_padded(const IpAddr& a) {
   if (a.v6) return format_addr(a);
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%03u.%03u.%03u.%03u", a.bytes[0], a.bytes[1],
-                a.bytes[2], a.bytes[3]);
-  return buf;
+  // Hot when naming 100,000 files: no printf.
+  std::string out(15, '.');
+  for (int i = 0; i < 4; ++i) {
+    const uint8_t b = a.bytes[i];
+    out[i * 4] = static_cast<char>('0' + b / 100);
+    out[i * 4 + 1] = static_cast<char>('0' + b / 10 % 10);
+    out[i * 4 + 2] = static_cast<char>('0' + b % 10);
+  }
+  return out;
 }
 
 std::string format_endpoint(const Endpoint& e) {
-  if (e.addr.v6) return "[" + format_addr(e.addr) + "]:" + std::to_string(e.port);
-  return format_addr(e.addr) + ":" + std::to_string(e.port);
+  std::string out;
+  out.reserve(64);
+  if (e.addr.v6) out += '[';
+  out += format_addr(e.addr);
+  if (e.addr.v6) out += ']';
+  out += ':';
+  out += std::to_string(e.port);
+  return out;
 }
 
 }  // namespace tcpscribe

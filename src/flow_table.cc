@@ -16,11 +16,34 @@ const char* to_string(CloseReason r) {
   return "?";
 }
 
+/// What a connection must remember, even after it closed, to tell its own
+/// late packets from a new connection on the same tuple.
+struct FlowTable::Identity {
+  uint64_t id = 0;
+  uint32_t reuse_index = 0;
+  Endpoint client;
+  bool client_syn = false;
+  bool server_syn = false;
+  uint32_t client_isn = 0;
+  uint32_t server_isn = 0;
+  bool base_known[2] = {false, false};
+  uint32_t base_seq[2] = {0, 0};
+
+  Dir dir_of(const Endpoint& src) const {
+    return src == client ? Dir::kClientToServer : Dir::kServerToClient;
+  }
+};
+
+struct FlowTable::Tombstone {
+  Identity who;
+  Timestamp closed_at = 0;
+  std::list<FlowKey>::iterator lru;
+};
+
 struct FlowTable::Entry {
   FlowKey key;
   Connection conn;
   StreamReassembler streams[2];
-  bool closed = false;
   bool client_syn = false;
   bool server_syn = false;
   uint32_t client_isn = 0;
@@ -33,6 +56,7 @@ struct FlowTable::Entry {
   uint32_t base_seq[2] = {0, 0};
   // A FIN seen before its direction had a first byte to anchor offsets.
   std::optional<uint32_t> pending_fin[2];
+  bool shut[2] = {false, false};  // on_shutdown sent
   // Holes the peer has acknowledged past: proven lost unless they fill soon.
   uint64_t acked[2] = {0, 0};
   bool proof_pending[2] = {false, false};
@@ -42,6 +66,21 @@ struct FlowTable::Entry {
 
   Dir dir_of(const Endpoint& src) const {
     return src == conn.client ? Dir::kClientToServer : Dir::kServerToClient;
+  }
+  Identity identity() const {
+    Identity w;
+    w.id = conn.id;
+    w.reuse_index = conn.reuse_index;
+    w.client = conn.client;
+    w.client_syn = client_syn;
+    w.server_syn = server_syn;
+    w.client_isn = client_isn;
+    w.server_isn = server_isn;
+    for (int i = 0; i < 2; ++i) {
+      w.base_known[i] = base_known[i];
+      w.base_seq[i] = base_seq[i];
+    }
+    return w;
   }
   /// Everything a direction sent before its FIN has been delivered.
   bool complete(int i) const {
@@ -78,6 +117,15 @@ class FlowTable::DirOutput : public StreamOutput {
       length = limit - offset;
     }
     for (Sink* s : t_.sinks_) s->on_gap(e_.conn, d_, offset, length, ts);
+    Finding f;
+    f.kind = Finding::Kind::kCaptureGap;
+    f.dir = d_;
+    f.ts = ts;
+    f.offset = offset;
+    f.length = length;
+    f.text = std::to_string(length) + " bytes missing from the capture at offset " +
+             std::to_string(offset);
+    t_.report(e_, f);
   }
 
  private:
@@ -92,7 +140,7 @@ FlowTable::FlowTable(FlowTableLimits limits, std::vector<Sink*> sinks)
 FlowTable::~FlowTable() = default;
 
 FlowTable::Entry* FlowTable::create(const FlowKey& key, const Segment& s,
-                                    uint32_t reuse_index) {
+                                    uint32_t reuse_index, uint64_t previous_id) {
   auto e = std::make_unique<Entry>();
   e->key = key;
   const bool syn = s.has(tcp_flags::kSyn);
@@ -112,12 +160,21 @@ FlowTable::Entry* FlowTable::create(const FlowKey& key, const Segment& s,
   table_[key] = std::move(e);
   ++stats_.connections;
   if (reuse_index > 0) ++stats_.reused_tuples;
-  ++open_;
+  raw->conn.previous_id = previous_id;
   for (Sink* sink : sinks_) sink->on_open(raw->conn);
+  if (previous_id != UINT64_MAX) {
+    Finding f;
+    f.kind = Finding::Kind::kTupleReuse;
+    f.ts = s.ts;
+    f.text = "4-tuple reused by a new SYN (connection " + std::to_string(reuse_index) +
+             " on it; the previous one is #" + std::to_string(previous_id) + ")";
+    report(*raw, f);
+  }
   return raw;
 }
 
-bool FlowTable::starts_new_connection(const Entry& e, const Segment& s) const {
+bool FlowTable::starts_new_connection(const Identity& e, bool closed,
+                                      const Segment& s) const {
   if (!s.has(tcp_flags::kSyn)) return false;
   const Dir d = e.dir_of(s.src);
   const int di = index_of(d);
@@ -127,7 +184,7 @@ bool FlowTable::starts_new_connection(const Entry& e, const Segment& s) const {
   if (!s.has(tcp_flags::kAck)) {
     if (d == Dir::kClientToServer && e.client_syn) return s.seq != e.client_isn;
     if (late && d == Dir::kClientToServer) return false;
-    if (e.closed) return true;
+    if (closed) return true;
     // The old responder now opens a connection: roles swap.
     if (d == Dir::kServerToClient) return true;
     // A connection picked up midstream, then a SYN with another sequence
@@ -137,10 +194,10 @@ bool FlowTable::starts_new_connection(const Entry& e, const Segment& s) const {
   // SYN-ACK.
   if (d == Dir::kServerToClient && e.server_syn) {
     if (s.seq == e.server_isn) return false;  // retransmitted
-    return e.closed || !(e.client_syn && s.ack == e.client_isn + 1);
+    return closed || !(e.client_syn && s.ack == e.client_isn + 1);
   }
   if (late && d == Dir::kServerToClient) return false;
-  return e.closed;
+  return closed;
 }
 
 void FlowTable::advance_clock(Timestamp ts) {
@@ -169,45 +226,43 @@ void FlowTable::on_segment(const Segment& s, bool may_open) {
     last_expire_ = clock_;
   }
   const FlowKey key = FlowKey::of(s.src, s.dst);
-  auto it = table_.find(key);
-  Entry* e = it == table_.end() ? nullptr : it->second.get();
   uint32_t reuse_index = 0;
-  if (e) {
-    if (starts_new_connection(*e, s)) {
-      if (!e->closed) close(*e, CloseReason::kReused, s.ts);
-      reuse_index = e->conn.reuse_index + 1;
-      remove(*e);
-      e = nullptr;
-    } else if (e->closed) {
+  uint64_t previous_id = UINT64_MAX;
+  if (auto it = table_.find(key); it != table_.end()) {
+    Entry& e = *it->second;
+    if (!starts_new_connection(e.identity(), false, s)) {
+      process(e, s);
+      return;
+    }
+    reuse_index = e.conn.reuse_index + 1;
+    previous_id = e.conn.id;
+    close(e, CloseReason::kReused, s.ts);
+    // The new connection replaces the tombstone close() left.
+    auto t = tombstones_.find(key);
+    tomb_lru_.erase(t->second.lru);
+    tombstones_.erase(t);
+  } else if (auto t = tombstones_.find(key); t != tombstones_.end()) {
+    if (!starts_new_connection(t->second.who, true, s)) {
       ++stats_.late_segments;
-      e->last_activity = std::max(s.ts, clock_);
-      lru_.splice(lru_.end(), lru_, e->lru);
       return;
     }
+    reuse_index = t->second.who.reuse_index + 1;
+    previous_id = t->second.who.id;
+    tomb_lru_.erase(t->second.lru);
+    tombstones_.erase(t);
+  } else if (auto r = retired_counts_.find(key); r != retired_counts_.end()) {
+    reuse_index = r->second;
   }
-  if (!e) {
-    if (!may_open) {
-      ++stats_.ignored_segments;
-      return;
-    }
-    if (reuse_index == 0) {
-      auto r = retired_counts_.find(key);
-      if (r != retired_counts_.end()) reuse_index = r->second;
-    }
-    if (open_ >= limits_.max_flows && !lru_.empty()) {
-      // Evict the least recently active open connection.
-      for (Entry* victim : lru_) {
-        if (!victim->closed) {
-          ++stats_.evicted;
-          close(*victim, CloseReason::kEvicted, s.ts);
-          remove(*victim);
-          break;
-        }
-      }
-    }
-    e = create(key, s, reuse_index);
+  if (!may_open) {
+    ++stats_.ignored_segments;
+    return;
   }
-  process(*e, s);
+  if (table_.size() >= limits_.max_flows && !lru_.empty()) {
+    // Evict the least recently active connection.
+    ++stats_.evicted;
+    close(*lru_.front(), CloseReason::kEvicted, s.ts);
+  }
+  process(*create(key, s, reuse_index, previous_id), s);
 }
 
 void FlowTable::process(Entry& e, const Segment& s) {
@@ -235,9 +290,11 @@ void FlowTable::process(Entry& e, const Segment& s) {
       e.client_syn = true;
       e.client_isn = s.seq;
       e.conn.handshake_seen = true;
+      e.conn.syn_ts = s.ts;
     } else if (d == Dir::kServerToClient && s.has(tcp_flags::kAck) && !e.server_syn) {
       e.server_syn = true;
       e.server_isn = s.seq;
+      e.conn.synack_ts = s.ts;
     }
   }
   // A direction's offsets start at its SYN, or else at its first byte:
@@ -260,7 +317,17 @@ void FlowTable::process(Entry& e, const Segment& s) {
     const AddResult r =
         rs.add(data_seq, s.payload, s.payload_len, s.missing_len, s.ts, out);
     st.retransmitted_bytes += r.old_bytes;
-    if (r.conflict) ++st.conflicting_overlaps;
+    if (r.conflict) {
+      ++st.conflicting_overlaps;
+      Finding f;
+      f.kind = Finding::Kind::kConflictingOverlap;
+      f.dir = d;
+      f.ts = s.ts;
+      f.length = s.payload_len;
+      f.text = "a retransmitted segment carries different bytes than the first copy "
+               "(the first copy is kept)";
+      report(e, f);
+    }
     if (r.before_start) stats_.bytes_before_start += s.payload_len;
   }
   if (s.has(tcp_flags::kFin)) {
@@ -296,6 +363,12 @@ void FlowTable::process(Entry& e, const Segment& s) {
   enforce_buffer_caps(e, s.ts);
   stats_.peak_buffered = std::max(stats_.peak_buffered, buffered_);
 
+  if (s.has(tcp_flags::kRst) && !e.shut[di]) {
+    e.shut[di] = true;
+    for (Sink* sink : sinks_) sink->on_shutdown(e.conn, d, true, s.ts);
+  }
+  note_shutdowns(e, s.ts);
+
   // FIN and RST take effect in sequence order: close once every byte
   // before them is delivered. After a RST nothing more is expected.
   const bool reset = e.conn.dir[0].rst || e.conn.dir[1].rst;
@@ -304,6 +377,18 @@ void FlowTable::process(Entry& e, const Segment& s) {
   } else if (e.complete(0) && e.complete(1)) {
     close(e, CloseReason::kFin, s.ts);
   }
+}
+
+void FlowTable::note_shutdowns(Entry& e, Timestamp ts) {
+  for (int i = 0; i < 2; ++i) {
+    if (e.shut[i] || !e.complete(i)) continue;
+    e.shut[i] = true;
+    for (Sink* sink : sinks_) sink->on_shutdown(e.conn, static_cast<Dir>(i), false, ts);
+  }
+}
+
+void FlowTable::report(Entry& e, const Finding& f) {
+  for (Sink* sink : sinks_) sink->on_finding(e.conn, f);
 }
 
 void FlowTable::flush_proven_holes(Entry& e, Timestamp ts) {
@@ -354,48 +439,51 @@ void FlowTable::enforce_buffer_caps(Entry& e, Timestamp ts) {
 }
 
 void FlowTable::close(Entry& e, CloseReason why, Timestamp ts) {
-  if (e.closed) return;
   buffered_ -= e.buffered();
   for (int i = 0; i < 2; ++i) {
     DirOutput out(*this, e, static_cast<Dir>(i));
     e.streams[i].flush_all(ts, out);
   }
+  note_shutdowns(e, ts);
   for (Sink* s : sinks_) s->on_close(e.conn, why);
-  e.closed = true;
-  // Free the buffers; the tombstone keeps only what reuse detection needs.
-  e.streams[0] = StreamReassembler();
-  e.streams[1] = StreamReassembler();
-  --open_;
   if (why == CloseReason::kIdle) ++stats_.idle_closed;
-}
-
-void FlowTable::remove(Entry& e) {
-  if (!e.closed) close(e, CloseReason::kEvicted, e.last_activity);
-  retired_counts_[e.key] = e.conn.reuse_index + 1;
+  const FlowKey key = e.key;
+  if (why == CloseReason::kIdle || why == CloseReason::kEvicted) {
+    // Packets that come after this are a new connection on the tuple.
+    retired_counts_[key] = e.conn.reuse_index + 1;
+  } else {
+    // A compact tombstone lets late packets (the last ACK, retransmitted
+    // FINs) be recognised instead of opening a new, swapped flow.
+    auto [it, inserted] = tombstones_.try_emplace(key);
+    Tombstone& t = it->second;
+    if (!inserted) tomb_lru_.erase(t.lru);
+    t.who = e.identity();
+    t.closed_at = clock_;
+    tomb_lru_.push_back(key);
+    t.lru = std::prev(tomb_lru_.end());
+  }
   lru_.erase(e.lru);
-  table_.erase(e.key);  // destroys e
+  table_.erase(key);  // destroys e
 }
 
 void FlowTable::expire(Timestamp now) {
-  while (!lru_.empty()) {
-    Entry& e = *lru_.front();
-    const Timestamp age = now - e.last_activity;
-    if (e.closed && age > limits_.closed_linger) {
-      remove(e);
-    } else if (!e.closed && limits_.idle_timeout > 0 && age > limits_.idle_timeout) {
-      close(e, CloseReason::kIdle, now);
-      remove(e);
-    } else {
-      break;
-    }
+  while (!tomb_lru_.empty()) {
+    auto t = tombstones_.find(tomb_lru_.front());
+    if (now - t->second.closed_at <= limits_.closed_linger) break;
+    retired_counts_[t->first] = t->second.who.reuse_index + 1;
+    tomb_lru_.pop_front();
+    tombstones_.erase(t);
+  }
+  if (limits_.idle_timeout <= 0) return;
+  while (!lru_.empty() && now - lru_.front()->last_activity > limits_.idle_timeout) {
+    close(*lru_.front(), CloseReason::kIdle, now);
   }
 }
 
 void FlowTable::finish() {
   std::vector<Entry*> open;
-  for (Entry* e : lru_) {
-    if (!e->closed) open.push_back(e);
-  }
+  open.reserve(lru_.size());
+  for (Entry* e : lru_) open.push_back(e);
   std::sort(open.begin(), open.end(),
             [](const Entry* a, const Entry* b) { return a->conn.id < b->conn.id; });
   for (Entry* e : open) close(*e, CloseReason::kEndOfInput, e->conn.last_ts);

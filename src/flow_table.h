@@ -65,29 +65,34 @@ class FlowTable {
   void finish();
 
   const FlowTableStats& stats() const { return stats_; }
-  size_t open_connections() const { return open_; }
+  size_t open_connections() const { return table_.size(); }
 
  private:
+  struct Identity;
+  struct Tombstone;
   struct Entry;
   class DirOutput;
 
-  Entry* create(const FlowKey& key, const Segment& s, uint32_t reuse_index);
-  bool starts_new_connection(const Entry& e, const Segment& s) const;
+  Entry* create(const FlowKey& key, const Segment& s, uint32_t reuse_index,
+                uint64_t previous_id);
+  void note_shutdowns(Entry& e, Timestamp ts);
+  void report(Entry& e, const Finding& f);
+  bool starts_new_connection(const Identity& e, bool closed, const Segment& s) const;
   void process(Entry& e, const Segment& s);
   void close(Entry& e, CloseReason why, Timestamp ts);
-  void remove(Entry& e);
   void enforce_buffer_caps(Entry& e, Timestamp ts);
   void flush_proven_holes(Entry& e, Timestamp ts);
   void advance_clock(Timestamp ts);
 
   FlowTableLimits limits_;
   std::vector<Sink*> sinks_;
-  std::unordered_map<FlowKey, std::unique_ptr<Entry>, FlowKeyHash> table_;
+  std::unordered_map<FlowKey, std::unique_ptr<Entry>, FlowKeyHash> table_;  // open ones
+  std::unordered_map<FlowKey, Tombstone, FlowKeyHash> tombstones_;  // recently closed
+  std::list<FlowKey> tomb_lru_;  // tombstones, oldest first
   /// Connections per tuple, for tuples whose entry has been dropped.
   std::unordered_map<FlowKey, uint32_t, FlowKeyHash> retired_counts_;
   std::list<Entry*> lru_;  // least recently active first
   FlowTableStats stats_;
-  size_t open_ = 0;
   size_t buffered_ = 0;
   uint64_t next_id_ = 0;
   Timestamp last_expire_ = 0;

@@ -10,9 +10,14 @@ namespace {
 constexpr const char* kEscapes = "AaBbTtVvCc#NKMG%";
 
 void append_padded(std::string& out, uint64_t v, int width) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%0*llu", width, static_cast<unsigned long long>(v));
-  out += buf;
+  char buf[24];
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v > 0);
+  for (int i = n; i < width; ++i) out += '0';
+  while (n > 0) out += buf[--n];
 }
 
 }  // namespace

@@ -120,6 +120,7 @@ int run_offline(const Options& opt) {
     fo.strip_nonprint = opt.strip_nonprint;
     fo.max_fds = opt.max_fds;
     fo.write_index = opt.write_index;
+    fo.writer_threads = opt.writer_threads;
     files = std::make_unique<FileSink>(fo);
     sinks.push_back(files.get());
   }
@@ -139,7 +140,7 @@ int run_offline(const Options& opt) {
   std::set<int> unknown_linktypes;
   bool filter_warned = false;
   auto output_failed = [&]() {
-    return (files && !files->error().empty()) || (console && console->failed());
+    return (files && files->failed()) || (console && console->failed());
   };
 
   for (const InputFile& in : opt.inputs) {
@@ -200,7 +201,7 @@ int run_offline(const Options& opt) {
                  "out-of-order buffer was full (raise --max-flow-buffer/--max-buffer)\n",
                  static_cast<unsigned long long>(table.stats().forced_flushes));
   }
-  if (files && !files->error().empty()) {
+  if (files && files->failed()) {
     std::fprintf(stderr, "tcpscribe: %s; stopped (free space or fix permissions, then run again)\n",
                  files->error().c_str());
     return kExitOutput;

@@ -30,6 +30,7 @@ po::options_description visible_options() {
     ("format,F", po::value<std::vector<std::string>>(), "file name prefixes: c count, t time_t, T ISO time, k/m/g bins, X no files")
     ("index,I", "write FILE.findx beside each flow file: offset|time|length")
     ("max-fds,f", po::value<size_t>(), "use at most N file descriptors for flow files")
+    ("writer-threads", po::value<size_t>(), "threads that create and write flow files (default 2; 0 = none)")
     ("quiet,q", "no warnings")
     ("verbose,v", "statistics and details on stderr")
     ("color", po::value<std::string>(), "console colors: auto (default), always, never; NO_COLOR disables auto")
@@ -109,6 +110,7 @@ int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
   opt.quiet = vm.count("quiet");
   opt.verbose = static_cast<int>(vm.count("verbose"));
   if (vm.count("max-bytes")) opt.max_bytes = vm["max-bytes"].as<uint64_t>();
+  if (vm.count("writer-threads")) opt.writer_threads = vm["writer-threads"].as<size_t>();
   if (vm.count("max-fds")) opt.max_fds = vm["max-fds"].as<size_t>();
   if (vm.count("reorder-window")) opt.reorder_window = vm["reorder-window"].as<size_t>();
   if (vm.count("max-flows")) opt.max_flows = vm["max-flows"].as<size_t>();

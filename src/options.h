@@ -39,6 +39,7 @@ struct Options {
   std::string name_template;       ///< -T, with -F prefixes applied
   bool write_index = false;        ///< -I
   size_t max_fds = 0;              ///< -f
+  size_t writer_threads = 2;       ///< threads creating and writing flow files
   bool quiet = false;              ///< -q
   int verbose = 0;                 ///< -v
   ColorMode color = ColorMode::kAuto;

@@ -37,6 +37,23 @@ AddResult StreamReassembler::add(uint32_t seq, const uint8_t* data, uint32_t len
     offset = 0;
   }
   const auto start = static_cast<uint64_t>(offset);
+  if (pieces_.empty() && start <= next_ && start + len > next_) {
+    // The common case, in-order data with nothing waiting: straight out,
+    // without a trip through the buffer.
+    const uint64_t old = next_ - start;
+    if (old > 0) {
+      compare_history(start, data, old, r);
+      r.old_bytes += old;
+    }
+    const std::span<const uint8_t> fresh(data + old, len - old);
+    remember(fresh);
+    out.data(next_, fresh, ts);
+    next_ += fresh.size();
+    r.new_bytes += fresh.size();
+    if (missing > 0) insert(next_, nullptr, missing, ts, r);
+    deliver_ready(out);
+    return r;
+  }
   if (len > 0) insert(start, data, len, ts, r);
   if (missing > 0) insert(start + len, nullptr, missing, ts, r);
   deliver_ready(out);
@@ -46,7 +63,8 @@ AddResult StreamReassembler::add(uint32_t seq, const uint8_t* data, uint32_t len
 void StreamReassembler::compare_history(uint64_t offset, const uint8_t* data,
                                         uint64_t len, AddResult& r) const {
   // Only bytes still in the ring and delivered as data can be compared.
-  const uint64_t kept = std::min<uint64_t>(history_.size(), next_ - history_valid_from_);
+  if (!history_) return;
+  const uint64_t kept = std::min<uint64_t>(kHistoryBytes, next_ - history_valid_from_);
   const uint64_t lo = std::max(offset, next_ - kept);
   const uint64_t hi = std::min(offset + len, next_);
   for (uint64_t o = lo; o < hi; ++o) {
@@ -105,12 +123,14 @@ void StreamReassembler::insert(uint64_t offset, const uint8_t* data, uint64_t le
 }
 
 void StreamReassembler::remember(std::span<const uint8_t> bytes) {
-  if (history_.empty()) history_.resize(kHistoryBytes);
+  if (!history_) history_ = std::make_unique_for_overwrite<uint8_t[]>(kHistoryBytes);
   const size_t n = std::min(bytes.size(), kHistoryBytes);
   const uint64_t first = next_ + bytes.size() - n;
-  for (size_t i = 0; i < n; ++i) {
-    history_[(first + i) % kHistoryBytes] = bytes[bytes.size() - n + i];
-  }
+  const uint8_t* src = bytes.data() + bytes.size() - n;
+  const size_t at = first % kHistoryBytes;
+  const size_t head = std::min(n, kHistoryBytes - at);
+  std::memcpy(history_.get() + at, src, head);
+  std::memcpy(history_.get(), src + head, n - head);
 }
 
 void StreamReassembler::emit(uint64_t offset, const Piece& p, StreamOutput& out) {

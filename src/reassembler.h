@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -100,7 +101,7 @@ class StreamReassembler {
   std::map<uint64_t, Piece> pieces_;
   size_t buffered_ = 0;
   // The last kHistoryBytes delivered, as a ring indexed by stream offset.
-  std::vector<uint8_t> history_;
+  std::unique_ptr<uint8_t[]> history_;
   // Offsets below this were delivered as gaps (or never): not comparable.
   uint64_t history_valid_from_ = 0;
 };

@@ -44,6 +44,46 @@ struct DirectionStats {
   bool rst = false;
 };
 
+/// Counts and labels from the per-connection TCP analysis (Zeek's
+/// conn_state and history, Wireshark's tcp.analysis.* counts), filled in by
+/// the analysis tracker (tcp_analysis.h) and complete at on_close.
+/// Definitions: ../shared/docs/ANALYSIS.md.
+struct TcpAnalysisCounts {
+  uint64_t retransmission = 0;
+  uint64_t fast_retransmission = 0;
+  uint64_t spurious_retransmission = 0;
+  uint64_t out_of_order = 0;
+  uint64_t lost_segment = 0;
+  uint64_t ack_lost_segment = 0;
+  uint64_t duplicate_ack = 0;
+  uint64_t zero_window = 0;
+  uint64_t keep_alive = 0;
+};
+
+struct TcpAnalysis {
+  std::string conn_state;   ///< S0, S1, SF, REJ, ... OTH
+  std::string history;      ///< Zeek history letters
+  TcpAnalysisCounts dir[2];
+  Timestamp rtt = -1;       ///< SYN -> SYN-ACK -> ACK handshake RTT, -1 unknown
+};
+
+/// Something tcpscribe noticed that the bytes alone do not say.
+struct Finding {
+  enum class Kind {
+    kDataAfterPeerFin,    ///< a side sent payload after the peer's FIN was seen
+    kTupleReuse,          ///< a new SYN on a 4-tuple that had a connection
+    kCaptureGap,          ///< bytes the capture never saw
+    kConflictingOverlap,  ///< two copies of the same bytes differ
+    kHttp,                ///< an HTTP-level finding (text says which)
+  };
+  Kind kind = Kind::kCaptureGap;
+  Dir dir = Dir::kClientToServer;  ///< the side it concerns
+  Timestamp ts = 0;
+  uint64_t offset = 0;             ///< stream offset, where it applies
+  uint64_t length = 0;             ///< bytes, where it applies
+  std::string text;                ///< one line, without the flow name
+};
+
 /// What sinks know about a connection. Owned by the flow table; valid from
 /// on_open until on_close returns.
 struct Connection {
@@ -55,7 +95,11 @@ struct Connection {
   bool handshake_seen = false;  ///< the client's SYN was captured
   Timestamp first_ts = 0;
   Timestamp last_ts = 0;
+  Timestamp syn_ts = 0;      ///< client's first SYN (0: not seen)
+  Timestamp synack_ts = 0;   ///< server's first SYN-ACK (0: not seen)
+  uint64_t previous_id = UINT64_MAX;  ///< the connection this one reused the tuple of
   DirectionStats dir[2];
+  TcpAnalysis analysis;
 
   const Endpoint& src(Dir d) const { return d == Dir::kClientToServer ? client : server; }
   const Endpoint& dst(Dir d) const { return d == Dir::kClientToServer ? server : client; }
@@ -73,6 +117,12 @@ class Sink {
                        std::span<const uint8_t> bytes, Timestamp ts) = 0;
   virtual void on_gap(const Connection& c, Dir d, uint64_t offset,
                       uint64_t length, Timestamp ts) = 0;
+  /// A direction ended: its FIN was reached in sequence order (after all
+  /// its data), or it sent a RST (`reset`). At most once per direction.
+  virtual void on_shutdown(const Connection& c, Dir d, bool reset, Timestamp ts) {
+    (void)c, (void)d, (void)reset, (void)ts;
+  }
+  virtual void on_finding(const Connection& c, const Finding& f) { (void)c, (void)f; }
   virtual void on_close(const Connection& c, CloseReason why) = 0;
   /// Called once the input is exhausted, after every on_close. A sink that
   /// buffers output makes it durable here and reports errors.

@@ -1,0 +1,199 @@
+#include "file_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace tcpscribe {
+
+FileWriter::FileWriter(size_t threads, size_t max_fds, size_t max_queued)
+    : max_queued_(max_queued) {
+  const size_t share = std::max<size_t>(4, max_fds / std::max<size_t>(threads, 1));
+  inline_.max_fds = share;
+  for (size_t i = 0; i < threads; ++i) {
+    workers_.push_back(std::make_unique<Worker>());
+    Worker& w = *workers_.back();
+    w.max_fds = share;
+    w.thread = std::thread([this, &w] { run(w); });
+  }
+}
+
+FileWriter::~FileWriter() {
+  drain();
+  for (auto& w : workers_) {
+    {
+      std::lock_guard<std::mutex> lock(w->mu);
+      w->stop = true;
+    }
+    w->cv.notify_all();
+    w->thread.join();
+  }
+  for (Worker* w : {&inline_}) {
+    for (auto& [id, f] : w->files) {
+      if (f.fd >= 0) ::close(f.fd);
+    }
+  }
+}
+
+void FileWriter::fail(const std::string& what, int err) {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  if (error_.empty()) error_ = what + ": " + std::strerror(err);
+  failed_ = true;
+}
+
+std::string FileWriter::error() const {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  return error_;
+}
+
+void FileWriter::submit(WriteJob job, size_t route) {
+  if (workers_.empty()) {
+    execute(inline_, job);
+    return;
+  }
+  const size_t bytes = job.data.size() + job.index.size();
+  {
+    std::unique_lock<std::mutex> lock(queued_mu_);
+    queued_cv_.wait(lock, [&] { return queued_bytes_ < max_queued_ || queued_bytes_ == 0; });
+    queued_bytes_ += bytes;
+  }
+  Worker& w = *workers_[route % workers_.size()];
+  {
+    std::lock_guard<std::mutex> lock(w.mu);
+    w.queue.push_back(std::move(job));
+  }
+  w.cv.notify_all();  // drain() waits on the same condition
+}
+
+void FileWriter::drain() {
+  for (auto& w : workers_) {
+    std::unique_lock<std::mutex> lock(w->mu);
+    w->cv.wait(lock, [&] { return w->queue.empty() && !w->busy; });
+  }
+}
+
+void FileWriter::run(Worker& w) {
+  for (;;) {
+    WriteJob job;
+    {
+      std::unique_lock<std::mutex> lock(w.mu);
+      w.busy = false;
+      w.cv.notify_all();  // drain() may be waiting
+      w.cv.wait(lock, [&] { return w.stop || !w.queue.empty(); });
+      if (w.queue.empty()) break;
+      job = std::move(w.queue.front());
+      w.queue.pop_front();
+      w.busy = true;
+    }
+    const size_t bytes = job.data.size() + job.index.size();
+    execute(w, job);
+    {
+      std::lock_guard<std::mutex> lock(queued_mu_);
+      queued_bytes_ -= bytes;
+    }
+    queued_cv_.notify_all();
+  }
+  for (auto& [id, f] : w.files) {
+    if (f.fd >= 0) ::close(f.fd);
+  }
+  w.files.clear();
+}
+
+void FileWriter::close_fd(Worker& w, OpenFile& f) {
+  if (f.fd < 0) return;
+  if (::close(f.fd) != 0) fail("cannot write " + f.path, errno);
+  f.fd = -1;
+  w.open_fds.erase(f.lru);
+}
+
+bool FileWriter::ensure_open(Worker& w, OpenFile& f, uint64_t id, bool create, bool keep) {
+  if (f.fd >= 0) {
+    w.open_fds.splice(w.open_fds.end(), w.open_fds, f.lru);
+    return true;
+  }
+  while (w.open_fds.size() >= w.max_fds) close_fd(w, w.files[w.open_fds.front()]);
+  int flags = O_WRONLY | O_CLOEXEC;
+  if (create) {
+    // tcpflow's '/' in a template makes directories.
+    for (size_t pos = f.path.find('/', 1); pos != std::string::npos;
+         pos = f.path.find('/', pos + 1)) {
+      std::string dir = f.path.substr(0, pos);
+      if (w.dirs_made.count(dir)) continue;
+      if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+        fail("cannot create directory " + dir, errno);
+        return false;
+      }
+      w.dirs_made.insert(std::move(dir));
+    }
+    flags |= O_CREAT | (keep ? 0 : O_TRUNC);
+  }
+  f.fd = open(f.path.c_str(), flags, 0644);
+  if (f.fd < 0) {
+    fail("cannot open " + f.path + " for writing", errno);
+    return false;
+  }
+  if (create) {
+    ++files_created_;
+    if (keep) {
+      struct stat st;
+      if (fstat(f.fd, &st) == 0) f.base = static_cast<uint64_t>(st.st_size);
+    }
+  }
+  w.open_fds.push_back(id);
+  f.lru = std::prev(w.open_fds.end());
+  return true;
+}
+
+void FileWriter::execute(Worker& w, WriteJob& job) {
+  if (failed()) return;  // stop at the first error; the caller reports it
+  auto [it, created] = w.files.try_emplace(job.file);
+  OpenFile& f = it->second;
+  if (created) f.path = std::move(job.path);
+  if (!job.data.empty() || job.final || created) {
+    if (!ensure_open(w, f, job.file, created, job.continue_file)) return;
+  }
+  const uint8_t* p = job.data.data();
+  size_t left = job.data.size();
+  off_t at = static_cast<off_t>(f.base + job.offset);
+  while (left > 0) {
+    const ssize_t n = pwrite(f.fd, p, left, at);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("cannot write " + f.path, errno);
+      return;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+    at += n;
+  }
+  if (!job.index.empty()) {
+    const std::string path = f.path + ".findx";
+    FILE* fp = std::fopen(path.c_str(), f.index_started ? "a" : "w");
+    f.index_started = true;
+    if (!fp) {
+      fail("cannot open " + path + " for writing", errno);
+      return;
+    }
+    if (std::fwrite(job.index.data(), 1, job.index.size(), fp) != job.index.size()) {
+      fail("cannot write " + path, errno);
+    }
+    if (std::fclose(fp) != 0) fail("cannot write " + path, errno);
+  }
+  if (job.final) {
+    // A gap at the end of a stream still counts: the file keeps stream
+    // offsets, so it is extended with zeros (sparse) to cover it.
+    struct stat st;
+    const auto want = static_cast<off_t>(f.base + job.extend_to);
+    if (fstat(f.fd, &st) == 0 && st.st_size < want && ftruncate(f.fd, want) != 0) {
+      fail("cannot extend " + f.path, errno);
+    }
+    close_fd(w, f);
+    w.files.erase(it);
+  }
+}
+
+}  // namespace tcpscribe

@@ -38,7 +38,7 @@ class FileWriter {
   /// `threads` 0 runs jobs in the caller's thread. `max_fds` bounds the open
   /// descriptors of all threads together. `max_queued` bounds the bytes
   /// waiting; submit() blocks beyond it.
-  FileWriter(size_t threads, size_t max_fds, size_t max_queued = 64u << 20);
+  FileWriter(size_t threads, size_t max_fds, size_t max_queued = 16u << 20);
   ~FileWriter();
   FileWriter(const FileWriter&) = delete;
   FileWriter& operator=(const FileWriter&) = delete;

@@ -112,6 +112,7 @@ class FlowTable::DirOutput : public StreamOutput {
   void gap(uint64_t offset, uint64_t length, Timestamp ts) override {
     const uint64_t limit = t_.limits_.max_bytes_per_direction;
     e_.conn.dir[index_of(d_)].gap_bytes += length;
+    t_.stats_.gap_bytes += length;
     if (limit && offset + length > limit) {
       if (offset >= limit) return;
       length = limit - offset;
@@ -319,6 +320,7 @@ void FlowTable::process(Entry& e, const Segment& s) {
     st.retransmitted_bytes += r.old_bytes;
     if (r.conflict) {
       ++st.conflicting_overlaps;
+      ++stats_.conflicting_overlaps;
       Finding f;
       f.kind = Finding::Kind::kConflictingOverlap;
       f.dir = d;

@@ -45,6 +45,8 @@ struct FlowTableStats {
   uint64_t bytes_before_start = 0;  ///< bytes from before a midstream pickup point
   uint64_t bytes_over_limit = 0;    ///< bytes beyond -b
   uint64_t keep_alives = 0;         ///< keep-alive probes (their byte is not data)
+  uint64_t gap_bytes = 0;           ///< bytes delivered as gaps, all connections
+  uint64_t conflicting_overlaps = 0;
   size_t peak_buffered = 0;
 };
 

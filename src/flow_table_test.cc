@@ -286,6 +286,32 @@ TEST_P(Reassembly, DataOnSyn) {
   EXPECT_EQ(only(r).dir[0].bytes, "fastopen!");
 }
 
+TEST_P(Reassembly, EthernetPaddingNeverBecomesData) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  auto small = k.frame(true, cs(0), ss(0), P | A, "ab");
+  small.resize(14 + 20 + 20 + 2);
+  small.insert(small.end(), {'P', 'A', 'D', 'P', 'A', 'D'});  // to the 60-byte minimum
+  f.push_back(small);
+  f.push_back(k.frame(true, cs(2), ss(0), P | A, "cd"));
+  close_both(f, 4, 0);
+  RecordingSink r;
+  run_frames(f, r);
+  EXPECT_EQ(only(r).dir[0].bytes, "abcd");
+}
+
+TEST_P(Reassembly, ZeroIpTotalLengthUsesCapturedLength) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  auto tso = k.frame(true, cs(0), ss(0), P | A, "segmentation offload");
+  tso[14 + 2] = tso[14 + 3] = 0;
+  f.push_back(tso);
+  close_both(f, 20, 0);
+  RecordingSink r;
+  run_frames(f, r);
+  EXPECT_EQ(only(r).dir[0].bytes, "segmentation offload");
+}
+
 // A new SYN on the same 4-tuple starts connection c1, whether its ISN is far
 // from the old one or inside the old connection's window.
 void reuse_case(const Crafter& k, uint32_t isn1, uint32_t isn2, bool close_first) {

@@ -5,13 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 namespace tcpscribe {
 
-FileWriter::FileWriter(size_t threads, size_t max_fds, size_t max_queued)
-    : max_queued_(max_queued) {
+FileWriter::FileWriter(int dirfd, std::string display_dir, size_t threads, size_t max_fds,
+                       size_t max_queued)
+    : dirfd_(dirfd), display_dir_(std::move(display_dir)), max_queued_(max_queued) {
   const size_t share = std::max<size_t>(4, max_fds / std::max<size_t>(threads, 1));
   inline_.max_fds = share;
   for (size_t i = 0; i < threads; ++i) {
@@ -105,7 +105,7 @@ void FileWriter::run(Worker& w) {
 
 void FileWriter::close_fd(Worker& w, OpenFile& f) {
   if (f.fd < 0) return;
-  if (::close(f.fd) != 0) fail("cannot write " + f.path, errno);
+  if (::close(f.fd) != 0) fail("cannot write " + shown(f.path), errno);
   f.fd = -1;
   w.open_fds.erase(f.lru);
 }
@@ -123,17 +123,17 @@ bool FileWriter::ensure_open(Worker& w, OpenFile& f, uint64_t id, bool create, b
          pos = f.path.find('/', pos + 1)) {
       std::string dir = f.path.substr(0, pos);
       if (w.dirs_made.count(dir)) continue;
-      if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-        fail("cannot create directory " + dir, errno);
+      if (mkdirat(dirfd_, dir.c_str(), 0755) != 0 && errno != EEXIST) {
+        fail("cannot create directory " + shown(dir), errno);
         return false;
       }
       w.dirs_made.insert(std::move(dir));
     }
     flags |= O_CREAT | (keep ? 0 : O_TRUNC);
   }
-  f.fd = open(f.path.c_str(), flags, 0644);
+  f.fd = openat(dirfd_, f.path.c_str(), flags, 0644);
   if (f.fd < 0) {
-    fail("cannot open " + f.path + " for writing", errno);
+    fail("cannot open " + shown(f.path) + " for writing", errno);
     return false;
   }
   if (create) {
@@ -163,7 +163,7 @@ void FileWriter::execute(Worker& w, WriteJob& job) {
     const ssize_t n = pwrite(f.fd, p, left, at);
     if (n < 0) {
       if (errno == EINTR) continue;
-      fail("cannot write " + f.path, errno);
+      fail("cannot write " + shown(f.path), errno);
       return;
     }
     p += n;
@@ -172,16 +172,17 @@ void FileWriter::execute(Worker& w, WriteJob& job) {
   }
   if (!job.index.empty()) {
     const std::string path = f.path + ".findx";
-    FILE* fp = std::fopen(path.c_str(), f.index_started ? "a" : "w");
+    const int fd = openat(dirfd_, path.c_str(),
+                          O_WRONLY | O_CREAT | O_CLOEXEC | (f.index_started ? O_APPEND : O_TRUNC),
+                          0644);
     f.index_started = true;
-    if (!fp) {
-      fail("cannot open " + path + " for writing", errno);
+    if (fd < 0) {
+      fail("cannot open " + shown(path) + " for writing", errno);
       return;
     }
-    if (std::fwrite(job.index.data(), 1, job.index.size(), fp) != job.index.size()) {
-      fail("cannot write " + path, errno);
-    }
-    if (std::fclose(fp) != 0) fail("cannot write " + path, errno);
+    const ssize_t n = ::write(fd, job.index.data(), job.index.size());
+    if (n != static_cast<ssize_t>(job.index.size())) fail("cannot write " + shown(path), errno);
+    if (::close(fd) != 0) fail("cannot write " + shown(path), errno);
   }
   if (job.final) {
     // A gap at the end of a stream still counts: the file keeps stream
@@ -189,7 +190,7 @@ void FileWriter::execute(Worker& w, WriteJob& job) {
     struct stat st;
     const auto want = static_cast<off_t>(f.base + job.extend_to);
     if (fstat(f.fd, &st) == 0 && st.st_size < want && ftruncate(f.fd, want) != 0) {
-      fail("cannot extend " + f.path, errno);
+      fail("cannot extend " + shown(f.path), errno);
     }
     close_fd(w, f);
     w.files.erase(it);

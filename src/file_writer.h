@@ -38,7 +38,11 @@ class FileWriter {
   /// `threads` 0 runs jobs in the caller's thread. `max_fds` bounds the open
   /// descriptors of all threads together. `max_queued` bounds the bytes
   /// waiting; submit() blocks beyond it.
-  FileWriter(size_t threads, size_t max_fds, size_t max_queued = 16u << 20);
+  /// Paths of jobs are relative to `dirfd` (an open directory, so that
+  /// chroot and dropped privileges after opening it do not matter);
+  /// `display_dir` prefixes them in error messages.
+  FileWriter(int dirfd, std::string display_dir, size_t threads, size_t max_fds,
+             size_t max_queued = 16u << 20);
   ~FileWriter();
   FileWriter(const FileWriter&) = delete;
   FileWriter& operator=(const FileWriter&) = delete;
@@ -80,6 +84,10 @@ class FileWriter {
   void close_fd(Worker& w, OpenFile& f);
   void fail(const std::string& what, int err);
 
+  std::string shown(const std::string& path) const { return display_dir_ + "/" + path; }
+
+  int dirfd_;
+  std::string display_dir_;
   std::vector<std::unique_ptr<Worker>> workers_;
   Worker inline_;
   std::mutex queued_mu_;

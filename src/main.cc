@@ -1,6 +1,7 @@
 // tcpscribe: parse options -> pick the mode -> run it -> exit code.
 #include <iostream>
 
+#include "live.h"
 #include "offline.h"
 #include "options.h"
 
@@ -17,5 +18,6 @@ int main(int argc, char** argv) {
     tcpscribe::print_version(std::cout);
     return tcpscribe::kExitOk;
   }
+  if (opt.live) return tcpscribe::run_live(opt);
   return tcpscribe::run_offline(opt);
 }

@@ -18,12 +18,20 @@ po::options_description visible_options() {
     ("help,h", "show this help and exit")
     ("version,V", "print the version and exit")
     ("read,r", po::value<std::vector<std::string>>(), "read packets from a pcap/pcapng FILE ('-' = stdin); repeatable")
+    ("interface,i", po::value<std::string>(), "capture live on IFACE ('any' for all interfaces)")
+    ("no-promiscuous,p", "do not put the interface into promiscuous mode")
+    ("buffer-size", po::value<size_t>(), "kernel capture buffer in MiB (default 64)")
+    ("queue-size", po::value<size_t>(), "MiB of packets queued between capture and reassembly (default 256)")
+    ("snaplen", po::value<int>(), "bytes captured per packet (default 262144: all)")
+    ("relinquish-privileges,U", po::value<std::string>(), "after opening the capture and the output, switch to USER")
+    ("chroot,z", po::value<std::string>(), "with -U, chroot to DIR after opening them")
     ("finish,R", po::value<std::vector<std::string>>(), "read FILE only to finish connections opened by earlier files")
     ("outdir,o", po::value<std::string>(), "write flow files into DIR (default '.'; created if missing)")
     ("console,c", "print the conversation on stdout instead of writing files")
     ("console-noheader,C", "like -c, without the 'src-dst: ' header")
     ("hex,D", "console output as a hex dump (with -c or -C)")
     ("binary,B", "console output byte for byte (no '.' for non-printables)")
+    ("no-newline,0", "console: no newline after each chunk (with -C -B: the exact stream)")
     ("strip,s", "replace non-printable bytes with '.' (files too)")
     ("max-bytes,b", po::value<uint64_t>(), "keep at most N bytes of each direction of a flow")
     ("template,T", po::value<std::string>(), "file name template (default %A.%a-%B.%b%V%v%C%c)")
@@ -47,11 +55,12 @@ po::options_description visible_options() {
 
 void print_help(std::ostream& out) {
   out << "usage: tcpscribe [options] -r FILE [-r FILE ...] [-o DIR | -c] [BPF expression]\n"
+         "       tcpscribe [options] -i IFACE [-o DIR | -c] [BPF expression]\n"
          "Reconstructs each direction of every TCP connection in a capture, exactly:\n"
          "one file per direction (tcpflow's names), or the conversation on the console.\n\n"
       << visible_options()
       << "\nExit status: 0 ok, 1 bad usage, 2 capture unreadable or damaged,"
-         " 3 output could not be written.\n"
+         " 3 output could not be written,\n4 live capture could not start.\n"
          "See tcpscribe(1) for file names, templates and details.\n";
 }
 
@@ -101,10 +110,33 @@ int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
     opt.filter = s.str();
   }
   if (vm.count("outdir")) opt.outdir = vm["outdir"].as<std::string>();
+  if (vm.count("interface")) {
+    opt.interface = vm["interface"].as<std::string>();
+    opt.live = true;
+  }
+  opt.promiscuous = !vm.count("no-promiscuous");
+  if (vm.count("buffer-size")) opt.buffer_mib = vm["buffer-size"].as<size_t>();
+  if (vm.count("queue-size")) opt.queue_mib = vm["queue-size"].as<size_t>();
+  if (vm.count("snaplen")) opt.snaplen = vm["snaplen"].as<int>();
+  if (vm.count("relinquish-privileges")) opt.user = vm["relinquish-privileges"].as<std::string>();
+  if (vm.count("chroot")) opt.chroot_dir = vm["chroot"].as<std::string>();
+  if (!opt.chroot_dir.empty() && opt.user.empty()) {
+    err << "tcpscribe: -z needs -U USER (chroot only makes sense when dropping root)\n";
+    return kExitUsage;
+  }
+  if (opt.live && !opt.inputs.empty()) {
+    err << "tcpscribe: give either -i IFACE or -r FILE, not both\n";
+    return kExitUsage;
+  }
+  if (opt.snaplen <= 0 || opt.buffer_mib == 0 || opt.queue_mib == 0) {
+    err << "tcpscribe: --snaplen, --buffer-size and --queue-size must be positive\n";
+    return kExitUsage;
+  }
   opt.console = vm.count("console") || vm.count("console-noheader");
   opt.console_header = !vm.count("console-noheader");
   opt.hex = vm.count("hex");
   opt.binary = vm.count("binary");
+  opt.chunk_newline = !vm.count("no-newline");
   opt.strip_nonprint = vm.count("strip");
   opt.write_index = vm.count("index");
   opt.quiet = vm.count("quiet");
@@ -159,8 +191,9 @@ int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
     return kExitUsage;
   }
   opt.name_template = tmpl;
-  if (!opt.show_help && !opt.show_version && opt.inputs.empty()) {
-    err << "tcpscribe: no input: give a capture file with -r FILE (see tcpscribe --help)\n";
+  if (!opt.show_help && !opt.show_version && opt.inputs.empty() && !opt.live) {
+    err << "tcpscribe: no input: give a capture file with -r FILE or an interface with -i "
+           "IFACE (see tcpscribe --help)\n";
     return kExitUsage;
   }
   return kExitOk;

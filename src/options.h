@@ -16,6 +16,7 @@ enum ExitCode : int {
   kExitUsage = 1,    ///< bad flag or argument
   kExitInput = 2,    ///< a capture could not be opened or is damaged
   kExitOutput = 3,   ///< output could not be created or written (disk full, ...)
+  kExitCapture = 4,  ///< a live capture could not be started (permission, no such interface)
 };
 
 struct InputFile {
@@ -27,12 +28,21 @@ enum class ColorMode { kAuto, kAlways, kNever };
 
 struct Options {
   std::vector<InputFile> inputs;   ///< -r / -R, in command-line order
+  std::string interface;           ///< -i: live capture ("any" for all)
+  bool live = false;               ///< -i given
+  bool promiscuous = true;         ///< -p clears it
+  size_t buffer_mib = 64;          ///< --buffer-size: kernel capture buffer
+  size_t queue_mib = 256;          ///< --queue-size: capture thread -> reassembly
+  int snaplen = 262144;            ///< --snaplen
+  std::string user;                ///< -U: drop root to this user after opening
+  std::string chroot_dir;          ///< -z: chroot (with -U)
   std::string filter;              ///< the trailing BPF expression
   std::string outdir = ".";        ///< -o
   bool console = false;            ///< -c
   bool console_header = true;      ///< -C clears it
   bool hex = false;                ///< -D
   bool binary = false;             ///< -B
+  bool chunk_newline = true;       ///< -0 clears it
   bool strip_nonprint = false;     ///< -s
   bool no_files = false;           ///< -FX
   uint64_t max_bytes = 0;          ///< -b (0: unlimited)

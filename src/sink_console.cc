@@ -73,7 +73,7 @@ void ConsoleSink::on_data(const Connection& c, Dir d, uint64_t offset,
     for (uint8_t b : bytes) {
       out += (opt_.binary || printable(b)) ? static_cast<char>(b) : '.';
     }
-    out += '\n';
+    if (opt_.newline) out += '\n';
   }
   end(out);
   write(out);
@@ -96,6 +96,7 @@ void ConsoleSink::on_gap(const Connection& c, Dir d, uint64_t offset,
 void ConsoleSink::write(const std::string& s) {
   if (failed_) return;
   if (std::fwrite(s.data(), 1, s.size(), out_) != s.size()) failed_ = true;
+  if (opt_.flush_each && std::fflush(out_) != 0) failed_ = true;
 }
 
 void ConsoleSink::finish() {

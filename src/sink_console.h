@@ -17,8 +17,10 @@ struct ConsoleOptions {
   bool header = true;    ///< -C turns the "src-dst: " header off
   bool hex = false;      ///< -D
   bool binary = false;   ///< -B: bytes exactly as sent
+  bool newline = true;   ///< -0 clears it: no newline after each chunk
   bool color = false;    ///< client->server blue, server->client red
   std::string name_template;  ///< the header's flow name
+  bool flush_each = false;    ///< live capture: every chunk reaches the terminal at once
 };
 
 class ConsoleSink : public Sink {

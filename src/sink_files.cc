@@ -31,7 +31,8 @@ FileSink::FileSink(FileSinkOptions o) : opt_(std::move(o)) {
     if (max_fds == 0 || max_fds > allowed) max_fds = allowed;
   }
   if (max_fds == 0) max_fds = 16;
-  writer_ = std::make_unique<FileWriter>(opt_.writer_threads, max_fds);
+  writer_ = std::make_unique<FileWriter>(opt_.outdir_fd, opt_.outdir, opt_.writer_threads,
+                                         max_fds);
   conns_.reserve(1024);
 }
 
@@ -42,7 +43,9 @@ void FileSink::on_open(const Connection&) {}
 FileSink::DirFile& FileSink::file_for(const Connection& c, Dir d) {
   DirFile& f = conns_[c.id].dir[index_of(d)];
   if (f.path.empty()) {
-    f.path = opt_.outdir + "/" + expand_name(opt_.name_template, c, d);
+    f.path = expand_name(opt_.name_template, c, d);
+    // Names stay inside the output directory.
+    f.path.erase(0, f.path.find_first_not_of('/'));
     // A file left by an earlier run is replaced, not suffixed; a name that
     // an earlier connection of this run produced (a template without %c)
     // is continued after what that connection wrote, on the same writer
@@ -116,6 +119,14 @@ void FileSink::on_close(const Connection& c, CloseReason) {
     if (!f.path.empty()) submit(c.id * 2 + static_cast<uint64_t>(i), f, true);
   }
   conns_.erase(it);
+}
+
+void FileSink::flush_pending() {
+  for (auto& [id, cf] : conns_) {
+    for (int i = 0; i < 2; ++i) {
+      if (!cf.dir[i].pending.empty()) submit(id * 2 + static_cast<uint64_t>(i), cf.dir[i], false);
+    }
+  }
 }
 
 void FileSink::finish() {

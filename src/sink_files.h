@@ -18,7 +18,8 @@
 namespace tcpscribe {
 
 struct FileSinkOptions {
-  std::string outdir = ".";
+  std::string outdir = ".";        ///< shown in messages
+  int outdir_fd = -1;              ///< the open output directory (required)
   std::string name_template;       ///< tcpflow-style; see name_template.h
   bool strip_nonprint = false;     ///< -s: non-printable bytes become '.'
   size_t max_fds = 0;              ///< 0: derived from RLIMIT_NOFILE
@@ -39,6 +40,9 @@ class FileSink : public Sink {
               Timestamp ts) override;
   void on_close(const Connection& c, CloseReason why) override;
   void finish() override;
+  /// Hands every direction's buffered bytes to the writers (live capture:
+  /// files keep up with the traffic).
+  void flush_pending();
 
   /// The first write error, empty while all is well ("cannot write X: ...").
   std::string error() const { return writer_->error(); }

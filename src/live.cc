@@ -1,0 +1,231 @@
+#include "live.h"
+
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include "packet_queue.h"
+#include "pipeline.h"
+#include "privileges.h"
+
+namespace tcpscribe {
+namespace {
+
+std::atomic<int> g_signals{0};
+pcap_t* g_pcap = nullptr;
+
+void on_signal(int) {
+  // The first Ctrl-C stops the capture and lets every flow finish; a
+  // second one exits at once.
+  if (g_signals.fetch_add(1) >= 1) _exit(130);
+  if (g_pcap) pcap_breakloop(g_pcap);
+}
+
+std::string interface_list() {
+  pcap_if_t* all = nullptr;
+  char errbuf[PCAP_ERRBUF_SIZE];
+  std::string names;
+  if (pcap_findalldevs(&all, errbuf) == 0) {
+    for (pcap_if_t* d = all; d; d = d->next) {
+      if (!names.empty()) names += ", ";
+      names += d->name;
+    }
+    pcap_freealldevs(all);
+  }
+  return names.empty() ? "none found" : names;
+}
+
+pcap_t* open_device(const Options& opt, int& code) {
+  char errbuf[PCAP_ERRBUF_SIZE];
+  const char* name = opt.interface.c_str();
+  pcap_t* p = pcap_create(name, errbuf);
+  if (!p) {
+    std::fprintf(stderr, "tcpscribe: %s: %s\n", name, errbuf);
+    code = kExitCapture;
+    return nullptr;
+  }
+  pcap_set_snaplen(p, opt.snaplen);
+  pcap_set_promisc(p, opt.promiscuous ? 1 : 0);
+  pcap_set_timeout(p, 10);  // ms: console output stays prompt
+  pcap_set_buffer_size(p, static_cast<int>(opt.buffer_mib << 20));
+  pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
+  const int rc = pcap_activate(p);
+  if (rc < 0) {
+    switch (rc) {
+      case PCAP_ERROR_PERM_DENIED:
+        std::fprintf(stderr,
+                     "tcpscribe: %s: no permission to capture (%s); run as root, or grant "
+                     "the capability: sudo setcap cap_net_raw,cap_net_admin=eip "
+                     "$(command -v tcpscribe)\n",
+                     name, pcap_geterr(p));
+        break;
+      case PCAP_ERROR_NO_SUCH_DEVICE:
+        std::fprintf(stderr, "tcpscribe: no such interface '%s' (interfaces here: %s)\n", name,
+                     interface_list().c_str());
+        break;
+      case PCAP_ERROR_IFACE_NOT_UP:
+        std::fprintf(stderr, "tcpscribe: interface %s is down (ip link set %s up)\n", name,
+                     name);
+        break;
+      default:
+        std::fprintf(stderr, "tcpscribe: %s: cannot capture: %s\n", name, pcap_geterr(p));
+    }
+    pcap_close(p);
+    code = kExitCapture;
+    return nullptr;
+  }
+  if (rc > 0 && !opt.quiet) {
+    std::fprintf(stderr, "tcpscribe: warning: %s: %s\n", name, pcap_statustostr(rc));
+  }
+  if (!opt.filter.empty()) {
+    // The kernel applies the filter, so unwanted packets never reach us.
+    struct bpf_program prog;
+    if (pcap_compile(p, &prog, opt.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+      std::fprintf(stderr, "tcpscribe: filter '%s' does not compile: %s\n", opt.filter.c_str(),
+                   pcap_geterr(p));
+      pcap_close(p);
+      code = kExitUsage;
+      return nullptr;
+    }
+    const int set = pcap_setfilter(p, &prog);
+    pcap_freecode(&prog);
+    if (set != 0) {
+      std::fprintf(stderr, "tcpscribe: %s: cannot set the filter: %s\n", name, pcap_geterr(p));
+      pcap_close(p);
+      code = kExitCapture;
+      return nullptr;
+    }
+  }
+  return p;
+}
+
+void add_packet(u_char* user, const struct pcap_pkthdr* h, const u_char* data) {
+  auto* batch = reinterpret_cast<PacketBatch*>(user);
+  // Nanosecond precision was requested: tv_usec holds nanoseconds.
+  batch->add(static_cast<Timestamp>(h->ts.tv_sec) * kNanosPerSecond + h->ts.tv_usec, h->caplen,
+             h->len, data);
+}
+
+Timestamp wall_clock_now() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+int run_live(const Options& opt) {
+  int code = kExitOk;
+  pcap_t* p = open_device(opt, code);
+  if (!p) return code;
+
+  Options popt = opt;  // the kernel filters already
+  popt.filter.clear();
+  Pipeline pipeline(popt);
+  if (const int rc = pipeline.open(); rc != kExitOk) {
+    pcap_close(p);
+    return rc;
+  }
+  if (!opt.user.empty()) {
+    std::string error;
+    if (!drop_privileges(opt.user, opt.chroot_dir, pipeline.outdir_fd(),
+                         pipeline.created_outdir(), error)) {
+      std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
+      pcap_close(p);
+      return kExitUsage;
+    }
+  }
+
+  // Signals go to this thread only: the capture thread blocks them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  PacketQueue queue(opt.queue_mib << 20);
+  std::atomic<uint64_t> captured{0};
+  std::atomic<uint64_t> queue_drops{0};
+  std::string capture_error;
+  const int linktype = pcap_datalink(p);
+  std::thread capture([&] {
+    for (;;) {
+      PacketBatch batch;
+      batch.linktype = linktype;
+      const int n = pcap_dispatch(p, -1, add_packet, reinterpret_cast<u_char*>(&batch));
+      const size_t got = batch.packets.size();
+      if (got > 0) {
+        captured += got;
+        if (!queue.push(std::move(batch))) queue_drops += got;
+      }
+      if (n == PCAP_ERROR) capture_error = pcap_geterr(p);
+      if (n == PCAP_ERROR || n == PCAP_ERROR_BREAK || g_signals.load() > 0) break;
+    }
+    queue.close();
+  });
+
+  g_pcap = p;
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
+
+  pipeline.begin_source(opt.interface, false);
+  auto last_tick = std::chrono::steady_clock::now();
+  for (;;) {
+    PacketBatch batch;
+    if (queue.pop(batch, std::chrono::milliseconds(20))) {
+      for (size_t i = 0; i < batch.packets.size(); ++i) pipeline.on_packet(batch.at(i));
+      // Reorder only within what has arrived: nothing waits for traffic
+      // that may never come.
+      if (queue.empty()) pipeline.flush_window();
+    } else if (queue.closed() && queue.empty()) {
+      break;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_tick >= std::chrono::seconds(1)) {
+      pipeline.tick(wall_clock_now());
+      last_tick = now;
+    }
+    if (pipeline.output_failed() && g_signals.load() == 0) {
+      g_signals = 1;
+      pcap_breakloop(p);
+    }
+  }
+  capture.join();
+
+  struct pcap_stat st {};
+  const bool have_stats = pcap_stats(p, &st) == 0;
+  const int rc = pipeline.finish();
+  std::fprintf(stderr, "%llu packets captured\n",
+               static_cast<unsigned long long>(captured.load()));
+  if (have_stats) {
+    std::fprintf(stderr, "%u packets received by filter\n", st.ps_recv);
+    std::fprintf(stderr, "%u packets dropped by kernel\n", st.ps_drop);
+    std::fprintf(stderr, "%u packets dropped by interface\n", st.ps_ifdrop);
+  }
+  if (queue_drops.load() > 0) {
+    std::fprintf(stderr, "%llu packets dropped by tcpscribe (queue full; raise --queue-size)\n",
+                 static_cast<unsigned long long>(queue_drops.load()));
+  }
+  std::fprintf(stderr, "%llu connections seen\n",
+               static_cast<unsigned long long>(pipeline.flow_stats().connections));
+  g_pcap = nullptr;
+  pcap_close(p);
+  if (!capture_error.empty()) {
+    std::fprintf(stderr, "tcpscribe: capture on %s failed: %s; everything before it is written\n",
+                 opt.interface.c_str(), capture_error.c_str());
+    return rc != kExitOk ? rc : kExitCapture;
+  }
+  return rc;
+}
+
+}  // namespace tcpscribe

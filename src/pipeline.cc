@@ -1,0 +1,218 @@
+#include "pipeline.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "sink_console.h"
+#include "sink_files.h"
+
+namespace tcpscribe {
+namespace {
+
+bool use_color(ColorMode m) {
+  if (m == ColorMode::kAlways) return true;
+  if (m == ColorMode::kNever) return false;
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color && *no_color) return false;
+  return isatty(STDOUT_FILENO) == 1;
+}
+
+/// mkdir -p and open the directory; one clear line on failure.
+int open_outdir(const std::string& dir, bool& created, std::string& error) {
+  created = false;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = dir.find('/', pos + 1);
+    const std::string path = dir.substr(0, pos);
+    if (path.empty()) continue;
+    if (mkdir(path.c_str(), 0755) == 0) {
+      created = pos == std::string::npos || pos + 1 >= dir.size();
+    } else if (errno != EEXIST) {
+      error = "cannot create output directory " + path + ": " + std::strerror(errno);
+      return -1;
+    }
+  }
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    error = "cannot open output directory " + dir + ": " + std::strerror(errno);
+    return -1;
+  }
+  if (access(dir.c_str(), W_OK | X_OK) != 0) {
+    error = "cannot write into output directory " + dir + ": " + std::strerror(errno);
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void print_stats(const DecodeStats& d, const FlowTableStats& f, uint64_t files) {
+  std::fprintf(stderr,
+               "tcpscribe: %llu packets, %llu TCP segments, %llu connections "
+               "(%llu on reused 4-tuples), %llu files\n",
+               static_cast<unsigned long long>(d.packets),
+               static_cast<unsigned long long>(d.tcp_segments),
+               static_cast<unsigned long long>(f.connections),
+               static_cast<unsigned long long>(f.reused_tuples),
+               static_cast<unsigned long long>(files));
+  std::fprintf(stderr,
+               "tcpscribe: skipped: %llu not IP, %llu not TCP, %llu truncated headers, "
+               "%llu malformed, %llu unknown link type; fragments: %llu seen, %llu "
+               "datagrams rebuilt, %llu unusable (cut)\n",
+               static_cast<unsigned long long>(d.not_ip),
+               static_cast<unsigned long long>(d.not_tcp),
+               static_cast<unsigned long long>(d.truncated),
+               static_cast<unsigned long long>(d.malformed),
+               static_cast<unsigned long long>(d.unknown_linktype),
+               static_cast<unsigned long long>(d.fragments),
+               static_cast<unsigned long long>(d.reassembled),
+               static_cast<unsigned long long>(d.fragments_cut));
+  std::fprintf(stderr,
+               "tcpscribe: %llu gap bytes, %llu conflicting overlaps, %llu keep-alives, "
+               "%llu late segments after close, %llu holes flushed by buffer caps, "
+               "%llu connections evicted, %llu idle-closed, peak out-of-order buffer "
+               "%zu bytes\n",
+               static_cast<unsigned long long>(f.gap_bytes),
+               static_cast<unsigned long long>(f.conflicting_overlaps),
+               static_cast<unsigned long long>(f.keep_alives),
+               static_cast<unsigned long long>(f.late_segments),
+               static_cast<unsigned long long>(f.forced_flushes),
+               static_cast<unsigned long long>(f.evicted),
+               static_cast<unsigned long long>(f.idle_closed), f.peak_buffered);
+}
+
+}  // namespace
+
+Pipeline::Pipeline(const Options& opt) : opt_(opt), window_(opt.reorder_window) {}
+
+Pipeline::~Pipeline() {
+  table_.reset();
+  files_.reset();
+  if (outdir_fd_ >= 0) close(outdir_fd_);
+}
+
+int Pipeline::open() {
+  std::string error;
+  if (!filter_.set(opt_.filter, error)) {
+    std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
+    return kExitUsage;
+  }
+  std::vector<Sink*> sinks;
+  if (opt_.console) {
+    ConsoleOptions co;
+    co.header = opt_.console_header;
+    co.hex = opt_.hex;
+    co.binary = opt_.binary;
+    co.newline = opt_.chunk_newline;
+    co.color = use_color(opt_.color);
+    co.name_template = opt_.name_template;
+    co.flush_each = opt_.live;
+    console_ = std::make_unique<ConsoleSink>(co, stdout);
+    sinks.push_back(console_.get());
+  } else if (!opt_.no_files) {
+    outdir_fd_ = open_outdir(opt_.outdir, created_outdir_, error);
+    if (outdir_fd_ < 0) {
+      std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
+      return kExitOutput;
+    }
+    FileSinkOptions fo;
+    fo.outdir = opt_.outdir;
+    fo.outdir_fd = outdir_fd_;
+    fo.name_template = opt_.name_template;
+    fo.strip_nonprint = opt_.strip_nonprint;
+    fo.max_fds = opt_.max_fds;
+    fo.write_index = opt_.write_index;
+    fo.writer_threads = opt_.writer_threads;
+    files_ = std::make_unique<FileSink>(fo);
+    sinks.push_back(files_.get());
+  }
+  FlowTableLimits limits;
+  limits.max_flows = opt_.max_flows;
+  limits.max_buffer_total = opt_.max_buffer_mib << 20;
+  limits.max_buffer_per_direction = opt_.max_flow_buffer_mib << 20;
+  limits.idle_timeout = opt_.idle_timeout;
+  limits.max_bytes_per_direction = opt_.max_bytes;
+  table_ = std::make_unique<FlowTable>(limits, sinks);
+  return kExitOk;
+}
+
+void Pipeline::begin_source(std::string name, bool finish_only) {
+  source_ = std::move(name);
+  finish_only_ = finish_only;
+}
+
+void Pipeline::consume(const RawPacket& p) {
+  Segment seg;
+  if (decoder_.decode(p, seg)) table_->on_segment(seg, !finish_only_);
+}
+
+void Pipeline::on_packet(const RawPacket& p) {
+  std::string error;
+  if (!filter_.matches(p, error)) {
+    if (!error.empty() && !filter_warned_) {
+      std::fprintf(stderr, "tcpscribe: %s: %s; those packets are skipped\n", source_.c_str(),
+                   error.c_str());
+      filter_warned_ = true;
+    }
+    return;
+  }
+  if (!linktype_supported(p.linktype)) {
+    if (unknown_linktypes_.insert(p.linktype).second) {
+      std::fprintf(stderr,
+                   "tcpscribe: %s: link type %d is not supported; its packets are "
+                   "skipped (supported: Ethernet, VLAN/QinQ, PPPoE, MPLS, Linux "
+                   "SLL/SLL2, BSD loopback, raw IP)\n",
+                   source_.c_str(), p.linktype);
+      status_ = kExitInput;
+    }
+    return;
+  }
+  window_.push(p, [this](const RawPacket& q) { consume(q); });
+}
+
+void Pipeline::flush_window() {
+  window_.drain([this](const RawPacket& q) { consume(q); });
+}
+
+void Pipeline::tick(Timestamp now) {
+  flush_window();
+  table_->expire(now);
+  if (files_) files_->flush_pending();
+}
+
+bool Pipeline::output_failed() const {
+  return (files_ && files_->failed()) || (console_ && console_->failed());
+}
+
+int Pipeline::finish() {
+  flush_window();
+  table_->finish();
+  if (opt_.verbose) {
+    print_stats(decoder_.stats(), table_->stats(), files_ ? files_->files_written() : 0);
+  }
+  if (!opt_.quiet && table_->stats().forced_flushes > 0) {
+    std::fprintf(stderr,
+                 "tcpscribe: warning: %llu holes were declared lost because an "
+                 "out-of-order buffer was full (raise --max-flow-buffer/--max-buffer)\n",
+                 static_cast<unsigned long long>(table_->stats().forced_flushes));
+  }
+  if (files_ && files_->failed()) {
+    std::fprintf(stderr,
+                 "tcpscribe: %s; stopped (free space or fix permissions, then run again)\n",
+                 files_->error().c_str());
+    return kExitOutput;
+  }
+  if (console_ && console_->failed()) {
+    std::fprintf(stderr, "tcpscribe: cannot write to standard output: %s\n",
+                 std::strerror(errno));
+    return kExitOutput;
+  }
+  return status_;
+}
+
+}  // namespace tcpscribe

@@ -1,0 +1,72 @@
+// The passive pipeline every capture mode shares:
+// packets -> BPF filter -> ReorderWindow -> Decoder -> FlowTable -> sinks.
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "bpf_filter.h"
+#include "decode.h"
+#include "flow_table.h"
+#include "options.h"
+#include "reorder_window.h"
+
+namespace tcpscribe {
+
+class ConsoleSink;
+class FileSink;
+
+class Pipeline {
+ public:
+  explicit Pipeline(const Options& opt);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  /// Compiles the filter and opens the outputs (creating the output
+  /// directory). Prints one line and returns an ExitCode on failure.
+  int open();
+
+  /// Packets from the next source follow; `finish_only` is tcpflow's -R.
+  void begin_source(std::string name, bool finish_only);
+  void on_packet(const RawPacket& p);
+  /// Releases the packets held for reordering (end of a file; live: idle).
+  void flush_window();
+  /// Time passes without packets (live): expire idle connections by
+  /// `now`, hand buffered file data to the writers.
+  void tick(Timestamp now);
+  bool output_failed() const;
+  /// Ends every connection, prints statistics and warnings, and returns
+  /// the exit code: the worst of the input status and output errors.
+  int finish();
+
+  void set_input_error() { status_ = kExitInput; }
+  /// The output directory, open (-1 without file output), and whether
+  /// this run created it (so -U can hand it to the unprivileged user).
+  int outdir_fd() const { return outdir_fd_; }
+  bool created_outdir() const { return created_outdir_; }
+  const DecodeStats& decode_stats() const { return decoder_.stats(); }
+  const FlowTableStats& flow_stats() const { return table_->stats(); }
+
+ private:
+  void consume(const RawPacket& p);
+
+  const Options& opt_;
+  BpfFilter filter_;
+  Decoder decoder_;
+  ReorderWindow window_;
+  std::unique_ptr<FileSink> files_;
+  std::unique_ptr<ConsoleSink> console_;
+  std::unique_ptr<FlowTable> table_;
+  std::string source_;
+  bool finish_only_ = false;
+  bool filter_warned_ = false;
+  std::set<int> unknown_linktypes_;
+  int status_ = kExitOk;
+  int outdir_fd_ = -1;
+  bool created_outdir_ = false;
+};
+
+}  // namespace tcpscribe

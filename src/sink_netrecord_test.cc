@@ -1,0 +1,145 @@
+#include "sink_netrecord.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace tcpscribe {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::span<const uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class NetrecordSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sink_netrecord_test.XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static Connection conn(uint64_t id, Timestamp first) {
+    Connection c;
+    c.id = id;
+    c.first_ts = first;
+    return c;
+  }
+  static constexpr Timestamp kSec = kNanosPerSecond;
+  std::string dir_;
+};
+
+TEST_F(NetrecordSinkTest, WritesTheDocumentedExample) {
+  const Timestamp t0 = 1'700'000'000 * kSec;
+  NetrecordSink sink({dir_ + "/redis", t0 - 982'665'000, 256});
+  Connection c = conn(0, t0);
+  sink.on_open(c);
+  ASSERT_NE(sink.path_of(0), nullptr);
+  EXPECT_EQ(*sink.path_of(0), dir_ + "/redis_1");
+  sink.on_data(c, Dir::kClientToServer, 0, bytes("*1\r\n$4\r\nPING\r\n"), t0 + 646'000);
+  // Readable while the connection is open: nothing is buffered.
+  EXPECT_EQ(slurp(dir_ + "/redis_1"), "c 0.982665 con\nc 0.983311 14\n*1\r\n$4\r\nPING\r\n");
+  sink.on_data(c, Dir::kServerToClient, 0, bytes("+PONG\r\n"), t0 + 769'000);
+  sink.on_shutdown(c, Dir::kClientToServer, false, t0 + 201'225'000);
+  sink.on_shutdown(c, Dir::kServerToClient, true, t0 + 4'017'335'000);
+  sink.on_close(c, CloseReason::kRst);
+  sink.finish();
+  EXPECT_EQ(slurp(dir_ + "/redis_1"),
+            "c 0.982665 con\nc 0.983311 14\n*1\r\n$4\r\nPING\r\ns 0.983434 7\n+PONG\r\n"
+            "c 1.183890 hup\ns 5.000000 err\n");  // exactly +5 s, never "4.1000000"
+  EXPECT_FALSE(sink.failed());
+  EXPECT_EQ(sink.logs_created(), 1u);
+}
+
+TEST_F(NetrecordSinkTest, StartDefaultsToFirstConnectionAndSynWins) {
+  NetrecordSink sink({dir_ + "/cap", std::nullopt, 256});
+  Connection a = conn(5, 10 * kSec);
+  a.syn_ts = 10 * kSec;  // its first packet
+  Connection b = conn(9, 12 * kSec);
+  b.syn_ts = 12 * kSec + 500'000;
+  sink.on_open(a);
+  sink.on_open(b);
+  sink.on_data(b, Dir::kServerToClient, 0, bytes("x"), 13 * kSec);
+  sink.on_close(a, CloseReason::kEndOfInput);
+  sink.on_close(b, CloseReason::kEndOfInput);
+  EXPECT_EQ(slurp(dir_ + "/cap_1"), "c 0.000000 con\n");
+  EXPECT_EQ(slurp(dir_ + "/cap_2"), "c 2.000500 con\ns 3.000000 1\nx");
+}
+
+TEST_F(NetrecordSinkTest, GapsAreSkippedAndCounted) {
+  NetrecordSink sink({dir_ + "/g", 0, 256});
+  Connection c = conn(1, 0);
+  sink.on_open(c);
+  sink.on_data(c, Dir::kClientToServer, 0, bytes("ab"), kSec);
+  sink.on_gap(c, Dir::kClientToServer, 2, 1000, kSec);
+  sink.on_data(c, Dir::kClientToServer, 1002, bytes("cd"), 2 * kSec);
+  sink.on_close(c, CloseReason::kFin);
+  EXPECT_EQ(slurp(dir_ + "/g_1"), "c 0.000000 con\nc 1.000000 2\nabc 2.000000 2\ncd");
+  EXPECT_EQ(sink.gaps(), 1u);
+  EXPECT_EQ(sink.gap_bytes(), 1000u);
+}
+
+TEST_F(NetrecordSinkTest, ManyOpenConnectionsWithFewDescriptors) {
+  NetrecordSink sink({dir_ + "/m", 0, 3});
+  std::vector<Connection> cs;
+  for (uint64_t i = 0; i < 50; ++i) cs.push_back(conn(i, 0));
+  for (auto& c : cs) sink.on_open(c);
+  for (int round = 0; round < 3; ++round) {
+    for (auto& c : cs) {
+      const std::string s = "conn " + std::to_string(c.id) + " round " + std::to_string(round) + ";";
+      sink.on_data(c, Dir::kClientToServer, 0, bytes(s), kSec);
+    }
+  }
+  for (auto& c : cs) sink.on_close(c, CloseReason::kFin);
+  EXPECT_FALSE(sink.failed()) << sink.error();
+  // Counting the fds of this process: none left open.
+  for (uint64_t i = 0; i < 50; ++i) {
+    std::string want = "c 0.000000 con\n";
+    for (int round = 0; round < 3; ++round) {
+      const std::string s = "conn " + std::to_string(i) + " round " + std::to_string(round) + ";";
+      want += "c 1.000000 " + std::to_string(s.size()) + "\n" + s;
+    }
+    EXPECT_EQ(slurp(dir_ + "/m_" + std::to_string(i + 1)), want) << i;
+  }
+}
+
+TEST_F(NetrecordSinkTest, UnwritableRootIsAnErrorNotACrash) {
+  NetrecordSink sink({dir_ + "/missing/x", 0, 256});
+  EXPECT_NE(sink.check_writable(), "");
+  Connection c = conn(1, 0);
+  sink.on_open(c);
+  sink.on_data(c, Dir::kClientToServer, 0, bytes("ab"), kSec);
+  sink.on_close(c, CloseReason::kFin);
+  EXPECT_TRUE(sink.failed());
+  EXPECT_EQ(sink.error_count(), 1u);
+  EXPECT_NE(sink.error().find("No such file or directory"), std::string::npos) << sink.error();
+  EXPECT_EQ(sink.take_errors().size(), 1u);
+  EXPECT_TRUE(sink.take_errors().empty());
+}
+
+TEST_F(NetrecordSinkTest, ExistingLogIsNotClobbered) {
+  // Even a symlink to somewhere precious is left alone.
+  fs::create_symlink("/dev/full", dir_ + "/f_1");
+  NetrecordSink sink({dir_ + "/f", 0, 256});
+  Connection c = conn(1, 0);
+  sink.on_open(c);  // _1 exists: creates _2, a regular file
+  sink.on_data(c, Dir::kClientToServer, 0, bytes("ab"), kSec);
+  sink.on_close(c, CloseReason::kFin);
+  EXPECT_FALSE(sink.failed());
+  EXPECT_EQ(slurp(dir_ + "/f_2"), "c 0.000000 con\nc 1.000000 2\nab");
+}
+
+}  // namespace
+}  // namespace tcpscribe

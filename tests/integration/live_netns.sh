@@ -98,6 +98,24 @@ inA curl -s -o "$tmp/curl_small" http://10.215.0.2:8000/small.txt
 cli_out=$(inA redis-cli -h 10.215.0.2 -p 6379 GET greet)
 [ "$cli_out" = "hello world" ] && ok || bad "redis-cli got '$cli_out'"
 cmp -s "$tmp/curl_blob" "$tmp/www/blob.bin" && ok || bad "curl body differs (sanity)"
+# Console output is prompt: a chunk shows while its connection is still open.
+ip netns exec "$A" "$bin" -i "$VA" -c 'tcp port 8000 and tcp src port 40333' >"$tmp/prompt.out" 2>/dev/null &
+cap_prompt=$!
+pids+=($cap_prompt)
+sleep 1.5
+inA python3 -c '
+import socket, time
+s = socket.socket(); s.bind(("10.215.0.1", 40333)); s.connect(("10.215.0.2", 8000))
+s.sendall(b"PROMPT-CHECK-LINE"); time.sleep(3)' &
+holder=$!
+seen=no
+for _ in $(seq 40); do grep -q PROMPT-CHECK-LINE "$tmp/prompt.out" && { seen=yes; break; }; sleep 0.05; done
+[ $seen = yes ] && ok || bad "console chunk did not appear within 2 s while the connection was open"
+wait $holder
+# A second SIGINT exits at once (130), without waiting for the finish.
+kill -INT $cap_prompt; kill -INT $cap_prompt; wait $cap_prompt; rc=$?
+[ $rc -eq 0 ] || [ $rc -eq 130 ] && ok || bad "double SIGINT: exit $rc"
+
 # An idle connection: opened, one request, then silent for 4 s.
 inA python3 -c '
 import socket, time

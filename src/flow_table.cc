@@ -167,8 +167,11 @@ FlowTable::Entry* FlowTable::create(const FlowKey& key, const Segment& s,
     Finding f;
     f.kind = Finding::Kind::kTupleReuse;
     f.ts = s.ts;
-    f.text = "4-tuple reused by a new SYN (connection " + std::to_string(reuse_index) +
-             " on it; the previous one is #" + std::to_string(previous_id) + ")";
+    f.text = (s.has(tcp_flags::kSyn) ? "4-tuple reused by a new SYN (connection "
+                                      : "4-tuple active again after its connection ended "
+                                        "(connection ") +
+             std::to_string(reuse_index) + " on it; the previous one is #" +
+             std::to_string(previous_id) + ")";
     report(*raw, f);
   }
   return raw;
@@ -252,7 +255,8 @@ void FlowTable::on_segment(const Segment& s, bool may_open) {
     tomb_lru_.erase(t->second.lru);
     tombstones_.erase(t);
   } else if (auto r = retired_counts_.find(key); r != retired_counts_.end()) {
-    reuse_index = r->second;
+    reuse_index = r->second.next_index;
+    previous_id = r->second.last_id;
   }
   if (!may_open) {
     ++stats_.ignored_segments;
@@ -452,7 +456,7 @@ void FlowTable::close(Entry& e, CloseReason why, Timestamp ts) {
   const FlowKey key = e.key;
   if (why == CloseReason::kIdle || why == CloseReason::kEvicted) {
     // Packets that come after this are a new connection on the tuple.
-    retired_counts_[key] = e.conn.reuse_index + 1;
+    retired_counts_[key] = {e.conn.reuse_index + 1, e.conn.id};
   } else {
     // A compact tombstone lets late packets (the last ACK, retransmitted
     // FINs) be recognised instead of opening a new, swapped flow.
@@ -472,7 +476,7 @@ void FlowTable::expire(Timestamp now) {
   while (!tomb_lru_.empty()) {
     auto t = tombstones_.find(tomb_lru_.front());
     if (now - t->second.closed_at <= limits_.closed_linger) break;
-    retired_counts_[t->first] = t->second.who.reuse_index + 1;
+    retired_counts_[t->first] = {t->second.who.reuse_index + 1, t->second.who.id};
     tomb_lru_.pop_front();
     tombstones_.erase(t);
   }

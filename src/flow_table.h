@@ -92,7 +92,11 @@ class FlowTable {
   std::unordered_map<FlowKey, Tombstone, FlowKeyHash> tombstones_;  // recently closed
   std::list<FlowKey> tomb_lru_;  // tombstones, oldest first
   /// Connections per tuple, for tuples whose entry has been dropped.
-  std::unordered_map<FlowKey, uint32_t, FlowKeyHash> retired_counts_;
+  struct Retired {
+    uint32_t next_index;
+    uint64_t last_id;
+  };
+  std::unordered_map<FlowKey, Retired, FlowKeyHash> retired_counts_;
   std::list<Entry*> lru_;  // least recently active first
   FlowTableStats stats_;
   size_t buffered_ = 0;

@@ -335,6 +335,16 @@ void reuse_case(const Crafter& k, uint32_t isn1, uint32_t isn2, bool close_first
   EXPECT_EQ(r.conns[0].reason, close_first ? CloseReason::kFin : CloseReason::kReused);
   EXPECT_EQ(r.conns[1].dir[0].bytes, "second");
   EXPECT_EQ(r.conns[1].info.reuse_index, 1u);
+  EXPECT_EQ(r.conns[1].info.previous_id, 0u);
+  int reuse_findings = 0;
+  for (const auto& [id, finding] : r.findings) {
+    if (finding.kind != Finding::Kind::kTupleReuse) continue;
+    ++reuse_findings;
+    EXPECT_EQ(id, 1u);
+    EXPECT_NE(finding.text.find("4-tuple reused by a new SYN"), std::string::npos)
+        << finding.text;
+  }
+  EXPECT_EQ(reuse_findings, 1);
 }
 
 TEST_P(Reassembly, ReusedTupleFarIsn) {
@@ -390,6 +400,37 @@ TEST_P(Reassembly, BufferCapDeclaresHoleAndReportsIt) {
   EXPECT_EQ(table.stats().forced_flushes, 1u);
   EXPECT_EQ(r.conns[0].dir[0].bytes.size(), 210u);  // delivered before the end
   table.finish();
+}
+
+TEST_P(Reassembly, ShutdownsFollowSequenceOrder) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "abc"));
+  f.push_back(k.frame(true, cs(6), ss(0), F | A));           // FIN before bytes 3..5
+  f.push_back(k.frame(true, cs(3), ss(0), P | A, "def"));    // now complete
+  f.push_back(k.frame(false, ss(0), cs(7), R | A));
+  RecordingSink r;
+  run_frames(f, r);
+  ASSERT_EQ(r.shutdowns.size(), 2u);
+  EXPECT_EQ(r.shutdowns[0], std::make_tuple(uint64_t{0}, Dir::kClientToServer, false));
+  EXPECT_EQ(r.shutdowns[1], std::make_tuple(uint64_t{0}, Dir::kServerToClient, true));
+  EXPECT_EQ(only(r).dir[0].bytes, "abcdef");
+}
+
+TEST_P(Reassembly, GapsAndConflictsAreFindings) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "abcd"));
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "abXd"));
+  f.push_back(k.frame(true, cs(8), ss(0), P | A, "ijkl"));
+  close_both(f, 12, 0);
+  RecordingSink r;
+  run_frames(f, r);
+  ASSERT_EQ(r.findings.size(), 2u);
+  EXPECT_EQ(r.findings[0].second.kind, Finding::Kind::kConflictingOverlap);
+  EXPECT_EQ(r.findings[1].second.kind, Finding::Kind::kCaptureGap);
+  EXPECT_EQ(r.findings[1].second.offset, 4u);
+  EXPECT_EQ(r.findings[1].second.length, 4u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Isns, Reassembly,

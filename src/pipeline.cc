@@ -9,18 +9,19 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "findings_printer.h"
 #include "sink_console.h"
 #include "sink_files.h"
 
 namespace tcpscribe {
 namespace {
 
-bool use_color(ColorMode m) {
+bool use_color_on(ColorMode m, int fd) {
   if (m == ColorMode::kAlways) return true;
   if (m == ColorMode::kNever) return false;
   const char* no_color = std::getenv("NO_COLOR");
   if (no_color && *no_color) return false;
-  return isatty(STDOUT_FILENO) == 1;
+  return isatty(fd) == 1;
 }
 
 /// mkdir -p and open the directory; one clear line on failure.
@@ -93,6 +94,7 @@ Pipeline::Pipeline(const Options& opt) : opt_(opt), window_(opt.reorder_window) 
 Pipeline::~Pipeline() {
   table_.reset();
   files_.reset();
+  findings_.reset();
   if (outdir_fd_ >= 0) close(outdir_fd_);
 }
 
@@ -109,9 +111,10 @@ int Pipeline::open() {
     co.hex = opt_.hex;
     co.binary = opt_.binary;
     co.newline = opt_.chunk_newline;
-    co.color = use_color(opt_.color);
+    co.color = use_color_on(opt_.color, STDOUT_FILENO);
     co.name_template = opt_.name_template;
     co.flush_each = opt_.live;
+    co.findings = !opt_.quiet;
     console_ = std::make_unique<ConsoleSink>(co, stdout);
     sinks.push_back(console_.get());
   } else if (!opt_.no_files) {
@@ -130,6 +133,12 @@ int Pipeline::open() {
     fo.writer_threads = opt_.writer_threads;
     files_ = std::make_unique<FileSink>(fo);
     sinks.push_back(files_.get());
+  }
+  if (!opt_.console && !opt_.quiet) {
+    // With the flows in files, findings go to standard error.
+    findings_ = std::make_unique<FindingsSink>(opt_.name_template,
+                                               use_color_on(opt_.color, STDERR_FILENO), stderr);
+    sinks.push_back(findings_.get());
   }
   FlowTableLimits limits;
   limits.max_flows = opt_.max_flows;

@@ -17,6 +17,7 @@ namespace tcpscribe {
 
 class ConsoleSink;
 class FileSink;
+class FindingsSink;
 
 class Pipeline {
  public:
@@ -59,6 +60,7 @@ class Pipeline {
   ReorderWindow window_;
   std::unique_ptr<FileSink> files_;
   std::unique_ptr<ConsoleSink> console_;
+  std::unique_ptr<FindingsSink> findings_;
   std::unique_ptr<FlowTable> table_;
   std::string source_;
   bool finish_only_ = false;

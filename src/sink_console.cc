@@ -17,8 +17,24 @@ bool printable(uint8_t c) {
 }  // namespace
 
 ConsoleSink::ConsoleSink(ConsoleOptions o, std::FILE* out)
-    : opt_(std::move(o)), out_(out) {
+    : opt_(std::move(o)),
+      out_(out),
+      // Gaps already have their marker line in the conversation.
+      findings_(opt_.name_template.empty() ? kDefaultTemplate : opt_.name_template,
+                opt_.color, false) {
   if (opt_.name_template.empty()) opt_.name_template = kDefaultTemplate;
+}
+
+void ConsoleSink::on_finding(const Connection& c, const Finding& f) {
+  if (!opt_.findings) return;
+  const std::string s = findings_.line(c, f);
+  if (!s.empty()) write(s);
+}
+
+void ConsoleSink::on_close(const Connection& c, CloseReason) {
+  if (!opt_.findings) return;
+  const std::string s = findings_.close_line(c);
+  if (!s.empty()) write(s);
 }
 
 void ConsoleSink::begin(std::string& out, const Connection& c, Dir d) const {

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <string>
 
+#include "findings_printer.h"
 #include "tcpscribe/sink.h"
 
 namespace tcpscribe {
@@ -21,6 +22,7 @@ struct ConsoleOptions {
   bool color = false;    ///< client->server blue, server->client red
   std::string name_template;  ///< the header's flow name
   bool flush_each = false;    ///< live capture: every chunk reaches the terminal at once
+  bool findings = true;       ///< "!!" lines (-q turns them off)
 };
 
 class ConsoleSink : public Sink {
@@ -32,7 +34,8 @@ class ConsoleSink : public Sink {
                std::span<const uint8_t> bytes, Timestamp ts) override;
   void on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length,
               Timestamp ts) override;
-  void on_close(const Connection&, CloseReason) override {}
+  void on_finding(const Connection& c, const Finding& f) override;
+  void on_close(const Connection& c, CloseReason why) override;
   void finish() override;
 
   /// Formats `bytes` like tcpflow -D: "0000: 504f 5354 ...  POST ..." with
@@ -49,6 +52,7 @@ class ConsoleSink : public Sink {
 
   ConsoleOptions opt_;
   std::FILE* out_;
+  FindingsPrinter findings_;
   bool failed_ = false;
 };
 

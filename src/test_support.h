@@ -49,6 +49,12 @@ class RecordingSink : public Sink {
     if (length < (64u << 20)) s.bytes.append(length, '\0');
     else s.skipped += length;
   }
+  void on_finding(const Connection& c, const Finding& f) override {
+    findings.emplace_back(c.id, f);
+  }
+  void on_shutdown(const Connection& c, Dir d, bool reset, Timestamp) override {
+    shutdowns.push_back({c.id, d, reset});
+  }
   void on_close(const Connection& c, CloseReason why) override {
     Conn& k = conns[c.id];
     EXPECT_FALSE(k.closed) << "closed twice";
@@ -59,6 +65,8 @@ class RecordingSink : public Sink {
 
   std::map<uint64_t, Conn> conns;
   std::vector<uint64_t> order;
+  std::vector<std::pair<uint64_t, Finding>> findings;
+  std::vector<std::tuple<uint64_t, Dir, bool>> shutdowns;
 };
 
 /// Builds Ethernet/IPv4/TCP frames between a client and a server.

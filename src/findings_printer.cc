@@ -1,0 +1,57 @@
+#include "findings_printer.h"
+
+#include "name_template.h"
+
+namespace tcpscribe {
+
+std::string FindingsPrinter::prefix(const Connection& c, Dir d) const {
+  std::string out;
+  if (color_) out += d == Dir::kClientToServer ? "\033[1;34m" : "\033[1;31m";
+  out += "!! ";
+  // Named by the client->server flow, as the connection's name.
+  out += expand_name(template_, c, Dir::kClientToServer);
+  out += ": ";
+  return out;
+}
+
+std::string FindingsPrinter::line(const Connection& c, const Finding& f) {
+  if (f.kind == Finding::Kind::kCaptureGap) {
+    if (!print_gaps_) return "";
+    if (++gaps_[c.id] > kGapLinesPerConnection) return "";
+  }
+  std::string out = prefix(c, f.dir);
+  if (f.kind == Finding::Kind::kCaptureGap || f.kind == Finding::Kind::kConflictingOverlap) {
+    out += f.dir == Dir::kClientToServer ? "client->server: " : "server->client: ";
+  }
+  out += f.text;
+  if (color_) out += "\033[0m";
+  out += '\n';
+  return out;
+}
+
+std::string FindingsPrinter::close_line(const Connection& c) {
+  auto it = gaps_.find(c.id);
+  if (it == gaps_.end()) return "";
+  const uint64_t n = it->second;
+  gaps_.erase(it);
+  if (n <= kGapLinesPerConnection) return "";
+  std::string out = prefix(c, Dir::kClientToServer);
+  out += std::to_string(n - kGapLinesPerConnection) + " more gaps (" +
+         std::to_string(c.dir[0].gap_bytes + c.dir[1].gap_bytes) +
+         " bytes missing in all) not shown";
+  if (color_) out += "\033[0m";
+  out += '\n';
+  return out;
+}
+
+void FindingsSink::on_finding(const Connection& c, const Finding& f) {
+  const std::string s = printer_.line(c, f);
+  if (!s.empty()) std::fputs(s.c_str(), out_);
+}
+
+void FindingsSink::on_close(const Connection& c, CloseReason) {
+  const std::string s = printer_.close_line(c);
+  if (!s.empty()) std::fputs(s.c_str(), out_);
+}
+
+}  // namespace tcpscribe

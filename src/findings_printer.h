@@ -1,0 +1,54 @@
+// Findings as one "!!" line each, the moment they happen.
+//
+// A capture cut by a small snapshot length has a gap in nearly every
+// packet; a few lines per connection say it, a count at the close says
+// the rest.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <unordered_map>
+
+#include "tcpscribe/sink.h"
+
+namespace tcpscribe {
+
+class FindingsPrinter {
+ public:
+  /// `color`: the line takes the color of the direction it concerns.
+  FindingsPrinter(std::string name_template, bool color, bool print_gaps)
+      : template_(std::move(name_template)), color_(color), print_gaps_(print_gaps) {}
+
+  /// The line for `f`, or "" when it is not printed (beyond the gap limit).
+  std::string line(const Connection& c, const Finding& f);
+  /// At close: the summary of gap lines left out, or "".
+  std::string close_line(const Connection& c);
+
+  static constexpr int kGapLinesPerConnection = 5;
+
+ private:
+  std::string prefix(const Connection& c, Dir d) const;
+
+  std::string template_;
+  bool color_;
+  bool print_gaps_;
+  std::unordered_map<uint64_t, uint64_t> gaps_;  // per connection
+};
+
+/// Prints findings to a stream of their own (stderr when flows go to files).
+class FindingsSink : public Sink {
+ public:
+  FindingsSink(std::string name_template, bool color, std::FILE* out)
+      : printer_(std::move(name_template), color, true), out_(out) {}
+  void on_open(const Connection&) override {}
+  void on_data(const Connection&, Dir, uint64_t, std::span<const uint8_t>, Timestamp) override {}
+  void on_gap(const Connection&, Dir, uint64_t, uint64_t, Timestamp) override {}
+  void on_finding(const Connection& c, const Finding& f) override;
+  void on_close(const Connection& c, CloseReason) override;
+
+ private:
+  FindingsPrinter printer_;
+  std::FILE* out_;
+};
+
+}  // namespace tcpscribe

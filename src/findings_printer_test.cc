@@ -1,0 +1,56 @@
+#include "findings_printer.h"
+
+#include <gtest/gtest.h>
+
+namespace tcpscribe {
+namespace {
+
+Connection conn() {
+  Connection c;
+  c.client.addr.bytes = {198, 18, 0, 1};
+  c.client.port = 54442;
+  c.server.addr.bytes = {198, 18, 0, 2};
+  c.server.port = 80;
+  return c;
+}
+
+TEST(FindingsPrinter, OneLineNamedByTheConnection) {
+  FindingsPrinter p("%A.%a-%B.%b%V%v%C%c", false, true);
+  Finding f;
+  f.kind = Finding::Kind::kDataAfterPeerFin;
+  f.text = "client sent 85 bytes 0.120 s after the server closed its side (FIN)";
+  EXPECT_EQ(p.line(conn(), f),
+            "!! 198.018.000.001.54442-198.018.000.002.00080: client sent 85 bytes 0.120 s "
+            "after the server closed its side (FIN)\n");
+}
+
+TEST(FindingsPrinter, GapLinesAreLimitedThenCounted) {
+  FindingsPrinter p("%A.%a-%B.%b", false, true);
+  Connection c = conn();
+  Finding f;
+  f.kind = Finding::Kind::kCaptureGap;
+  f.dir = Dir::kServerToClient;
+  f.text = "10 bytes missing from the capture at offset 0";
+  int printed = 0;
+  for (int i = 0; i < 8; ++i) printed += !p.line(c, f).empty();
+  EXPECT_EQ(printed, FindingsPrinter::kGapLinesPerConnection);
+  c.dir[1].gap_bytes = 80;
+  EXPECT_EQ(p.close_line(c),
+            "!! 198.018.000.001.54442-198.018.000.002.00080: 3 more gaps (80 bytes missing in "
+            "all) not shown\n");
+  EXPECT_EQ(p.close_line(c), "");
+}
+
+TEST(FindingsPrinter, ColorFollowsDirection) {
+  FindingsPrinter p("%A", true, false);
+  Finding f;
+  f.kind = Finding::Kind::kCaptureGap;
+  EXPECT_EQ(p.line(conn(), f), "");  // gaps not printed by this printer
+  f.kind = Finding::Kind::kConflictingOverlap;
+  f.dir = Dir::kServerToClient;
+  f.text = "x";
+  EXPECT_EQ(p.line(conn(), f), "\033[1;31m!! 198.018.000.001: server->client: x\033[0m\n");
+}
+
+}  // namespace
+}  // namespace tcpscribe

@@ -369,6 +369,8 @@ void FlowTable::process(Entry& e, const Segment& s) {
   enforce_buffer_caps(e, s.ts);
   stats_.peak_buffered = std::max(stats_.peak_buffered, buffered_);
 
+  for (SegmentObserver* o : observers_) o->on_segment(e.conn, d, s);
+
   if (s.has(tcp_flags::kRst) && !e.shut[di]) {
     e.shut[di] = true;
     for (Sink* sink : sinks_) sink->on_shutdown(e.conn, d, true, s.ts);

@@ -57,6 +57,9 @@ class FlowTable {
   FlowTable(const FlowTable&) = delete;
   FlowTable& operator=(const FlowTable&) = delete;
 
+  /// Adds an observer of every segment (not owned).
+  void add_observer(SegmentObserver* o) { observers_.push_back(o); }
+
   /// Feeds one segment. With `may_open` false (tcpflow's -R), segments
   /// only continue connections that are already open.
   void on_segment(const Segment& s, bool may_open = true);
@@ -88,6 +91,7 @@ class FlowTable {
 
   FlowTableLimits limits_;
   std::vector<Sink*> sinks_;
+  std::vector<SegmentObserver*> observers_;
   std::unordered_map<FlowKey, std::unique_ptr<Entry>, FlowKeyHash> table_;  // open ones
   std::unordered_map<FlowKey, Tombstone, FlowKeyHash> tombstones_;  // recently closed
   std::list<FlowKey> tomb_lru_;  // tombstones, oldest first

@@ -7,6 +7,7 @@
 
 #include "tcpscribe/flow_key.h"
 #include "tcpscribe/packet.h"
+#include "tcpscribe/segment.h"
 
 namespace tcpscribe {
 
@@ -127,6 +128,15 @@ class Sink {
   /// Called once the input is exhausted, after every on_close. A sink that
   /// buffers output makes it durable here and reports errors.
   virtual void finish() {}
+};
+
+/// Sees every TCP segment of a connection, after the flow table and the
+/// analysis have handled it (so c.analysis and c.dir[] already count it).
+/// For outputs that draw packets rather than bytes (the HTML timeline).
+class SegmentObserver {
+ public:
+  virtual ~SegmentObserver() = default;
+  virtual void on_segment(const Connection& c, Dir d, const Segment& s) = 0;
 };
 
 }  // namespace tcpscribe

@@ -44,6 +44,7 @@ struct FlowTable::Entry {
   FlowKey key;
   Connection conn;
   StreamReassembler streams[2];
+  ConnectionTracker tracker;  // Zeek/Wireshark analysis (tcp_analysis.h)
   bool client_syn = false;
   bool server_syn = false;
   uint32_t client_isn = 0;
@@ -302,6 +303,13 @@ void FlowTable::process(Entry& e, const Segment& s) {
       e.conn.synack_ts = s.ts;
     }
   }
+  // Analysis sees every segment in capture order, before reassembly.
+  {
+    std::vector<Finding> found;
+    e.tracker.on_segment(e.conn, d, s, found);
+    for (const Finding& f : found) report(e, f);
+  }
+
   // A direction's offsets start at its SYN, or else at its first byte:
   // pure ACKs do not anchor it, since a reordered capture may still hold
   // earlier data.
@@ -453,6 +461,11 @@ void FlowTable::close(Entry& e, CloseReason why, Timestamp ts) {
     e.streams[i].flush_all(ts, out);
   }
   note_shutdowns(e, ts);
+  {
+    std::vector<Finding> found;
+    e.tracker.on_close(e.conn, found);
+    for (const Finding& f : found) report(e, f);
+  }
   for (Sink* s : sinks_) s->on_close(e.conn, why);
   if (why == CloseReason::kIdle) ++stats_.idle_closed;
   const FlowKey key = e.key;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "reassembler.h"
+#include "tcp_analysis.h"
 #include "tcpscribe/segment.h"
 #include "tcpscribe/sink.h"
 

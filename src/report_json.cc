@@ -1,0 +1,242 @@
+#include "report_json.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace tcpscribe {
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i], 0 if it is not one.
+size_t utf8_length(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  size_t n;
+  uint32_t min;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) { n = 2; min = 0x80; }
+  else if ((c & 0xF0) == 0xE0) { n = 3; min = 0x800; }
+  else if ((c & 0xF8) == 0xF0) { n = 4; min = 0x10000; }
+  else return 0;
+  if (i + n > s.size()) return 0;
+  uint32_t cp = c & (0x7F >> n);
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+    cp = cp << 6 | (b(i + k) & 0x3F);
+  }
+  // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+const char* dir_name(Dir d) { return d == Dir::kClientToServer ? "c2s" : "s2c"; }
+
+void add_uint(std::string& o, const char* key, uint64_t v) {
+  o += '"';
+  o += key;
+  o += "\":";
+  o += std::to_string(v);
+}
+
+void add_direction(std::string& o, const Connection& c, Dir d) {
+  const int i = index_of(d);
+  const DirectionStats& st = c.dir[i];
+  const TcpAnalysisCounts& n = c.analysis.dir[i];
+  o += '"';
+  o += dir_name(d);
+  o += "\":{\"vlan\":";
+  o += c.vlan[i] < 0 ? "null" : std::to_string(c.vlan[i]);
+  o += ',';
+  add_uint(o, "packets", st.packets);
+  o += ',';
+  add_uint(o, "payload_bytes", st.payload_bytes);
+  o += ',';
+  add_uint(o, "unique_bytes", st.delivered_bytes);
+  o += ',';
+  add_uint(o, "retransmitted_bytes", st.retransmitted_bytes);
+  o += ',';
+  add_uint(o, "gap_bytes", st.gap_bytes);
+  o += ',';
+  add_uint(o, "dropped_bytes", st.dropped_bytes);
+  o += ',';
+  add_uint(o, "conflicting_overlaps", st.conflicting_overlaps);
+  o += ",\"fin\":";
+  o += st.fin ? "true" : "false";
+  o += ",\"rst\":";
+  o += st.rst ? "true" : "false";
+  const std::pair<const char*, uint64_t> counts[] = {
+      {"retransmission", n.retransmission},
+      {"fast_retransmission", n.fast_retransmission},
+      {"spurious_retransmission", n.spurious_retransmission},
+      {"out_of_order", n.out_of_order},
+      {"lost_segment", n.lost_segment},
+      {"ack_lost_segment", n.ack_lost_segment},
+      {"duplicate_ack", n.duplicate_ack},
+      {"zero_window", n.zero_window},
+      {"keep_alive", n.keep_alive},
+  };
+  for (const auto& [key, v] : counts) {
+    o += ',';
+    add_uint(o, key, v);
+  }
+  o += '}';
+}
+
+}  // namespace
+
+const char* finding_kind_name(Finding::Kind k) {
+  switch (k) {
+    case Finding::Kind::kDataAfterPeerFin: return "data_after_peer_fin";
+    case Finding::Kind::kTupleReuse: return "tuple_reuse";
+    case Finding::Kind::kCaptureGap: return "capture_gap";
+    case Finding::Kind::kConflictingOverlap: return "conflicting_overlap";
+    case Finding::Kind::kHttp: return "http";
+  }
+  return "?";
+}
+
+std::string json_quote(std::string_view s) {
+  std::string o;
+  o.reserve(s.size() + 2);
+  o += '"';
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const size_t n = utf8_length(s, i);
+    if (n == 0) {
+      o += "\\ufffd";
+      ++i;
+      continue;
+    }
+    if (n > 1) {
+      o.append(s.substr(i, n));
+      i += n;
+      continue;
+    }
+    ++i;
+    switch (c) {
+      case '"': o += "\\\""; break;
+      case '\\': o += "\\\\"; break;
+      case '\b': o += "\\b"; break;
+      case '\f': o += "\\f"; break;
+      case '\n': o += "\\n"; break;
+      case '\r': o += "\\r"; break;
+      case '\t': o += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7F) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          o += buf;
+        } else {
+          o += static_cast<char>(c);
+        }
+    }
+  }
+  o += '"';
+  return o;
+}
+
+std::string json_seconds(Timestamp t) {
+  // Rounded to the microsecond; the sign is kept apart so that times before
+  // 1970 (or negative durations from reordered captures) print correctly.
+  const bool neg = t < 0;
+  const uint64_t us = (static_cast<uint64_t>(neg ? -(t + 1) : t) + (neg ? 1 : 0) + 500) / 1000;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%s%llu.%06llu", neg ? "-" : "",
+                static_cast<unsigned long long>(us / 1'000'000),
+                static_cast<unsigned long long>(us % 1'000'000));
+  return buf;
+}
+
+JsonReportSink::JsonReportSink(const std::string& path) : path_(path) {
+  if (path == "-") {
+    out_ = stdout;
+    return;
+  }
+  out_ = std::fopen(path.c_str(), "w");
+  owned_ = out_ != nullptr;
+  if (!out_) fail("cannot open");
+}
+
+JsonReportSink::~JsonReportSink() {
+  if (owned_) std::fclose(out_);
+}
+
+void JsonReportSink::fail(const char* what) {
+  if (error_.empty()) error_ = std::string(what) + " " + path_ + ": " + std::strerror(errno);
+}
+
+void JsonReportSink::on_finding(const Connection& c, const Finding& f) {
+  findings_[c.id].push_back(f);
+}
+
+std::string JsonReportSink::format(const Connection& c, CloseReason why,
+                                   const std::vector<Finding>& findings) {
+  std::string o = "{";
+  add_uint(o, "id", c.id);
+  o += ",\"client_ip\":" + json_quote(format_addr(c.client.addr));
+  o += ",\"client_port\":" + std::to_string(c.client.port);
+  o += ",\"server_ip\":" + json_quote(format_addr(c.server.addr));
+  o += ",\"server_port\":" + std::to_string(c.server.port);
+  o += ",\"ip_version\":";
+  o += c.client.addr.v6 ? "6" : "4";
+  o += ',';
+  add_uint(o, "reuse_index", c.reuse_index);
+  o += ",\"previous_id\":";
+  o += c.previous_id == UINT64_MAX ? "null" : std::to_string(c.previous_id);
+  o += ",\"start\":" + json_seconds(c.first_ts);
+  o += ",\"end\":" + json_seconds(c.last_ts);
+  o += ",\"duration\":" + json_seconds(c.last_ts - c.first_ts);
+  o += ",\"handshake_seen\":";
+  o += c.handshake_seen ? "true" : "false";
+  o += ",\"rtt\":";
+  o += c.analysis.rtt < 0 ? "null" : json_seconds(c.analysis.rtt);
+  o += ",\"conn_state\":";
+  o += c.analysis.conn_state.empty() ? "null" : json_quote(c.analysis.conn_state);
+  o += ",\"history\":" + json_quote(c.analysis.history);
+  o += ",\"close_reason\":" + json_quote(to_string(why));
+  o += ',';
+  add_direction(o, c, Dir::kClientToServer);
+  o += ',';
+  add_direction(o, c, Dir::kServerToClient);
+  o += ",\"findings\":[";
+  for (size_t i = 0; i < findings.size(); ++i) {
+    const Finding& f = findings[i];
+    if (i > 0) o += ',';
+    o += "{\"kind\":" + json_quote(finding_kind_name(f.kind));
+    o += ",\"dir\":\"";
+    o += dir_name(f.dir);
+    o += "\",\"ts\":" + json_seconds(f.ts);
+    o += ',';
+    add_uint(o, "offset", f.offset);
+    o += ',';
+    add_uint(o, "length", f.length);
+    o += ",\"text\":" + json_quote(f.text) + "}";
+  }
+  o += "]}";
+  return o;
+}
+
+void JsonReportSink::on_close(const Connection& c, CloseReason why) {
+  std::vector<Finding> found;
+  if (auto it = findings_.find(c.id); it != findings_.end()) {
+    found = std::move(it->second);
+    findings_.erase(it);
+  }
+  if (!out_ || failed()) return;
+  std::string line = format(c, why, found);
+  line += '\n';
+  if (std::fwrite(line.data(), 1, line.size(), out_) != line.size() || std::fflush(out_) != 0) {
+    fail("cannot write");
+  }
+}
+
+void JsonReportSink::finish() {
+  if (!out_ || failed()) return;
+  if (std::fflush(out_) != 0) fail("cannot write");
+  if (owned_) {
+    if (std::fclose(out_) != 0) fail("cannot write");
+    owned_ = false;
+    out_ = nullptr;
+  }
+}
+
+}  // namespace tcpscribe

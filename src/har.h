@@ -1,0 +1,63 @@
+// --har FILE: an HTTP Archive 1.2 (http://www.softwareishard.com/blog/har-12-spec/)
+// of every HTTP transaction, written as transactions complete so memory
+// does not grow with the capture (one entry per line; viewers sort by
+// startedDateTime).
+//
+// Times come from packet timestamps: startedDateTime is the request's first
+// byte; timings.connect is the handshake (SYN -> SYN-ACK) for a
+// connection's first transaction when the capture has it, else -1; send is
+// the request's first to last byte, wait its last byte to the response's
+// first, receive the response's first to last byte (negative spans, e.g. an
+// early response, count 0). time is the sum of the timings that apply.
+// Responses without a request are not entries (they are findings).
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "http.h"
+
+namespace tcpscribe {
+
+/// Appends `s` as a JSON string literal: valid UTF-8 passes through,
+/// control characters (and U+2028/2029) are escaped, and each byte that is
+/// not part of valid UTF-8 becomes the code point of the same value
+/// (\u0080..\u00ff, as if Latin-1), so any header bytes give valid JSON.
+void append_json_string(std::string& out, std::string_view s);
+bool valid_utf8(std::string_view s);
+std::string base64(std::string_view bytes);
+/// ISO 8601, UTC, milliseconds: 2024-05-01T12:00:00.123Z.
+std::string iso8601(Timestamp ns);
+
+/// One "entries" element, without a trailing newline.
+std::string har_entry(const HttpTransaction& t);
+
+class HarWriter {
+ public:
+  HarWriter() = default;
+  ~HarWriter();
+  HarWriter(const HarWriter&) = delete;
+  HarWriter& operator=(const HarWriter&) = delete;
+
+  /// Creates FILE ("-": standard output) and writes the log header.
+  bool open(const std::string& path, std::string& error);
+  /// Adds an entry (responses without a request are skipped).
+  void add(const HttpTransaction& t);
+  /// Closes the document. False (and `error`) if anything failed to write.
+  bool finish(std::string& error);
+  uint64_t entries() const { return entries_; }
+
+ private:
+  void put(const std::string& s);
+
+  std::FILE* f_ = nullptr;
+  std::string path_;
+  bool is_stdout_ = false;
+  bool write_failed_ = false;
+  int write_errno_ = 0;
+  uint64_t entries_ = 0;
+};
+
+}  // namespace tcpscribe

@@ -1,0 +1,513 @@
+#include "http.h"
+
+#include <cstdio>
+
+#include "http_body.h"
+#include "http_decode.h"
+#include "name_template.h"
+
+namespace tcpscribe {
+namespace {
+
+bool has(const std::string& t, const char* esc) { return t.find(esc) != std::string::npos; }
+
+/// One line of text for a finding: control bytes become '.', long text is cut.
+std::string printable(std::string_view s, size_t max = 120) {
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < max; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    out += (c < 0x20 || c == 0x7f) ? '.' : static_cast<char>(c);
+  }
+  if (s.size() > max) out += "...";
+  return out;
+}
+
+std::string describe(const HttpMessage& m) {
+  if (m.head.is_request) {
+    return "request " + std::to_string(m.number) + " (" + printable(m.head.method) + " " +
+           printable(m.head.target) + ")";
+  }
+  return "response " + std::to_string(m.number) + " (" + std::to_string(m.head.status) +
+         (m.head.reason.empty() ? "" : " " + printable(m.head.reason, 60)) + ")";
+}
+
+std::string seconds(Timestamp ns) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(ns) / 1e9);
+  return buf;
+}
+
+/// The message tells the peer that the connection closes after it.
+bool says_close(const HttpHead& h) {
+  if (h.has_token("connection", "close")) return true;
+  return h.version == "HTTP/1.0" && !h.has_token("connection", "keep-alive");
+}
+
+const char* close_wording(const HttpHead& h) {
+  return h.has_token("connection", "close") ? "said \"Connection: close\""
+                                            : "closed the connection (HTTP/1.0 without keep-alive)";
+}
+
+std::string end_reason(CloseReason why) {
+  switch (why) {
+    case CloseReason::kFin: return "";
+    case CloseReason::kRst: return "the connection was reset";
+    case CloseReason::kIdle: return "the connection went idle";
+    case CloseReason::kEndOfInput: return "the capture ended";
+    case CloseReason::kReused: return "a new connection reused the 4-tuple";
+    case CloseReason::kEvicted: return "the connection table was full";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string HttpTransaction::url() const {
+  const HttpHead& h = request.head;
+  const std::string& t = h.target;
+  if (t.rfind("http://", 0) == 0 || t.rfind("https://", 0) == 0) return t;
+  const std::string* host = h.find("host");
+  const std::string authority = host && !host->empty() ? *host : format_endpoint(server);
+  if (h.method == "CONNECT") return "http://" + t;
+  if (t == "*") return "http://" + authority;
+  return "http://" + authority + (t.empty() || t[0] != '/' ? "/" : "") + t;
+}
+
+// ------------------------------------------------------------ per direction
+
+struct HttpAnalyzer::Side final : HttpParserEvents {
+  Side(HttpAnalyzer& a, Conn& k, Dir d)
+      : an(a), conn(k), dir(d), parser(d == Dir::kClientToServer, *this, a.opt_.max_head_bytes) {}
+
+  BodyFraming on_head(HttpHead& head, uint64_t offset, Timestamp start_ts, Timestamp ts) override;
+  void on_body(std::span<const uint8_t> bytes, Timestamp ts) override;
+  void on_body_gap(uint64_t length, Timestamp ts) override;
+  void on_trailers(std::vector<HttpHeader>& trailers) override;
+  void on_message_end(const MessageEnd& end, Timestamp ts) override;
+  void on_error(uint64_t offset, const std::string& what, Timestamp ts) override;
+
+  void start_body(const BodyFraming& f);
+  void take_decoded(std::span<const uint8_t> bytes);
+  void write(std::span<const uint8_t> bytes);
+
+  HttpAnalyzer& an;
+  Conn& conn;
+  Dir dir;
+  HttpStreamParser parser;
+  HttpMessage* msg = nullptr;  // the message being parsed (in conn.txns, or interim)
+  HttpMessage interim;         // 1xx responses are parsed here and dropped
+  uint32_t numbers = 0;
+  bool ended = false;
+  // Body of the current message.
+  std::unique_ptr<ContentDecoder> decoder;
+  bool decoding = false;       // decoder still usable
+  bool write_decoded = false;
+  bool text_ok = false;
+  std::unique_ptr<BodyFile> file;
+};
+
+struct HttpAnalyzer::Conn {
+  Connection info;             // as at on_open, for finish()
+  std::unique_ptr<Side> side[2];
+  std::deque<HttpTransaction> txns;  // not yet delivered, in order
+  uint32_t count = 0;          // transactions created
+  uint32_t close_request = 0;  // the first request that said close
+  uint32_t close_response = 0; // the first response that said close
+  Timestamp close_response_ts = 0;
+  std::string close_response_words;
+  bool server_shut = false;
+  bool server_reset = false;
+  Timestamp server_shut_ts = 0;
+  uint32_t hold_index = 0;     // transaction whose request asked to switch protocols
+  bool resume_pending = false;
+  bool resume_tunnel = false;
+  CloseReason why = CloseReason::kEndOfInput;
+};
+
+BodyFraming HttpAnalyzer::Side::on_head(HttpHead& head, uint64_t offset, Timestamp start_ts,
+                                        Timestamp ts) {
+  HttpTransaction* t = nullptr;
+  const bool request = head.is_request;
+  if (!request && head.status >= 100 && head.status < 200 && head.status != 101) {
+    interim = HttpMessage();
+    interim.present = true;
+    interim.head = std::move(head);
+    msg = &interim;
+    return {BodyFraming::Kind::kNone, 0};
+  }
+  if (request) {
+    // A response delivered before its request (the request's stream had a
+    // hole) takes a request that started before it.
+    for (HttpTransaction& x : conn.txns) {
+      if (!x.request.present && x.response.present && x.response.start_ts >= start_ts) {
+        t = &x;
+        break;
+      }
+    }
+  } else {
+    for (HttpTransaction& x : conn.txns) {
+      if (x.request.present && !x.response.present) {
+        t = &x;
+        break;
+      }
+    }
+  }
+  if (!t) {
+    conn.txns.emplace_back();
+    t = &conn.txns.back();
+    t->index = ++conn.count;
+  }
+  HttpMessage& m = request ? t->request : t->response;
+  m.present = true;
+  m.head = std::move(head);
+  m.number = ++numbers;
+  m.offset = offset;
+  m.start_ts = start_ts;
+  m.head_ts = ts;
+  m.end_ts = ts;
+  msg = &m;
+  const HttpHead& h = m.head;
+
+  BodyFraming f;
+  if (request) {
+    if (conn.close_request) {
+      t->after_close_header = true;
+      t->close_note = "request " + std::to_string(conn.close_request) + " said \"Connection: close\"";
+    } else if (conn.close_response && start_ts >= conn.close_response_ts) {
+      t->after_close_header = true;
+      t->close_note = "response " + std::to_string(conn.close_response) + " " +
+                      conn.close_response_words;
+    }
+    if (conn.server_shut) t->after_server_close = true;
+    if (!conn.close_request && h.has_token("connection", "close")) conn.close_request = m.number;
+    f = framing_for(h, "");
+    if (h.method == "CONNECT" || (h.find("upgrade") && h.has_token("connection", "upgrade"))) {
+      conn.hold_index = t->index;
+      parser.hold();
+    }
+  } else {
+    f = framing_for(h, t->request.present ? std::string_view(t->request.head.method) : "");
+    if (!conn.close_response && says_close(h)) {
+      conn.close_response = m.number;
+      conn.close_response_ts = ts;
+      conn.close_response_words = close_wording(h);
+    }
+    if (conn.hold_index == t->index || f.kind == BodyFraming::Kind::kTunnel) {
+      conn.resume_pending = true;
+      conn.resume_tunnel = f.kind == BodyFraming::Kind::kTunnel;
+      conn.hold_index = 0;
+    }
+  }
+  if (!m.head.truncated) start_body(f);
+  return f;
+}
+
+void HttpAnalyzer::Side::start_body(const BodyFraming& f) {
+  using K = BodyFraming::Kind;
+  decoder.reset();
+  file.reset();
+  decoding = write_decoded = text_ok = false;
+  if (f.kind != K::kLength && f.kind != K::kChunked && f.kind != K::kUntilClose) return;
+  const std::string* ce = msg->head.find("content-encoding");
+  if (ce) msg->content_encoding = *ce;
+  const ContentCoding coding = parse_content_coding(ce ? *ce : "");
+  if (coding == ContentCoding::kGzip || coding == ContentCoding::kDeflate) {
+    decoder = std::make_unique<ContentDecoder>(coding);
+    decoding = true;
+    write_decoded = !an.opt_.keep_encoded;
+  }
+  text_ok = an.opt_.max_text_bytes > 0 && coding != ContentCoding::kUnsupported;
+}
+
+void HttpAnalyzer::Side::write(std::span<const uint8_t> bytes) {
+  if (!an.opt_.extract_bodies || bytes.empty()) return;
+  if (!file) file = std::make_unique<BodyFile>(an.body_path(*an.current_, dir, msg->number));
+  file->append(bytes);
+}
+
+void HttpAnalyzer::Side::take_decoded(std::span<const uint8_t> bytes) {
+  if (text_ok) {
+    if (msg->body_text.size() + bytes.size() <= an.opt_.max_text_bytes) {
+      msg->body_text.append(bytes.begin(), bytes.end());
+    } else {
+      text_ok = false;
+      std::string().swap(msg->body_text);
+    }
+  }
+  if (write_decoded) write(bytes);
+}
+
+void HttpAnalyzer::Side::on_body(std::span<const uint8_t> bytes, Timestamp ts) {
+  if (!msg) return;
+  msg->end_ts = ts;
+  msg->body_bytes += bytes.size();
+  if (decoder) {
+    if (decoding && !decoder->feed(bytes, [this](std::span<const uint8_t> out) {
+          take_decoded(out);
+        })) {
+      msg->decode_error = decoder->error();
+      decoding = false;
+    }
+  } else {
+    msg->decoded_bytes += bytes.size();
+    take_decoded(bytes);
+  }
+  if (!write_decoded) write(bytes);
+}
+
+void HttpAnalyzer::Side::on_body_gap(uint64_t length, Timestamp ts) {
+  if (!msg) return;
+  msg->end_ts = ts;
+  msg->body_bytes += length;
+  text_ok = false;
+  std::string().swap(msg->body_text);
+  if (decoder) {
+    if (decoding) {
+      msg->decode_error = "decoding stopped: " + std::to_string(length) +
+                          " bytes missing from the capture";
+      decoding = false;
+    }
+  } else {
+    msg->decoded_bytes += length;
+  }
+  if (!write_decoded && an.opt_.extract_bodies) {
+    if (!file) file = std::make_unique<BodyFile>(an.body_path(*an.current_, dir, msg->number));
+    file->hole(length);
+  }
+}
+
+void HttpAnalyzer::Side::on_trailers(std::vector<HttpHeader>& trailers) {
+  if (msg) msg->trailers = std::move(trailers);
+}
+
+void HttpAnalyzer::Side::on_message_end(const MessageEnd& end, Timestamp ts) {
+  if (!msg) return;
+  HttpMessage& m = *msg;
+  m.ended = true;
+  m.complete = end.complete;
+  m.problem = end.problem;
+  m.body_wire = end.body_wire;
+  m.missing = end.missing;
+  if (end.body_wire > 0 || !end.complete) m.end_ts = ts;
+  if (decoder) {
+    m.decoded_bytes = decoder->decoded_bytes();
+    if (decoding && !decoder->finished() && m.complete) {
+      m.decode_error = "compressed data ends before its end marker";
+    }
+    m.decoded = m.decode_error.empty() && decoder->finished();
+  }
+  m.has_text = text_ok && m.complete && (!decoder || m.decoded);
+  if (!m.has_text) std::string().swap(m.body_text);
+  if (file) {
+    if (!file->close() && an.error_.empty()) an.error_ = file->error();
+    if (file->created()) {
+      m.body_path = file->path();
+      ++an.stats_.bodies;
+    }
+  }
+  decoder.reset();
+  file.reset();
+  decoding = write_decoded = text_ok = false;
+  msg = nullptr;
+}
+
+void HttpAnalyzer::Side::on_error(uint64_t offset, const std::string& what, Timestamp ts) {
+  an.report(*an.current_, dir, ts, offset, 0,
+            std::string(dir == Dir::kClientToServer ? "client" : "server") +
+                " stream at offset " + std::to_string(offset) + ": " + what +
+                "; looking for the next message");
+}
+
+// ------------------------------------------------------------ the analyzer
+
+HttpAnalyzer::HttpAnalyzer(HttpOptions o, FindingCallback on_finding,
+                           TransactionCallback on_transaction)
+    : opt_(std::move(o)),
+      on_finding_(std::move(on_finding)),
+      on_transaction_(std::move(on_transaction)) {
+  if (opt_.name_template.empty()) opt_.name_template = kDefaultTemplate;
+  const std::string& t = opt_.name_template;
+  names_unique_ = has(t, "%A") && has(t, "%a") && has(t, "%B") && has(t, "%b") &&
+                  (has(t, "%c") || has(t, "%#"));
+}
+
+HttpAnalyzer::~HttpAnalyzer() = default;
+
+std::string HttpAnalyzer::body_path(const Connection& c, Dir d, uint32_t number) {
+  const std::string flow = opt_.outdir + "/" + expand_name(opt_.name_template, c, d);
+  // A template that does not tell connections apart gives several of them
+  // one flow name: their bodies number on, instead of replacing each other.
+  if (!names_unique_) number = ++body_numbers_[flow];
+  char num[16];
+  std::snprintf(num, sizeof num, "%03u", number);
+  return flow + "-HTTPBODY-" + num;
+}
+
+HttpAnalyzer::Conn& HttpAnalyzer::conn_for(const Connection& c) {
+  auto [it, inserted] = conns_.try_emplace(c.id);
+  if (inserted) {
+    it->second = std::make_unique<Conn>();
+    Conn& k = *it->second;
+    k.info = c;
+    for (int i = 0; i < 2; ++i) {
+      k.side[i] = std::make_unique<Side>(*this, k, static_cast<Dir>(i));
+      k.side[i]->parser.set_midstream(!c.handshake_seen);
+    }
+  }
+  return *it->second;
+}
+
+void HttpAnalyzer::on_open(const Connection& c) { conn_for(c); }
+
+void HttpAnalyzer::after_parse(const Connection& c, Conn& k) {
+  // A protocol switch is settled by the response; the client side resumes
+  // (or becomes a tunnel) only once the server side's parse call returned.
+  if (k.resume_pending) {
+    k.resume_pending = false;
+    k.side[0]->parser.resume(k.resume_tunnel);
+  }
+  deliver_ready(c, k, false);
+}
+
+void HttpAnalyzer::on_data(const Connection& c, Dir d, uint64_t offset,
+                           std::span<const uint8_t> bytes, Timestamp ts) {
+  Conn& k = conn_for(c);
+  Side& s = *k.side[index_of(d)];
+  if (!s.parser.active() && k.txns.empty()) return;
+  current_ = &c;
+  s.parser.feed(bytes, offset, ts);
+  after_parse(c, k);
+}
+
+void HttpAnalyzer::on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length,
+                          Timestamp ts) {
+  Conn& k = conn_for(c);
+  current_ = &c;
+  k.side[index_of(d)]->parser.gap(offset, length, ts);
+  after_parse(c, k);
+}
+
+void HttpAnalyzer::on_shutdown(const Connection& c, Dir d, bool reset, Timestamp ts) {
+  Conn& k = conn_for(c);
+  current_ = &c;
+  Side& s = *k.side[index_of(d)];
+  if (!s.ended) {
+    s.ended = true;
+    s.parser.end(!reset, reset ? "the connection was reset" : "", ts);
+  }
+  if (d == Dir::kServerToClient && !k.server_shut) {
+    k.server_shut = true;
+    k.server_reset = reset;
+    k.server_shut_ts = ts;
+  }
+  after_parse(c, k);
+}
+
+void HttpAnalyzer::on_close(const Connection& c, CloseReason why) {
+  auto it = conns_.find(c.id);
+  if (it == conns_.end()) return;
+  Conn& k = *it->second;
+  current_ = &c;
+  k.why = why;
+  for (auto& s : k.side) {
+    if (!s->ended) {
+      s->ended = true;
+      s->parser.end(false, end_reason(why), c.last_ts);
+    }
+  }
+  deliver_ready(c, k, true);
+  conns_.erase(it);
+  current_ = nullptr;
+}
+
+void HttpAnalyzer::finish() {
+  while (!conns_.empty()) {
+    const Connection info = conns_.begin()->second->info;
+    on_close(info, CloseReason::kEndOfInput);
+  }
+}
+
+void HttpAnalyzer::deliver_ready(const Connection& c, Conn& k, bool closing) {
+  while (!k.txns.empty()) {
+    HttpTransaction& t = k.txns.front();
+    const bool busy = k.side[0]->msg == &t.request || k.side[1]->msg == &t.response;
+    bool ready = closing;
+    if (!ready && !busy) {
+      if (!t.request.present) {
+        // A response without request is final once anything follows it.
+        ready = t.response.ended && k.txns.size() > 1;
+      } else {
+        ready = t.request.ended && t.response.present && t.response.ended;
+      }
+      ready = ready || k.txns.size() > opt_.max_pending;
+    }
+    if (!ready) break;
+    deliver(c, k, t);
+    k.txns.pop_front();
+  }
+}
+
+void HttpAnalyzer::report(const Connection& c, Dir d, Timestamp ts, uint64_t offset,
+                          uint64_t length, std::string text) {
+  ++stats_.findings;
+  if (!on_finding_) return;
+  Finding f;
+  f.kind = Finding::Kind::kHttp;
+  f.dir = d;
+  f.ts = ts;
+  f.offset = offset;
+  f.length = length;
+  f.text = std::move(text);
+  on_finding_(c, f);
+}
+
+void HttpAnalyzer::deliver(const Connection& c, Conn& k, HttpTransaction& t) {
+  constexpr Dir kC2S = Dir::kClientToServer, kS2C = Dir::kServerToClient;
+  t.conn_id = c.id;
+  t.client = c.client;
+  t.server = c.server;
+  t.syn_ts = c.syn_ts;
+  t.synack_ts = c.synack_ts;
+  const HttpMessage& rq = t.request;
+  const HttpMessage& rs = t.response;
+
+  if (!rq.present) {
+    report(c, kS2C, rs.start_ts, rs.offset, rs.wire_size(), describe(rs) + " without a request");
+  } else if (t.after_server_close || t.after_close_header) {
+    std::string text = describe(rq);
+    text.insert(text.size() - 1, ", " + std::to_string(rq.wire_size()) + " bytes");
+    text += " was sent";
+    if (t.after_server_close) {
+      text += " " + seconds(rq.start_ts - k.server_shut_ts) +
+              " s after the server closed its side (" + (k.server_reset ? "RST" : "FIN") + ")";
+      if (t.after_close_header) text += " and";
+    }
+    if (t.after_close_header) text += " after " + t.close_note;
+    if (rs.present) {
+      text += "; it was answered anyway (" + std::to_string(rs.head.status) + ")";
+    } else {
+      if (c.dir[index_of(kS2C)].rst && !k.server_reset) text += "; the server answered with RST";
+      text += "; it was never answered";
+    }
+    report(c, kC2S, rq.start_ts, rq.offset, rq.wire_size(), std::move(text));
+  } else if (!rs.present) {
+    const std::string why = end_reason(k.why);
+    report(c, kC2S, rq.start_ts, rq.offset, rq.wire_size(),
+           describe(rq) + " was never answered" + (why.empty() ? "" : " (" + why + ")"));
+  }
+  for (const HttpMessage* m : {&rq, &rs}) {
+    if (!m->present) continue;
+    const Dir d = m == &rq ? kC2S : kS2C;
+    if (m->problem.rfind("unfinished", 0) == 0) {
+      report(c, d, m->start_ts, m->offset, m->wire_size(), describe(*m) + " " + m->problem);
+    }
+    if (!m->decode_error.empty() && m->missing == 0) {
+      report(c, d, m->start_ts, m->offset, m->wire_size(),
+             describe(*m) + ": " + m->content_encoding + " body not decoded: " + m->decode_error);
+    }
+  }
+  ++stats_.transactions;
+  if (on_transaction_) on_transaction_(t);
+}
+
+}  // namespace tcpscribe

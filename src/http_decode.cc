@@ -1,0 +1,128 @@
+#include "http_decode.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace tcpscribe {
+
+namespace {
+
+std::string lower_trimmed(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  std::string s(v);
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+ContentCoding parse_content_coding(std::string_view value) {
+  const std::string v = lower_trimmed(value);
+  if (v.empty() || v == "identity") return ContentCoding::kIdentity;
+  if (v == "gzip" || v == "x-gzip") return ContentCoding::kGzip;
+  if (v == "deflate") return ContentCoding::kDeflate;
+  return ContentCoding::kUnsupported;
+}
+
+struct ContentDecoder::Zlib {
+  z_stream s{};
+  bool ready = false;
+  ~Zlib() {
+    if (ready) inflateEnd(&s);
+  }
+};
+
+ContentDecoder::ContentDecoder(ContentCoding coding) : coding_(coding) {}
+
+ContentDecoder::~ContentDecoder() = default;
+
+bool ContentDecoder::start(const Output& out) {
+  z_ = std::make_unique<Zlib>();
+  int window = 15 + 16;  // gzip wrapper only
+  if (coding_ == ContentCoding::kDeflate) {
+    // A zlib header: CM 8, window <= 32K, and the check bits (RFC 1950).
+    const unsigned cmf = head_[0], flg = head_[1];
+    const bool zlib_header = (cmf & 0x0F) == 8 && (cmf >> 4) <= 7 && (cmf * 256 + flg) % 31 == 0;
+    window = zlib_header ? 15 : -15;
+  }
+  if (inflateInit2(&z_->s, window) != Z_OK) {
+    error_ = "zlib could not be initialised";
+    return false;
+  }
+  z_->ready = true;
+  if (coding_ == ContentCoding::kDeflate) {
+    // Replay the bytes held back to pick the kind.
+    const size_t n = head_len_;
+    head_len_ = 0;
+    return inflate_some(std::span<const uint8_t>(head_, n), out);
+  }
+  return true;
+}
+
+bool ContentDecoder::feed(std::span<const uint8_t> in, const Output& out) {
+  if (failed()) return false;
+  if (coding_ != ContentCoding::kGzip && coding_ != ContentCoding::kDeflate) {
+    decoded_ += in.size();
+    if (!in.empty()) out(in);
+    return true;
+  }
+  if (!z_) {
+    if (coding_ == ContentCoding::kDeflate) {
+      while (head_len_ < 2 && !in.empty()) {
+        head_[head_len_++] = in.front();
+        in = in.subspan(1);
+      }
+      if (head_len_ < 2) return true;
+    }
+    if (!start(out)) return false;
+  }
+  return inflate_some(in, out);
+}
+
+bool ContentDecoder::inflate_some(std::span<const uint8_t> in, const Output& out) {
+  uint8_t buf[16384];
+  while (!in.empty()) {
+    if (finished_) {
+      // A gzip body may hold several members back to back; anything else
+      // after the end marker is ignored.
+      if (coding_ == ContentCoding::kGzip && in.front() == 0x1f) {
+        inflateReset(&z_->s);
+        finished_ = false;
+      } else {
+        trailing_ += in.size();
+        return true;
+      }
+    }
+    z_->s.next_in = const_cast<Bytef*>(in.data());
+    z_->s.avail_in = static_cast<uInt>(std::min<size_t>(in.size(), 1u << 30));
+    const size_t offered = z_->s.avail_in;
+    int rc = Z_OK;
+    do {
+      z_->s.next_out = buf;
+      z_->s.avail_out = sizeof buf;
+      rc = inflate(&z_->s, Z_NO_FLUSH);
+      const size_t produced = sizeof buf - z_->s.avail_out;
+      if (produced > 0) {
+        decoded_ += produced;
+        out(std::span<const uint8_t>(buf, produced));
+      }
+      if (rc == Z_STREAM_END) {
+        finished_ = true;
+        break;
+      }
+      if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        error_ = std::string(coding_ == ContentCoding::kGzip ? "gzip" : "deflate") +
+                 " data is corrupt (" + (z_->s.msg ? z_->s.msg : "zlib error") + ") after " +
+                 std::to_string(decoded_) + " decoded bytes";
+        return false;
+      }
+    } while (z_->s.avail_in > 0 || z_->s.avail_out == 0);
+    in = in.subspan(offered - z_->s.avail_in);
+  }
+  return true;
+}
+
+}  // namespace tcpscribe

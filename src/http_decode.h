@@ -1,0 +1,58 @@
+// Content-Encoding decoding for HTTP bodies (gzip, deflate) with zlib,
+// fed incrementally so a body is never held whole.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace tcpscribe {
+
+enum class ContentCoding { kIdentity, kGzip, kDeflate, kUnsupported };
+
+/// The coding named by a Content-Encoding value: "" / "identity" ->
+/// kIdentity; "gzip", "x-gzip" -> kGzip; "deflate" -> kDeflate; anything
+/// else, including a list of several codings, -> kUnsupported.
+ContentCoding parse_content_coding(std::string_view value);
+
+/// Inflates one body. "deflate" is meant to be a zlib stream (RFC 9110) but
+/// servers also send raw deflate; the first two bytes tell which.
+class ContentDecoder {
+ public:
+  using Output = std::function<void(std::span<const uint8_t>)>;
+
+  explicit ContentDecoder(ContentCoding coding);
+  ~ContentDecoder();
+  ContentDecoder(const ContentDecoder&) = delete;
+  ContentDecoder& operator=(const ContentDecoder&) = delete;
+
+  /// Decodes `in`, handing decoded bytes to `out`. Returns false once the
+  /// stream is found corrupt (error() says why); later calls do nothing.
+  bool feed(std::span<const uint8_t> in, const Output& out);
+  /// True when the compressed stream reached its end marker.
+  bool finished() const { return finished_; }
+  bool failed() const { return !error_.empty(); }
+  const std::string& error() const { return error_; }
+  uint64_t decoded_bytes() const { return decoded_; }
+  /// Bytes after the end of the compressed stream (ignored).
+  uint64_t trailing_bytes() const { return trailing_; }
+
+ private:
+  bool start(const Output& out);
+  bool inflate_some(std::span<const uint8_t> in, const Output& out);
+
+  struct Zlib;
+  ContentCoding coding_;
+  std::unique_ptr<Zlib> z_;
+  uint8_t head_[2] = {0, 0};  // "deflate": the first bytes, until the kind is known
+  size_t head_len_ = 0;
+  bool finished_ = false;
+  uint64_t decoded_ = 0;
+  uint64_t trailing_ = 0;
+  std::string error_;
+};
+
+}  // namespace tcpscribe

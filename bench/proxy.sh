@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Proxy benchmark: the same workloads direct, through socat, and through
+# `tcpscribe proxy` with netrecord logging on, interleaved in one run.
+#   - redis-benchmark -c 50 -P 16 -t set,get (pipelined request rate)
+#   - redis-benchmark -c 1 -t ping (latency: p50/p99 of PING_MBULK)
+#   - a 2 GiB bulk transfer (python sender -> python sink), MB/s
+# socat runs as `TCP-LISTEN:P,fork,reuseaddr,backlog=128 TCP:...` (bulk with
+# `-b 262144`). Each measurement is repeated BENCH_RUNS times, the three
+# paths taking turns; the best rate and the best p99 are kept.
+#
+# Usage: bench/proxy.sh [path/to/tcpscribe]
+# Knobs: BENCH_RUNS (3), BENCH_REQUESTS (1000000), BENCH_PINGS (100000),
+#        BENCH_BULK_MIB (2048), BENCH_TMP (/var/tmp: logs go to disk),
+#        BENCH_OUT (bench/results-proxy.md), BENCH_PROXY_ARGS (extra flags).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bin=$(realpath "${1:-$here/../build/tcpscribe}")
+runs=${BENCH_RUNS:-3}
+requests=${BENCH_REQUESTS:-1000000}
+pings=${BENCH_PINGS:-100000}
+bulk_mib=${BENCH_BULK_MIB:-2048}
+out=${BENCH_OUT:-$here/results-proxy.md}
+work=$(mktemp -d "${BENCH_TMP:-/var/tmp}/tcpscribe-proxy-bench.XXXXXX")
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+for c in redis-server redis-benchmark socat python3; do
+  if ! command -v $c >/dev/null; then
+    pkg=$c
+    [ $c = redis-benchmark ] && pkg=redis-tools
+    apt-get install -y -qq "$pkg" >/dev/null
+  fi
+done
+"$bin" proxy --help >/dev/null 2>&1 || { echo "$bin has no proxy mode" >&2; exit 1; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 200); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),1).close()" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "nothing listens on $1" >&2; exit 1
+}
+
+cat >"$work/bulk.py" <<'PY'
+import os, socket, sys, time
+if sys.argv[1] == 'sink':
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('127.0.0.1', int(sys.argv[2]))); s.listen(16)
+    buf = bytearray(1 << 20)
+    while True:
+        c, _ = s.accept()
+        while c.recv_into(buf):
+            pass
+        c.sendall(b'k'); c.close()
+else:
+    total = int(sys.argv[3]) << 20
+    block = memoryview(os.urandom(1 << 20))
+    c = socket.create_connection(('127.0.0.1', int(sys.argv[2])))
+    t = time.monotonic()
+    for _ in range(total >> 20):
+        c.sendall(block)
+    c.shutdown(socket.SHUT_WR)
+    assert c.recv(1) == b'k'   # the sink has everything
+    print(f'{total / (time.monotonic() - t) / 1e6:.0f}')
+PY
+
+rport=$(free_port) bport=$(free_port)
+redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no >"$work/redis.log" 2>&1 &
+pids+=($!)
+python3 "$work/bulk.py" sink "$bport" &
+pids+=($!)
+wait_port "$rport"; wait_port "$bport"
+
+# One front per path and target: socat and tcpscribe for redis and bulk.
+declare -A port
+port[direct,redis]=$rport; port[direct,bulk]=$bport
+for t in redis bulk; do
+  up=${port[direct,$t]}
+  p=$(free_port); port[socat,$t]=$p
+  if [ $t = bulk ]; then
+    socat -b 262144 TCP-LISTEN:$p,fork,reuseaddr,backlog=128 TCP:127.0.0.1:$up &
+  else
+    socat TCP-LISTEN:$p,fork,reuseaddr,backlog=128 TCP:127.0.0.1:$up &
+  fi
+  pids+=($!)
+  p=$(free_port); port[tcpscribe,$t]=$p
+  mkdir -p "$work/logs"
+  # shellcheck disable=SC2086
+  "$bin" proxy -q --listen 127.0.0.1:$p --forward 127.0.0.1:$up --log-root "$work/logs/$t" \
+    ${BENCH_PROXY_ARGS:-} 2>"$work/proxy-$t.err" &
+  pids+=($!)
+  wait_port "${port[socat,$t]}"; wait_port "$p"
+done
+paths="direct socat tcpscribe"
+
+csv_field() {  # csv_field TEST COLUMN < csv
+  python3 -c "
+import csv, sys
+for row in csv.DictReader(sys.stdin):
+    if row['test'] == '$1': print(row['$2'])"
+}
+
+declare -A best
+keep_max() { [ -z "${best[$1]:-}" ] && best[$1]=$2 && return; python3 -c "import sys; sys.exit(0 if $2 > ${best[$1]} else 1)" && best[$1]=$2 || true; }
+keep_min() { [ -z "${best[$1]:-}" ] && best[$1]=$2 && return; python3 -c "import sys; sys.exit(0 if $2 < ${best[$1]} else 1)" && best[$1]=$2 || true; }
+
+for run in $(seq "$runs"); do
+  for path in $paths; do
+    p=${port[$path,redis]}
+    redis-benchmark -p "$p" -c 50 -P 16 -t set,get -n "$requests" --csv >"$work/rb.csv"
+    keep_max "$path,set" "$(csv_field SET rps <"$work/rb.csv")"
+    keep_max "$path,get" "$(csv_field GET rps <"$work/rb.csv")"
+    redis-benchmark -p "$p" -c 1 -t ping -n "$pings" --csv >"$work/rl.csv"
+    keep_min "$path,p50" "$(csv_field PING_MBULK p50_latency_ms <"$work/rl.csv")"
+    keep_min "$path,p99" "$(csv_field PING_MBULK p99_latency_ms <"$work/rl.csv")"
+    rm -f "$work"/logs/redis_*
+    keep_max "$path,bulk" "$(python3 "$work/bulk.py" send "${port[$path,bulk]}" "$bulk_mib")"
+    if [ $path = tcpscribe ]; then
+      # The log of the bulk connection holds every byte, in records.
+      log=$(ls "$work"/logs/bulk_* | tail -1)
+      bytes=$("$bin" proxy --inspect "$log" | sed -n 's/.*c: [0-9]* chunks \([0-9]*\) bytes.*/\1/p')
+      [ "$bytes" = $((bulk_mib << 20)) ] || { echo "bulk log holds $bytes bytes" >&2; exit 1; }
+      logsize=$(stat -c %s "$log")
+      rm -f "$work"/logs/bulk_*
+    fi
+    echo "run $run $path: SET ${best[$path,set]} GET ${best[$path,get]} p99 ${best[$path,p99]} bulk ${best[$path,bulk]}" >&2
+  done
+done
+
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+{
+  echo "| path | SET req/s (-P 16) | GET req/s (-P 16) | PING p50 ms (-c 1) | PING p99 ms (-c 1) | bulk MB/s (${bulk_mib} MiB) |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  for path in $paths; do
+    echo "| $path | ${best[$path,set]} | ${best[$path,get]} | ${best[$path,p50]} | ${best[$path,p99]} | ${best[$path,bulk]} |"
+  done
+  echo
+  echo "tcpscribe/socat: SET $(ratio "${best[tcpscribe,set]}" "${best[socat,set]}")," \
+       "GET $(ratio "${best[tcpscribe,get]}" "${best[socat,get]}")," \
+       "bulk $(ratio "${best[tcpscribe,bulk]}" "${best[socat,bulk]}")," \
+       "p99 $(ratio "${best[tcpscribe,p99]}" "${best[socat,p99]}") (lower is better)."
+  echo "tcpscribe logged every byte: the bulk log was $logsize bytes on $(df --output=fstype "$work" | tail -1)" \
+       "($(dirname "$work")); best of $runs runs, $(nproc) cores, $(date -u +%Y-%m-%d)."
+} | tee "$out"

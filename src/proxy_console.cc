@@ -1,0 +1,279 @@
+#include "proxy_console.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+namespace tcpscribe {
+namespace {
+
+constexpr const char* kBlue = "\033[34m";    // client -> server
+constexpr const char* kRed = "\033[31m";     // server -> client
+constexpr const char* kYellow = "\033[33m";  // problems
+constexpr const char* kReset = "\033[0m";
+
+const char* arrow(Dir d) { return d == Dir::kClientToServer ? "C->S" : "S->C"; }
+
+std::string_view as_view(const std::string& s) { return s; }
+
+std::span<const uint8_t> bytes_of(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+}  // namespace
+
+std::string ProxyConsole::tag(uint64_t sid) const {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "[sid=%04llu] ", static_cast<unsigned long long>(sid));
+  return buf;
+}
+
+void ProxyConsole::append_hexdump(std::string& out, std::span<const uint8_t> bytes) {
+  static const char* kDigits = "0123456789abcdef";
+  char addr[32];
+  for (size_t line = 0; line < bytes.size(); line += 16) {
+    std::snprintf(addr, sizeof addr, "%08zx  ", line);
+    out += addr;
+    const size_t n = std::min<size_t>(16, bytes.size() - line);
+    for (size_t i = 0; i < 16; ++i) {
+      if (i == 8) out += ' ';
+      if (i < n) {
+        const uint8_t b = bytes[line + i];
+        out += kDigits[b >> 4];
+        out += kDigits[b & 15];
+        out += ' ';
+      } else {
+        out += "   ";
+      }
+    }
+    out += " |";
+    for (size_t i = 0; i < n; ++i) {
+      const uint8_t b = bytes[line + i];
+      out += (b >= 0x20 && b < 0x7F) ? static_cast<char>(b) : '.';
+    }
+    out += "|\n";
+  }
+  std::snprintf(addr, sizeof addr, "%08zx\n", bytes.size());
+  out += addr;
+}
+
+void ProxyConsole::append_text(std::string& out, std::span<const uint8_t> bytes) {
+  for (uint8_t b : bytes) {
+    out += ((b >= 0x20 && b < 0x7F) || b == '\n' || b == '\t') ? static_cast<char>(b) : '.';
+  }
+  if (bytes.empty() || bytes.back() != '\n') out += '\n';
+}
+
+void ProxyConsole::append_json_string(std::string& out, std::span<const uint8_t> bytes) {
+  static const char* kDigits = "0123456789abcdef";
+  out += '"';
+  for (uint8_t b : bytes) {
+    switch (b) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (b < 0x20 || b >= 0x7F) {
+          out += "\\u00";
+          out += kDigits[b >> 4];
+          out += kDigits[b & 15];
+        } else {
+          out += static_cast<char>(b);
+        }
+    }
+  }
+  out += '"';
+}
+
+void ProxyConsole::json_head(std::string& out, double t, uint64_t sid, const char* event) const {
+  char buf[96];
+  if (sid != 0) {
+    std::snprintf(buf, sizeof buf, "{\"t\":%.6f,\"sid\":%llu,\"event\":\"%s\"", t,
+                  static_cast<unsigned long long>(sid), event);
+  } else {
+    std::snprintf(buf, sizeof buf, "{\"t\":%.6f,\"event\":\"%s\"", t, event);
+  }
+  out += buf;
+}
+
+void ProxyConsole::open(uint64_t sid, double t, const std::string& client,
+                        const std::string& upstream, const std::string* log) {
+  if (!enabled()) return;
+  std::string out;
+  if (opt_.json) {
+    json_head(out, t, sid, "open");
+    out += ",\"client\":";
+    append_json_string(out, bytes_of(client));
+    out += ",\"upstream\":";
+    append_json_string(out, bytes_of(upstream));
+    if (log != nullptr) {
+      out += ",\"log\":";
+      append_json_string(out, bytes_of(as_view(*log)));
+    }
+    out += "}\n";
+  } else {
+    out = tag(sid) + "open " + client + " -> " + upstream;
+    if (log != nullptr) out += " (log " + *log + ")";
+    out += '\n';
+  }
+  emit(out);
+}
+
+void ProxyConsole::connected(uint64_t sid, double t, const std::string& upstream,
+                             const std::string& local) {
+  if (!enabled()) return;
+  std::string out;
+  if (opt_.json) {
+    json_head(out, t, sid, "connected");
+    out += ",\"upstream\":";
+    append_json_string(out, bytes_of(upstream));
+    out += ",\"local\":";
+    append_json_string(out, bytes_of(local));
+    out += "}\n";
+  } else {
+    out = tag(sid) + "connected to " + upstream + " from " + local + "\n";
+  }
+  emit(out);
+}
+
+void ProxyConsole::data(uint64_t sid, double t, Dir d, std::span<const uint8_t> bytes) {
+  if (!enabled()) return;
+  const size_t shown = opt_.dump ? static_cast<size_t>(std::min<uint64_t>(opt_.max_dump, bytes.size())) : 0;
+  const auto head = bytes.first(shown);
+  std::string out;
+  if (opt_.json) {
+    json_head(out, t, sid, "data");
+    out += ",\"dir\":\"";
+    out += arrow(d);
+    out += "\",\"bytes\":" + std::to_string(bytes.size());
+    if (opt_.dump) {
+      out += ",\"data\":";
+      append_json_string(out, head);
+      if (shown < bytes.size()) out += ",\"more\":" + std::to_string(bytes.size() - shown);
+    }
+    out += "}\n";
+    emit(out);
+    return;
+  }
+  out.reserve(64 + shown * (opt_.hex ? 5 : 1));
+  if (opt_.color) out += d == Dir::kClientToServer ? kBlue : kRed;
+  out += tag(sid);
+  out += arrow(d);
+  out += " (" + std::to_string(bytes.size()) + " bytes)\n";
+  if (opt_.dump) {
+    if (!head.empty()) {
+      if (opt_.hex) append_hexdump(out, head);
+      else append_text(out, head);
+    }
+    if (shown < bytes.size()) out += "... " + std::to_string(bytes.size() - shown) + " more bytes\n";
+  }
+  if (opt_.color) out += kReset;
+  emit(out);
+}
+
+void ProxyConsole::shutdown(uint64_t sid, double t, Dir d, const std::string& error) {
+  if (!enabled()) return;
+  const char* who = d == Dir::kClientToServer ? "client" : "server";
+  std::string out;
+  if (opt_.json) {
+    json_head(out, t, sid, error.empty() ? "hup" : "err");
+    out += ",\"side\":\"";
+    out += who;
+    out += '"';
+    if (!error.empty()) {
+      out += ",\"error\":";
+      append_json_string(out, bytes_of(error));
+    }
+    out += "}\n";
+  } else {
+    if (opt_.color) out += error.empty() ? (d == Dir::kClientToServer ? kBlue : kRed) : kYellow;
+    out += tag(sid);
+    out += arrow(d);
+    out += error.empty() ? std::string(" hup (") + who + " closed its side)"
+                         : std::string(" err (") + who + ": " + error + ")";
+    if (opt_.color) out += kReset;
+    out += '\n';
+  }
+  emit(out);
+}
+
+void ProxyConsole::closed(uint64_t sid, double t, const char* reason, uint64_t c2s,
+                          uint64_t s2c, double duration) {
+  if (!enabled()) return;
+  std::string out;
+  char buf[160];
+  if (opt_.json) {
+    json_head(out, t, sid, "close");
+    std::snprintf(buf, sizeof buf,
+                  ",\"reason\":\"%s\",\"c2s_bytes\":%llu,\"s2c_bytes\":%llu,\"duration\":%.6f}\n",
+                  reason, static_cast<unsigned long long>(c2s),
+                  static_cast<unsigned long long>(s2c), duration);
+    out += buf;
+  } else {
+    std::snprintf(buf, sizeof buf, "closed: %s (C->S %llu bytes, S->C %llu bytes, %.3f s)\n",
+                  reason, static_cast<unsigned long long>(c2s),
+                  static_cast<unsigned long long>(s2c), duration);
+    out = tag(sid) + buf;
+  }
+  emit(out);
+}
+
+void ProxyConsole::note(uint64_t sid, double t, const char* event, const std::string& text) {
+  if (!enabled()) return;
+  std::string out;
+  if (opt_.json) {
+    json_head(out, t, sid, event);
+    out += ",\"text\":";
+    append_json_string(out, bytes_of(text));
+    out += "}\n";
+  } else {
+    if (opt_.color) out += kYellow;
+    out += tag(sid) + text;
+    if (opt_.color) out += kReset;
+    out += '\n';
+  }
+  emit(out);
+}
+
+void ProxyConsole::notice(double t, const char* event, const std::string& text) {
+  if (!enabled()) return;
+  std::string out;
+  if (opt_.json) {
+    json_head(out, t, 0, event);
+    out += ",\"text\":";
+    append_json_string(out, bytes_of(text));
+    out += "}\n";
+  } else {
+    out = "[proxy] " + text + "\n";
+  }
+  emit(out);
+}
+
+void ProxyConsole::emit(const std::string& s) {
+  if (capture_ != nullptr) {
+    *capture_ += s;
+    return;
+  }
+  size_t done = 0;
+  while (done < s.size()) {
+    const ssize_t n = ::write(fd_, s.data() + done, s.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {  // a non-blocking stdout: wait, keep the record whole
+        pollfd p{fd_, POLLOUT, 0};
+        ::poll(&p, 1, 1000);
+        continue;
+      }
+      // The reader went away (EPIPE, full disk): stop the view, keep proxying.
+      fd_ = -1;
+      return;
+    }
+    done += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace tcpscribe

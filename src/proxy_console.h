@@ -1,0 +1,68 @@
+// The proxy's live view: one line per connection event and per chunk,
+// tagged with the session id, the chunk as text or a hexdump -C style dump,
+// or one JSON object per event (--json).
+//
+// Every event is formatted completely and written with one write() loop on
+// a blocking descriptor, from the proxy's single thread, so a chunk's
+// record is never interleaved with another session's.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "tcpscribe/sink.h"
+
+namespace tcpscribe {
+
+struct ProxyConsoleOptions {
+  bool hex = false;                ///< hexdump -C style instead of text
+  bool dump = true;                ///< show the bytes of each chunk
+  uint64_t max_dump = UINT64_MAX;  ///< bytes shown per chunk
+  bool json = false;
+  bool color = false;
+};
+
+class ProxyConsole {
+ public:
+  /// Writes to `fd`; -1 turns the view off.
+  ProxyConsole(ProxyConsoleOptions o, int fd) : opt_(o), fd_(fd) {}
+
+  /// Tests: collect the output in `s` instead of writing it.
+  void capture_to(std::string* s) { capture_ = s; }
+  bool enabled() const { return fd_ >= 0 || capture_ != nullptr; }
+
+  /// Times are seconds since the proxy started.
+  void open(uint64_t sid, double t, const std::string& client, const std::string& upstream,
+            const std::string* log);
+  /// `local` is the proxy's end of the upstream connection.
+  void connected(uint64_t sid, double t, const std::string& upstream, const std::string& local);
+  void data(uint64_t sid, double t, Dir d, std::span<const uint8_t> bytes);
+  /// A side closed (FIN) or failed (`error` non-empty).
+  void shutdown(uint64_t sid, double t, Dir d, const std::string& error);
+  void closed(uint64_t sid, double t, const char* reason, uint64_t c2s, uint64_t s2c,
+              double duration);
+  /// Something the proxy did or noticed (idle timeout, connect failure).
+  void note(uint64_t sid, double t, const char* event, const std::string& text);
+  /// Not about one session (listening, shutting down).
+  void notice(double t, const char* event, const std::string& text);
+
+  /// `hexdump -C -v` of `bytes`, offsets from 0, with the final offset line.
+  static void append_hexdump(std::string& out, std::span<const uint8_t> bytes);
+  /// Printable ASCII, newline and tab as is, every other byte as '.'.
+  static void append_text(std::string& out, std::span<const uint8_t> bytes);
+  /// A JSON string literal; bytes >= 0x80 become \u0080..\u00ff (Latin-1),
+  /// so the exact bytes can be recovered.
+  static void append_json_string(std::string& out, std::span<const uint8_t> bytes);
+
+ private:
+  std::string tag(uint64_t sid) const;
+  void json_head(std::string& out, double t, uint64_t sid, const char* event) const;
+  void emit(const std::string& s);
+
+  ProxyConsoleOptions opt_;
+  int fd_;
+  std::string* capture_ = nullptr;
+};
+
+}  // namespace tcpscribe

@@ -1,0 +1,103 @@
+#include "proxy_inspect.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ostream>
+
+#include "netrecord.h"
+
+namespace tcpscribe {
+namespace {
+
+struct SideSummary {
+  uint64_t chunks = 0;
+  uint64_t bytes = 0;
+  const char* end = "open";  // "hup", "err", or still "open"
+};
+
+std::string base_name(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+int run_inspect(const std::vector<std::string>& logs, const std::string& extract_dir,
+                std::ostream& out, std::ostream& err) {
+  int rc = 0;
+  for (const std::string& path : logs) {
+    NetrecordReader reader;
+    if (!reader.open(path)) {
+      err << "tcpscribe proxy: " << reader.error() << "\n";
+      rc = 2;
+      continue;
+    }
+    int stream_fd[2] = {-1, -1};
+    bool write_failed = false;
+    if (!extract_dir.empty()) {
+      for (int i = 0; i < 2; ++i) {
+        const std::string p = extract_dir + "/" + base_name(path) + (i == 0 ? ".c" : ".s");
+        stream_fd[i] = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (stream_fd[i] < 0) {
+          err << "tcpscribe proxy: cannot create " << p << ": " << std::strerror(errno) << "\n";
+          write_failed = true;
+        }
+      }
+    }
+    SideSummary side[2];
+    uint64_t records = 0;
+    int64_t last_us = 0;
+    bool con_first = false;
+    std::string problem;
+    NetrecordRecord r;
+    NetrecordReader::Status st;
+    while ((st = reader.next(r)) == NetrecordReader::Status::kRecord) {
+      if (records == 0) con_first = r.kind == NetrecordRecord::Kind::kConnect && r.side == 'c';
+      ++records;
+      last_us = r.micros;
+      SideSummary& s = side[r.side == 'c' ? 0 : 1];
+      switch (r.kind) {
+        case NetrecordRecord::Kind::kData: {
+          ++s.chunks;
+          s.bytes += r.data.size();
+          const int fd = stream_fd[r.side == 'c' ? 0 : 1];
+          if (fd >= 0 && ::write(fd, r.data.data(), r.data.size()) !=
+                             static_cast<ssize_t>(r.data.size())) {
+            write_failed = true;
+          }
+          break;
+        }
+        case NetrecordRecord::Kind::kHangup: s.end = "hup"; break;
+        case NetrecordRecord::Kind::kError: s.end = "err"; break;
+        case NetrecordRecord::Kind::kConnect: break;
+      }
+    }
+    for (int fd : stream_fd) {
+      if (fd >= 0 && ::close(fd) != 0) write_failed = true;
+    }
+    if (st != NetrecordReader::Status::kEnd) {
+      problem = reader.error();
+    } else if (reader.ended_mid_record()) {
+      problem = "ends inside a record (the recorder stopped mid-write)";
+    } else if (records > 0 && !con_first) {
+      problem = "does not start with 'c ... con'";
+    }
+    out << path << ": " << records << " records, " << format_netrecord_time(last_us)
+        << " s; c: " << side[0].chunks << " chunks " << side[0].bytes << " bytes " << side[0].end
+        << "; s: " << side[1].chunks << " chunks " << side[1].bytes << " bytes " << side[1].end;
+    if (!problem.empty()) out << "; DAMAGED: " << problem;
+    out << "\n";
+    if (!problem.empty()) rc = std::max(rc, 2);
+    if (write_failed) {
+      err << "tcpscribe proxy: cannot write the streams of " << path << " into " << extract_dir
+          << "\n";
+      rc = 3;
+    }
+  }
+  return rc;
+}
+
+}  // namespace tcpscribe

@@ -1,0 +1,215 @@
+#include "proxy_options.h"
+
+#include <boost/program_options.hpp>
+#include <charconv>
+#include <cmath>
+#include <ostream>
+
+namespace po = boost::program_options;
+
+namespace tcpscribe {
+namespace {
+
+po::options_description visible_options() {
+  po::options_description d("Options");
+  // clang-format off
+  d.add_options()
+    ("help,h", "show this help and exit")
+    ("listen,l", po::value<std::string>(), "accept clients on HOST:PORT ([::1]:8080, :8080 = all interfaces; port 0 = any free port)")
+    ("forward,f", po::value<std::string>(), "connect each client to HOST:PORT (a name, IPv4 or [IPv6])")
+    ("log-root,w", po::value<std::string>(), "write a netrecord log per connection: ROOT_1, ROOT_2, ... (never overwrites; numbering continues after existing logs)")
+    ("hex,D", "show chunks as a hexdump -C style dump")
+    ("max-dump", po::value<uint64_t>(), "show at most N bytes of each chunk, then '... M more bytes'")
+    ("no-dump", "show one line per chunk, without its bytes")
+    ("json", "one JSON object per event on stdout instead of the text view")
+    ("quiet,q", "no console view (errors still go to stderr)")
+    ("color", po::value<std::string>(), "auto (default: when stdout is a terminal and NO_COLOR is unset), always, never")
+    ("idle-timeout", po::value<double>(), "close a connection after SECONDS without data either way (default 0 = never)")
+    ("connect-timeout", po::value<double>(), "give up connecting upstream after SECONDS (default 10)")
+    ("drain", po::value<double>(), "after SIGINT/SIGTERM, let open connections finish for up to SECONDS (default 5)")
+    ("buffer", po::value<size_t>(), "bytes read at once and held per direction (default 131072); bounds memory per connection")
+    ("max-connections", po::value<size_t>(), "connections open at once; beyond it clients wait in the listen queue (default 10000)")
+    ("inspect", po::value<std::vector<std::string>>()->multitoken(), "check netrecord LOG files and summarise them instead of proxying")
+    ("extract", po::value<std::string>(), "with --inspect: write each log's streams to DIR/NAME.c and DIR/NAME.s");
+  // clang-format on
+  return d;
+}
+
+bool parse_port(const std::string& s, uint16_t& port) {
+  unsigned v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v > 65535) return false;
+  port = static_cast<uint16_t>(v);
+  return true;
+}
+
+bool seconds(const po::variables_map& vm, const char* name, double& out, std::ostream& err) {
+  if (!vm.count(name)) return true;
+  const double v = vm[name].as<double>();
+  if (!std::isfinite(v) || v < 0 || v > 1e7) {
+    err << "tcpscribe proxy: --" << name << " takes seconds >= 0, not " << v << "\n";
+    return false;
+  }
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+bool parse_host_port(const std::string& s, HostPort& out, std::string& error) {
+  std::string host, port;
+  if (!s.empty() && s[0] == '[') {
+    const size_t close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+      error = "'" + s + "' is not [IPV6]:PORT";
+      return false;
+    }
+    host = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+    if (host.empty()) {
+      error = "'" + s + "' has an empty address";
+      return false;
+    }
+  } else {
+    const size_t colon = s.rfind(':');
+    if (colon == std::string::npos) {
+      error = "'" + s + "' has no port (HOST:PORT, [IPV6]:PORT)";
+      return false;
+    }
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+    if (host.find(':') != std::string::npos) {
+      error = "'" + s + "': write IPv6 addresses in brackets, [" + host + "]:" + port;
+      return false;
+    }
+  }
+  if (!parse_port(port, out.port)) {
+    error = "'" + s + "': bad port '" + port + "'";
+    return false;
+  }
+  out.host = host;
+  return true;
+}
+
+void print_proxy_help(std::ostream& out) {
+  out << "usage: tcpscribe proxy --listen HOST:PORT --forward HOST:PORT [--log-root ROOT] [options]\n"
+         "       tcpscribe proxy DEST_HOST DEST_PORT LISTEN_PORT LOG_ROOT   (netrecord's order;\n"
+         "                                                           listens on all interfaces)\n"
+         "       tcpscribe proxy --inspect LOG... [--extract DIR]\n"
+         "Forwards each accepted connection to the upstream, shows what crosses it, and\n"
+         "records each connection as a netrecord log.\n\n"
+      << visible_options()
+      << "\nExit status: 0 ok (also after SIGINT/SIGTERM), 1 bad usage, 2 --inspect found a\n"
+         "damaged log, 3 logs could not be written, 4 cannot listen or resolve the upstream.\n";
+}
+
+int parse_proxy_options(int argc, char** argv, ProxyOptions& opt, std::ostream& err) {
+  po::options_description all = visible_options();
+  all.add_options()("positional", po::value<std::vector<std::string>>(), "");
+  po::positional_options_description pos;
+  pos.add("positional", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    err << "tcpscribe proxy: " << e.what() << "\n";
+    return 1;
+  }
+  if (vm.count("help")) {
+    opt.show_help = true;
+    return 0;
+  }
+  std::string error;
+  std::vector<std::string> positional;
+  if (vm.count("positional")) positional = vm["positional"].as<std::vector<std::string>>();
+  if (vm.count("inspect")) {
+    opt.inspect = vm["inspect"].as<std::vector<std::string>>();
+    opt.inspect.insert(opt.inspect.end(), positional.begin(), positional.end());
+    if (vm.count("extract")) opt.extract_dir = vm["extract"].as<std::string>();
+    return 0;
+  }
+  if (vm.count("extract")) {
+    err << "tcpscribe proxy: --extract goes with --inspect\n";
+    return 1;
+  }
+  if (!positional.empty()) {
+    // netrecord's own order: dest host, dest port, listen port, log root.
+    if (positional.size() != 4 || vm.count("listen") || vm.count("forward") ||
+        vm.count("log-root")) {
+      err << "tcpscribe proxy: expected DEST_HOST DEST_PORT LISTEN_PORT LOG_ROOT, or --listen and"
+             " --forward, not both\n";
+      return 1;
+    }
+    opt.forward.host = positional[0];
+    if (!parse_port(positional[1], opt.forward.port)) {
+      err << "tcpscribe proxy: bad destination port '" << positional[1] << "'\n";
+      return 1;
+    }
+    opt.listen.host = "";  // all interfaces, as netrecord did
+    if (!parse_port(positional[2], opt.listen.port)) {
+      err << "tcpscribe proxy: bad listen port '" << positional[2] << "'\n";
+      return 1;
+    }
+    opt.log_root = positional[3];
+  } else {
+    if (!vm.count("listen") || !vm.count("forward")) {
+      err << "tcpscribe proxy: --listen and --forward are required (see tcpscribe proxy --help)\n";
+      return 1;
+    }
+    if (!parse_host_port(vm["listen"].as<std::string>(), opt.listen, error)) {
+      err << "tcpscribe proxy: --listen " << error << "\n";
+      return 1;
+    }
+    if (!parse_host_port(vm["forward"].as<std::string>(), opt.forward, error)) {
+      err << "tcpscribe proxy: --forward " << error << "\n";
+      return 1;
+    }
+    if (vm.count("log-root")) opt.log_root = vm["log-root"].as<std::string>();
+  }
+  if (opt.forward.host.empty() || opt.forward.port == 0) {
+    err << "tcpscribe proxy: --forward needs a host and a port other than 0\n";
+    return 1;
+  }
+  if (vm.count("log-root") && opt.log_root.empty()) {
+    err << "tcpscribe proxy: --log-root is empty\n";
+    return 1;
+  }
+  opt.hex = vm.count("hex") > 0;
+  opt.dump = vm.count("no-dump") == 0;
+  if (vm.count("max-dump")) opt.max_dump = vm["max-dump"].as<uint64_t>();
+  opt.json = vm.count("json") > 0;
+  opt.quiet = vm.count("quiet") > 0;
+  if (vm.count("color")) {
+    const std::string c = vm["color"].as<std::string>();
+    if (c == "auto") opt.color = ProxyColor::kAuto;
+    else if (c == "always") opt.color = ProxyColor::kAlways;
+    else if (c == "never") opt.color = ProxyColor::kNever;
+    else {
+      err << "tcpscribe proxy: --color takes auto, always or never, not '" << c << "'\n";
+      return 1;
+    }
+  }
+  if (!seconds(vm, "idle-timeout", opt.idle_timeout, err) ||
+      !seconds(vm, "connect-timeout", opt.connect_timeout, err) ||
+      !seconds(vm, "drain", opt.drain, err)) {
+    return 1;
+  }
+  if (vm.count("buffer")) {
+    opt.buffer = vm["buffer"].as<size_t>();
+    if (opt.buffer < 512 || opt.buffer > (64u << 20)) {
+      err << "tcpscribe proxy: --buffer takes 512 to 67108864 bytes\n";
+      return 1;
+    }
+  }
+  if (vm.count("max-connections")) {
+    opt.max_connections = vm["max-connections"].as<size_t>();
+    if (opt.max_connections == 0) {
+      err << "tcpscribe proxy: --max-connections must be at least 1\n";
+      return 1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace tcpscribe

@@ -1,0 +1,49 @@
+// Command line of `tcpscribe proxy`: one struct, filled by
+// Boost.Program_options.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace tcpscribe {
+
+/// A host (name, IPv4, or IPv6 without brackets) and a port.
+struct HostPort {
+  std::string host;  ///< empty: all interfaces (listen) / invalid (forward)
+  uint16_t port = 0;
+};
+
+/// Parses "127.0.0.1:6380", "[::1]:8080", "localhost:80", ":8080" (all
+/// interfaces). Returns false with `error` set.
+bool parse_host_port(const std::string& s, HostPort& out, std::string& error);
+
+enum class ProxyColor { kAuto, kAlways, kNever };
+
+struct ProxyOptions {
+  HostPort listen;
+  HostPort forward;
+  std::string log_root;          ///< empty: no logs
+  bool hex = false;              ///< -D: hexdump -C style dump
+  bool dump = true;              ///< --no-dump clears it
+  uint64_t max_dump = UINT64_MAX;
+  bool json = false;
+  bool quiet = false;            ///< -q: no console view at all
+  ProxyColor color = ProxyColor::kAuto;
+  double idle_timeout = 0;       ///< seconds without data before closing; 0: never
+  double connect_timeout = 10;
+  double drain = 5;              ///< seconds open connections get after SIGINT/SIGTERM
+  size_t buffer = 128 * 1024;    ///< bytes read at once and held per direction
+  size_t max_connections = 10000;
+  std::vector<std::string> inspect;  ///< --inspect: read logs instead of proxying
+  std::string extract_dir;       ///< --extract DIR with --inspect
+  bool show_help = false;
+};
+
+/// Parses `proxy ...` (argv[0] is "proxy"). Returns 0 with `opt` filled, or
+/// 1 after printing one line to `err`.
+int parse_proxy_options(int argc, char** argv, ProxyOptions& opt, std::ostream& err);
+void print_proxy_help(std::ostream& out);
+
+}  // namespace tcpscribe

@@ -1,0 +1,105 @@
+#include "proxy_options.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace tcpscribe {
+namespace {
+
+int parse(std::vector<std::string> args, ProxyOptions& opt, std::string& err) {
+  args.insert(args.begin(), "proxy");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  std::ostringstream e;
+  const int rc = parse_proxy_options(static_cast<int>(argv.size()), argv.data(), opt, e);
+  err = e.str();
+  return rc;
+}
+
+TEST(ProxyOptions, HostPort) {
+  HostPort hp;
+  std::string error;
+  ASSERT_TRUE(parse_host_port("127.0.0.1:6380", hp, error));
+  EXPECT_EQ(hp.host, "127.0.0.1");
+  EXPECT_EQ(hp.port, 6380);
+  ASSERT_TRUE(parse_host_port("[::1]:8080", hp, error));
+  EXPECT_EQ(hp.host, "::1");
+  EXPECT_EQ(hp.port, 8080);
+  ASSERT_TRUE(parse_host_port("api.internal:80", hp, error));
+  EXPECT_EQ(hp.host, "api.internal");
+  ASSERT_TRUE(parse_host_port(":0", hp, error));
+  EXPECT_EQ(hp.host, "");
+  EXPECT_EQ(hp.port, 0);
+  EXPECT_FALSE(parse_host_port("localhost", hp, error));
+  EXPECT_EQ(error, "'localhost' has no port (HOST:PORT, [IPV6]:PORT)");
+  EXPECT_FALSE(parse_host_port("::1:80", hp, error));
+  EXPECT_EQ(error, "'::1:80': write IPv6 addresses in brackets, [::1]:80");
+  EXPECT_FALSE(parse_host_port("[::1]80", hp, error));
+  EXPECT_FALSE(parse_host_port("[]:80", hp, error));
+  EXPECT_FALSE(parse_host_port("h:65536", hp, error));
+  EXPECT_FALSE(parse_host_port("h:8o", hp, error));
+}
+
+TEST(ProxyOptions, FlagsAndDefaults) {
+  ProxyOptions o;
+  std::string err;
+  ASSERT_EQ(parse({"--listen", "[::1]:8080", "--forward", "example.org:80", "-D", "--max-dump",
+                   "256", "--idle-timeout", "2.5", "--color=never", "--json"},
+                  o, err), 0) << err;
+  EXPECT_EQ(o.listen.host, "::1");
+  EXPECT_EQ(o.forward.host, "example.org");
+  EXPECT_TRUE(o.hex);
+  EXPECT_EQ(o.max_dump, 256u);
+  EXPECT_EQ(o.idle_timeout, 2.5);
+  EXPECT_EQ(o.connect_timeout, 10);
+  EXPECT_EQ(o.drain, 5);
+  EXPECT_EQ(o.color, ProxyColor::kNever);
+  EXPECT_TRUE(o.json);
+  EXPECT_TRUE(o.log_root.empty());
+}
+
+TEST(ProxyOptions, NetrecordArgumentOrder) {
+  ProxyOptions o;
+  std::string err;
+  ASSERT_EQ(parse({"127.0.0.1", "6379", "6380", "/tmp/redis"}, o, err), 0) << err;
+  EXPECT_EQ(o.forward.host, "127.0.0.1");
+  EXPECT_EQ(o.forward.port, 6379);
+  EXPECT_EQ(o.listen.host, "");
+  EXPECT_EQ(o.listen.port, 6380);
+  EXPECT_EQ(o.log_root, "/tmp/redis");
+}
+
+TEST(ProxyOptions, UsageErrorsAreOneLine) {
+  const std::vector<std::vector<std::string>> bad = {
+      {},
+      {"--listen", ":1"},
+      {"127.0.0.1", "6379", "6380"},
+      {"127.0.0.1", "x", "6380", "/tmp/r"},
+      {"--listen", ":1", "--forward", "h:0"},
+      {"--listen", ":1", "--forward", "h:1", "--color", "sometimes"},
+      {"--listen", ":1", "--forward", "h:1", "--idle-timeout", "-1"},
+      {"--listen", ":1", "--forward", "h:1", "--buffer", "10"},
+      {"--listen", ":1", "--forward", "h:1", "--bogus"},
+      {"--listen", "nonsense", "--forward", "h:1"},
+      {"--listen", ":1", "--forward", "h:1", "--extract", "/tmp"},
+  };
+  for (const auto& args : bad) {
+    ProxyOptions o;
+    std::string err;
+    EXPECT_EQ(parse(args, o, err), 1) << args.size();
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+    EXPECT_EQ(err.rfind("tcpscribe proxy: ", 0), 0u) << err;
+  }
+}
+
+TEST(ProxyOptions, Inspect) {
+  ProxyOptions o;
+  std::string err;
+  ASSERT_EQ(parse({"--inspect", "/tmp/a_1", "/tmp/a_2", "--extract", "/tmp/x"}, o, err), 0);
+  EXPECT_EQ(o.inspect, (std::vector<std::string>{"/tmp/a_1", "/tmp/a_2"}));
+  EXPECT_EQ(o.extract_dir, "/tmp/x");
+}
+
+}  // namespace
+}  // namespace tcpscribe

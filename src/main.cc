@@ -1,11 +1,16 @@
 // tcpscribe: parse options -> pick the mode -> run it -> exit code.
+#include <cstring>
 #include <iostream>
 
 #include "live.h"
 #include "offline.h"
 #include "options.h"
+#include "proxy.h"
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "proxy") == 0) {
+    return tcpscribe::run_proxy(argc - 1, argv + 1);
+  }
   tcpscribe::Options opt;
   if (const int rc = tcpscribe::parse_options(argc, argv, opt, std::cerr); rc != 0) {
     return rc;

@@ -37,6 +37,12 @@ po::options_description visible_options() {
     ("template,T", po::value<std::string>(), "file name template (default %A.%a-%B.%b%V%v%C%c)")
     ("format,F", po::value<std::vector<std::string>>(), "file name prefixes: c count, t time_t, T ISO time, k/m/g bins, X no files")
     ("index,I", "write FILE.findx beside each flow file: offset|time|length")
+    ("enable,e", po::value<std::vector<std::string>>(), "enable a scanner: http (parse HTTP/1.x, extract bodies to FLOW-HTTPBODY-NNN, HTTP findings)")
+    ("no-decompress,Z", "with -e http: keep bodies as sent (do not decode gzip/deflate)")
+    ("netrecord", po::value<std::string>(), "write one netrecord log per connection: ROOT_1, ROOT_2, ... (never overwrites logs)")
+    ("report", po::value<std::string>(), "write a JSON Lines report to FILE: one object per connection as it ends (- = stdout)")
+    ("dfxml,X", po::value<std::string>(), "write a DFXML report to FILE, like tcpflow's report.xml")
+    ("har", po::value<std::string>(), "write an HTTP Archive 1.2 of every HTTP transaction to FILE (implies -e http; - = stdout)")
     ("max-fds,f", po::value<size_t>(), "use at most N file descriptors for flow files")
     ("writer-threads", po::value<size_t>(), "threads that create and write flow files (default 2; 0 = none)")
     ("quiet,q", "no warnings")
@@ -56,6 +62,8 @@ po::options_description visible_options() {
 void print_help(std::ostream& out) {
   out << "usage: tcpscribe [options] -r FILE [-r FILE ...] [-o DIR | -c] [BPF expression]\n"
          "       tcpscribe [options] -i IFACE [-o DIR | -c] [BPF expression]\n"
+         "       tcpscribe proxy --listen HOST:PORT --forward HOST:PORT [--log-root ROOT] ...\n"
+         "       (tcpscribe proxy --help for the proxy's options)\n"
          "Reconstructs each direction of every TCP connection in a capture, exactly:\n"
          "one file per direction (tcpflow's names), or the conversation on the console.\n\n"
       << visible_options()
@@ -139,6 +147,28 @@ int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
   opt.chunk_newline = !vm.count("no-newline");
   opt.strip_nonprint = vm.count("strip");
   opt.write_index = vm.count("index");
+  if (vm.count("enable")) {
+    for (const std::string& e : vm["enable"].as<std::vector<std::string>>()) {
+      if (e == "http" || e == "all") {
+        opt.http = true;
+      } else {
+        err << "tcpscribe: -e: unknown scanner '" << e << "' (known: http)\n";
+        return kExitUsage;
+      }
+    }
+  }
+  opt.keep_encoded = vm.count("no-decompress");
+  if (vm.count("netrecord")) opt.netrecord_root = vm["netrecord"].as<std::string>();
+  if (vm.count("report")) opt.report_path = vm["report"].as<std::string>();
+  if (vm.count("dfxml")) opt.dfxml_path = vm["dfxml"].as<std::string>();
+  for (int i = 0; i < argc; ++i) {
+    if (i > 0) opt.command_line += ' ';
+    opt.command_line += argv[i];
+  }
+  if (vm.count("har")) {
+    opt.har_path = vm["har"].as<std::string>();
+    opt.http = true;
+  }
   opt.quiet = vm.count("quiet");
   opt.verbose = static_cast<int>(vm.count("verbose"));
   if (vm.count("max-bytes")) opt.max_bytes = vm["max-bytes"].as<uint64_t>();

@@ -48,6 +48,13 @@ struct Options {
   uint64_t max_bytes = 0;          ///< -b (0: unlimited)
   std::string name_template;       ///< -T, with -F prefixes applied
   bool write_index = false;        ///< -I
+  bool http = false;               ///< -e http
+  bool keep_encoded = false;       ///< -Z
+  std::string har_path;            ///< --har
+  std::string netrecord_root;      ///< --netrecord: one netrecord log per connection
+  std::string report_path;         ///< --report: JSON Lines, one object per connection
+  std::string dfxml_path;          ///< -X: DFXML like tcpflow's report.xml
+  std::string command_line;        ///< for the DFXML report
   size_t max_fds = 0;              ///< -f
   size_t writer_threads = 2;       ///< threads creating and writing flow files
   bool quiet = false;              ///< -q

@@ -10,6 +10,11 @@
 #include <cstring>
 
 #include "findings_printer.h"
+#include "har.h"
+#include "http.h"
+#include "report_dfxml.h"
+#include "report_json.h"
+#include "sink_netrecord.h"
 #include "sink_console.h"
 #include "sink_files.h"
 
@@ -93,6 +98,11 @@ Pipeline::Pipeline(const Options& opt) : opt_(opt), window_(opt.reorder_window) 
 
 Pipeline::~Pipeline() {
   table_.reset();
+  http_.reset();
+  har_.reset();
+  report_.reset();
+  dfxml_.reset();
+  netrecord_.reset();
   files_.reset();
   findings_.reset();
   if (outdir_fd_ >= 0) close(outdir_fd_);
@@ -139,6 +149,67 @@ int Pipeline::open() {
     findings_ = std::make_unique<FindingsSink>(opt_.name_template,
                                                use_color_on(opt_.color, STDERR_FILENO), stderr);
     sinks.push_back(findings_.get());
+  }
+  if (!opt_.netrecord_root.empty()) {
+    NetrecordSinkOptions no;
+    no.root = opt_.netrecord_root;
+    if (opt_.max_fds) no.max_open_files = opt_.max_fds;
+    netrecord_ = std::make_unique<NetrecordSink>(no);
+    if (const std::string why = netrecord_->check_writable(); !why.empty()) {
+      std::fprintf(stderr, "tcpscribe: cannot write netrecord logs under %s: %s\n",
+                   opt_.netrecord_root.c_str(), why.c_str());
+      return kExitOutput;
+    }
+    sinks.push_back(netrecord_.get());
+  }
+  if (!opt_.report_path.empty()) {
+    report_ = std::make_unique<JsonReportSink>(opt_.report_path);
+    if (report_->failed()) {
+      std::fprintf(stderr, "tcpscribe: %s\n", report_->error().c_str());
+      return kExitOutput;
+    }
+    sinks.push_back(report_.get());
+  }
+  if (!opt_.dfxml_path.empty()) {
+    DfxmlOptions xo;
+    xo.outdir = opt_.outdir;
+    xo.name_template = opt_.name_template;
+    xo.command_line = opt_.command_line;
+#ifdef TCPSCRIBE_VERSION
+    xo.version = TCPSCRIBE_VERSION;
+#endif
+    dfxml_ = std::make_unique<DfxmlReportSink>(opt_.dfxml_path, xo);
+    if (dfxml_->failed()) {
+      std::fprintf(stderr, "tcpscribe: %s\n", dfxml_->error().c_str());
+      return kExitOutput;
+    }
+    sinks.push_back(dfxml_.get());
+  }
+  if (opt_.http) {
+    if (!opt_.har_path.empty()) {
+      har_ = std::make_unique<HarWriter>();
+      if (!har_->open(opt_.har_path, error)) {
+        std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
+        return kExitOutput;
+      }
+    }
+    HttpOptions ho;
+    ho.outdir = opt_.outdir;
+    ho.name_template = opt_.name_template;
+    ho.extract_bodies = !opt_.console && !opt_.no_files;
+    ho.keep_encoded = opt_.keep_encoded;
+    ho.max_text_bytes = har_ ? 64u << 10 : 0;  // small bodies go into the HAR
+    std::vector<Sink*> others = sinks;
+    http_ = std::make_unique<HttpAnalyzer>(
+        ho,
+        [others](const Connection& c, const Finding& f) {
+          for (Sink* s : others) s->on_finding(c, f);
+        },
+        [this](const HttpTransaction& t) {
+          if (har_) har_->add(t);
+        });
+    // First, so its findings reach the other sinks before their on_close.
+    sinks.insert(sinks.begin(), http_.get());
   }
   FlowTableLimits limits;
   limits.max_flows = opt_.max_flows;
@@ -195,7 +266,8 @@ void Pipeline::tick(Timestamp now) {
 }
 
 bool Pipeline::output_failed() const {
-  return (files_ && files_->failed()) || (console_ && console_->failed());
+  return (files_ && files_->failed()) || (console_ && console_->failed()) ||
+         (http_ && http_->failed());
 }
 
 int Pipeline::finish() {
@@ -209,6 +281,34 @@ int Pipeline::finish() {
                  "tcpscribe: warning: %llu holes were declared lost because an "
                  "out-of-order buffer was full (raise --max-flow-buffer/--max-buffer)\n",
                  static_cast<unsigned long long>(table_->stats().forced_flushes));
+  }
+  std::string error;
+  if (http_ && http_->failed()) {
+    std::fprintf(stderr, "tcpscribe: %s\n", http_->error().c_str());
+    return kExitOutput;
+  }
+  if (netrecord_ && netrecord_->gaps() > 0 && !opt_.quiet) {
+    std::fprintf(stderr,
+                 "tcpscribe: warning: %llu gaps (%llu bytes) are missing from the netrecord "
+                 "logs: the format cannot mark them\n",
+                 static_cast<unsigned long long>(netrecord_->gaps()),
+                 static_cast<unsigned long long>(netrecord_->gap_bytes()));
+  }
+  if (netrecord_ && netrecord_->failed()) {
+    std::fprintf(stderr, "tcpscribe: %s\n", netrecord_->error().c_str());
+    return kExitOutput;
+  }
+  if (report_ && report_->failed()) {
+    std::fprintf(stderr, "tcpscribe: %s\n", report_->error().c_str());
+    return kExitOutput;
+  }
+  if (dfxml_ && dfxml_->failed()) {
+    std::fprintf(stderr, "tcpscribe: %s\n", dfxml_->error().c_str());
+    return kExitOutput;
+  }
+  if (har_ && !har_->finish(error)) {
+    std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
+    return kExitOutput;
   }
   if (files_ && files_->failed()) {
     std::fprintf(stderr,

@@ -18,6 +18,11 @@ namespace tcpscribe {
 class ConsoleSink;
 class FileSink;
 class FindingsSink;
+class DfxmlReportSink;
+class HarWriter;
+class HttpAnalyzer;
+class JsonReportSink;
+class NetrecordSink;
 
 class Pipeline {
  public:
@@ -61,6 +66,11 @@ class Pipeline {
   std::unique_ptr<FileSink> files_;
   std::unique_ptr<ConsoleSink> console_;
   std::unique_ptr<FindingsSink> findings_;
+  std::unique_ptr<HarWriter> har_;
+  std::unique_ptr<HttpAnalyzer> http_;
+  std::unique_ptr<JsonReportSink> report_;
+  std::unique_ptr<NetrecordSink> netrecord_;
+  std::unique_ptr<DfxmlReportSink> dfxml_;
   std::unique_ptr<FlowTable> table_;
   std::string source_;
   bool finish_only_ = false;

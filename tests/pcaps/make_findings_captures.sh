@@ -4,7 +4,7 @@
 # how they were made.
 #   port_reuse_lo.pcap      the same client port connects twice (new SYN, same 4-tuple)
 #   reset_mid_transfer_lo.pcap  the server aborts (RST) while sending
-#   midstream_lo.pcap       the capture starts after the handshake (OTH)
+#   midstream_lo.pcap       the capture starts after the handshake, ends before the close (OTH)
 #   zero_window_lo.pcap     a reader that stops reading: the window closes
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -73,22 +73,25 @@ except OSError:
 PY
 stop_capture
 
-# Picked up midstream: the capture starts after the handshake.
+# Picked up midstream: the capture starts after the handshake and ends
+# before the close, so no SYN and no FIN are seen (Zeek's OTH).
 python3 "$work/server.py" slow 19003 & pids+=($!)
 sleep 0.5
-python3 - "$work/ready" <<'PY' &
+python3 - "$work/ready" "$work/answered" <<'PY' &
 import socket, sys, time
 s = socket.create_connection(('127.0.0.1', 19003))
 open(sys.argv[1], 'w').close()
 time.sleep(2.5)
-s.sendall(b'question'); s.recv(100); time.sleep(0.2); s.close()
+s.sendall(b'question'); s.recv(100)
+open(sys.argv[2], 'w').close()
+time.sleep(2); s.close()
 PY
 client=$!
 while [ ! -e "$work/ready" ]; do sleep 0.05; done
 start_capture midstream_lo.pcap 'tcp port 19003'
-wait $client
-sleep 0.5
+while [ ! -e "$work/answered" ]; do sleep 0.05; done
 stop_capture
+wait $client
 
 # A reader that stops reading: the receive window closes (zero window).
 python3 "$work/server.py" flood 19004 & pids+=($!)

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build pkg-config libpcap-dev libtins-dev
           libboost-program-options-dev libgtest-dev
-          tcpdump curl python3 iproute2 nftables redis-server redis-tools zlib1g-dev socat)
+          tcpdump curl python3 iproute2 nftables redis-server redis-tools zlib1g-dev chromium socat)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

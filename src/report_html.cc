@@ -1,0 +1,818 @@
+#include "report_html.h"
+
+#include <strings.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "http.h"
+#include "report_html_assets.h"
+
+namespace tcpscribe {
+namespace {
+
+/// Per-direction first bytes in all, past which each direction keeps only
+/// a line's worth (so 50,000 connections do not hold 200 MB of previews).
+constexpr size_t kFirstBytesTotal = 32u << 20;
+constexpr size_t kFirstBytesSmall = 128;
+/// Preview text in the page, all connections together, past which each
+/// preview shows only kPreviewSmall characters (the page stays small
+/// enough to open fast with thousands of connections).
+constexpr size_t kPreviewBudget = 4u << 20;
+constexpr size_t kPreviewSmall = 256;
+constexpr size_t kMaxFindingsPerConn = 200;
+constexpr size_t kMaxGapsPerConn = 500;
+/// The per-connection budget never shrinks below this: a connection keeps
+/// a few ordinary packets whatever the total.
+constexpr size_t kMinBudget = 4;
+
+bool important_kind(uint8_t kind) {
+  return kind == HtmlReport::kSyn || kind == HtmlReport::kSynAck ||
+         kind == HtmlReport::kFin || kind == HtmlReport::kRst;
+}
+bool important(const HtmlReport::Packet& p) { return important_kind(p.kind) || p.marks != 0; }
+
+uint64_t retransmissions(const TcpAnalysisCounts& n) {
+  return n.retransmission + n.fast_retransmission + n.spurious_retransmission;
+}
+
+// Length of the valid UTF-8 sequence at s[i], 0 if it is not one.
+size_t utf8_length(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  size_t n;
+  uint32_t min;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) {
+    n = 2;
+    min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3;
+    min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4;
+    min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  uint32_t cp = c & (0x7F >> n);
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+    cp = cp << 6 | (b(i + k) & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+/// A JSON string literal. Invalid UTF-8 becomes U+FFFD; '<' becomes
+/// \u003c so that nothing in the data can close the <script> block.
+void put_string(std::string& o, std::string_view s) {
+  o += '"';
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const size_t n = utf8_length(s, i);
+    if (n == 0) {
+      o += "\\ufffd";
+      ++i;
+      continue;
+    }
+    if (n > 1) {
+      o.append(s.substr(i, n));
+      i += n;
+      continue;
+    }
+    switch (c) {
+      case '"': o += "\\\""; break;
+      case '\\': o += "\\\\"; break;
+      case '\n': o += "\\n"; break;
+      case '\r': o += "\\r"; break;
+      case '\t': o += "\\t"; break;
+      case '<': o += "\\u003c"; break;
+      case '>': o += "\\u003e"; break;
+      case '&': o += "\\u0026"; break;
+      default:
+        if (c < 0x20 || c == 0x7F) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          o += buf;
+        } else {
+          o += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  o += '"';
+}
+
+void put_key(std::string& o, const char* key) {
+  o += '"';
+  o += key;
+  o += "\":";
+}
+
+void put_uint(std::string& o, uint64_t v) { o += std::to_string(v); }
+
+/// Microseconds since the report's origin; fractions only when the capture
+/// has them (nanosecond pcapng).
+void put_time(std::string& o, Timestamp ts, Timestamp origin) {
+  const Timestamp d = ts - origin;
+  const Timestamp us = d / 1000;
+  const Timestamp ns = d % 1000;
+  o += std::to_string(us);
+  if (ns != 0) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, ".%03d", static_cast<int>(ns < 0 ? -ns : ns));
+    o += buf;
+  }
+}
+
+const char* phase_name(HtmlReport::Phase p) {
+  switch (p) {
+    case HtmlReport::kHandshake: return "handshake";
+    case HtmlReport::kEstablished: return "established";
+    case HtmlReport::kHalfClosed: return "half-closed";
+    case HtmlReport::kClosed: return "closed";
+    case HtmlReport::kReset: return "reset";
+  }
+  return "?";
+}
+
+const char* finding_kind(Finding::Kind k) {
+  switch (k) {
+    case Finding::Kind::kDataAfterPeerFin: return "data_after_peer_fin";
+    case Finding::Kind::kTupleReuse: return "tuple_reuse";
+    case Finding::Kind::kCaptureGap: return "capture_gap";
+    case Finding::Kind::kConflictingOverlap: return "conflicting_overlap";
+    case Finding::Kind::kHttp: return "http";
+  }
+  return "?";
+}
+
+/// Bytes as readable text: printable ASCII and newlines as they are, a
+/// backslash doubled, anything else as \r, \t or \xHH; at most about
+/// `max_chars` characters (`cut` tells whether bytes were left out).
+std::string escape_bytes(std::string_view raw, size_t max_chars, bool& cut) {
+  std::string out;
+  out.reserve(std::min(raw.size(), max_chars) + 8);
+  cut = false;
+  for (const char ch : raw) {
+    if (out.size() >= max_chars) {
+      cut = true;
+      break;
+    }
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n' || (c >= 0x20 && c < 0x7F)) {
+      out += static_cast<char>(c);
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string html_escape(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+void put_stats(std::string& o, const DirectionStats& st) {
+  const std::pair<const char*, uint64_t> fields[] = {
+      {"packets", st.packets},
+      {"payload_bytes", st.payload_bytes},
+      {"unique_bytes", st.delivered_bytes},
+      {"retransmitted_bytes", st.retransmitted_bytes},
+      {"gap_bytes", st.gap_bytes},
+      {"dropped_bytes", st.dropped_bytes},
+      {"conflicting_overlaps", st.conflicting_overlaps},
+  };
+  o += '{';
+  for (const auto& [key, v] : fields) {
+    put_key(o, key);
+    put_uint(o, v);
+    o += ',';
+  }
+  o += "\"syn\":";
+  o += st.syn ? "true" : "false";
+  o += ",\"fin\":";
+  o += st.fin ? "true" : "false";
+  o += ",\"rst\":";
+  o += st.rst ? "true" : "false";
+  o += '}';
+}
+
+void put_counts(std::string& o, const TcpAnalysisCounts& n) {
+  const std::pair<const char*, uint64_t> fields[] = {
+      {"retransmission", n.retransmission},
+      {"fast_retransmission", n.fast_retransmission},
+      {"spurious_retransmission", n.spurious_retransmission},
+      {"out_of_order", n.out_of_order},
+      {"lost_segment", n.lost_segment},
+      {"ack_lost_segment", n.ack_lost_segment},
+      {"duplicate_ack", n.duplicate_ack},
+      {"zero_window", n.zero_window},
+      {"keep_alive", n.keep_alive},
+  };
+  o += '{';
+  bool first = true;
+  for (const auto& [key, v] : fields) {
+    if (!first) o += ',';
+    first = false;
+    put_key(o, key);
+    put_uint(o, v);
+  }
+  o += '}';
+}
+
+}  // namespace
+
+HtmlHttpTransaction to_html_http(const HttpTransaction& t) {
+  HtmlHttpTransaction h;
+  h.conn_id = t.conn_id;
+  h.index = t.index;
+  if (t.request.present) {
+    h.method = t.request.head.method;
+    h.target = t.request.head.target;
+    for (const HttpHeader& f : t.request.head.headers) {
+      if (f.name.size() == 4 && strncasecmp(f.name.c_str(), "host", 4) == 0) {
+        h.host = f.value;
+        break;
+      }
+    }
+    h.request_start = t.request.start_ts;
+    h.request_end = t.request.end_ts ? t.request.end_ts : t.request.head_ts;
+    h.request_bytes = t.request.wire_size();
+  }
+  if (t.response.present) {
+    h.status = t.response.head.status;
+    h.response_start = t.response.start_ts;
+    h.response_end = t.response.end_ts ? t.response.end_ts : t.response.head_ts;
+    h.response_bytes = t.response.wire_size();
+  }
+  return h;
+}
+
+HtmlReport::HtmlReport(std::string path, std::vector<std::string> inputs,
+                       HtmlReportLimits limits)
+    : path_(std::move(path)),
+      inputs_(std::move(inputs)),
+      limits_(limits),
+      per_conn_budget_(std::max(limits.max_packets_per_connection, kMinBudget)) {}
+
+HtmlReport::~HtmlReport() = default;
+
+HtmlReport::Conn* HtmlReport::find(uint64_t id) {
+  const auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &conns_[it->second];
+}
+
+bool HtmlReport::summarised() const {
+  if (important_dropped_ > 0 || connections_seen_ > conns_.size() || http_seen_ > http_kept_) {
+    return true;
+  }
+  return std::any_of(conns_.begin(), conns_.end(), [](const Conn& k) { return k.stride > 1; });
+}
+
+void HtmlReport::on_open(const Connection& c) {
+  ++connections_seen_;
+  if (conns_.size() >= limits_.max_connections) return;
+  index_[c.id] = conns_.size();
+  Conn& k = conns_.emplace_back();
+  k.info = c;
+}
+
+void HtmlReport::on_segment(const Connection& c, Dir d, const Segment& s) {
+  ++packets_seen_;
+  Conn* kp = find(c.id);
+  if (!kp) return;
+  Conn& k = *kp;
+  const int di = index_of(d);
+  const int pi = 1 - di;
+  ++k.packets_seen;
+  k.info.last_ts = c.last_ts;
+  k.info.dir[0] = c.dir[0];
+  k.info.dir[1] = c.dir[1];
+
+  Packet p;
+  p.ts = s.ts;
+  p.dir = static_cast<uint8_t>(di);
+  p.len = s.payload_len + s.missing_len;
+  p.window = s.window;
+  p.has_ack = s.has(tcp_flags::kAck);
+  if (!k.base_known[di]) {
+    k.base_known[di] = true;
+    k.base[di] = s.seq;
+  }
+  if (p.has_ack && !k.base_known[pi]) {
+    // The peer has not been seen yet: its next byte is numbered 0.
+    k.base_known[pi] = true;
+    k.base[pi] = s.ack;
+  }
+  p.seq = s.seq - k.base[di];
+  p.ack = p.has_ack ? s.ack - k.base[pi] : 0;
+
+  if (s.has(tcp_flags::kRst)) p.kind = kRst;
+  else if (s.has(tcp_flags::kSyn)) p.kind = s.has(tcp_flags::kAck) ? kSynAck : kSyn;
+  else if (s.has(tcp_flags::kFin)) p.kind = kFin;
+  else if (p.len > 0) p.kind = s.has(tcp_flags::kPsh) ? kPsh : kData;
+  else p.kind = kAck;
+
+  // The analysis counted this segment already: a counter that moved since
+  // the previous one labels it.
+  const TcpAnalysisCounts& now = c.analysis.dir[di];
+  TcpAnalysisCounts& was = k.last_counts[di];
+  uint16_t m = 0;
+  if (retransmissions(now) > retransmissions(was) ||
+      c.dir[di].retransmitted_bytes > k.last_retx_bytes[di]) {
+    m |= kRetransmission;
+  }
+  if (now.out_of_order > was.out_of_order) m |= kOutOfOrder;
+  if (now.lost_segment > was.lost_segment) m |= kGap;
+  if (now.zero_window > was.zero_window ||
+      (s.window == 0 && !s.has(tcp_flags::kSyn | tcp_flags::kFin | tcp_flags::kRst))) {
+    m |= kZeroWindow;
+  }
+  if (now.duplicate_ack > was.duplicate_ack) m |= kDuplicateAck;
+  if (now.keep_alive > was.keep_alive) m |= kKeepAlive;
+  if (now.ack_lost_segment > was.ack_lost_segment) m |= kAckUnseen;
+  if (s.payload_len > 0 && k.fin_ts[pi] != 0 && !(m & kRetransmission)) m |= kDataAfterPeerFin;
+  if (p.kind == kSyn && c.reuse_index > 0 && !k.reuse_marked) {
+    k.reuse_marked = true;
+    m |= kReuse;
+  }
+  p.marks = m;
+  was = now;
+  k.last_retx_bytes[di] = c.dir[di].retransmitted_bytes;
+
+  if (p.kind == kSyn && k.syn_ts == 0) k.syn_ts = s.ts;
+  if (p.kind == kSynAck) k.synack_seen = true;
+  if (s.has(tcp_flags::kFin) && k.fin_ts[di] == 0) k.fin_ts[di] = s.ts;
+  if (p.kind == kRst && k.rst_ts == 0) k.rst_ts = s.ts;
+  if (k.established_ts == 0 && k.synack_seen && di == 0 && p.has_ack &&
+      !s.has(tcp_flags::kSyn)) {
+    k.established_ts = s.ts;
+  }
+  keep(k, p, important(p));
+}
+
+void HtmlReport::keep(Conn& k, const Packet& p, bool is_important) {
+  if (is_important) {
+    if (packets_kept_ >= 2 * limits_.max_packets) {
+      ++important_dropped_;
+      return;
+    }
+    k.packets.push_back(p);
+    ++packets_kept_;
+  } else {
+    const uint64_t ordinal = k.unmarked_seen++;
+    if (ordinal % k.stride != 0) return;
+    k.packets.push_back(p);
+    ++k.unmarked_kept;
+    ++packets_kept_;
+    if (k.unmarked_kept > per_conn_budget_) thin(k);
+  }
+  if (packets_kept_ > limits_.max_packets) shrink_all();
+}
+
+/// Doubles the stride until the unmarked packets fit the budget, dropping
+/// every other kept one each time (those kept had ordinals that are
+/// multiples of the old stride; the survivors are multiples of the new).
+void HtmlReport::thin(Conn& k) {
+  while (k.unmarked_kept > per_conn_budget_) {
+    k.stride *= 2;
+    size_t nth = 0;
+    size_t removed = 0;
+    std::erase_if(k.packets, [&](const Packet& p) {
+      if (important(p)) return false;
+      if (nth++ % 2 == 0) return false;
+      ++removed;
+      return true;
+    });
+    k.unmarked_kept -= removed;
+    packets_kept_ -= removed;
+  }
+}
+
+void HtmlReport::shrink_all() {
+  while (packets_kept_ > limits_.max_packets && per_conn_budget_ > kMinBudget) {
+    per_conn_budget_ = std::max(per_conn_budget_ / 2, kMinBudget);
+    for (Conn& k : conns_) {
+      if (k.unmarked_kept > per_conn_budget_) thin(k);
+    }
+  }
+}
+
+void HtmlReport::on_data(const Connection& c, Dir d, uint64_t offset,
+                         std::span<const uint8_t> bytes, Timestamp) {
+  Conn* k = find(c.id);
+  if (!k) return;
+  const int di = index_of(d);
+  std::string& first = k->first[di];
+  if (k->first_cut[di]) return;
+  if (offset != first.size()) {
+    k->first_cut[di] = true;
+    return;
+  }
+  size_t cap = limits_.first_bytes;
+  if (first_bytes_total_ >= kFirstBytesTotal) cap = std::min(cap, kFirstBytesSmall);
+  const size_t room = cap > first.size() ? cap - first.size() : 0;
+  const size_t n = std::min(room, bytes.size());
+  first.append(reinterpret_cast<const char*>(bytes.data()), n);
+  first_bytes_total_ += n;
+  if (n < bytes.size()) k->first_cut[di] = true;
+}
+
+void HtmlReport::on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length,
+                        Timestamp ts) {
+  Conn* k = find(c.id);
+  if (!k) return;
+  const int di = index_of(d);
+  if (offset <= k->first[di].size()) k->first_cut[di] = true;
+  if (k->gaps.size() < kMaxGapsPerConn) {
+    k->gaps.push_back({static_cast<uint8_t>(di), ts, offset, length});
+  }
+}
+
+void HtmlReport::on_shutdown(const Connection& c, Dir d, bool reset, Timestamp ts) {
+  Conn* k = find(c.id);
+  if (!k) return;
+  if (reset) {
+    if (k->rst_ts == 0) k->rst_ts = ts;
+  } else {
+    k->shut_ts[index_of(d)] = ts;
+  }
+}
+
+void HtmlReport::on_finding(const Connection& c, const Finding& f) {
+  Conn* k = find(c.id);
+  if (!k || k->findings.size() >= kMaxFindingsPerConn) return;
+  k->findings.push_back(f);
+}
+
+void HtmlReport::on_close(const Connection& c, CloseReason why) {
+  Conn* k = find(c.id);
+  if (!k) return;
+  k->info = c;
+  k->close_reason = to_string(why);
+  k->closed = true;
+  compute_phases(*k);
+}
+
+/// Handshake from the first SYN until the client acknowledges the SYN-ACK
+/// (a connection picked up midstream starts established); half-closed from
+/// the first FIN (the segment, or the shutdown if its FIN was not seen),
+/// closed from the second; reset from the first RST, which ends the rest.
+void HtmlReport::compute_phases(Conn& k) const {
+  std::vector<PhaseSpan> spans;
+  const Timestamp start = k.info.first_ts;
+  if (k.info.syn_ts != 0 || k.syn_ts != 0) {
+    spans.push_back({kHandshake, start});
+    if (k.established_ts != 0) spans.push_back({kEstablished, k.established_ts});
+  } else {
+    spans.push_back({kEstablished, start});
+  }
+  Timestamp fin[2];
+  for (int i = 0; i < 2; ++i) {
+    fin[i] = k.fin_ts[i];
+    if (fin[i] == 0 || (k.shut_ts[i] != 0 && k.shut_ts[i] < fin[i])) fin[i] = k.shut_ts[i];
+  }
+  if (fin[0] != 0 || fin[1] != 0) {
+    const Timestamp first = fin[0] == 0 ? fin[1] : fin[1] == 0 ? fin[0] : std::min(fin[0], fin[1]);
+    spans.push_back({kHalfClosed, first});
+    if (fin[0] != 0 && fin[1] != 0) spans.push_back({kClosed, std::max(fin[0], fin[1])});
+  }
+  if (k.rst_ts != 0) {
+    std::erase_if(spans, [&](const PhaseSpan& p) { return p.start > k.rst_ts; });
+    spans.push_back({kReset, k.rst_ts});
+  }
+  std::stable_sort(spans.begin(), spans.end(),
+                   [](const PhaseSpan& a, const PhaseSpan& b) { return a.start < b.start; });
+  k.phases = std::move(spans);
+}
+
+void HtmlReport::add_http(const HtmlHttpTransaction& t) {
+  ++http_seen_;
+  if (http_kept_ >= limits_.max_http || !index_.count(t.conn_id)) return;
+  http_[t.conn_id].push_back(t);
+  ++http_kept_;
+}
+
+std::string HtmlReport::json() const {
+  Timestamp origin = 0;
+  Timestamp last = 0;
+  bool any = false;
+  uint64_t bytes[2] = {0, 0};
+  for (const Conn& k : conns_) {
+    if (!any || k.info.first_ts < origin) origin = k.info.first_ts;
+    if (!any || k.info.last_ts > last) last = k.info.last_ts;
+    any = true;
+    bytes[0] += k.info.dir[0].payload_bytes;
+    bytes[1] += k.info.dir[1].payload_bytes;
+  }
+  std::string o;
+  o.reserve(256 + packets_kept_ * 28 + conns_.size() * 1200);
+  o += "{\"version\":1,\"title\":";
+  put_string(o, title_);
+  o += ",\"inputs\":[";
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    if (i) o += ',';
+    put_string(o, inputs_[i]);
+  }
+  o += "],";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "\"origin\":\"%" PRId64 ".%06" PRId64 "\",",
+                origin / kNanosPerSecond, (origin % kNanosPerSecond) / 1000);
+  o += buf;
+  o += "\"span\":[0,";
+  put_time(o, last, origin);
+  o += "],\"totals\":{";
+  const std::pair<const char*, uint64_t> totals[] = {
+      {"packets_seen", packets_seen_},
+      {"packets_kept", packets_kept_},
+      {"marked_dropped", important_dropped_},
+      {"connections_seen", connections_seen_},
+      {"connections_listed", conns_.size()},
+      {"http_seen", http_seen_},
+      {"http_kept", http_kept_},
+      {"bytes_c2s", bytes[0]},
+      {"bytes_s2c", bytes[1]},
+  };
+  for (const auto& [key, v] : totals) {
+    put_key(o, key);
+    put_uint(o, v);
+    o += ',';
+  }
+  o.back() = '}';
+  o += ",\"capture\":{";
+  const std::pair<const char*, int64_t> capture[] = {
+      {"packets_read", capture_.packets_read},
+      {"kernel_drops", capture_.kernel_drops},
+      {"interface_drops", capture_.interface_drops},
+  };
+  for (const auto& [key, v] : capture) {
+    put_key(o, key);
+    o += v < 0 ? "null" : std::to_string(v);
+    o += ',';
+  }
+  o.back() = '}';
+  o += ",\"limits\":{\"max_packets\":";
+  put_uint(o, limits_.max_packets);
+  o += ",\"per_connection\":";
+  put_uint(o, per_conn_budget_);
+  o += ",\"max_connections\":";
+  put_uint(o, limits_.max_connections);
+  o += ",\"first_bytes\":";
+  put_uint(o, limits_.first_bytes);
+  o += "},\"summarised\":";
+  o += summarised() ? "true" : "false";
+  o += ",\"conns\":[";
+  bool first_conn = true;
+  for (const Conn& k : conns_) {
+    const Connection& c = k.info;
+    if (!first_conn) o += ',';
+    first_conn = false;
+    o += "{\"id\":";
+    put_uint(o, c.id);
+    o += ",\"c\":";
+    put_string(o, format_addr(c.client.addr));
+    o += ",\"cp\":";
+    put_uint(o, c.client.port);
+    o += ",\"s\":";
+    put_string(o, format_addr(c.server.addr));
+    o += ",\"sp\":";
+    put_uint(o, c.server.port);
+    o += ",\"vlan\":[";
+    o += std::to_string(c.vlan[0]);
+    o += ',';
+    o += std::to_string(c.vlan[1]);
+    o += "],\"reuse\":";
+    put_uint(o, c.reuse_index);
+    o += ",\"prev\":";
+    o += c.previous_id == UINT64_MAX ? "null" : std::to_string(c.previous_id);
+    o += ",\"start\":";
+    put_time(o, c.first_ts, origin);
+    o += ",\"end\":";
+    put_time(o, c.last_ts, origin);
+    o += ",\"state\":";
+    put_string(o, c.analysis.conn_state);
+    o += ",\"hist\":";
+    put_string(o, c.analysis.history);
+    o += ",\"close\":";
+    put_string(o, k.close_reason.empty() ? "open" : k.close_reason);
+    o += ",\"rtt\":";
+    if (c.analysis.rtt < 0) o += "null";
+    else put_time(o, c.analysis.rtt, 0);
+    o += ",\"syn\":";
+    if (c.syn_ts == 0) o += "null";
+    else put_time(o, c.syn_ts, origin);
+    o += ",\"synack\":";
+    if (c.synack_ts == 0) o += "null";
+    else put_time(o, c.synack_ts, origin);
+    o += ",\"ph\":[";
+    for (size_t i = 0; i < k.phases.size(); ++i) {
+      if (i) o += ',';
+      o += '[';
+      put_string(o, phase_name(k.phases[i].phase));
+      o += ',';
+      put_time(o, k.phases[i].start, origin);
+      o += ']';
+    }
+    o += "],\"st\":[";
+    put_stats(o, c.dir[0]);
+    o += ',';
+    put_stats(o, c.dir[1]);
+    o += "],\"an\":[";
+    put_counts(o, c.analysis.dir[0]);
+    o += ',';
+    put_counts(o, c.analysis.dir[1]);
+    o += "],\"f\":[";
+    for (size_t i = 0; i < k.findings.size(); ++i) {
+      const Finding& f = k.findings[i];
+      if (i) o += ',';
+      o += '[';
+      put_string(o, finding_kind(f.kind));
+      o += ',';
+      o += std::to_string(index_of(f.dir));
+      o += ',';
+      put_time(o, f.ts, origin);
+      o += ',';
+      put_uint(o, f.offset);
+      o += ',';
+      put_uint(o, f.length);
+      o += ',';
+      put_string(o, f.text);
+      o += ']';
+    }
+    o += "],\"g\":[";
+    for (size_t i = 0; i < k.gaps.size(); ++i) {
+      const GapEvent& g = k.gaps[i];
+      if (i) o += ',';
+      o += '[';
+      o += std::to_string(g.dir);
+      o += ',';
+      put_time(o, g.ts, origin);
+      o += ',';
+      put_uint(o, g.offset);
+      o += ',';
+      put_uint(o, g.length);
+      o += ']';
+    }
+    o += "],\"pseen\":";
+    put_uint(o, k.packets_seen);
+    o += ",\"stride\":";
+    put_uint(o, k.stride);
+    // Packets, 7 numbers each: time, dir + 2 * kind, payload length,
+    // relative seq, relative ack (-1: no ACK), window, marks.
+    o += ",\"pk\":[";
+    for (size_t i = 0; i < k.packets.size(); ++i) {
+      const Packet& p = k.packets[i];
+      if (i) o += ',';
+      put_time(o, p.ts, origin);
+      o += ',';
+      put_uint(o, p.dir + 2u * p.kind);
+      o += ',';
+      put_uint(o, p.len);
+      o += ',';
+      put_uint(o, p.seq);
+      o += ',';
+      if (p.has_ack) put_uint(o, p.ack);
+      else o += "-1";
+      o += ',';
+      put_uint(o, p.window);
+      o += ',';
+      put_uint(o, p.marks);
+    }
+    o += "],\"http\":[";
+    const auto h = http_.find(c.id);
+    if (h != http_.end()) {
+      bool first_h = true;
+      for (const HtmlHttpTransaction& t : h->second) {
+        if (!first_h) o += ',';
+        first_h = false;
+        o += "{\"i\":";
+        put_uint(o, t.index);
+        o += ",\"m\":";
+        put_string(o, t.method);
+        o += ",\"u\":";
+        put_string(o, t.target);
+        o += ",\"h\":";
+        put_string(o, t.host);
+        o += ",\"st\":";
+        o += std::to_string(t.status);
+        const std::pair<const char*, Timestamp> times[] = {
+            {"rq0", t.request_start},
+            {"rq1", t.request_end},
+            {"rs0", t.response_start},
+            {"rs1", t.response_end},
+        };
+        for (const auto& [key, ts] : times) {
+          o += ',';
+          put_key(o, key);
+          if (ts == 0) o += "null";
+          else put_time(o, ts, origin);
+        }
+        o += ",\"rqb\":";
+        put_uint(o, t.request_bytes);
+        o += ",\"rsb\":";
+        put_uint(o, t.response_bytes);
+        o += '}';
+      }
+    }
+    o += "]}";
+  }
+  o += "]}";
+  return o;
+}
+
+std::string HtmlReport::previews_json() const {
+  std::string o = "[";
+  size_t used = 0;
+  for (size_t i = 0; i < conns_.size(); ++i) {
+    const Conn& k = conns_[i];
+    if (i) o += ',';
+    o += '[';
+    for (int d = 0; d < 2; ++d) {
+      bool cut = false;
+      const size_t cap = used < kPreviewBudget ? limits_.first_bytes : kPreviewSmall;
+      const std::string text = escape_bytes(k.first[d], cap, cut);
+      used += text.size();
+      put_string(o, text);
+      o += ',';
+      o += cut || k.first_cut[d] ? "true" : "false";
+      o += d == 0 ? "," : "";
+    }
+    o += ']';
+  }
+  o += ']';
+  return o;
+}
+
+std::string HtmlReport::html() const {
+  std::string title = title_;
+  if (title.empty()) {
+    title = "tcpscribe";
+    for (const std::string& in : inputs_) title += " " + in;
+  }
+  std::string page;
+  page += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>";
+  page += html_escape(title);
+  page += "</title>\n<style>\n";
+  page += html_assets::kStyle;
+  page += "</style>\n</head>\n<body>\n";
+  page += html_assets::kBody;
+  page += "<script type=\"application/json\" id=\"report-data\">";
+  page += json();
+  page += "</script>\n<script type=\"application/json\" id=\"report-previews\">";
+  page += previews_json();
+  page += "</script>\n<script>\n";
+  page += html_assets::kScript;
+  page += "</script>\n</body>\n</html>\n";
+  return page;
+}
+
+void HtmlReport::finish() {
+  const std::string page = html();
+  // Write beside and rename, so a reader never sees half a page (a live
+  // run may write it while someone has the old one open).
+  const std::string tmp = path_ + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) {
+    error_ = "cannot create " + tmp + ": " + std::strerror(errno);
+    return;
+  }
+  const bool wrote = std::fwrite(page.data(), 1, page.size(), f) == page.size();
+  const int write_errno = errno;
+  const bool closed = std::fclose(f) == 0;
+  if (!wrote || !closed) {
+    error_ = "cannot write " + tmp + ": " + std::strerror(wrote ? errno : write_errno);
+    std::remove(tmp.c_str());
+    return;
+  }
+  if (std::rename(tmp.c_str(), path_.c_str()) != 0) {
+    error_ = "cannot rename " + tmp + " to " + path_ + ": " + std::strerror(errno);
+    std::remove(tmp.c_str());
+  }
+}
+
+}  // namespace tcpscribe

@@ -1,0 +1,326 @@
+#include "replay.h"
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include "netrecord.h"
+#include "replay_compare.h"
+#include "replay_engine.h"
+#include "replay_options.h"
+#include "replay_plan.h"
+
+namespace tcpscribe {
+
+namespace {
+
+constexpr const char* kPrefix = "tcpscribe replay: ";
+
+bool resolve_target(const ReplayOptions& opt, EngineOptions& eo, std::string& error) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  const std::string port = std::to_string(opt.target_port);
+  if (const int rc = getaddrinfo(opt.target_host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+    error = "cannot resolve " + opt.target_host + ": " + gai_strerror(rc);
+    return false;
+  }
+  std::memcpy(&eo.target, res->ai_addr, res->ai_addrlen);
+  eo.target_len = res->ai_addrlen;
+  freeaddrinfo(res);
+  eo.target_text = opt.target;
+  return true;
+}
+
+bool load_inputs(const ReplayOptions& opt, std::vector<Conversation>& convs) {
+  std::string error;
+  if (!opt.captures.empty()) {
+    if (!load_capture_conversations(opt.captures, opt.filter, convs, error)) {
+      std::fprintf(stderr, "%s%s\n", kPrefix, error.c_str());
+      return false;
+    }
+    if (convs.empty()) {
+      std::fprintf(stderr, "%sno TCP connection in the capture%s matches\n", kPrefix,
+                   opt.captures.size() > 1 ? "s" : "");
+      return false;
+    }
+    return true;
+  }
+  bool ok = true;
+  for (const std::string& path : opt.logs) {
+    Conversation c;
+    if (!load_netrecord_conversation(path, c, error)) {
+      std::fprintf(stderr, "%s%s\n", kPrefix, error.c_str());
+      ok = false;
+      continue;
+    }
+    convs.push_back(std::move(c));
+  }
+  return ok;
+}
+
+/// The q-quantile (nearest rank) of the samples' errors, in microseconds.
+double quantile_us(std::vector<int64_t>& errs, double q) {
+  if (errs.empty()) return 0;
+  std::sort(errs.begin(), errs.end());
+  size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(errs.size())));
+  rank = std::clamp<size_t>(rank, 1, errs.size());
+  return static_cast<double>(errs[rank - 1]) / 1000.0;
+}
+
+struct TimingStats {
+  size_t n = 0;
+  double p50 = 0, p99 = 0, max = 0;  // microseconds
+};
+
+TimingStats timing_stats(const std::vector<TimingSample>& samples) {
+  std::vector<int64_t> errs;
+  for (const TimingSample& s : samples) errs.push_back(std::abs(s.actual_ns - s.scheduled_ns));
+  TimingStats t;
+  t.n = errs.size();
+  t.p50 = quantile_us(errs, 0.50);
+  t.p99 = quantile_us(errs, 0.99);
+  t.max = quantile_us(errs, 1.0);
+  return t;
+}
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20 || c >= 0x7f) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", c);
+      out += b;
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+const char* timing_name(Timing t) {
+  switch (t) {
+    case Timing::kConversational: return "conversational";
+    case Timing::kOriginal: return "original";
+    case Timing::kNone: return "none";
+  }
+  return "?";
+}
+
+struct Outcome {
+  std::string name;
+  const JobResult* result = nullptr;
+  bool compared = false;
+  Difference diff;
+};
+
+bool write_json(const ReplayOptions& opt, const std::vector<Outcome>& outs,
+                const EngineResult& er, std::string& error) {
+  FILE* f = opt.json_path == "-" ? stdout : std::fopen(opt.json_path.c_str(), "w");
+  if (!f) {
+    error = opt.json_path + ": " + std::strerror(errno);
+    return false;
+  }
+  const TimingStats sends = timing_stats(er.sends);
+  const TimingStats starts = timing_stats(er.starts);
+  std::fprintf(f, "{\"target\":%s,\"timing\":\"%s\",\"speed\":%g,\"elapsed_us\":%" PRId64 ",\n",
+               json_string(opt.target).c_str(), timing_name(opt.timing), opt.speed,
+               er.elapsed_ns / 1000);
+  std::fprintf(f,
+               "\"send_error_us\":{\"samples\":%zu,\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f,"
+               "\"held_by_target\":%" PRIu64 "},\n",
+               sends.n, sends.p50, sends.p99, sends.max, er.sends_held_by_target);
+  std::fprintf(f, "\"start_error_us\":{\"samples\":%zu,\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f},\n",
+               starts.n, starts.p50, starts.p99, starts.max);
+  std::fprintf(f, "\"connections\":[");
+  for (size_t i = 0; i < outs.size(); ++i) {
+    const Outcome& o = outs[i];
+    const JobResult& r = *o.result;
+    const char* status = r.status == JobResult::Status::kDone ? "done"
+                         : r.status == JobResult::Status::kConnectFailed ? "connect_failed"
+                                                                         : "failed";
+    std::fprintf(f,
+                 "%s\n {\"index\":%zu,\"name\":%s,\"status\":\"%s\",\"error\":%s,"
+                 "\"sent_bytes\":%" PRIu64 ",\"received_bytes\":%" PRIu64
+                 ",\"timeouts\":%" PRIu64 ",\"record\":%s",
+                 i ? "," : "", i, json_string(o.name).c_str(), status,
+                 json_string(r.error).c_str(), r.sent_bytes, r.received_bytes,
+                 r.waits_timed_out, json_string(r.record_path).c_str());
+    if (o.compared) {
+      std::fprintf(f, ",\"compare\":\"%s\"", o.diff.same ? "same" : "differs");
+      if (!o.diff.same) {
+        std::fprintf(f, ",\"recorded_offset\":%" PRIu64 ",\"target_offset\":%" PRIu64,
+                     o.diff.recorded_offset, o.diff.target_offset);
+      }
+    }
+    std::fprintf(f, "}");
+  }
+  std::fprintf(f, "],\n\"sends\":[");
+  for (size_t i = 0; i < er.sends.size(); ++i) {
+    const TimingSample& s = er.sends[i];
+    std::fprintf(f, "%s\n {\"connection\":%zu,\"step\":%zu,\"scheduled_us\":%.3f,\"actual_us\":%.3f}",
+                 i ? "," : "", s.job, s.step, static_cast<double>(s.scheduled_ns) / 1000.0,
+                 static_cast<double>(s.actual_ns) / 1000.0);
+  }
+  std::fprintf(f, "]}\n");
+  const bool ok = std::fflush(f) == 0 && !std::ferror(f);
+  if (f != stdout) std::fclose(f);
+  if (!ok) error = opt.json_path + ": write failed";
+  return ok;
+}
+
+}  // namespace
+
+int run_replay(int argc, char** argv) {
+  // 1. Options.
+  ReplayOptions opt;
+  if (const int rc = parse_replay_options(argc, argv, opt, std::cerr); rc != 0) return kReplayUsage;
+  if (opt.show_help) {
+    print_replay_help(std::cout);
+    return kReplayOk;
+  }
+  Masker masker;
+  for (const std::string& re : opt.ignore) {
+    std::string error;
+    if (!masker.add(re, error)) {
+      std::fprintf(stderr, "%s--ignore: %s\n", kPrefix, error.c_str());
+      return kReplayUsage;
+    }
+  }
+
+  // 2. Inputs -> conversations. Any unreadable input stops the run before
+  // anything is sent: a partial replay would look like a passing one.
+  std::vector<Conversation> convs;
+  if (!load_inputs(opt, convs)) return kReplayBadInput;
+
+  // 3. The target and the --record root.
+  EngineOptions eo;
+  std::string error;
+  if (!resolve_target(opt, eo, error)) {
+    std::fprintf(stderr, "%s%s\n", kPrefix, error.c_str());
+    return kReplayConnFailed;
+  }
+  eo.response_timeout_ns = static_cast<int64_t>(opt.response_timeout * 1e9);
+  eo.connect_timeout_ns = static_cast<int64_t>(opt.connect_timeout * 1e9);
+  eo.concurrency = opt.concurrency;
+  eo.keep_answers = opt.compare;
+  eo.record_root = opt.record_root;
+  eo.realtime = opt.realtime;
+  if (!opt.record_root.empty()) {
+    if (const std::string why = NetrecordFiles(opt.record_root).check_writable(); !why.empty()) {
+      std::fprintf(stderr, "%s--record: %s\n", kPrefix, why.c_str());
+      return kReplayRecordFailed;
+    }
+  }
+
+  // 4. Plans: pacing and rewriting, decided from the recordings alone.
+  int64_t set_start = INT64_MAX;
+  for (const Conversation& c : convs) set_start = std::min(set_start, c.start_us);
+  std::vector<ReplayPlan> plans;
+  for (const Conversation& c : convs) {
+    plans.push_back(make_plan(c, set_start, opt.timing, opt.speed, opt.replace));
+    for (const std::string& w : plans.back().warnings) {
+      std::fprintf(stderr, "%s%s: warning: %s\n", kPrefix, c.name.c_str(), w.c_str());
+    }
+  }
+  std::vector<ReplayJob> jobs;
+  for (unsigned it = 0; it < opt.repeat; ++it) {
+    for (const ReplayPlan& p : plans) jobs.push_back({&p, it});
+  }
+
+  // 5. Replay.
+  const EngineResult er = run_replay_engine(jobs, eo);
+
+  if (!er.realtime_error.empty()) std::fprintf(stderr, "%s%s\n", kPrefix, er.realtime_error.c_str());
+
+  // 6. Results, per connection, in input order.
+  std::vector<Outcome> outs;
+  size_t failed = 0, differ = 0, same = 0;
+  uint64_t sent = 0, received = 0;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    Outcome o;
+    o.name = jobs[i].plan->name;
+    if (opt.repeat > 1) o.name += " #" + std::to_string(jobs[i].iteration + 1);
+    o.result = &er.jobs[i];
+    const JobResult& r = er.jobs[i];
+    sent += r.sent_bytes;
+    received += r.received_bytes;
+    if (r.status != JobResult::Status::kDone) {
+      ++failed;
+      std::fprintf(stderr, "%s%s: %s\n", kPrefix, o.name.c_str(), r.error.c_str());
+      outs.push_back(std::move(o));
+      continue;
+    }
+    if (r.waits_timed_out > 0) {
+      std::fprintf(stderr,
+                   "%s%s: warning: waited %gs for the target's answer (%" PRIu64
+                   " bytes expected in total, %" PRIu64 " came)%s\n",
+                   kPrefix, o.name.c_str(), opt.response_timeout, r.first_timeout_wanted,
+                   r.first_timeout_had,
+                   r.waits_timed_out > 1
+                       ? (", and " + std::to_string(r.waits_timed_out - 1) + " more times").c_str()
+                       : "");
+    }
+    if (opt.compare) {
+      o.compared = true;
+      o.diff = compare_answers(jobs[i].plan->recorded_answer, r.answer, masker);
+      if (o.diff.same) {
+        ++same;
+        std::printf("%s: same\n", o.name.c_str());
+      } else {
+        ++differ;
+        std::printf("%s: differs at byte %" PRIu64 " of the recorded answer (%zu bytes), byte %" PRIu64
+                    " of the target's (%zu bytes)\n  recorded: %s\n  target:   %s\n",
+                    o.name.c_str(), o.diff.recorded_offset, jobs[i].plan->recorded_answer.size(),
+                    o.diff.target_offset, r.answer.size(), o.diff.recorded_context.c_str(),
+                    o.diff.target_context.c_str());
+      }
+    } else if (opt.verbose) {
+      std::printf("%s: sent %" PRIu64 " bytes, received %" PRIu64 "%s\n", o.name.c_str(),
+                  r.sent_bytes, r.received_bytes, r.target_reset ? ", reset by the target" : "");
+    }
+    outs.push_back(std::move(o));
+  }
+  std::fflush(stdout);
+
+  std::fprintf(stderr, "%s%zu connection%s to %s: %zu completed, %zu failed; sent %" PRIu64
+                       " bytes, received %" PRIu64 " in %.3f s",
+               kPrefix, jobs.size(), jobs.size() == 1 ? "" : "s", opt.target.c_str(),
+               jobs.size() - failed, failed, sent, received,
+               static_cast<double>(er.elapsed_ns) / 1e9);
+  if (opt.compare) std::fprintf(stderr, "; %zu same, %zu differ", same, differ);
+  std::fprintf(stderr, "\n");
+  if (opt.timing_report) {
+    const TimingStats s = timing_stats(er.sends);
+    const TimingStats st = timing_stats(er.starts);
+    std::fprintf(stderr,
+                 "%stiming: %zu timed sends, error p50 %.1f us, p99 %.1f us, max %.1f us; %" PRIu64
+                 " sends waited for the target instead; %zu starts, error p99 %.1f us\n",
+                 kPrefix, s.n, s.p50, s.p99, s.max, er.sends_held_by_target, st.n, st.p99);
+  }
+  int rc = kReplayOk;
+  if (!opt.json_path.empty() && !write_json(opt, outs, er, error)) {
+    std::fprintf(stderr, "%s--json: %s\n", kPrefix, error.c_str());
+    rc = kReplayRecordFailed;
+  }
+  if (!er.record_error.empty()) {
+    std::fprintf(stderr, "%s--record: %s\n", kPrefix, er.record_error.c_str());
+    rc = kReplayRecordFailed;
+  }
+  if (differ > 0) rc = kReplayDiffers;
+  if (failed > 0) rc = kReplayConnFailed;
+  return rc;
+}
+
+}  // namespace tcpscribe

@@ -1,0 +1,61 @@
+// What replay does on one connection, decided from the recording alone
+// before any socket exists (so every pacing decision is a pure function of
+// the recording and the options, and is unit-tested as such).
+//
+// Each client event of the recording (a chunk, its half-close, its reset)
+// becomes a step. Before a step:
+//  - conversational and original pacing wait until the target has sent, in
+//    total, as many bytes as the recording shows the server sent before that
+//    client event (and has closed its side, if the server had closed by
+//    then), or until --response-timeout;
+//  - original pacing also waits for the step's time: its recorded offset
+//    from the connection's start, divided by --speed;
+//  - `none` waits for nothing.
+// Connections start at their recorded offset from the first connection
+// (divided by --speed) with original pacing, at once otherwise.
+//
+// --replace rewrites the client stream as one stream: a match may span
+// chunks, except across a point where the recording shows the server
+// answering in between (the server answered without seeing more, so the
+// held-back bytes are sent before waiting for it), or a half-close/reset.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "replay_conversation.h"
+#include "replay_rewrite.h"
+
+namespace tcpscribe {
+
+enum class Timing { kConversational, kOriginal, kNone };
+
+struct ReplayStep {
+  enum class Kind { kSend, kHangup, kReset };
+  Kind kind = Kind::kSend;
+  std::string bytes;              ///< kSend: what goes out (after --replace; may be empty)
+  uint64_t recorded_bytes = 0;    ///< kSend: the chunk's size in the recording
+  uint64_t wait_server_bytes = 0; ///< the target's bytes (in total) to await first
+  bool wait_server_close = false; ///< also await the target's half-close
+  int64_t at_us = -1;             ///< original pacing: offset from the connection's start
+};
+
+struct ReplayPlan {
+  std::string name;
+  int64_t start_us = 0;          ///< offset from the replay's start (original pacing)
+  std::vector<ReplayStep> steps;
+  std::string recorded_answer;   ///< everything the server sent, for --compare
+  bool server_closed = false;    ///< the recording has the server's hup or err
+  bool server_reset = false;     ///< ... and it was an err
+  std::vector<std::string> warnings;
+};
+
+/// Scales a recorded duration: micros / speed, rounded to the nearest us.
+int64_t scale_micros(int64_t micros, double speed);
+
+/// `set_start_us`: the start of the earliest conversation of the set.
+ReplayPlan make_plan(const Conversation& conv, int64_t set_start_us, Timing timing,
+                     double speed, const std::vector<ReplaceRule>& rules);
+
+}  // namespace tcpscribe

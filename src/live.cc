@@ -204,6 +204,7 @@ int run_live(const Options& opt) {
 
   struct pcap_stat st {};
   const bool have_stats = pcap_stats(p, &st) == 0;
+  if (have_stats) pipeline.set_capture_drops(st.ps_drop, st.ps_ifdrop);
   const int rc = pipeline.finish();
   std::fprintf(stderr, "%llu packets captured\n",
                static_cast<unsigned long long>(captured.load()));

@@ -6,10 +6,14 @@
 #include "offline.h"
 #include "options.h"
 #include "proxy.h"
+#include "replay.h"
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "proxy") == 0) {
     return tcpscribe::run_proxy(argc - 1, argv + 1);
+  }
+  if (argc > 1 && std::strcmp(argv[1], "replay") == 0) {
+    return tcpscribe::run_replay(argc - 1, argv + 1);
   }
   tcpscribe::Options opt;
   if (const int rc = tcpscribe::parse_options(argc, argv, opt, std::cerr); rc != 0) {

@@ -41,6 +41,7 @@ po::options_description visible_options() {
     ("no-decompress,Z", "with -e http: keep bodies as sent (do not decode gzip/deflate)")
     ("netrecord", po::value<std::string>(), "write one netrecord log per connection: ROOT_1, ROOT_2, ... (never overwrites logs)")
     ("report", po::value<std::string>(), "write a JSON Lines report to FILE: one object per connection as it ends (- = stdout)")
+    ("html", po::value<std::string>(), "write a single-file HTML report to FILE: connections on a timeline, packets, HTTP, details (opens offline)")
     ("dfxml,X", po::value<std::string>(), "write a DFXML report to FILE, like tcpflow's report.xml")
     ("har", po::value<std::string>(), "write an HTTP Archive 1.2 of every HTTP transaction to FILE (implies -e http; - = stdout)")
     ("max-fds,f", po::value<size_t>(), "use at most N file descriptors for flow files")
@@ -63,7 +64,8 @@ void print_help(std::ostream& out) {
   out << "usage: tcpscribe [options] -r FILE [-r FILE ...] [-o DIR | -c] [BPF expression]\n"
          "       tcpscribe [options] -i IFACE [-o DIR | -c] [BPF expression]\n"
          "       tcpscribe proxy --listen HOST:PORT --forward HOST:PORT [--log-root ROOT] ...\n"
-         "       (tcpscribe proxy --help for the proxy's options)\n"
+         "       tcpscribe replay --target HOST:PORT LOG... | -r FILE ...\n"
+         "       (tcpscribe proxy --help, tcpscribe replay --help for their options)\n"
          "Reconstructs each direction of every TCP connection in a capture, exactly:\n"
          "one file per direction (tcpflow's names), or the conversation on the console.\n\n"
       << visible_options()
@@ -160,6 +162,7 @@ int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
   opt.keep_encoded = vm.count("no-decompress");
   if (vm.count("netrecord")) opt.netrecord_root = vm["netrecord"].as<std::string>();
   if (vm.count("report")) opt.report_path = vm["report"].as<std::string>();
+  if (vm.count("html")) opt.html_path = vm["html"].as<std::string>();
   if (vm.count("dfxml")) opt.dfxml_path = vm["dfxml"].as<std::string>();
   for (int i = 0; i < argc; ++i) {
     if (i > 0) opt.command_line += ' ';

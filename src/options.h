@@ -53,6 +53,7 @@ struct Options {
   std::string har_path;            ///< --har
   std::string netrecord_root;      ///< --netrecord: one netrecord log per connection
   std::string report_path;         ///< --report: JSON Lines, one object per connection
+  std::string html_path;           ///< --html: the visual report
   std::string dfxml_path;          ///< -X: DFXML like tcpflow's report.xml
   std::string command_line;        ///< for the DFXML report
   size_t max_fds = 0;              ///< -f

@@ -13,6 +13,7 @@
 #include "har.h"
 #include "http.h"
 #include "report_dfxml.h"
+#include "report_html.h"
 #include "report_json.h"
 #include "sink_netrecord.h"
 #include "sink_console.h"
@@ -101,6 +102,7 @@ Pipeline::~Pipeline() {
   http_.reset();
   har_.reset();
   report_.reset();
+  html_.reset();
   dfxml_.reset();
   netrecord_.reset();
   files_.reset();
@@ -185,6 +187,13 @@ int Pipeline::open() {
     }
     sinks.push_back(dfxml_.get());
   }
+  if (!opt_.html_path.empty()) {
+    std::vector<std::string> names;
+    for (const InputFile& in : opt_.inputs) names.push_back(in.path);
+    if (opt_.live) names.push_back(opt_.interface);
+    html_ = std::make_unique<HtmlReport>(opt_.html_path, names);
+    sinks.push_back(html_.get());
+  }
   if (opt_.http) {
     if (!opt_.har_path.empty()) {
       har_ = std::make_unique<HarWriter>();
@@ -207,6 +216,7 @@ int Pipeline::open() {
         },
         [this](const HttpTransaction& t) {
           if (har_) har_->add(t);
+          if (html_) html_->add_http(t);
         });
     // First, so its findings reach the other sinks before their on_close.
     sinks.insert(sinks.begin(), http_.get());
@@ -218,6 +228,7 @@ int Pipeline::open() {
   limits.idle_timeout = opt_.idle_timeout;
   limits.max_bytes_per_direction = opt_.max_bytes;
   table_ = std::make_unique<FlowTable>(limits, sinks);
+  if (html_) table_->add_observer(html_.get());
   return kExitOk;
 }
 
@@ -272,6 +283,13 @@ bool Pipeline::output_failed() const {
 
 int Pipeline::finish() {
   flush_window();
+  if (html_) {
+    HtmlCaptureInfo info;
+    info.packets_read = static_cast<int64_t>(decoder_.stats().packets);
+    info.kernel_drops = kernel_drops_;
+    info.interface_drops = interface_drops_;
+    html_->set_capture_info(info);
+  }
   table_->finish();
   if (opt_.verbose) {
     print_stats(decoder_.stats(), table_->stats(), files_ ? files_->files_written() : 0);
@@ -296,6 +314,10 @@ int Pipeline::finish() {
   }
   if (netrecord_ && netrecord_->failed()) {
     std::fprintf(stderr, "tcpscribe: %s\n", netrecord_->error().c_str());
+    return kExitOutput;
+  }
+  if (html_ && html_->failed()) {
+    std::fprintf(stderr, "tcpscribe: %s\n", html_->error().c_str());
     return kExitOutput;
   }
   if (report_ && report_->failed()) {

@@ -20,6 +20,7 @@ class FileSink;
 class FindingsSink;
 class DfxmlReportSink;
 class HarWriter;
+class HtmlReport;
 class HttpAnalyzer;
 class JsonReportSink;
 class NetrecordSink;
@@ -49,6 +50,12 @@ class Pipeline {
   int finish();
 
   void set_input_error() { status_ = kExitInput; }
+  /// Live capture: the kernel's and the interface's drop counts, for the
+  /// HTML report's header.
+  void set_capture_drops(int64_t kernel, int64_t interface) {
+    kernel_drops_ = kernel;
+    interface_drops_ = interface;
+  }
   /// The output directory, open (-1 without file output), and whether
   /// this run created it (so -U can hand it to the unprivileged user).
   int outdir_fd() const { return outdir_fd_; }
@@ -69,6 +76,7 @@ class Pipeline {
   std::unique_ptr<HarWriter> har_;
   std::unique_ptr<HttpAnalyzer> http_;
   std::unique_ptr<JsonReportSink> report_;
+  std::unique_ptr<HtmlReport> html_;
   std::unique_ptr<NetrecordSink> netrecord_;
   std::unique_ptr<DfxmlReportSink> dfxml_;
   std::unique_ptr<FlowTable> table_;
@@ -78,6 +86,8 @@ class Pipeline {
   std::set<int> unknown_linktypes_;
   int status_ = kExitOk;
   int outdir_fd_ = -1;
+  int64_t kernel_drops_ = -1;  // unknown (capture files)
+  int64_t interface_drops_ = -1;
   bool created_outdir_ = false;
 };
 

@@ -12,32 +12,7 @@
 namespace tcpscribe {
 namespace {
 
-/// Length of the valid UTF-8 sequence at s[i], 0 if there is none.
-size_t utf8_sequence(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  size_t n;
-  uint32_t cp;
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) { n = 2; cp = c & 0x1F; }
-  else if (c >= 0xE0 && c <= 0xEF) { n = 3; cp = c & 0x0F; }
-  else if (c >= 0xF0 && c <= 0xF4) { n = 4; cp = c & 0x07; }
-  else return 0;
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-    cp = cp << 6 | (b(i + k) & 0x3F);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;
-  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;
-  return n;
-}
 
-void hex4(std::string& out, unsigned v) {
-  static const char kHex[] = "0123456789abcdef";
-  out += "\\u";
-  for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(v >> shift) & 0xF];
-}
 
 /// Milliseconds with microsecond precision; -1 stays -1.
 std::string ms(Timestamp ns) {
@@ -55,12 +30,12 @@ class Json {
   Json& raw(std::string_view s) { out_ += s; return *this; }
   Json& key(std::string_view k) {
     comma();
-    append_json_string(out_, k);
+    append_har_string(out_, k);
     out_ += ':';
     fresh_ = true;
     return *this;
   }
-  Json& str(std::string_view v) { comma(); append_json_string(out_, v); return *this; }
+  Json& str(std::string_view v) { comma(); append_har_string(out_, v); return *this; }
   Json& num(std::string_view v) { comma(); out_ += v; return *this; }
   Json& num(int64_t v) { return num(std::to_string(v)); }
   Json& boolean(bool v) { return num(v ? "true" : "false"); }
@@ -176,49 +151,12 @@ void extras(Json& j, const HttpMessage& m, const char* prefix) {
 
 }  // namespace
 
-bool valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const size_t n = utf8_sequence(s, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
 
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (size_t i = 0; i < s.size();) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      const size_t n = utf8_sequence(s, i);
-      if (n == 0) {
-        hex4(out, c);
-        ++i;
-      } else if (n == 3 && c == 0xE2 && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
-                 (static_cast<unsigned char>(s[i + 2]) & 0xFE) == 0xA8) {
-        hex4(out, 0x2000u | (static_cast<unsigned char>(s[i + 2]) & 0x3Fu));
-        i += 3;
-      } else {
-        out.append(s.data() + i, n);
-        i += n;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20 || c == 0x7F) hex4(out, c);
-        else out += static_cast<char>(c);
-    }
-    ++i;
-  }
-  out += '"';
+void append_har_string(std::string& out, std::string_view s) {
+  JsonStringStyle style;
+  style.invalid_as_replacement = false;  // keep binary recoverable
+  style.escape_line_separators = true;
+  append_json_string(out, s, style);
 }
 
 std::string base64(std::string_view bytes) {
@@ -369,7 +307,7 @@ bool HarWriter::open(const std::string& path, std::string& error) {
     }
   }
   std::string head = "{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"tcpscribe\",\"version\":";
-  append_json_string(head, TCPSCRIBE_VERSION);
+  append_har_string(head, TCPSCRIBE_VERSION);
   head += "},\"pages\":[],\"entries\":[";
   put(head);
   return true;

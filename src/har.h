@@ -12,6 +12,8 @@
 // Responses without a request are not entries (they are findings).
 #pragma once
 
+#include "json_text.h"
+
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -25,8 +27,7 @@ namespace tcpscribe {
 /// control characters (and U+2028/2029) are escaped, and each byte that is
 /// not part of valid UTF-8 becomes the code point of the same value
 /// (\u0080..\u00ff, as if Latin-1), so any header bytes give valid JSON.
-void append_json_string(std::string& out, std::string_view s);
-bool valid_utf8(std::string_view s);
+void append_har_string(std::string& out, std::string_view s);
 std::string base64(std::string_view bytes);
 /// ISO 8601, UTC, milliseconds: 2024-05-01T12:00:00.123Z.
 std::string iso8601(Timestamp ns);

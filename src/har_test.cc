@@ -26,7 +26,7 @@ using testing::TempDir;
 
 std::string json(std::string_view s) {
   std::string out;
-  append_json_string(out, s);
+  append_har_string(out, s);
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "report_html.h"
 
+#include "json_text.h"
+
 #include <strings.h>
 
 #include <algorithm>
@@ -39,73 +41,14 @@ uint64_t retransmissions(const TcpAnalysisCounts& n) {
   return n.retransmission + n.fast_retransmission + n.spurious_retransmission;
 }
 
-// Length of the valid UTF-8 sequence at s[i], 0 if it is not one.
-size_t utf8_length(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  size_t n;
-  uint32_t min;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2;
-    min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3;
-    min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  uint32_t cp = c & (0x7F >> n);
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-    cp = cp << 6 | (b(i + k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
 
 /// A JSON string literal. Invalid UTF-8 becomes U+FFFD; '<' becomes
 /// \u003c so that nothing in the data can close the <script> block.
 void put_string(std::string& o, std::string_view s) {
-  o += '"';
-  for (size_t i = 0; i < s.size();) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    const size_t n = utf8_length(s, i);
-    if (n == 0) {
-      o += "\\ufffd";
-      ++i;
-      continue;
-    }
-    if (n > 1) {
-      o.append(s.substr(i, n));
-      i += n;
-      continue;
-    }
-    switch (c) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\n': o += "\\n"; break;
-      case '\r': o += "\\r"; break;
-      case '\t': o += "\\t"; break;
-      case '<': o += "\\u003c"; break;
-      case '>': o += "\\u003e"; break;
-      case '&': o += "\\u0026"; break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          o += buf;
-        } else {
-          o += static_cast<char>(c);
-        }
-    }
-    ++i;
-  }
-  o += '"';
+  JsonStringStyle style;
+  style.html_safe = true;
+  style.escape_line_separators = true;
+  append_json_string(o, s, style);
 }
 
 void put_key(std::string& o, const char* key) {

@@ -1,0 +1,30 @@
+// JSON string literals from bytes that may not be UTF-8: one escaper for
+// every JSON the project writes (reports, HAR, the HTML report's data).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace tcpscribe {
+
+/// Length of the valid UTF-8 sequence at s[i] (1 for ASCII); 0 when the
+/// bytes there are not UTF-8 (overlong forms, surrogates, past U+10FFFF).
+size_t utf8_sequence_length(std::string_view s, size_t i);
+bool valid_utf8(std::string_view s);
+
+struct JsonStringStyle {
+  /// Bytes that are not UTF-8 become U+FFFD (true) or \u00XX, the byte read
+  /// as Latin-1 (false: keeps binary recoverable, as HAR bodies need).
+  bool invalid_as_replacement = true;
+  /// '<', '>' and '&' become \u003c \u003e \u0026, so the JSON can sit
+  /// inside an HTML <script> block.
+  bool html_safe = false;
+  /// U+2028 and U+2029 become \u2028 \u2029 (JavaScript string safety).
+  bool escape_line_separators = false;
+};
+
+/// Appends `s` as a quoted JSON string.
+void append_json_string(std::string& out, std::string_view s, JsonStringStyle style = {});
+
+}  // namespace tcpscribe

@@ -1,7 +1,9 @@
 #include "file_writer.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,8 +12,9 @@
 namespace tcpscribe {
 
 FileWriter::FileWriter(int dirfd, std::string display_dir, size_t threads, size_t max_fds,
-                       size_t max_queued)
-    : dirfd_(dirfd), display_dir_(std::move(display_dir)), max_queued_(max_queued) {
+                       size_t max_queued, int thread_nice)
+    : dirfd_(dirfd), thread_nice_(thread_nice), display_dir_(std::move(display_dir)),
+      max_queued_(max_queued) {
   const size_t share = std::max<size_t>(4, max_fds / std::max<size_t>(threads, 1));
   inline_.max_fds = share;
   for (size_t i = 0; i < threads; ++i) {
@@ -77,6 +80,10 @@ void FileWriter::drain() {
 }
 
 void FileWriter::run(Worker& w) {
+  // Live capture asks the writers to yield to the capture thread.
+  if (thread_nice_ != 0) {
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), thread_nice_);
+  }
   for (;;) {
     WriteJob job;
     {

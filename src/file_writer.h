@@ -42,7 +42,7 @@ class FileWriter {
   /// chroot and dropped privileges after opening it do not matter);
   /// `display_dir` prefixes them in error messages.
   FileWriter(int dirfd, std::string display_dir, size_t threads, size_t max_fds,
-             size_t max_queued = 16u << 20);
+             size_t max_queued = 16u << 20, int thread_nice = 0);
   ~FileWriter();
   FileWriter(const FileWriter&) = delete;
   FileWriter& operator=(const FileWriter&) = delete;
@@ -87,6 +87,7 @@ class FileWriter {
   std::string shown(const std::string& path) const { return display_dir_ + "/" + path; }
 
   int dirfd_;
+  int thread_nice_;
   std::string display_dir_;
   std::vector<std::unique_ptr<Worker>> workers_;
   Worker inline_;

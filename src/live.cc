@@ -2,6 +2,8 @@
 
 #include <pcap/pcap.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -127,6 +129,9 @@ int run_live(const Options& opt) {
 
   Options popt = opt;  // the kernel filters already
   popt.filter.clear();
+  // Each batch is put in timestamp order in place (below), which restores
+  // what -i any mixes up without copying packets into a window.
+  popt.reorder_window = 0;
   Pipeline pipeline(popt);
   if (const int rc = pipeline.open(); rc != kExitOk) {
     pcap_close(p);
@@ -156,7 +161,7 @@ int run_live(const Options& opt) {
   const int linktype = pcap_datalink(p);
   std::thread capture([&] {
     for (;;) {
-      PacketBatch batch;
+      PacketBatch batch = queue.take_free();
       batch.linktype = linktype;
       const int n = pcap_dispatch(p, -1, add_packet, reinterpret_cast<u_char*>(&batch));
       const size_t got = batch.packets.size();
@@ -169,6 +174,11 @@ int run_live(const Options& opt) {
     }
     queue.close();
   });
+
+  // The capture thread must win the CPU on a busy machine: what waits in
+  // the queue can wait, what waits in the kernel's ring is lost when it
+  // overflows. Reassembly (this thread) and the file writers yield.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 5);
 
   g_pcap = p;
   struct sigaction sa {};
@@ -183,7 +193,9 @@ int run_live(const Options& opt) {
   for (;;) {
     PacketBatch batch;
     if (queue.pop(batch, std::chrono::milliseconds(20))) {
+      batch.sort_by_time();
       for (size_t i = 0; i < batch.packets.size(); ++i) pipeline.on_packet(batch.at(i));
+      queue.recycle(std::move(batch));
       // Reorder only within what has arrived: nothing waits for traffic
       // that may never come.
       if (queue.empty()) pipeline.flush_window();

@@ -1,6 +1,7 @@
 // Batches of packets from the capture thread to the reassembling thread.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -32,7 +33,19 @@ struct PacketBatch {
     const Meta& m = packets[i];
     return {m.ts, linktype, m.caplen, m.origlen, bytes.data() + m.offset};
   }
-  size_t size_bytes() const { return bytes.size() + packets.size() * sizeof(Meta); }
+  /// Memory held, capacity included: what bounds the queue is real memory.
+  size_t size_bytes() const {
+    return bytes.capacity() + packets.capacity() * sizeof(Meta);
+  }
+  /// Puts the packets in timestamp order (stable): packets merged from
+  /// several interfaces (-i any) can be a little out of order.
+  void sort_by_time() {
+    if (!std::is_sorted(packets.begin(), packets.end(),
+                        [](const Meta& a, const Meta& b) { return a.ts < b.ts; })) {
+      std::stable_sort(packets.begin(), packets.end(),
+                       [](const Meta& a, const Meta& b) { return a.ts < b.ts; });
+    }
+  }
 };
 
 /// Single producer, single consumer; bounded in bytes. A full queue refuses
@@ -79,10 +92,34 @@ class PacketQueue {
     return closed_;
   }
 
+  /// Hands a consumed batch back so its buffers are reused: the capture
+  /// thread then copies into memory that is already mapped instead of
+  /// growing fresh vectors while packets wait in the kernel.
+  void recycle(PacketBatch&& b) {
+    b.bytes.clear();
+    b.packets.clear();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.size() < kFreeBatches) free_.push_back(std::move(b));
+  }
+  PacketBatch take_free() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.empty()) {
+      PacketBatch b;
+      b.bytes.reserve(256u << 10);
+      b.packets.reserve(256);
+      return b;
+    }
+    PacketBatch b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
+
  private:
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<PacketBatch> q_;
+  static constexpr size_t kFreeBatches = 16;
+  std::vector<PacketBatch> free_;
   size_t bytes_ = 0;
   size_t max_bytes_;
   bool closed_ = false;

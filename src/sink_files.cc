@@ -32,7 +32,7 @@ FileSink::FileSink(FileSinkOptions o) : opt_(std::move(o)) {
   }
   if (max_fds == 0) max_fds = 16;
   writer_ = std::make_unique<FileWriter>(opt_.outdir_fd, opt_.outdir, opt_.writer_threads,
-                                         max_fds);
+                                         max_fds, 16u << 20, opt_.writer_nice);
   conns_.reserve(1024);
 }
 

@@ -26,6 +26,7 @@ struct FileSinkOptions {
   size_t chunk_bytes = 64u << 10;  ///< bytes gathered per direction before a write
   bool write_index = false;        ///< -I: FILE.findx with offset|time|length
   size_t writer_threads = 2;       ///< 0: write in the calling thread
+  int writer_nice = 0;             ///< niceness of the writer threads (live: yield)
 };
 
 class FileSink : public Sink {

@@ -119,6 +119,9 @@ std::unique_ptr<CaptureFile> CaptureFile::open(const std::string& path,
             ", not a pcap or pcapng capture";
     return nullptr;
   }
+  // Large reads: stdio's default 4 KiB buffer costs a system call per few
+  // packets.
+  std::setvbuf(f, nullptr, _IOFBF, 1u << 20);
   cf->file_ = f;
   if (is_pcapng_magic(magic)) {
     cf->inner_ = std::make_unique<PcapngReader>(f, cf->name_);

@@ -65,17 +65,20 @@ void FileWriter::submit(WriteJob job, size_t route) {
     queued_bytes_ += bytes;
   }
   Worker& w = *workers_[route % workers_.size()];
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(w.mu);
     w.queue.push_back(std::move(job));
+    wake = w.sleeping;
   }
-  w.cv.notify_all();  // drain() waits on the same condition
+  // A busy worker finds the job when it looks again: no system call.
+  if (wake) w.cv.notify_one();
 }
 
 void FileWriter::drain() {
   for (auto& w : workers_) {
     std::unique_lock<std::mutex> lock(w->mu);
-    w->cv.wait(lock, [&] { return w->queue.empty() && !w->busy; });
+    w->idle_cv.wait(lock, [&] { return w->queue.empty() && !w->busy; });
   }
 }
 
@@ -89,8 +92,12 @@ void FileWriter::run(Worker& w) {
     {
       std::unique_lock<std::mutex> lock(w.mu);
       w.busy = false;
-      w.cv.notify_all();  // drain() may be waiting
-      w.cv.wait(lock, [&] { return w.stop || !w.queue.empty(); });
+      if (w.queue.empty()) {
+        w.idle_cv.notify_all();  // drain() may be waiting
+        w.sleeping = true;
+        w.cv.wait(lock, [&] { return w.stop || !w.queue.empty(); });
+        w.sleeping = false;
+      }
       if (w.queue.empty()) break;
       job = std::move(w.queue.front());
       w.queue.pop_front();

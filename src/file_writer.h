@@ -66,9 +66,11 @@ class FileWriter {
   };
   struct Worker {
     std::mutex mu;
-    std::condition_variable cv;
+    std::condition_variable cv;       // the worker waits here for jobs
+    std::condition_variable idle_cv;  // drain() waits here
     std::deque<WriteJob> queue;
     bool busy = false;
+    bool sleeping = false;            // waiting on cv: a submit must wake it
     bool stop = false;
     std::thread thread;
     // Owned by the worker's thread only:

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -170,6 +171,7 @@ void FileWriter::execute(Worker& w, WriteJob& job) {
   if (!job.data.empty() || job.final || created) {
     if (!ensure_open(w, f, job.file, created, job.continue_file)) return;
   }
+  f.written_end = std::max<uint64_t>(f.written_end, job.offset + job.data.size());
   const uint8_t* p = job.data.data();
   size_t left = job.data.size();
   off_t at = static_cast<off_t>(f.base + job.offset);
@@ -201,9 +203,9 @@ void FileWriter::execute(Worker& w, WriteJob& job) {
   if (job.final) {
     // A gap at the end of a stream still counts: the file keeps stream
     // offsets, so it is extended with zeros (sparse) to cover it.
-    struct stat st;
-    const auto want = static_cast<off_t>(f.base + job.extend_to);
-    if (fstat(f.fd, &st) == 0 && st.st_size < want && ftruncate(f.fd, want) != 0) {
+    // Only a stream that ends in a gap needs it (no fstat per file).
+    if (job.extend_to > f.written_end &&
+        ftruncate(f.fd, static_cast<off_t>(f.base + job.extend_to)) != 0) {
       fail("cannot extend " + shown(f.path), errno);
     }
     close_fd(w, f);

@@ -60,6 +60,7 @@ class FileWriter {
   struct OpenFile {
     int fd = -1;
     uint64_t base = 0;
+    uint64_t written_end = 0;  // stream offset after the last byte written
     bool index_started = false;
     std::string path;
     std::list<uint64_t>::iterator lru;

@@ -144,6 +144,15 @@ else
   echo "note: full-disk case skipped (needs root to mount a small tmpfs)"
 fi
 
+# A stream whose end was cut by the snapshot length keeps its length: the
+# file is extended over the trailing gap (sparse zeros).
+snap=$here/../../../shared/pcaps/snaplen96_truncated.pcap
+if [ -f "$snap" ]; then
+  "$bin" -q -r "$snap" -o "$tmp/snap" 2>/dev/null
+  [ "$(stat -c %s "$tmp/snap/192.168.002.020.12345-192.168.001.010.60706")" -eq 1000000 ] && ok ||
+    bad "snaplen-cut stream: file is not 1000000 bytes"
+fi
+
 # Colors: never by default when piped, always on request, NO_COLOR wins over auto.
 "$bin" -r "$pcaps/redis_cli_lo.pcap" -c --color=always | grep -q $'\033\[3' && ok || bad "--color=always has no colors"
 "$bin" -r "$pcaps/redis_cli_lo.pcap" -c | grep -q $'\033' && bad "colors when piped" || ok

@@ -62,6 +62,11 @@ void FileWriter::submit(WriteJob job, size_t route) {
   const size_t bytes = job.data.size() + job.index.size();
   {
     std::unique_lock<std::mutex> lock(queued_mu_);
+    if (queued_bytes_ >= max_queued_ && queued_bytes_ > 0) {
+      lock.unlock();
+      kick();  // the workers must run for the queue to shrink
+      lock.lock();
+    }
     queued_cv_.wait(lock, [&] { return queued_bytes_ < max_queued_ || queued_bytes_ == 0; });
     queued_bytes_ += bytes;
   }
@@ -70,13 +75,26 @@ void FileWriter::submit(WriteJob job, size_t route) {
   {
     std::lock_guard<std::mutex> lock(w.mu);
     w.queue.push_back(std::move(job));
-    wake = w.sleeping;
+    // A busy worker finds the job when it looks again; a sleeping one is
+    // woken for a batch, not for every file.
+    wake = w.sleeping && w.queue.size() >= kWakeBatch;
   }
-  // A busy worker finds the job when it looks again: no system call.
   if (wake) w.cv.notify_one();
 }
 
+void FileWriter::kick() {
+  for (auto& w : workers_) {
+    bool wake;
+    {
+      std::lock_guard<std::mutex> lock(w->mu);
+      wake = w->sleeping && !w->queue.empty();
+    }
+    if (wake) w->cv.notify_one();
+  }
+}
+
 void FileWriter::drain() {
+  kick();
   for (auto& w : workers_) {
     std::unique_lock<std::mutex> lock(w->mu);
     w->idle_cv.wait(lock, [&] { return w->queue.empty() && !w->busy; });

@@ -49,6 +49,11 @@ class FileWriter {
 
   /// Queues a job. `route` picks the thread (jobs with equal routes run in order).
   void submit(WriteJob job, size_t route);
+  /// Wakes every worker that has jobs waiting. submit() wakes a sleeping
+  /// worker only once a batch of jobs is queued (a wake-up costs a system
+  /// call and a context switch per file otherwise); callers that want the
+  /// writes to happen now (live capture's periodic flush) kick.
+  void kick();
   /// Waits until every queued job is done.
   void drain();
   /// The first error, empty while all is well. Safe from any thread.
@@ -92,6 +97,8 @@ class FileWriter {
   int dirfd_;
   int thread_nice_;
   std::string display_dir_;
+  static constexpr size_t kWakeBatch = 32;
+
   std::vector<std::unique_ptr<Worker>> workers_;
   Worker inline_;
   std::mutex queued_mu_;

@@ -127,6 +127,7 @@ void FileSink::flush_pending() {
       if (!cf.dir[i].pending.empty()) submit(id * 2 + static_cast<uint64_t>(i), cf.dir[i], false);
     }
   }
+  writer_->kick();
 }
 
 void FileSink::finish() {

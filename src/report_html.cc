@@ -166,17 +166,7 @@ void put_stats(std::string& o, const DirectionStats& st) {
 }
 
 void put_counts(std::string& o, const TcpAnalysisCounts& n) {
-  const std::pair<const char*, uint64_t> fields[] = {
-      {"retransmission", n.retransmission},
-      {"fast_retransmission", n.fast_retransmission},
-      {"spurious_retransmission", n.spurious_retransmission},
-      {"out_of_order", n.out_of_order},
-      {"lost_segment", n.lost_segment},
-      {"ack_lost_segment", n.ack_lost_segment},
-      {"duplicate_ack", n.duplicate_ack},
-      {"zero_window", n.zero_window},
-      {"keep_alive", n.keep_alive},
-  };
+  const auto fields = named_counts(n);
   o += '{';
   bool first = true;
   for (const auto& [key, v] : fields) {

@@ -44,17 +44,7 @@ void add_direction(std::string& o, const Connection& c, Dir d) {
   o += st.fin ? "true" : "false";
   o += ",\"rst\":";
   o += st.rst ? "true" : "false";
-  const std::pair<const char*, uint64_t> counts[] = {
-      {"retransmission", n.retransmission},
-      {"fast_retransmission", n.fast_retransmission},
-      {"spurious_retransmission", n.spurious_retransmission},
-      {"out_of_order", n.out_of_order},
-      {"lost_segment", n.lost_segment},
-      {"ack_lost_segment", n.ack_lost_segment},
-      {"duplicate_ack", n.duplicate_ack},
-      {"zero_window", n.zero_window},
-      {"keep_alive", n.keep_alive},
-  };
+  const auto counts = named_counts(n);
   for (const auto& [key, v] : counts) {
     o += ',';
     add_uint(o, key, v);

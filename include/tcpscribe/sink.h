@@ -1,9 +1,11 @@
 // The events every output consumes: files, console, reports, netrecord logs.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "tcpscribe/flow_key.h"
 #include "tcpscribe/packet.h"
@@ -60,6 +62,19 @@ struct TcpAnalysisCounts {
   uint64_t zero_window = 0;
   uint64_t keep_alive = 0;
 };
+
+/// The counts with the names the reports give them, in report order.
+inline std::array<std::pair<const char*, uint64_t>, 9> named_counts(const TcpAnalysisCounts& n) {
+  return {{{"retransmission", n.retransmission},
+           {"fast_retransmission", n.fast_retransmission},
+           {"spurious_retransmission", n.spurious_retransmission},
+           {"out_of_order", n.out_of_order},
+           {"lost_segment", n.lost_segment},
+           {"ack_lost_segment", n.ack_lost_segment},
+           {"duplicate_ack", n.duplicate_ack},
+           {"zero_window", n.zero_window},
+           {"keep_alive", n.keep_alive}}};
+}
 
 struct TcpAnalysis {
   std::string conn_state;   ///< S0, S1, SF, REJ, ... OTH

@@ -10,21 +10,7 @@
 # The log is also parsed twice, by an independent Python reader here and by
 # tcpscribe's own reader (proxy --inspect --extract).
 # Usage: proxy_real_servers.sh path/to/tcpscribe   (exit 77: cannot run here)
-set -u
-bin=$(realpath "$1")
-proxy_bin=${TCPSCRIBE_PROXY_BIN:-$bin}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-[ -n "${KEEP_TMP:-}" ] && trap - EXIT
-skip() { echo "SKIP: $*"; exit 77; }
-fail=0
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/lib/harness.sh" "$@"
 
 "$proxy_bin" proxy --help >/dev/null 2>&1 || skip "this tcpscribe has no proxy mode"
 [ "$(id -u)" -eq 0 ] || skip "needs root for tcpdump -i lo"

@@ -6,21 +6,7 @@
 # date, and without the mask --compare must point inside the Date header.
 # The IPv6 target syntax ([::1]:PORT) is checked against a second server.
 # Usage: replay_http.sh path/to/tcpscribe   (exit 77: cannot run here)
-set -u
-bin=$(realpath "$1")
-proxy_bin=${TCPSCRIBE_PROXY_BIN:-$bin}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-[ -n "${KEEP_TMP:-}" ] && trap - EXIT
-skip() { echo "SKIP: $*"; exit 77; }
-fail=0
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/lib/harness.sh" "$@"
 expect_eq() { [ "$2" == "$3" ] || bad "$1: got [$2], want [$3]"; }
 
 grep -q -- --response-timeout <<<"$("$bin" replay --help 2>&1)" || skip "this tcpscribe has no replay mode"

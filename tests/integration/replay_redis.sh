@@ -7,21 +7,7 @@
 # differs; --replace, --repeat/--concurrency, --record, the half-close, a
 # refusing target and a bad input file are checked on the way.
 # Usage: replay_redis.sh path/to/tcpscribe   (exit 77: cannot run here)
-set -u
-bin=$(realpath "$1")
-proxy_bin=${TCPSCRIBE_PROXY_BIN:-$bin}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-[ -n "${KEEP_TMP:-}" ] && trap - EXIT
-skip() { echo "SKIP: $*"; exit 77; }
-fail=0
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/lib/harness.sh" "$@"
 expect_eq() {  # expect_eq WHAT GOT WANT
   [ "$2" == "$3" ] || bad "$1: got [$2], want [$3]"
 }

@@ -195,10 +195,7 @@ int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
   }
   if (vm.count("color")) {
     const std::string c = vm["color"].as<std::string>();
-    if (c == "auto") opt.color = ColorMode::kAuto;
-    else if (c == "always") opt.color = ColorMode::kAlways;
-    else if (c == "never") opt.color = ColorMode::kNever;
-    else {
+    if (!parse_color_mode(c, opt.color)) {
       err << "tcpscribe: --color takes auto, always or never, not '" << c << "'\n";
       return kExitUsage;
     }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "color.h"
 #include "tcpscribe/packet.h"
 
 namespace tcpscribe {
@@ -24,7 +25,6 @@ struct InputFile {
   bool finish_only = false;  ///< -R: only continues connections already open
 };
 
-enum class ColorMode { kAuto, kAlways, kNever };
 
 struct Options {
   std::vector<InputFile> inputs;   ///< -r / -R, in command-line order

@@ -22,14 +22,6 @@
 namespace tcpscribe {
 namespace {
 
-bool use_color_on(ColorMode m, int fd) {
-  if (m == ColorMode::kAlways) return true;
-  if (m == ColorMode::kNever) return false;
-  const char* no_color = std::getenv("NO_COLOR");
-  if (no_color && *no_color) return false;
-  return isatty(fd) == 1;
-}
-
 /// mkdir -p and open the directory; one clear line on failure.
 int open_outdir(const std::string& dir, bool& created, std::string& error) {
   created = false;
@@ -123,7 +115,7 @@ int Pipeline::open() {
     co.hex = opt_.hex;
     co.binary = opt_.binary;
     co.newline = opt_.chunk_newline;
-    co.color = use_color_on(opt_.color, STDOUT_FILENO);
+    co.color = color_enabled(opt_.color, STDOUT_FILENO);
     co.name_template = opt_.name_template;
     co.flush_each = opt_.live;
     co.findings = !opt_.quiet;
@@ -150,7 +142,7 @@ int Pipeline::open() {
   if (!opt_.console && !opt_.quiet) {
     // With the flows in files, findings go to standard error.
     findings_ = std::make_unique<FindingsSink>(opt_.name_template,
-                                               use_color_on(opt_.color, STDERR_FILENO), stderr);
+                                               color_enabled(opt_.color, STDERR_FILENO), stderr);
     sinks.push_back(findings_.get());
   }
   if (!opt_.netrecord_root.empty()) {

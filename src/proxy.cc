@@ -211,12 +211,7 @@ class Proxy {
 };
 
 bool Proxy::use_color(const ProxyOptions& o) {
-  if (o.json) return false;
-  if (o.color == ProxyColor::kAlways) return true;
-  if (o.color == ProxyColor::kNever) return false;
-  const char* no_color = std::getenv("NO_COLOR");
-  if (no_color != nullptr && *no_color != '\0') return false;
-  return ::isatty(STDOUT_FILENO) == 1;
+  return !o.json && color_enabled(o.color, STDOUT_FILENO);
 }
 
 Proxy::~Proxy() {

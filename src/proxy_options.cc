@@ -182,10 +182,7 @@ int parse_proxy_options(int argc, char** argv, ProxyOptions& opt, std::ostream& 
   opt.quiet = vm.count("quiet") > 0;
   if (vm.count("color")) {
     const std::string c = vm["color"].as<std::string>();
-    if (c == "auto") opt.color = ProxyColor::kAuto;
-    else if (c == "always") opt.color = ProxyColor::kAlways;
-    else if (c == "never") opt.color = ProxyColor::kNever;
-    else {
+    if (!parse_color_mode(c, opt.color)) {
       err << "tcpscribe proxy: --color takes auto, always or never, not '" << c << "'\n";
       return 1;
     }

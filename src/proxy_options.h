@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "color.h"
+
 namespace tcpscribe {
 
 /// A host (name, IPv4, or IPv6 without brackets) and a port.
@@ -19,7 +21,6 @@ struct HostPort {
 /// interfaces). Returns false with `error` set.
 bool parse_host_port(const std::string& s, HostPort& out, std::string& error);
 
-enum class ProxyColor { kAuto, kAlways, kNever };
 
 struct ProxyOptions {
   HostPort listen;
@@ -30,7 +31,7 @@ struct ProxyOptions {
   uint64_t max_dump = UINT64_MAX;
   bool json = false;
   bool quiet = false;            ///< -q: no console view at all
-  ProxyColor color = ProxyColor::kAuto;
+  ColorMode color = ColorMode::kAuto;
   double idle_timeout = 0;       ///< seconds without data before closing; 0: never
   double connect_timeout = 10;
   double drain = 5;              ///< seconds open connections get after SIGINT/SIGTERM

@@ -54,7 +54,7 @@ TEST(ProxyOptions, FlagsAndDefaults) {
   EXPECT_EQ(o.idle_timeout, 2.5);
   EXPECT_EQ(o.connect_timeout, 10);
   EXPECT_EQ(o.drain, 5);
-  EXPECT_EQ(o.color, ProxyColor::kNever);
+  EXPECT_EQ(o.color, ColorMode::kNever);
   EXPECT_TRUE(o.json);
   EXPECT_TRUE(o.log_root.empty());
 }

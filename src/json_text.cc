@@ -54,6 +54,11 @@ void append_json_string(std::string& out, std::string_view s, JsonStringStyle st
   out += '"';
   for (size_t i = 0; i < s.size();) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80 && style.bytes_as_latin1) {
+      hex4(out, c);
+      ++i;
+      continue;
+    }
     if (c >= 0x80) {
       const size_t n = utf8_sequence_length(s, i);
       if (n == 0) {

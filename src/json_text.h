@@ -22,6 +22,9 @@ struct JsonStringStyle {
   bool html_safe = false;
   /// U+2028 and U+2029 become \u2028 \u2029 (JavaScript string safety).
   bool escape_line_separators = false;
+  /// Every byte from 0x80 up becomes \u00XX, UTF-8 or not: the string is
+  /// the bytes read as Latin-1, so raw data comes back exactly.
+  bool bytes_as_latin1 = false;
 };
 
 /// Appends `s` as a quoted JSON string.

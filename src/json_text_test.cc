@@ -36,6 +36,12 @@ TEST(JsonText, HtmlSafeAndLineSeparators) {
   EXPECT_EQ(quote("a\xe2\x80\xa8"), "\"a\xe2\x80\xa8\"");
 }
 
+TEST(JsonText, BytesAsLatin1) {
+  JsonStringStyle raw;
+  raw.bytes_as_latin1 = true;
+  EXPECT_EQ(quote("caf\xc3\xa9\xff\x7f\n", raw), R"("caf\u00c3\u00a9\u00ff\u007f\n")");
+}
+
 TEST(JsonText, ValidUtf8) {
   EXPECT_TRUE(valid_utf8("plain"));
   EXPECT_TRUE(valid_utf8("\xf0\x9f\x98\x80"));

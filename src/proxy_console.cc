@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "json_text.h"
+
 namespace tcpscribe {
 namespace {
 
@@ -67,26 +69,10 @@ void ProxyConsole::append_text(std::string& out, std::span<const uint8_t> bytes)
 }
 
 void ProxyConsole::append_json_string(std::string& out, std::span<const uint8_t> bytes) {
-  static const char* kDigits = "0123456789abcdef";
-  out += '"';
-  for (uint8_t b : bytes) {
-    switch (b) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (b < 0x20 || b >= 0x7F) {
-          out += "\\u00";
-          out += kDigits[b >> 4];
-          out += kDigits[b & 15];
-        } else {
-          out += static_cast<char>(b);
-        }
-    }
-  }
-  out += '"';
+  JsonStringStyle raw;
+  raw.bytes_as_latin1 = true;  // data comes back byte for byte
+  tcpscribe::append_json_string(
+      out, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), raw);
 }
 
 void ProxyConsole::json_head(std::string& out, double t, uint64_t sid, const char* event) const {

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "json_text.h"
 #include "netrecord.h"
 #include "replay_compare.h"
 #include "replay_engine.h"
@@ -92,21 +93,11 @@ TimingStats timing_stats(const std::vector<TimingSample>& samples) {
 }
 
 std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20 || c >= 0x7f) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      out += b;
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
+  JsonStringStyle raw;
+  raw.bytes_as_latin1 = true;
+  std::string out;
+  append_json_string(out, s, raw);
+  return out;
 }
 
 const char* timing_name(Timing t) {

@@ -1,7 +1,5 @@
 #include "report_html.h"
 
-#include "json_text.h"
-
 #include <strings.h>
 
 #include <algorithm>
@@ -11,7 +9,9 @@
 #include <cstring>
 
 #include "http.h"
+#include "json_text.h"
 #include "report_html_assets.h"
+#include "report_json.h"
 
 namespace tcpscribe {
 namespace {
@@ -80,17 +80,6 @@ const char* phase_name(HtmlReport::Phase p) {
     case HtmlReport::kHalfClosed: return "half-closed";
     case HtmlReport::kClosed: return "closed";
     case HtmlReport::kReset: return "reset";
-  }
-  return "?";
-}
-
-const char* finding_kind(Finding::Kind k) {
-  switch (k) {
-    case Finding::Kind::kDataAfterPeerFin: return "data_after_peer_fin";
-    case Finding::Kind::kTupleReuse: return "tuple_reuse";
-    case Finding::Kind::kCaptureGap: return "capture_gap";
-    case Finding::Kind::kConflictingOverlap: return "conflicting_overlap";
-    case Finding::Kind::kHttp: return "http";
   }
   return "?";
 }
@@ -584,7 +573,7 @@ std::string HtmlReport::json() const {
       const Finding& f = k.findings[i];
       if (i) o += ',';
       o += '[';
-      put_string(o, finding_kind(f.kind));
+      put_string(o, finding_kind_name(f.kind));
       o += ',';
       o += std::to_string(index_of(f.dir));
       o += ',';

@@ -1,6 +1,7 @@
 #include "proxy.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -134,13 +135,51 @@ struct Socket {
 
 /// One direction of a session: src socket -> dst socket.
 struct Pipe {
-  std::unique_ptr<uint8_t[]> pending;  // bytes read but not yet accepted by dst
+  Pipe() = default;
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
+  ~Pipe() {
+    for (int fd : held) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  // Bytes read but not yet accepted by dst: `len` bytes in `pending` from
+  // `off`, or (zero-copy path) `len` bytes in the kernel pipe `held`.
+  std::unique_ptr<uint8_t[]> pending;
   size_t off = 0;
   size_t len = 0;
+  int held[2] = {-1, -1};  // created the first time dst pushes back
+  bool in_held = false;
   bool eof = false;   // src sent its FIN (read returned 0)
   bool shut = false;  // the FIN was passed on (shutdown(dst, SHUT_WR))
   uint64_t bytes = 0;
 };
+
+/// A non-blocking pipe of `size` bytes (rounded up by the kernel); false if
+/// it cannot be made or is smaller than `size`.
+bool make_pipe(int fds[2], size_t size) {
+  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return false;
+  const int got = ::fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(size));
+  if (got < 0 || static_cast<size_t>(got) < size) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    fds[0] = fds[1] = -1;
+    return false;
+  }
+  return true;
+}
+
+/// Reads exactly `n` bytes that a pipe is known to hold.
+bool read_from_pipe(int fd, uint8_t* out, size_t n) {
+  while (n > 0) {
+    const ssize_t r = ::read(fd, out, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    out += r;
+    n -= static_cast<size_t>(r);
+  }
+  return true;
+}
 
 struct Session {
   uint64_t sid = 0;
@@ -183,6 +222,10 @@ class Proxy {
   void on_socket_event(uint64_t tag, uint32_t events);
   void progress(Session& s);
   bool pump(Session& s, Dir d);
+  bool forward_copy(Session& s, Dir d, std::span<const uint8_t> chunk, Timestamp now);
+  bool forward_spliced(Session& s, Dir d, size_t n, Timestamp now);
+  void setup_splice();
+  void empty_pipe(int fd);
   void side_failed(Session& s, Side side, int err);
   void end_session(Session& s, const char* reason, CloseReason why);
   void sweep(Timestamp now);
@@ -208,6 +251,12 @@ class Proxy {
   std::vector<uint64_t> queued_;
   std::unique_ptr<uint8_t[]> scratch_;
   std::string listen_name_;
+  // Zero-copy path (no console dump): src -> pipe_ -> dst with splice(),
+  // the log's copy made with tee() into log_pipe_. Both are empty between
+  // chunks, so one pair serves every session.
+  bool splice_ = false;
+  int pipe_[2] = {-1, -1};
+  int log_pipe_[2] = {-1, -1};
 };
 
 bool Proxy::use_color(const ProxyOptions& o) {
@@ -221,6 +270,9 @@ Proxy::~Proxy() {
     }
   }
   if (listen_fd_ >= 0) ::close(listen_fd_);
+  for (int fd : {pipe_[0], pipe_[1], log_pipe_[0], log_pipe_[1]}) {
+    if (fd >= 0) ::close(fd);
+  }
   if (signal_fd_ >= 0) ::close(signal_fd_);
   if (epfd_ >= 0) ::close(epfd_);
 }
@@ -289,6 +341,7 @@ int Proxy::setup() {
   ::epoll_ctl(epfd_, EPOLL_CTL_ADD, signal_fd_, &ev);
   resume_listener();
   scratch_.reset(new uint8_t[opt_.buffer]);
+  setup_splice();
 
   std::string what = "listening on " + listen_name_ + ", forwarding to " +
                      opt_.forward.host + ":" + std::to_string(opt_.forward.port);
@@ -439,6 +492,34 @@ void Proxy::connect_failed(Session& s, const std::string& why) {
   end_session(s, "upstream unreachable", CloseReason::kRst);
 }
 
+void Proxy::setup_splice() {
+  // When the console shows no bytes, chunks need not pass through memory:
+  // splice() moves them socket -> pipe -> socket, and tee() + splice() put
+  // the log's copy in the file. The log pipe must be as large as the
+  // forwarding pipe, so that one tee() always copies a whole chunk.
+  if (console_.needs_bytes()) return;
+  if (!make_pipe(pipe_, opt_.buffer)) return;
+  const size_t size = static_cast<size_t>(::fcntl(pipe_[1], F_GETPIPE_SZ));
+  if (sink_ && !make_pipe(log_pipe_, size)) {
+    for (int& fd : pipe_) {
+      ::close(fd);
+      fd = -1;
+    }
+    return;
+  }
+  splice_ = true;
+}
+
+// Drops what a pipe holds (a chunk whose session failed mid-way), so the
+// next chunk starts from an empty pipe.
+void Proxy::empty_pipe(int fd) {
+  for (;;) {
+    const ssize_t r = ::read(fd, scratch_.get(), opt_.buffer);
+    if (r > 0 || (r < 0 && errno == EINTR)) continue;
+    return;
+  }
+}
+
 void Proxy::on_socket_event(uint64_t tag, uint32_t events) {
   auto it = sessions_.find(tag >> 1);
   if (it == sessions_.end()) return;  // ended earlier in this batch
@@ -476,7 +557,10 @@ bool Proxy::pump(Session& s, Dir d) {
   for (int reads = 0;;) {
     if (p.len > 0) {
       if (!dst.writable) return true;
-      const ssize_t w = ::send(dst.fd, p.pending.get() + p.off, p.len, MSG_NOSIGNAL);
+      const ssize_t w =
+          p.in_held ? ::splice(p.held[0], nullptr, dst.fd, nullptr, p.len,
+                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+                    : ::send(dst.fd, p.pending.get() + p.off, p.len, MSG_NOSIGNAL);
       if (w < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN) {
@@ -486,13 +570,14 @@ bool Proxy::pump(Session& s, Dir d) {
         side_failed(s, dst_side, errno);
         return false;
       }
-      p.off += static_cast<size_t>(w);
+      if (!p.in_held) p.off += static_cast<size_t>(w);
       p.len -= static_cast<size_t>(w);
       if (p.len > 0) {
         dst.writable = false;  // the socket buffer is full: wait for EPOLLOUT
         return true;
       }
       p.off = 0;
+      p.in_held = false;
     }
     if (p.eof) {
       if (!p.shut) {
@@ -510,7 +595,9 @@ bool Proxy::pump(Session& s, Dir d) {
       }
       return true;
     }
-    const ssize_t n = ::recv(src.fd, scratch_.get(), opt_.buffer, 0);
+    const ssize_t n = splice_ ? ::splice(src.fd, nullptr, pipe_[1], nullptr, opt_.buffer,
+                                         SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+                              : ::recv(src.fd, scratch_.get(), opt_.buffer, 0);
     ++reads;
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -529,37 +616,117 @@ bool Proxy::pump(Session& s, Dir d) {
       console_.shutdown(s.sid, secs(now), d, "");
       continue;
     }
-    const std::span<const uint8_t> chunk(scratch_.get(), static_cast<size_t>(n));
-    // Log first, then forward: every byte forwarded is in the log.
-    if (sink_) sink_->on_data(s.conn, d, p.bytes, chunk, now);
-    console_.data(s.sid, secs(now), d, chunk);
-    p.bytes += chunk.size();
-    // A short read drained the socket (edge-triggered: new data is a new
-    // event), unless the peer closed, when only EOF tells we are done.
-    if (static_cast<size_t>(n) < opt_.buffer && !src.peer_closed) src.readable = false;
-    size_t sent = 0;
-    while (dst.writable && sent < chunk.size()) {
-      const ssize_t w = ::send(dst.fd, chunk.data() + sent, chunk.size() - sent, MSG_NOSIGNAL);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN) {
-          dst.writable = false;
-          break;
-        }
-        side_failed(s, dst_side, errno);
+    if (splice_) {
+      // A short splice may only mean the pipe ran out of slots: the next
+      // one tells whether the socket is drained.
+      if (!forward_spliced(s, d, static_cast<size_t>(n), now)) return false;
+    } else {
+      // A short read drained the socket (edge-triggered: new data is a new
+      // event), unless the peer closed, when only EOF tells we are done.
+      if (static_cast<size_t>(n) < opt_.buffer && !src.peer_closed) src.readable = false;
+      if (!forward_copy(s, d, {scratch_.get(), static_cast<size_t>(n)}, now)) return false;
+    }
+    if (p.len > 0) return true;  // stop reading src until dst takes these
+  }
+}
+
+// Logs a chunk read into memory and sends what dst takes; the rest waits in
+// the direction's pending buffer. Returns false if the session ended.
+bool Proxy::forward_copy(Session& s, Dir d, std::span<const uint8_t> chunk, Timestamp now) {
+  Socket& dst = s.sock[1 - index_of(d)];
+  Pipe& p = s.pipe[index_of(d)];
+  // Log first, then forward: every byte forwarded is in the log.
+  if (sink_) sink_->on_data(s.conn, d, p.bytes, chunk, now);
+  console_.data(s.sid, secs(now), d, chunk);
+  p.bytes += chunk.size();
+  size_t sent = 0;
+  while (dst.writable && sent < chunk.size()) {
+    const ssize_t w = ::send(dst.fd, chunk.data() + sent, chunk.size() - sent, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        dst.writable = false;
+        break;
+      }
+      side_failed(s, d == Dir::kClientToServer ? kUpstream : kClient, errno);
+      return false;
+    }
+    sent += static_cast<size_t>(w);
+    if (sent < chunk.size()) dst.writable = false;
+  }
+  if (sent < chunk.size()) {
+    if (!p.pending) p.pending.reset(new uint8_t[opt_.buffer]);
+    p.off = 0;
+    p.len = chunk.size() - sent;
+    p.in_held = false;
+    std::memcpy(p.pending.get(), chunk.data() + sent, p.len);
+  }
+  return true;
+}
+
+// The zero-copy path: the chunk's `n` bytes are in pipe_. Logs them (tee),
+// then splices what dst takes; the rest moves to the direction's own pipe
+// (or, failing that, to memory), so pipe_ is empty again on return.
+bool Proxy::forward_spliced(Session& s, Dir d, size_t n, Timestamp now) {
+  Socket& dst = s.sock[1 - index_of(d)];
+  Pipe& p = s.pipe[index_of(d)];
+  if (sink_) {
+    const ssize_t t = ::tee(pipe_[0], log_pipe_[1], n, SPLICE_F_NONBLOCK);
+    if (t != static_cast<ssize_t>(n)) {
+      // Not the whole chunk (should not happen with equal pipes): take the
+      // chunk through memory instead.
+      if (t > 0) empty_pipe(log_pipe_[0]);
+      if (!read_from_pipe(pipe_[0], scratch_.get(), n)) {
+        empty_pipe(pipe_[0]);
+        side_failed(s, d == Dir::kClientToServer ? kClient : kUpstream, EIO);
         return false;
       }
-      sent += static_cast<size_t>(w);
-      if (sent < chunk.size()) dst.writable = false;
+      return forward_copy(s, d, {scratch_.get(), n}, now);
     }
-    if (sent < chunk.size()) {
-      if (!p.pending) p.pending.reset(new uint8_t[opt_.buffer]);
-      p.off = 0;
-      p.len = chunk.size() - sent;
-      std::memcpy(p.pending.get(), chunk.data() + sent, p.len);
-      return true;  // stop reading src until dst takes these
+    sink_->on_data_from_pipe(s.conn, d, log_pipe_[0], n, now);
+  }
+  console_.data_size(s.sid, secs(now), d, n);
+  p.bytes += n;
+  size_t left = n;
+  while (dst.writable && left > 0) {
+    const ssize_t w =
+        ::splice(pipe_[0], nullptr, dst.fd, nullptr, left, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        dst.writable = false;
+        break;
+      }
+      const int err = errno;
+      empty_pipe(pipe_[0]);
+      side_failed(s, d == Dir::kClientToServer ? kUpstream : kClient, err);
+      return false;
+    }
+    left -= static_cast<size_t>(w);
+    if (left > 0) dst.writable = false;
+  }
+  if (left == 0) return true;
+  p.off = 0;
+  p.len = left;
+  if (p.held[0] < 0) make_pipe(p.held, opt_.buffer);  // may fail: memory then
+  size_t moved = 0;
+  if (p.held[0] >= 0) {
+    const ssize_t w =
+        ::splice(pipe_[0], nullptr, p.held[1], nullptr, left, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (w > 0) moved = static_cast<size_t>(w);
+  }
+  p.in_held = moved == left;
+  if (!p.in_held) {
+    // In memory, in order: what reached the held pipe, then the rest.
+    if (!p.pending) p.pending.reset(new uint8_t[opt_.buffer]);
+    if (!read_from_pipe(p.held[0], p.pending.get(), moved) ||
+        !read_from_pipe(pipe_[0], p.pending.get() + moved, left - moved)) {
+      empty_pipe(pipe_[0]);
+      side_failed(s, d == Dir::kClientToServer ? kClient : kUpstream, EIO);
+      return false;
     }
   }
+  return true;
 }
 
 // A socket failed (reset, or an error on write): log `err` for that side,

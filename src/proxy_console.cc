@@ -126,7 +126,8 @@ void ProxyConsole::connected(uint64_t sid, double t, const std::string& upstream
   emit(out);
 }
 
-void ProxyConsole::data(uint64_t sid, double t, Dir d, std::span<const uint8_t> bytes) {
+void ProxyConsole::chunk(uint64_t sid, double t, Dir d, size_t total,
+                         std::span<const uint8_t> bytes) {
   if (!enabled()) return;
   const size_t shown = opt_.dump ? static_cast<size_t>(std::min<uint64_t>(opt_.max_dump, bytes.size())) : 0;
   const auto head = bytes.first(shown);
@@ -135,11 +136,11 @@ void ProxyConsole::data(uint64_t sid, double t, Dir d, std::span<const uint8_t> 
     json_head(out, t, sid, "data");
     out += ",\"dir\":\"";
     out += arrow(d);
-    out += "\",\"bytes\":" + std::to_string(bytes.size());
+    out += "\",\"bytes\":" + std::to_string(total);
     if (opt_.dump) {
       out += ",\"data\":";
       append_json_string(out, head);
-      if (shown < bytes.size()) out += ",\"more\":" + std::to_string(bytes.size() - shown);
+      if (shown < total) out += ",\"more\":" + std::to_string(total - shown);
     }
     out += "}\n";
     emit(out);
@@ -149,13 +150,13 @@ void ProxyConsole::data(uint64_t sid, double t, Dir d, std::span<const uint8_t> 
   if (opt_.color) out += d == Dir::kClientToServer ? kBlue : kRed;
   out += tag(sid);
   out += arrow(d);
-  out += " (" + std::to_string(bytes.size()) + " bytes)\n";
+  out += " (" + std::to_string(total) + " bytes)\n";
   if (opt_.dump) {
     if (!head.empty()) {
       if (opt_.hex) append_hexdump(out, head);
       else append_text(out, head);
     }
-    if (shown < bytes.size()) out += "... " + std::to_string(bytes.size() - shown) + " more bytes\n";
+    if (shown < total) out += "... " + std::to_string(total - shown) + " more bytes\n";
   }
   if (opt_.color) out += kReset;
   emit(out);

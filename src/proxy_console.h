@@ -37,7 +37,14 @@ class ProxyConsole {
             const std::string* log);
   /// `local` is the proxy's end of the upstream connection.
   void connected(uint64_t sid, double t, const std::string& upstream, const std::string& local);
-  void data(uint64_t sid, double t, Dir d, std::span<const uint8_t> bytes);
+  void data(uint64_t sid, double t, Dir d, std::span<const uint8_t> bytes) {
+    chunk(sid, t, d, bytes.size(), bytes);
+  }
+  /// Whether data() shows the bytes; if not, the proxy may forward chunks
+  /// without reading them into memory and report them with data_size().
+  bool needs_bytes() const { return enabled() && opt_.dump && opt_.max_dump > 0; }
+  /// A chunk of `n` bytes whose contents are not shown (!needs_bytes()).
+  void data_size(uint64_t sid, double t, Dir d, size_t n) { chunk(sid, t, d, n, {}); }
   /// A side closed (FIN) or failed (`error` non-empty).
   void shutdown(uint64_t sid, double t, Dir d, const std::string& error);
   void closed(uint64_t sid, double t, const char* reason, uint64_t c2s, uint64_t s2c,
@@ -56,6 +63,8 @@ class ProxyConsole {
   static void append_json_string(std::string& out, std::span<const uint8_t> bytes);
 
  private:
+  /// A chunk of `total` bytes, of which `bytes` (its start) may be shown.
+  void chunk(uint64_t sid, double t, Dir d, size_t total, std::span<const uint8_t> bytes);
   std::string tag(uint64_t sid) const;
   void json_head(std::string& out, double t, uint64_t sid, const char* event) const;
   void emit(const std::string& s);

@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace tcpscribe {
 
@@ -55,6 +57,7 @@ bool NetrecordSink::ensure_open(uint64_t conn_id, Log& log) {
     close_fd(logs_.at(open_lru_.front()));
   }
   log.fd = ::open(log.path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  log.positioned = false;
   if (log.fd < 0) {
     fail(&log, "cannot reopen " + log.path + ": " + std::strerror(errno));
     return false;
@@ -104,6 +107,64 @@ void NetrecordSink::on_data(const Connection& c, Dir d, uint64_t,
                             std::span<const uint8_t> bytes, Timestamp ts) {
   if (bytes.empty()) return;
   record(c.id, d == Dir::kClientToServer ? 'c' : 's', ts, std::to_string(bytes.size()), bytes);
+}
+
+namespace {
+
+// Reads and drops `n` bytes from a pipe that holds at least that many.
+void discard_from_pipe(int pipe_rd, size_t n) {
+  std::vector<uint8_t> buf(std::min<size_t>(n, 64 * 1024));
+  while (n > 0) {
+    const ssize_t r = ::read(pipe_rd, buf.data(), std::min(n, buf.size()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return;
+    n -= static_cast<size_t>(r);
+  }
+}
+
+}  // namespace
+
+bool NetrecordSink::on_data_from_pipe(const Connection& c, Dir d, int pipe_rd, size_t n,
+                                      Timestamp ts) {
+  if (n == 0) return true;
+  auto it = logs_.find(c.id);
+  if (it == logs_.end() || !ensure_open(c.id, it->second)) {
+    discard_from_pipe(pipe_rd, n);
+    return false;
+  }
+  Log& log = it->second;
+  if (!log.positioned) {
+    // splice() refuses files opened for append; a sole writer at the end of
+    // the file writes at the same place without it.
+    const int flags = ::fcntl(log.fd, F_GETFL);
+    if (flags < 0 || ::fcntl(log.fd, F_SETFL, flags & ~O_APPEND) != 0 ||
+        ::lseek(log.fd, 0, SEEK_END) < 0) {
+      fail(&log, "cannot write " + log.path + ": " + std::strerror(errno));
+      discard_from_pipe(pipe_rd, n);
+      return false;
+    }
+    log.positioned = true;
+  }
+  std::string error;
+  if (!write_netrecord(log.fd, d == Dir::kClientToServer ? 'c' : 's', micros_of(ts),
+                       std::to_string(n), {}, error)) {
+    fail(&log, "cannot write " + log.path + ": " + error);
+    discard_from_pipe(pipe_rd, n);
+    return false;
+  }
+  size_t left = n;
+  while (left > 0) {
+    const ssize_t w = ::splice(pipe_rd, nullptr, log.fd, nullptr, left, SPLICE_F_MOVE);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      fail(&log, "cannot write " + log.path + ": " +
+                     (w < 0 ? std::strerror(errno) : "splice wrote nothing"));
+      discard_from_pipe(pipe_rd, left);
+      return false;
+    }
+    left -= static_cast<size_t>(w);
+  }
+  return true;
 }
 
 void NetrecordSink::on_gap(const Connection&, Dir, uint64_t, uint64_t length, Timestamp) {

@@ -54,6 +54,11 @@ class NetrecordSink : public Sink {
                std::span<const uint8_t> bytes, Timestamp ts) override;
   void on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length,
               Timestamp ts) override;
+  /// on_data() for `n` bytes waiting in a pipe (the proxy's zero-copy
+  /// path): writes the record header, then splices the bytes from `pipe_rd`
+  /// into the log. Always consumes exactly `n` bytes from the pipe, also
+  /// when the log is abandoned; returns whether they were logged.
+  bool on_data_from_pipe(const Connection& c, Dir d, int pipe_rd, size_t n, Timestamp ts);
   void on_shutdown(const Connection& c, Dir d, bool reset, Timestamp ts) override;
   void on_close(const Connection& c, CloseReason why) override;
   void finish() override;
@@ -79,6 +84,7 @@ class NetrecordSink : public Sink {
     std::string path;
     int fd = -1;
     bool broken = false;
+    bool positioned = false;  // O_APPEND cleared for splice(), offset at the end
     std::list<uint64_t>::iterator lru;  // valid while fd >= 0
   };
 

@@ -1,5 +1,6 @@
 #include "sink_netrecord.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -139,6 +140,42 @@ TEST_F(NetrecordSinkTest, ExistingLogIsNotClobbered) {
   sink.on_close(c, CloseReason::kFin);
   EXPECT_FALSE(sink.failed());
   EXPECT_EQ(slurp(dir_ + "/f_2"), "c 0.000000 con\nc 1.000000 2\nab");
+}
+
+// The proxy's zero-copy path: bytes waiting in a pipe are spliced into the
+// log, interleaved with records written from memory, also after the log was
+// closed by the open-file cap and reopened (for append, which splice()
+// refuses).
+TEST_F(NetrecordSinkTest, SplicesChunksFromAPipe) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_NONBLOCK), 0);
+  auto put = [&](const std::string& s) {
+    ASSERT_EQ(::write(fds[1], s.data(), s.size()), static_cast<ssize_t>(s.size()));
+  };
+  NetrecordSink sink({dir_ + "/p", 0, 1});
+  Connection a = conn(1, 0), b = conn(2, 0);
+  sink.on_open(a);
+  put("hello");
+  EXPECT_TRUE(sink.on_data_from_pipe(a, Dir::kClientToServer, fds[0], 5, kSec));
+  sink.on_data(a, Dir::kServerToClient, 0, bytes("mem"), 2 * kSec);
+  sink.on_open(b);  // closes a's file (cap 1)
+  put("xyz");
+  EXPECT_TRUE(sink.on_data_from_pipe(b, Dir::kServerToClient, fds[0], 3, kSec));
+  put("again!");
+  EXPECT_TRUE(sink.on_data_from_pipe(a, Dir::kClientToServer, fds[0], 6, 3 * kSec));
+  sink.on_shutdown(a, Dir::kClientToServer, false, 4 * kSec);
+  sink.finish();
+  EXPECT_EQ(slurp(dir_ + "/p_1"),
+            "c 0.000000 con\nc 1.000000 5\nhellos 2.000000 3\nmemc 3.000000 6\nagain!"
+            "c 4.000000 hup\n");
+  EXPECT_EQ(slurp(dir_ + "/p_2"), "c 0.000000 con\ns 1.000000 3\nxyz");
+  // An unknown connection: nothing is logged, but the bytes are consumed.
+  put("lost");
+  EXPECT_FALSE(sink.on_data_from_pipe(conn(9, 0), Dir::kClientToServer, fds[0], 4, kSec));
+  char c;
+  EXPECT_EQ(::read(fds[0], &c, 1), -1);  // empty
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 }  // namespace

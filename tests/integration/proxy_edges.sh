@@ -93,6 +93,14 @@ class Proxy:
     def log(self, n):
         return f'{self.root}_{n}'
 
+# The proxy forwards through memory when the console shows the bytes, and
+# with splice() (zero-copy, the log written by tee) when it does not: the
+# cases about stream edges run both ways.
+COPY_VIEW = ('--max-dump', '1')
+SPLICE_VIEW = ('-q',)
+def view_name(view):
+    return '_splice' if view == SPLICE_VIEW else '_copy'
+
 def read_log(path):
     """Parsed by tcpscribe's reader: (inspect line, c stream, s stream, records)."""
     ex = os.path.join(TMP, 'extract')
@@ -128,7 +136,7 @@ def serve(lst, handler, count=1):
     threading.Thread(target=run, daemon=True).start()
 
 # ---------------------------------------------------------------- data with FIN
-def case_fin_with_data():
+def case_fin_with_data(*view):
     lst, up = listener()
     got = {}
     def h(c):
@@ -138,7 +146,7 @@ def case_fin_with_data():
         c.close()
     serve(lst, h)
     cap = None
-    p = Proxy('fin', up)
+    p = Proxy('fin' + view_name(view), up, *view)
     if HAVE_TCPDUMP:
         cap = subprocess.Popen(['tcpdump', '-i', 'lo', '--immediate-mode', '-U', '-nn', '-l',
                                 f'tcp dst port {p.port}'], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -170,7 +178,7 @@ def case_fin_with_data():
     check(p.stop() == 0, 'FIN with data: exit status after SIGTERM')
 
 # ---------------------------------------------------------------- half-closes
-def case_half_close_client_first():
+def case_half_close_client_first(*view):
     lst, up = listener()
     response = pattern('response', 2_000_000)
     def h(c):
@@ -180,7 +188,7 @@ def case_half_close_client_first():
             time.sleep(0.01)
         c.close()
     serve(lst, h)
-    p = Proxy('halfc', up)
+    p = Proxy('halfc' + view_name(view), up, *view)
     c = p.connect()
     c.sendall(b'GIVE ME EVERYTHING\n')
     c.shutdown(socket.SHUT_WR)
@@ -194,7 +202,7 @@ def case_half_close_client_first():
           f'half-close (client first): records {kinds(headers)}')
     p.stop()
 
-def case_half_close_server_first():
+def case_half_close_server_first(*view):
     lst, up = listener()
     got = {}
     def h(c):
@@ -204,7 +212,7 @@ def case_half_close_server_first():
         got['data'] = data
         c.close()
     serve(lst, h)
-    p = Proxy('halfs', up)
+    p = Proxy('halfs' + view_name(view), up, *view)
     c = p.connect()
     greeting, how = recv_all(c)  # ends at the server's FIN, passed on
     upload = pattern('upload', 1_500_000)
@@ -468,13 +476,13 @@ def case_1200_concurrent():
     check(p.stop() == 0, '1200 concurrent: exit status')
     lst.close()
 
-def case_backpressure():
+def case_backpressure(*view):
     lst, up = listener()
     holder = {}
     def slow(c):
         holder['c'] = c
     serve(lst, slow)
-    p = Proxy('slow', up, '-q')
+    p = Proxy('slow' + view_name(view), up, *view)
     size = 200 << 20
     data = pattern('bulk', 1 << 20)
     sent = {'n': 0}
@@ -599,10 +607,14 @@ def case_netrecord_order_and_no_clobber():
     check(cs == b'abc' and ss == b'abc', f'netrecord order: {line}')
     lst.close()
 
-for case in (case_fin_with_data, case_half_close_client_first, case_half_close_server_first,
-             case_refused, case_connect_timeout, case_idle_timeout, case_sigkill_and_open_reads,
+import functools
+def both_ways(case):
+    return [functools.update_wrapper(functools.partial(case, *v), case) for v in (COPY_VIEW, SPLICE_VIEW)]
+
+for case in (*both_ways(case_fin_with_data), *both_ways(case_half_close_client_first),
+             *both_ways(case_half_close_server_first), case_refused, case_connect_timeout, case_idle_timeout, case_sigkill_and_open_reads,
              case_console, case_errors, case_netrecord_order_and_no_clobber,
-             case_backpressure, case_1200_concurrent, case_sigterm_100, case_sigint_deadline):
+             *both_ways(case_backpressure), case_1200_concurrent, case_sigterm_100, case_sigint_deadline):
     t = time.monotonic()
     before = len(failures)
     try:
@@ -610,7 +622,8 @@ for case in (case_fin_with_data, case_half_close_client_first, case_half_close_s
     except Exception as e:
         import traceback; traceback.print_exc()
         check(False, f'{case.__name__}: {e!r}')
-    print(f'{case.__name__}: {"ok" if len(failures) == before else "FAILED"} ({time.monotonic() - t:.1f} s)', flush=True)
+    name = case.__name__ + (view_name(case.args) if isinstance(case, functools.partial) else '')
+    print(f'{name}: {"ok" if len(failures) == before else "FAILED"} ({time.monotonic() - t:.1f} s)', flush=True)
 print(f'proxy_edges: {len(failures)} failure(s)')
 sys.exit(1 if failures else 0)
 PY

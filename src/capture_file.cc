@@ -83,6 +83,11 @@ std::unique_ptr<CaptureFile> CaptureFile::open(const std::string& path,
                                                std::string& error) {
   std::unique_ptr<CaptureFile> cf(new CaptureFile());
   cf->name_ = path == "-" ? "standard input" : path;
+  // Large reads: stdio's default 4 KiB buffer costs a system call per few
+  // packets. glibc takes the size only with a buffer of ours, and only
+  // before the stream's first read.
+  constexpr size_t kBufferBytes = 1u << 20;
+  cf->buffer_ = std::make_unique_for_overwrite<char[]>(kBufferBytes);
   std::FILE* f = nullptr;
   unsigned char magic[4] = {0, 0, 0, 0};
   size_t got = 0;
@@ -95,12 +100,14 @@ std::unique_ptr<CaptureFile> CaptureFile::open(const std::string& path,
       error = "cannot read standard input";
       return nullptr;
     }
+    std::setvbuf(f, cf->buffer_.get(), _IOFBF, kBufferBytes);
   } else {
     f = std::fopen(path.c_str(), "rb");
     if (!f) {
       error = "cannot open " + path + ": " + std::strerror(errno);
       return nullptr;
     }
+    std::setvbuf(f, cf->buffer_.get(), _IOFBF, kBufferBytes);
     struct stat st;
     if (fstat(fileno(f), &st) == 0) {
       if (S_ISDIR(st.st_mode)) {
@@ -119,9 +126,6 @@ std::unique_ptr<CaptureFile> CaptureFile::open(const std::string& path,
             ", not a pcap or pcapng capture";
     return nullptr;
   }
-  // Large reads: stdio's default 4 KiB buffer costs a system call per few
-  // packets.
-  std::setvbuf(f, nullptr, _IOFBF, 1u << 20);
   cf->file_ = f;
   if (is_pcapng_magic(magic)) {
     cf->inner_ = std::make_unique<PcapngReader>(f, cf->name_);

@@ -27,6 +27,8 @@ class CaptureFile : public PacketSource {
 
  private:
   CaptureFile() = default;
+  // stdio's buffer; declared before inner_ so that it outlives the stream.
+  std::unique_ptr<char[]> buffer_;
   std::unique_ptr<PacketSource> inner_;
   std::FILE* file_ = nullptr;  // owned by inner_
   std::string name_;

@@ -148,7 +148,18 @@ bool FileWriter::ensure_open(Worker& w, OpenFile& f, uint64_t id, bool create, b
     w.open_fds.splice(w.open_fds.end(), w.open_fds, f.lru);
     return true;
   }
+  make_room(w);
+  if (!open_file(w, f, create, keep)) return false;
+  w.open_fds.push_back(id);
+  f.lru = std::prev(w.open_fds.end());
+  return true;
+}
+
+void FileWriter::make_room(Worker& w) {
   while (w.open_fds.size() >= w.max_fds) close_fd(w, w.files[w.open_fds.front()]);
+}
+
+bool FileWriter::open_file(Worker& w, OpenFile& f, bool create, bool keep) {
   int flags = O_WRONLY | O_CLOEXEC;
   if (create) {
     // tcpflow's '/' in a template makes directories.
@@ -176,19 +187,10 @@ bool FileWriter::ensure_open(Worker& w, OpenFile& f, uint64_t id, bool create, b
       if (fstat(f.fd, &st) == 0) f.base = static_cast<uint64_t>(st.st_size);
     }
   }
-  w.open_fds.push_back(id);
-  f.lru = std::prev(w.open_fds.end());
   return true;
 }
 
-void FileWriter::execute(Worker& w, WriteJob& job) {
-  if (failed()) return;  // stop at the first error; the caller reports it
-  auto [it, created] = w.files.try_emplace(job.file);
-  OpenFile& f = it->second;
-  if (created) f.path = std::move(job.path);
-  if (!job.data.empty() || job.final || created) {
-    if (!ensure_open(w, f, job.file, created, job.continue_file)) return;
-  }
+bool FileWriter::write_job(OpenFile& f, const WriteJob& job) {
   f.written_end = std::max<uint64_t>(f.written_end, job.offset + job.data.size());
   const uint8_t* p = job.data.data();
   size_t left = job.data.size();
@@ -198,7 +200,7 @@ void FileWriter::execute(Worker& w, WriteJob& job) {
     if (n < 0) {
       if (errno == EINTR) continue;
       fail("cannot write " + shown(f.path), errno);
-      return;
+      return false;
     }
     p += n;
     left -= static_cast<size_t>(n);
@@ -212,7 +214,7 @@ void FileWriter::execute(Worker& w, WriteJob& job) {
     f.index_started = true;
     if (fd < 0) {
       fail("cannot open " + shown(path) + " for writing", errno);
-      return;
+      return false;
     }
     const ssize_t n = ::write(fd, job.index.data(), job.index.size());
     if (n != static_cast<ssize_t>(job.index.size())) fail("cannot write " + shown(path), errno);
@@ -226,6 +228,32 @@ void FileWriter::execute(Worker& w, WriteJob& job) {
         ftruncate(f.fd, static_cast<off_t>(f.base + job.extend_to)) != 0) {
       fail("cannot extend " + shown(f.path), errno);
     }
+  }
+  return true;
+}
+
+void FileWriter::execute(Worker& w, WriteJob& job) {
+  if (failed()) return;  // stop at the first error; the caller reports it
+  if (job.final && !w.files.contains(job.file)) {
+    // The usual short flow: one job creates, writes and closes the file.
+    // It needs no entry among the open files (no allocations per file),
+    // only room for one more descriptor.
+    OpenFile f;
+    f.path = std::move(job.path);
+    make_room(w);
+    if (!open_file(w, f, true, job.continue_file)) return;
+    write_job(f, job);
+    if (::close(f.fd) != 0) fail("cannot write " + shown(f.path), errno);
+    return;
+  }
+  auto [it, created] = w.files.try_emplace(job.file);
+  OpenFile& f = it->second;
+  if (created) f.path = std::move(job.path);
+  if (!job.data.empty() || job.final || created) {
+    if (!ensure_open(w, f, job.file, created, job.continue_file)) return;
+  }
+  if (!write_job(f, job)) return;
+  if (job.final) {
     close_fd(w, f);
     w.files.erase(it);
   }

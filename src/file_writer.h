@@ -89,6 +89,12 @@ class FileWriter {
   void run(Worker& w);
   void execute(Worker& w, WriteJob& job);
   bool ensure_open(Worker& w, OpenFile& f, uint64_t id, bool create, bool keep);
+  /// Closes the least recently used files until one more may open.
+  void make_room(Worker& w);
+  bool open_file(Worker& w, OpenFile& f, bool create, bool keep);
+  /// Writes the job's data and index lines; a final job extends the file
+  /// over a trailing gap. False after an error.
+  bool write_job(OpenFile& f, const WriteJob& job);
   void close_fd(Worker& w, OpenFile& f);
   void fail(const std::string& what, int err);
 

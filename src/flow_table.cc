@@ -35,9 +35,11 @@ struct FlowTable::Identity {
 };
 
 struct FlowTable::Tombstone {
+  FlowKey key;
   Identity who;
   Timestamp closed_at = 0;
-  std::list<FlowKey>::iterator lru;
+  Tombstone* lru_prev = nullptr;
+  Tombstone* lru_next = nullptr;
 };
 
 struct FlowTable::Entry {
@@ -63,7 +65,8 @@ struct FlowTable::Entry {
   bool proof_pending[2] = {false, false};
   uint64_t proof_packet[2] = {0, 0};
   Timestamp proof_ts[2] = {0, 0};
-  std::list<Entry*>::iterator lru;
+  Entry* lru_prev = nullptr;
+  Entry* lru_next = nullptr;
 
   Dir dir_of(const Endpoint& src) const {
     return src == conn.client ? Dir::kClientToServer : Dir::kServerToClient;
@@ -141,6 +144,26 @@ FlowTable::FlowTable(FlowTableLimits limits, std::vector<Sink*> sinks)
 
 FlowTable::~FlowTable() = default;
 
+namespace {
+
+// Intrusive doubly linked lists through T::lru_prev and T::lru_next.
+template <typename T>
+void lru_push_back(T*& head, T*& tail, T& e) {
+  e.lru_prev = tail;
+  e.lru_next = nullptr;
+  (tail ? tail->lru_next : head) = &e;
+  tail = &e;
+}
+
+template <typename T>
+void lru_unlink(T*& head, T*& tail, T& e) {
+  (e.lru_prev ? e.lru_prev->lru_next : head) = e.lru_next;
+  (e.lru_next ? e.lru_next->lru_prev : tail) = e.lru_prev;
+  e.lru_prev = e.lru_next = nullptr;
+}
+
+}  // namespace
+
 FlowTable::Entry* FlowTable::create(const FlowKey& key, const Segment& s,
                                     uint32_t reuse_index, uint64_t previous_id) {
   auto e = std::make_unique<Entry>();
@@ -156,10 +179,8 @@ FlowTable::Entry* FlowTable::create(const FlowKey& key, const Segment& s,
   e->conn.reuse_index = reuse_index;
   e->conn.first_ts = s.ts;
   e->conn.last_ts = s.ts;
-  Entry* raw = e.get();
-  lru_.push_back(raw);
-  raw->lru = std::prev(lru_.end());
-  table_[key] = std::move(e);
+  Entry* raw = table_.insert(std::move(e));
+  lru_push_back(lru_head_, lru_tail_, *raw);
   ++stats_.connections;
   if (reuse_index > 0) ++stats_.reused_tuples;
   raw->conn.previous_id = previous_id;
@@ -233,8 +254,8 @@ void FlowTable::on_segment(const Segment& s, bool may_open) {
   const FlowKey key = FlowKey::of(s.src, s.dst);
   uint32_t reuse_index = 0;
   uint64_t previous_id = UINT64_MAX;
-  if (auto it = table_.find(key); it != table_.end()) {
-    Entry& e = *it->second;
+  if (Entry* found = table_.find(key)) {
+    Entry& e = *found;
     if (!starts_new_connection(e.identity(), false, s)) {
       process(e, s);
       return;
@@ -243,18 +264,17 @@ void FlowTable::on_segment(const Segment& s, bool may_open) {
     previous_id = e.conn.id;
     close(e, CloseReason::kReused, s.ts);
     // The new connection replaces the tombstone close() left.
-    auto t = tombstones_.find(key);
-    tomb_lru_.erase(t->second.lru);
-    tombstones_.erase(t);
-  } else if (auto t = tombstones_.find(key); t != tombstones_.end()) {
-    if (!starts_new_connection(t->second.who, true, s)) {
+    lru_unlink(tomb_head_, tomb_tail_, *tombstones_.find(key));
+    tombstones_.erase(key);
+  } else if (Tombstone* t = tombstones_.find(key)) {
+    if (!starts_new_connection(t->who, true, s)) {
       ++stats_.late_segments;
       return;
     }
-    reuse_index = t->second.who.reuse_index + 1;
-    previous_id = t->second.who.id;
-    tomb_lru_.erase(t->second.lru);
-    tombstones_.erase(t);
+    reuse_index = t->who.reuse_index + 1;
+    previous_id = t->who.id;
+    lru_unlink(tomb_head_, tomb_tail_, *t);
+    tombstones_.erase(key);
   } else if (auto r = retired_counts_.find(key); r != retired_counts_.end()) {
     reuse_index = r->second.next_index;
     previous_id = r->second.last_id;
@@ -263,10 +283,10 @@ void FlowTable::on_segment(const Segment& s, bool may_open) {
     ++stats_.ignored_segments;
     return;
   }
-  if (table_.size() >= limits_.max_flows && !lru_.empty()) {
+  if (table_.size() >= limits_.max_flows && lru_head_) {
     // Evict the least recently active connection.
     ++stats_.evicted;
-    close(*lru_.front(), CloseReason::kEvicted, s.ts);
+    close(*lru_head_, CloseReason::kEvicted, s.ts);
   }
   process(*create(key, s, reuse_index, previous_id), s);
 }
@@ -279,7 +299,10 @@ void FlowTable::process(Entry& e, const Segment& s) {
   const size_t buffered_before = e.buffered();
   ++e.packets;
   e.last_activity = std::max(s.ts, clock_);
-  lru_.splice(lru_.end(), lru_, e.lru);
+  if (&e != lru_tail_) {
+    lru_unlink(lru_head_, lru_tail_, e);
+    lru_push_back(lru_head_, lru_tail_, e);
+  }
   e.conn.last_ts = std::max(e.conn.last_ts, s.ts);
   if (st.packets++ == 0) {
     st.first_ts = s.ts;
@@ -439,9 +462,9 @@ void FlowTable::enforce_buffer_caps(Entry& e, Timestamp ts) {
     }
   }
   // Over the global cap: give up the oldest holes first.
-  for (auto it = lru_.begin(); buffered_ > limits_.max_buffer_total && it != lru_.end();
-       ++it) {
-    Entry& victim = **it;
+  for (Entry* it = lru_head_; buffered_ > limits_.max_buffer_total && it;
+       it = it->lru_next) {
+    Entry& victim = *it;
     for (int i = 0; i < 2; ++i) {
       StreamReassembler& rs = victim.streams[i];
       if (!rs.has_holes()) continue;
@@ -475,36 +498,41 @@ void FlowTable::close(Entry& e, CloseReason why, Timestamp ts) {
   } else {
     // A compact tombstone lets late packets (the last ACK, retransmitted
     // FINs) be recognised instead of opening a new, swapped flow.
-    auto [it, inserted] = tombstones_.try_emplace(key);
-    Tombstone& t = it->second;
-    if (!inserted) tomb_lru_.erase(t.lru);
-    t.who = e.identity();
-    t.closed_at = clock_;
-    tomb_lru_.push_back(key);
-    t.lru = std::prev(tomb_lru_.end());
+    Tombstone* t = tombstones_.find(key);
+    if (t) {
+      lru_unlink(tomb_head_, tomb_tail_, *t);
+    } else {
+      auto fresh = std::make_unique<Tombstone>();
+      fresh->key = key;
+      t = tombstones_.insert(std::move(fresh));
+    }
+    t->who = e.identity();
+    t->closed_at = clock_;
+    lru_push_back(tomb_head_, tomb_tail_, *t);
   }
-  lru_.erase(e.lru);
+  lru_unlink(lru_head_, lru_tail_, e);
   table_.erase(key);  // destroys e
 }
 
 void FlowTable::expire(Timestamp now) {
-  while (!tomb_lru_.empty()) {
-    auto t = tombstones_.find(tomb_lru_.front());
-    if (now - t->second.closed_at <= limits_.closed_linger) break;
-    retired_counts_[t->first] = {t->second.who.reuse_index + 1, t->second.who.id};
-    tomb_lru_.pop_front();
-    tombstones_.erase(t);
+  while (tomb_head_) {
+    Tombstone& t = *tomb_head_;
+    if (now - t.closed_at <= limits_.closed_linger) break;
+    const FlowKey key = t.key;
+    retired_counts_[key] = {t.who.reuse_index + 1, t.who.id};
+    lru_unlink(tomb_head_, tomb_tail_, t);
+    tombstones_.erase(key);  // destroys t
   }
   if (limits_.idle_timeout <= 0) return;
-  while (!lru_.empty() && now - lru_.front()->last_activity > limits_.idle_timeout) {
-    close(*lru_.front(), CloseReason::kIdle, now);
+  while (lru_head_ && now - lru_head_->last_activity > limits_.idle_timeout) {
+    close(*lru_head_, CloseReason::kIdle, now);
   }
 }
 
 void FlowTable::finish() {
   std::vector<Entry*> open;
-  open.reserve(lru_.size());
-  for (Entry* e : lru_) open.push_back(e);
+  open.reserve(table_.size());
+  for (Entry* e = lru_head_; e; e = e->lru_next) open.push_back(e);
   std::sort(open.begin(), open.end(),
             [](const Entry* a, const Entry* b) { return a->conn.id < b->conn.id; });
   for (Entry* e : open) close(*e, CloseReason::kEndOfInput, e->conn.last_ts);

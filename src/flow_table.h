@@ -8,12 +8,12 @@
 // packets (the last ACK, retransmitted FINs) do not open a new, swapped flow.
 #pragma once
 
-#include <list>
 #include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
 
+#include "flow_index.h"
 #include "reassembler.h"
 #include "tcp_analysis.h"
 #include "tcpscribe/segment.h"
@@ -93,16 +93,21 @@ class FlowTable {
   FlowTableLimits limits_;
   std::vector<Sink*> sinks_;
   std::vector<SegmentObserver*> observers_;
-  std::unordered_map<FlowKey, std::unique_ptr<Entry>, FlowKeyHash> table_;  // open ones
-  std::unordered_map<FlowKey, Tombstone, FlowKeyHash> tombstones_;  // recently closed
-  std::list<FlowKey> tomb_lru_;  // tombstones, oldest first
+  FlowIndex<Entry> table_;  // open ones
+  FlowIndex<Tombstone> tombstones_;  // recently closed
+  Tombstone* tomb_head_ = nullptr;   // tombstones, oldest first (intrusive)
+  Tombstone* tomb_tail_ = nullptr;
   /// Connections per tuple, for tuples whose entry has been dropped.
   struct Retired {
     uint32_t next_index;
     uint64_t last_id;
   };
   std::unordered_map<FlowKey, Retired, FlowKeyHash> retired_counts_;
-  std::list<Entry*> lru_;  // least recently active first
+  // Open connections, least recently active first. Intrusive (Entry::lru_prev,
+  // lru_next): moving the packet's connection to the end touches no list
+  // node of its own.
+  Entry* lru_head_ = nullptr;
+  Entry* lru_tail_ = nullptr;
   FlowTableStats stats_;
   size_t buffered_ = 0;
   uint64_t next_id_ = 0;

@@ -64,7 +64,8 @@ void FileSink::submit(uint64_t id, DirFile& f, bool final) {
   WriteJob job;
   job.file = id;
   if (!f.submitted) {
-    job.path = f.path;
+    // A final job is the direction's last use of its path: no copy.
+    job.path = final ? std::move(f.path) : f.path;
     job.continue_file = f.continue_file;
     f.submitted = true;
   }

@@ -70,7 +70,11 @@ struct FlowKey {
 };
 
 struct FlowKeyHash {
-  size_t operator()(const FlowKey& k) const noexcept {
+  // Deliberately not noexcept: libstdc++ then stores each node's hash in the
+  // node, so a lookup compares hashes before keys and never recomputes the
+  // hash of every node it passes in a bucket (a third of the per-packet
+  // table lookup otherwise).
+  size_t operator()(const FlowKey& k) const {
     // Fold the addresses and ports into 64-bit words, each through a
     // splitmix64 finalizer: cheap, and every input bit reaches every output
     // bit (bucket indices use the low bits).

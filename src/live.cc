@@ -1,6 +1,8 @@
 #include "live.h"
 
 #include <pcap/pcap.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -107,17 +109,56 @@ pcap_t* open_device(const Options& opt, int& code) {
   return p;
 }
 
+// The capture thread's state while libpcap calls add_packet().
+struct CaptureState {
+  PacketQueue* queue;
+  int linktype;
+  PacketBatch batch;
+  std::chrono::steady_clock::time_point batch_started{};
+  uint64_t captured = 0;
+  uint64_t queue_drops = 0;
+
+  /// Hands the batch to the reassembly thread (or counts its packets as
+  /// dropped when the queue is full) and starts another.
+  void hand_on() {
+    const size_t n = batch.packets.size();
+    if (n == 0) return;
+    captured += n;
+    if (queue->push(std::move(batch))) {
+      batch = queue->take_free();
+    } else {
+      queue_drops += n;
+      batch.clear();
+    }
+    batch.linktype = linktype;
+  }
+};
+
 void add_packet(u_char* user, const struct pcap_pkthdr* h, const u_char* data) {
-  auto* batch = reinterpret_cast<PacketBatch*>(user);
+  auto* st = reinterpret_cast<CaptureState*>(user);
   // Nanosecond precision was requested: tv_usec holds nanoseconds.
-  batch->add(static_cast<Timestamp>(h->ts.tv_sec) * kNanosPerSecond + h->ts.tv_usec, h->caplen,
-             h->len, data);
+  const Timestamp ts = static_cast<Timestamp>(h->ts.tv_sec) * kNanosPerSecond + h->ts.tv_usec;
+  if (st->batch.packets.empty()) st->batch_started = std::chrono::steady_clock::now();
+  if (!st->batch.add(ts, h->caplen, h->len, data)) {
+    st->hand_on();  // full: a packet (at most the snaplen) fits in an empty one
+    st->batch_started = std::chrono::steady_clock::now();
+    st->batch.add(ts, h->caplen, h->len, data);
+  }
 }
 
 Timestamp wall_clock_now() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// Puts the calling thread in SCHED_FIFO at the lowest real-time priority,
+// or back in SCHED_OTHER; false if not allowed (no root, CAP_SYS_NICE or
+// RLIMIT_RTPRIO).
+bool set_realtime(bool on) {
+  sched_param sp{};
+  sp.sched_priority = on ? sched_get_priority_min(SCHED_FIFO) : 0;
+  return pthread_setschedparam(pthread_self(), on ? SCHED_FIFO : SCHED_OTHER, &sp) == 0;
 }
 
 }  // namespace
@@ -132,11 +173,23 @@ int run_live(const Options& opt) {
   // Each batch is put in timestamp order in place (below), which restores
   // what -i any mixes up without copying packets into a window.
   popt.reorder_window = 0;
+  // The capture thread must win the CPU on a busy machine: what waits in
+  // the queue can wait, what waits in the kernel's ring is lost when it
+  // overflows. It runs at real-time priority where allowed: it only copies
+  // packets out of the ring and sleeps in poll() when the ring is empty, so
+  // it takes little CPU but gets it at once. Otherwise reassembly and the
+  // file writers yield to it (nice 5), which also yields to the programs
+  // making the traffic.
+  const bool realtime = set_realtime(true) && set_realtime(false);
+  popt.writer_nice = realtime ? 0 : 5;
   Pipeline pipeline(popt);
   if (const int rc = pipeline.open(); rc != kExitOk) {
     pcap_close(p);
     return rc;
   }
+  // Threads inherit the policy of the thread that creates them; dropping
+  // root (-U) below would take away the right to ask for it later.
+  if (realtime) set_realtime(true);
   if (!opt.user.empty()) {
     std::string error;
     if (!drop_privileges(opt.user, opt.chroot_dir, pipeline.outdir_fd(),
@@ -155,30 +208,47 @@ int run_live(const Options& opt) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   PacketQueue queue(opt.queue_mib << 20);
+  // A quarter of the queue (at most 64 MiB) mapped before capturing starts.
+  queue.reserve((opt.queue_mib << 20) / 4 / PacketBatch::kCapacity);
   std::atomic<uint64_t> captured{0};
   std::atomic<uint64_t> queue_drops{0};
   std::string capture_error;
   const int linktype = pcap_datalink(p);
   std::thread capture([&] {
+    pthread_setname_np(pthread_self(), "ts-capture");
+    CaptureState st{&queue, linktype, queue.take_free()};
+    st.batch.linktype = linktype;
     for (;;) {
-      PacketBatch batch = queue.take_free();
-      batch.linktype = linktype;
-      const int n = pcap_dispatch(p, -1, add_packet, reinterpret_cast<u_char*>(&batch));
-      const size_t got = batch.packets.size();
-      if (got > 0) {
-        captured += got;
-        if (!queue.push(std::move(batch))) queue_drops += got;
+      const int n = pcap_dispatch(p, -1, add_packet, reinterpret_cast<u_char*>(&st));
+      // While the reassembly thread is busy, fill whole batches; when it
+      // waits, or a batch is 10 ms old, hand on what there is (console
+      // output stays prompt).
+      if (!st.batch.packets.empty() &&
+          (queue.empty() ||
+           std::chrono::steady_clock::now() - st.batch_started >= std::chrono::milliseconds(10))) {
+        st.hand_on();
       }
+      captured = st.captured;
+      queue_drops = st.queue_drops;
       if (n == PCAP_ERROR) capture_error = pcap_geterr(p);
       if (n == PCAP_ERROR || n == PCAP_ERROR_BREAK || g_signals.load() > 0) break;
     }
+    st.hand_on();
+    captured = st.captured;
+    queue_drops = st.queue_drops;
     queue.close();
   });
 
-  // The capture thread must win the CPU on a busy machine: what waits in
-  // the queue can wait, what waits in the kernel's ring is lost when it
-  // overflows. Reassembly (this thread) and the file writers yield.
-  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 5);
+  if (realtime) {
+    set_realtime(false);
+  } else {
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 5);
+  }
+  if (opt.verbose > 0) {
+    std::fprintf(stderr, "tcpscribe: capture thread at %s\n",
+                 realtime ? "real-time priority (SCHED_FIFO)"
+                          : "normal priority (no right to SCHED_FIFO); reassembly at nice 5");
+  }
 
   g_pcap = p;
   struct sigaction sa {};

@@ -63,6 +63,7 @@ struct Options {
   ColorMode color = ColorMode::kAuto;
   size_t max_flows = 1'000'000;
   size_t reorder_window = 256;     ///< packets held to restore timestamp order
+  int writer_nice = 0;             ///< internal: niceness of the file writer threads
   size_t max_buffer_mib = 256;
   size_t max_flow_buffer_mib = 16;
   Timestamp idle_timeout = 900 * kNanosPerSecond;

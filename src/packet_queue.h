@@ -1,20 +1,29 @@
 // Batches of packets from the capture thread to the reassembling thread.
 #pragma once
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <deque>
+#include <memory>
 #include <mutex>
+#include <new>
 #include <vector>
 
 #include "tcpscribe/packet.h"
 
 namespace tcpscribe {
 
-/// Packets copied out of libpcap's buffer, stored back to back.
+/// Packets copied out of libpcap's buffer, stored back to back in a buffer
+/// of fixed size that is never reallocated: the capture thread must not
+/// spend its time growing vectors (copying what it already copied, and
+/// faulting in fresh pages) while packets wait in the kernel's ring.
 struct PacketBatch {
+  static constexpr size_t kCapacity = 4u << 20;  // > the largest packet (snaplen)
   struct Meta {
     Timestamp ts;
     uint32_t caplen;
@@ -22,20 +31,39 @@ struct PacketBatch {
     size_t offset;
   };
   int linktype = 0;
-  std::vector<uint8_t> bytes;
   std::vector<Meta> packets;
 
-  void add(Timestamp ts, uint32_t caplen, uint32_t origlen, const uint8_t* data) {
-    packets.push_back({ts, caplen, origlen, bytes.size()});
-    bytes.insert(bytes.end(), data, data + caplen);
+  /// A batch with its buffer (a default-constructed one has none).
+  static PacketBatch make() {
+    PacketBatch b;
+    b.buffer_ = Buffer(allocate());
+    b.packets.reserve(1024);
+    return b;
+  }
+  bool has_buffer() const { return buffer_ != nullptr; }
+  /// False when the packet does not fit: hand this batch on, take another.
+  bool add(Timestamp ts, uint32_t caplen, uint32_t origlen, const uint8_t* data) {
+    if (used_ + caplen > kCapacity) return false;
+    packets.push_back({ts, caplen, origlen, used_});
+    std::memcpy(buffer_.get() + used_, data, caplen);
+    used_ += caplen;
+    return true;
+  }
+  void clear() {
+    packets.clear();
+    used_ = 0;
+  }
+  /// Faults the buffer in now rather than on first use.
+  void touch() {
+    if (buffer_) std::memset(buffer_.get(), 0, kCapacity);
   }
   RawPacket at(size_t i) const {
     const Meta& m = packets[i];
-    return {m.ts, linktype, m.caplen, m.origlen, bytes.data() + m.offset};
+    return {m.ts, linktype, m.caplen, m.origlen, buffer_.get() + m.offset};
   }
-  /// Memory held, capacity included: what bounds the queue is real memory.
+  /// Memory held: what bounds the queue is real memory.
   size_t size_bytes() const {
-    return bytes.capacity() + packets.capacity() * sizeof(Meta);
+    return (buffer_ ? kCapacity : 0) + packets.capacity() * sizeof(Meta);
   }
   /// Puts the packets in timestamp order (stable): packets merged from
   /// several interfaces (-i any) can be a little out of order.
@@ -46,6 +74,30 @@ struct PacketBatch {
                        [](const Meta& a, const Meta& b) { return a.ts < b.ts; });
     }
   }
+
+ private:
+  struct Unmap {
+    void operator()(uint8_t* p) const { ::munmap(p, kCapacity); }
+  };
+  using Buffer = std::unique_ptr<uint8_t, Unmap>;
+  // Aligned to 2 MiB and marked for transparent huge pages: a fresh batch
+  // then costs two page faults instead of a thousand.
+  static uint8_t* allocate() {
+    constexpr size_t kHuge = 2u << 20;
+    void* m = ::mmap(nullptr, kCapacity + kHuge, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) throw std::bad_alloc();
+    auto* raw = static_cast<uint8_t*>(m);
+    const uintptr_t addr = reinterpret_cast<uintptr_t>(raw);
+    auto* aligned = reinterpret_cast<uint8_t*>((addr + kHuge - 1) & ~(kHuge - 1));
+    const size_t head = static_cast<size_t>(aligned - raw);
+    if (head > 0) ::munmap(raw, head);
+    if (kHuge - head > 0) ::munmap(aligned + kCapacity, kHuge - head);
+    ::madvise(aligned, kCapacity, MADV_HUGEPAGE);
+    return aligned;
+  }
+  Buffer buffer_;
+  size_t used_ = 0;
 };
 
 /// Single producer, single consumer; bounded in bytes. A full queue refuses
@@ -96,18 +148,30 @@ class PacketQueue {
   /// thread then copies into memory that is already mapped instead of
   /// growing fresh vectors while packets wait in the kernel.
   void recycle(PacketBatch&& b) {
-    b.bytes.clear();
-    b.packets.clear();
+    b.clear();
     std::lock_guard<std::mutex> lock(mu_);
     if (free_.size() < kFreeBatches) free_.push_back(std::move(b));
   }
-  PacketBatch take_free() {
+  /// Maps and touches `n` batches ahead of need (at most what the free list
+  /// keeps), so a burst does not make the capture thread fault in fresh
+  /// pages while the kernel's ring fills.
+  void reserve(size_t n) {
+    n = std::min(n, kFreeBatches);
+    std::vector<PacketBatch> made;
+    for (size_t i = 0; i < n; ++i) {
+      made.push_back(PacketBatch::make());
+      made.back().touch();
+    }
     std::lock_guard<std::mutex> lock(mu_);
+    for (PacketBatch& b : made) {
+      if (free_.size() < kFreeBatches) free_.push_back(std::move(b));
+    }
+  }
+  PacketBatch take_free() {
+    std::unique_lock<std::mutex> lock(mu_);
     if (free_.empty()) {
-      PacketBatch b;
-      b.bytes.reserve(256u << 10);
-      b.packets.reserve(256);
-      return b;
+      lock.unlock();
+      return PacketBatch::make();
     }
     PacketBatch b = std::move(free_.back());
     free_.pop_back();
@@ -118,7 +182,7 @@ class PacketQueue {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<PacketBatch> q_;
-  static constexpr size_t kFreeBatches = 16;
+  static constexpr size_t kFreeBatches = 16;  // 64 MiB kept mapped after a burst
   std::vector<PacketBatch> free_;
   size_t bytes_ = 0;
   size_t max_bytes_;

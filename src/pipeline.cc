@@ -135,7 +135,7 @@ int Pipeline::open() {
     fo.max_fds = opt_.max_fds;
     fo.write_index = opt_.write_index;
     fo.writer_threads = opt_.writer_threads;
-    fo.writer_nice = opt_.live ? 5 : 0;
+    fo.writer_nice = opt_.writer_nice;
     files_ = std::make_unique<FileSink>(fo);
     sinks.push_back(files_.get());
   }

@@ -20,6 +20,11 @@ tmp=$(mktemp -d)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  # Whatever still runs inside the namespaces was started here (a server
+  # started through `ip netns exec` outlives the shell that started it).
+  for ns in "$A" "$B"; do
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
+  done
   wait 2>/dev/null
   ip netns del "$A" 2>/dev/null; ip netns del "$B" 2>/dev/null
   rm -rf "$tmp"
@@ -44,7 +49,7 @@ head -c 300000 /dev/urandom >"$tmp/www/blob.bin"
 printf 'small text\n' >"$tmp/www/small.txt"
 (cd "$tmp/www" && exec ip netns exec "$B" python3 -m http.server 8000 --bind 10.215.0.2) >/dev/null 2>&1 &
 pids+=($!)
-inB redis-server --bind 10.215.0.2 --port 6379 --save '' --appendonly no --protected-mode no >/dev/null 2>&1 &
+ip netns exec "$B" redis-server --bind 10.215.0.2 --port 6379 --save '' --appendonly no --protected-mode no >/dev/null 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do
   inA bash -c 'exec 3<>/dev/tcp/10.215.0.2/8000' 2>/dev/null && inA bash -c 'exec 3<>/dev/tcp/10.215.0.2/6379' 2>/dev/null && break

@@ -33,8 +33,9 @@ constexpr int kExitUsage = 1;
 constexpr int kExitLogs = 3;
 constexpr int kExitSetup = 4;
 
-// Reads per direction before other sessions get a turn.
+// Reads (or bytes) per direction before other sessions get a turn.
 constexpr int kReadsPerTurn = 16;
+constexpr size_t kBytesPerTurn = 2u << 20;
 
 // Epoll tags: sessions use (sid << 1 | side) with sid >= 1.
 constexpr uint64_t kTagListener = 0;
@@ -554,6 +555,7 @@ bool Proxy::pump(Session& s, Dir d) {
   Pipe& p = s.pipe[index_of(d)];
   const Side dst_side = d == Dir::kClientToServer ? kUpstream : kClient;
   const Side src_side = d == Dir::kClientToServer ? kClient : kUpstream;
+  size_t turn_bytes = 0;
   for (int reads = 0;;) {
     if (p.len > 0) {
       if (!dst.writable) return true;
@@ -588,7 +590,7 @@ bool Proxy::pump(Session& s, Dir d) {
       return true;
     }
     if (!src.readable) return true;
-    if (reads == kReadsPerTurn) {
+    if (reads == kReadsPerTurn || turn_bytes >= kBytesPerTurn) {
       if (!s.queued) {
         s.queued = true;
         queued_.push_back(s.sid);
@@ -610,6 +612,7 @@ bool Proxy::pump(Session& s, Dir d) {
     }
     const Timestamp now = monotonic_now();
     s.last_activity = now;
+    turn_bytes += static_cast<size_t>(n);
     if (n == 0) {
       p.eof = true;
       if (sink_) sink_->on_shutdown(s.conn, d, false, now);

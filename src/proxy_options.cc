@@ -27,7 +27,7 @@ po::options_description visible_options() {
     ("idle-timeout", po::value<double>(), "close a connection after SECONDS without data either way (default 0 = never)")
     ("connect-timeout", po::value<double>(), "give up connecting upstream after SECONDS (default 10)")
     ("drain", po::value<double>(), "after SIGINT/SIGTERM, let open connections finish for up to SECONDS (default 5)")
-    ("buffer", po::value<size_t>(), "bytes read at once and held per direction (default 131072); bounds memory per connection")
+    ("buffer", po::value<size_t>(), "bytes read at once and held per direction (default 1048576); bounds memory per connection")
     ("max-connections", po::value<size_t>(), "connections open at once; beyond it clients wait in the listen queue (default 10000)")
     ("inspect", po::value<std::vector<std::string>>()->multitoken(), "check netrecord LOG files and summarise them instead of proxying")
     ("extract", po::value<std::string>(), "with --inspect: write each log's streams to DIR/NAME.c and DIR/NAME.s");

@@ -35,7 +35,7 @@ struct ProxyOptions {
   double idle_timeout = 0;       ///< seconds without data before closing; 0: never
   double connect_timeout = 10;
   double drain = 5;              ///< seconds open connections get after SIGINT/SIGTERM
-  size_t buffer = 128 * 1024;    ///< bytes read at once and held per direction
+  size_t buffer = 1 << 20;       ///< bytes read at once and held per direction
   size_t max_connections = 10000;
   std::vector<std::string> inspect;  ///< --inspect: read logs instead of proxying
   std::string extract_dir;       ///< --extract DIR with --inspect

@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include "file_writer.h"
 
 #include <fcntl.h>
@@ -54,9 +55,30 @@ std::string FileWriter::error() const {
   return error_;
 }
 
+std::vector<uint8_t> FileWriter::take_buffer(size_t capacity) {
+  std::vector<uint8_t> b;
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!pool_.empty()) {
+      b = std::move(pool_.back());
+      pool_.pop_back();
+    }
+  }
+  b.reserve(capacity);
+  return b;
+}
+
+void FileWriter::recycle(std::vector<uint8_t>&& buffer) {
+  if (buffer.capacity() < (16u << 10) || buffer.capacity() > (1u << 20)) return;
+  buffer.clear();
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  if (pool_.size() < kPoolBuffers) pool_.push_back(std::move(buffer));
+}
+
 void FileWriter::submit(WriteJob job, size_t route) {
   if (workers_.empty()) {
     execute(inline_, job);
+    recycle(std::move(job.data));
     return;
   }
   const size_t bytes = job.data.size() + job.index.size();
@@ -102,6 +124,7 @@ void FileWriter::drain() {
 }
 
 void FileWriter::run(Worker& w) {
+  pthread_setname_np(pthread_self(), "ts-writer");
   // Live capture asks the writers to yield to the capture thread.
   if (thread_nice_ != 0) {
     setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), thread_nice_);
@@ -124,6 +147,7 @@ void FileWriter::run(Worker& w) {
     }
     const size_t bytes = job.data.size() + job.index.size();
     execute(w, job);
+    recycle(std::move(job.data));
     {
       std::lock_guard<std::mutex> lock(queued_mu_);
       queued_bytes_ -= bytes;

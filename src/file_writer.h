@@ -56,6 +56,11 @@ class FileWriter {
   void kick();
   /// Waits until every queued job is done.
   void drain();
+  /// An empty buffer with room for `capacity` bytes, for a job's data:
+  /// finished jobs hand their buffers back, so a busy stream of chunks
+  /// reuses memory that is already mapped instead of faulting in (and
+  /// zeroing) fresh pages for every chunk. Safe from any thread.
+  std::vector<uint8_t> take_buffer(size_t capacity);
   /// The first error, empty while all is well. Safe from any thread.
   std::string error() const;
   bool failed() const { return failed_.load(std::memory_order_relaxed); }
@@ -97,6 +102,7 @@ class FileWriter {
   bool write_job(OpenFile& f, const WriteJob& job);
   void close_fd(Worker& w, OpenFile& f);
   void fail(const std::string& what, int err);
+  void recycle(std::vector<uint8_t>&& buffer);
 
   std::string shown(const std::string& path) const { return display_dir_ + "/" + path; }
 
@@ -104,6 +110,10 @@ class FileWriter {
   int thread_nice_;
   std::string display_dir_;
   static constexpr size_t kWakeBatch = 32;
+  // Kept buffers: at most this many, each of 16 KiB to 1 MiB.
+  static constexpr size_t kPoolBuffers = 64;
+  std::mutex pool_mu_;
+  std::vector<std::vector<uint8_t>> pool_;
 
   std::vector<std::unique_ptr<Worker>> workers_;
   Worker inline_;

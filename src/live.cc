@@ -208,8 +208,7 @@ int run_live(const Options& opt) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   PacketQueue queue(opt.queue_mib << 20);
-  // A quarter of the queue (at most 64 MiB) mapped before capturing starts.
-  queue.reserve((opt.queue_mib << 20) / 4 / PacketBatch::kCapacity);
+  queue.reserve();  // the queue's memory, mapped before capturing starts
   std::atomic<uint64_t> captured{0};
   std::atomic<uint64_t> queue_drops{0};
   std::string capture_error;

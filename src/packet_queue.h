@@ -105,7 +105,8 @@ struct PacketBatch {
 /// blocking the capture thread.
 class PacketQueue {
  public:
-  explicit PacketQueue(size_t max_bytes) : max_bytes_(max_bytes) {}
+  explicit PacketQueue(size_t max_bytes)
+      : max_bytes_(max_bytes), max_free_(max_bytes / PacketBatch::kCapacity + 1) {}
 
   bool push(PacketBatch&& b) {
     {
@@ -150,13 +151,13 @@ class PacketQueue {
   void recycle(PacketBatch&& b) {
     b.clear();
     std::lock_guard<std::mutex> lock(mu_);
-    if (free_.size() < kFreeBatches) free_.push_back(std::move(b));
+    if (free_.size() < max_free_) free_.push_back(std::move(b));
   }
-  /// Maps and touches `n` batches ahead of need (at most what the free list
-  /// keeps), so a burst does not make the capture thread fault in fresh
-  /// pages while the kernel's ring fills.
-  void reserve(size_t n) {
-    n = std::min(n, kFreeBatches);
+  /// Maps and touches batches for the whole queue ahead of need: a burst
+  /// must not make the capture thread fault in (and zero) fresh pages while
+  /// the kernel's ring fills; measured, that alone made it drop packets.
+  void reserve() {
+    const size_t n = max_free_;
     std::vector<PacketBatch> made;
     for (size_t i = 0; i < n; ++i) {
       made.push_back(PacketBatch::make());
@@ -164,7 +165,7 @@ class PacketQueue {
     }
     std::lock_guard<std::mutex> lock(mu_);
     for (PacketBatch& b : made) {
-      if (free_.size() < kFreeBatches) free_.push_back(std::move(b));
+      if (free_.size() < max_free_) free_.push_back(std::move(b));
     }
   }
   PacketBatch take_free() {
@@ -182,10 +183,10 @@ class PacketQueue {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<PacketBatch> q_;
-  static constexpr size_t kFreeBatches = 16;  // 64 MiB kept mapped after a burst
   std::vector<PacketBatch> free_;
   size_t bytes_ = 0;
   size_t max_bytes_;
+  size_t max_free_;  // batches kept for reuse: as many as the queue holds
   bool closed_ = false;
 };
 

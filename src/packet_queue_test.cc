@@ -36,7 +36,7 @@ TEST(PacketBatch, FillsUpWithoutMovingWhatItHolds) {
 
 TEST(PacketQueue, RecyclesBatchesAndBoundsItsMemory) {
   PacketQueue q(3 * PacketBatch::kCapacity);
-  q.reserve(2);
+  q.reserve();
   PacketBatch a = q.take_free();
   ASSERT_TRUE(a.has_buffer());
   const auto f = frame(1, 100);

@@ -86,7 +86,15 @@ void FileSink::on_data(const Connection& c, Dir d, uint64_t offset,
   if (!f.pending.empty() && f.pending_offset + f.pending.size() != offset) {
     submit(id, f, false);
   }
-  if (f.pending.empty()) f.pending_offset = offset;
+  if (f.pending.empty()) {
+    f.pending_offset = offset;
+    // A stream that fills whole chunks gets a recycled chunk-sized buffer
+    // (no growing, no fresh pages); short flows keep small vectors.
+    if (f.pending.capacity() < opt_.chunk_bytes &&
+        (bytes.size() >= opt_.chunk_bytes / 4 || f.end >= opt_.chunk_bytes)) {
+      f.pending = writer_->take_buffer(std::max(opt_.chunk_bytes * 2, bytes.size()));
+    }
+  }
   const size_t at = f.pending.size();
   f.pending.insert(f.pending.end(), bytes.begin(), bytes.end());
   if (opt_.strip_nonprint) {

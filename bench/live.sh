@@ -45,6 +45,11 @@
 #   BENCH_LIVE_TCPSCRIBE_ARGS  extra tcpscribe options, e.g. "--buffer-size 512"
 #                         (default none: the benchmark uses default settings)
 #   BENCH_LIVE_SETTLE_MAX seconds to wait for a tool to go idle (default 300)
+#   BENCH_LIVE_WARMUP     1 (default): one uncounted run of each tool first, on
+#                         the first scenario. In the VM this was written on,
+#                         the first touch of memory the guest has not used yet
+#                         costs seconds per GiB (host page faults), which the
+#                         first measured run would pay; 0 turns it off
 #   BENCH_OUT             results file (default bench/results-live.md)
 #   BENCH_TMP             parent of the work dir (default /var/tmp)
 #   BENCH_KEEP=1          keep the work dir (payload and outputs)
@@ -63,6 +68,7 @@ SLOW_RATE=${BENCH_LIVE_SLOW_RATE:-20}
 FILTER=${BENCH_LIVE_FILTER:-tcp}
 OFFLOAD=${BENCH_LIVE_OFFLOAD:-on}
 SETTLE_MAX=${BENCH_LIVE_SETTLE_MAX:-300}
+WARMUP=${BENCH_LIVE_WARMUP:-1}
 RATE=${BENCH_LIVE_RATE:-0}
 BENCH_OUT=${BENCH_OUT:-$REPO/bench/results-live.md}
 BUILD_DIR=${BENCH_BUILD_DIR:-$REPO/build-release}
@@ -586,6 +592,18 @@ run_one() {  # scenario tool round
   return 0
 }
 
+if [ "$WARMUP" = 1 ]; then
+  first=${SCENARIOS%% *}
+  log "warm-up (not counted): one $first run of each tool"
+  # shellcheck disable=SC2086  # TOOLS is a list of words
+  for t in none $TOOLS; do
+    sync
+    run_one "$first" "$t" warm-up
+  done
+  ROWS=()
+  status=0
+fi
+
 for sc in $SCENARIOS; do
   for r in $(seq 1 "$ROUNDS"); do
     order=$TOOLS
@@ -615,6 +633,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
   pace="as fast as it goes"; [ "$RATE" = 0 ] || pace="paced at $RATE MB/s"
   echo "- traffic: one TCP connection over a veth pair between two namespaces, server sendfile() to a client that discards, $pace; offloads $OFFLOAD; filter '$FILTER'"
   echo "- payload: files = $MIB MiB, slow-console = $SLOW_MIB MiB read at $SLOW_RATE MB/s from the console pipe"
+  [ "$WARMUP" != 1 ] || echo "- warm-up: one uncounted run of each tool before round 1 (BENCH_LIVE_WARMUP=0 turns it off)"
   echo "- tcpflow: $(tcpflow -V 2>&1 | head -n 1), default settings (libpcap's 2 MiB buffer, snaplen 65536)"
   if [ -n "$BIN" ]; then
     echo "- tcpscribe: $BIN (build: $BUILD_TYPE; commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none)), ${BENCH_LIVE_TCPSCRIBE_ARGS:+extra options: $BENCH_LIVE_TCPSCRIBE_ARGS, otherwise }default settings (--buffer-size 64, --queue-size 256)"

@@ -125,6 +125,7 @@ run_tool() {  # tool capture outdir logfile timefile
 # --- measure ----------------------------------------------------------------
 declare -A BEST RSS FILES CORRECT EXPECTED FAILED ALL
 status=0
+TMPFS=0; [ "$(df --output=fstype "$WORK" | tail -n 1)" = tmpfs ] && TMPFS=1
 for c in $CAPS; do
   cap="$CAPDIR/$c.pcap"
   [ -f "$cap" ] || die "no capture $cap"
@@ -139,9 +140,14 @@ for c in $CAPS; do
     # shellcheck disable=SC2086  # TOOLS is a list of words
     if [ $((r % 2)) -eq 0 ]; then order=$(printf '%s\n' $TOOLS | tac | tr '\n' ' '); fi
     for t in $order; do
-      # A fresh output dir per run.  Old ones are only deleted at the end:
-      # deleting 100k files here costs tens of seconds of kernel time that
-      # would spill into the next timed run.
+      # A fresh output dir per run. On tmpfs the previous run's is deleted
+      # before this one starts, so each run reuses memory that the last one
+      # freed: keeping them all made every run take fresh memory, which in a
+      # VM whose balloon reports free pages to the host (virtio-balloon free
+      # page reporting) costs a host page fault per page, and both tools got
+      # 2x slower run after run. On a disk filesystem deleting 100k files
+      # leaves the kernel work that would spill into the next timed run
+      # (measured: 40 s runs), so old outputs go at the end there.
       out="$WORK/out-$c-$t-$r"
       mkdir -p "$out"
       cat "$cap" >/dev/null          # warm-up: capture in the page cache
@@ -178,6 +184,7 @@ for c in $CAPS; do
         fi
       fi
       if [ "$t" = tcpscribe ] && [ -n "${FAILED[$k]:-}" ]; then status=1; fi
+      if [ "$TMPFS" = 1 ] && [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$out"; fi
     done
   done
 done
@@ -217,7 +224,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
   if [ -n "$BIN" ]; then
     echo "- tcpscribe: $BIN (build type: ${BUILD_TYPE:-unknown}; commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none))"
   fi
-  echo "- wall time and peak RSS from /usr/bin/time -f '%e %M'; best wall of $RUNS runs, largest RSS of the runs; output dirs fresh per run under $BENCH_TMP (tools alternate which goes first; old outputs deleted only at the end); capture read once before each run (warm page cache); report.xml not counted; correctness checked on the last run against manifest.tsv (sha256 per direction)"
+  echo "- wall time and peak RSS from /usr/bin/time -f '%e %M'; best wall of $RUNS runs, largest RSS of the runs; output dirs fresh per run under $BENCH_TMP (tools alternate which goes first; on tmpfs each run's output is deleted before the next run, elsewhere all at the end); capture read once before each run (warm page cache); report.xml not counted; correctness checked on the last run against manifest.tsv (sha256 per direction)"
   echo
   echo "$TABLE"
 } >"$BENCH_OUT"

@@ -36,6 +36,10 @@ constexpr int kExitSetup = 4;
 // Reads (or bytes) per direction before other sessions get a turn.
 constexpr int kReadsPerTurn = 16;
 constexpr size_t kBytesPerTurn = 2u << 20;
+// A direction moves to the zero-copy path once one read brings this much:
+// for small request/response chunks a copy costs less than the extra
+// system calls of splice() and tee().
+constexpr size_t kSpliceFrom = 64u << 10;
 
 // Epoll tags: sessions use (sid << 1 | side) with sid >= 1.
 constexpr uint64_t kTagListener = 0;
@@ -151,6 +155,7 @@ struct Pipe {
   size_t len = 0;
   int held[2] = {-1, -1};  // created the first time dst pushes back
   bool in_held = false;
+  bool bulk = false;  // a read filled kSpliceFrom: splice from now on
   bool eof = false;   // src sent its FIN (read returned 0)
   bool shut = false;  // the FIN was passed on (shutdown(dst, SHUT_WR))
   uint64_t bytes = 0;
@@ -597,7 +602,8 @@ bool Proxy::pump(Session& s, Dir d) {
       }
       return true;
     }
-    const ssize_t n = splice_ ? ::splice(src.fd, nullptr, pipe_[1], nullptr, opt_.buffer,
+    const bool spliced = splice_ && p.bulk;
+    const ssize_t n = spliced ? ::splice(src.fd, nullptr, pipe_[1], nullptr, opt_.buffer,
                                          SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
                               : ::recv(src.fd, scratch_.get(), opt_.buffer, 0);
     ++reads;
@@ -619,7 +625,7 @@ bool Proxy::pump(Session& s, Dir d) {
       console_.shutdown(s.sid, secs(now), d, "");
       continue;
     }
-    if (splice_) {
+    if (spliced) {
       // A short splice may only mean the pipe ran out of slots: the next
       // one tells whether the socket is drained.
       if (!forward_spliced(s, d, static_cast<size_t>(n), now)) return false;
@@ -627,6 +633,7 @@ bool Proxy::pump(Session& s, Dir d) {
       // A short read drained the socket (edge-triggered: new data is a new
       // event), unless the peer closed, when only EOF tells we are done.
       if (static_cast<size_t>(n) < opt_.buffer && !src.peer_closed) src.readable = false;
+      if (static_cast<size_t>(n) >= kSpliceFrom) p.bulk = true;
       if (!forward_copy(s, d, {scratch_.get(), static_cast<size_t>(n)}, now)) return false;
     }
     if (p.len > 0) return true;  // stop reading src until dst takes these

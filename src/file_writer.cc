@@ -1,7 +1,7 @@
-#include <pthread.h>
 #include "file_writer.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>

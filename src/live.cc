@@ -209,32 +209,28 @@ int run_live(const Options& opt) {
 
   PacketQueue queue(opt.queue_mib << 20);
   queue.reserve();  // the queue's memory, mapped before capturing starts
-  std::atomic<uint64_t> captured{0};
-  std::atomic<uint64_t> queue_drops{0};
   std::string capture_error;
   const int linktype = pcap_datalink(p);
+  // Owned by the capture thread until it is joined; its counters are read
+  // after that.
+  CaptureState cap{&queue, linktype, queue.take_free()};
+  cap.batch.linktype = linktype;
   std::thread capture([&] {
     pthread_setname_np(pthread_self(), "ts-capture");
-    CaptureState st{&queue, linktype, queue.take_free()};
-    st.batch.linktype = linktype;
     for (;;) {
-      const int n = pcap_dispatch(p, -1, add_packet, reinterpret_cast<u_char*>(&st));
+      const int n = pcap_dispatch(p, -1, add_packet, reinterpret_cast<u_char*>(&cap));
       // While the reassembly thread is busy, fill whole batches; when it
       // waits, or a batch is 10 ms old, hand on what there is (console
       // output stays prompt).
-      if (!st.batch.packets.empty() &&
+      if (!cap.batch.packets.empty() &&
           (queue.empty() ||
-           std::chrono::steady_clock::now() - st.batch_started >= std::chrono::milliseconds(10))) {
-        st.hand_on();
+           std::chrono::steady_clock::now() - cap.batch_started >= std::chrono::milliseconds(10))) {
+        cap.hand_on();
       }
-      captured = st.captured;
-      queue_drops = st.queue_drops;
       if (n == PCAP_ERROR) capture_error = pcap_geterr(p);
       if (n == PCAP_ERROR || n == PCAP_ERROR_BREAK || g_signals.load() > 0) break;
     }
-    st.hand_on();
-    captured = st.captured;
-    queue_drops = st.queue_drops;
+    cap.hand_on();
     queue.close();
   });
 
@@ -288,15 +284,15 @@ int run_live(const Options& opt) {
   if (have_stats) pipeline.set_capture_drops(st.ps_drop, st.ps_ifdrop);
   const int rc = pipeline.finish();
   std::fprintf(stderr, "%llu packets captured\n",
-               static_cast<unsigned long long>(captured.load()));
+               static_cast<unsigned long long>(cap.captured));
   if (have_stats) {
     std::fprintf(stderr, "%u packets received by filter\n", st.ps_recv);
     std::fprintf(stderr, "%u packets dropped by kernel\n", st.ps_drop);
     std::fprintf(stderr, "%u packets dropped by interface\n", st.ps_ifdrop);
   }
-  if (queue_drops.load() > 0) {
+  if (cap.queue_drops > 0) {
     std::fprintf(stderr, "%llu packets dropped by tcpscribe (queue full; raise --queue-size)\n",
-                 static_cast<unsigned long long>(queue_drops.load()));
+                 static_cast<unsigned long long>(cap.queue_drops));
   }
   std::fprintf(stderr, "%llu connections seen\n",
                static_cast<unsigned long long>(pipeline.flow_stats().connections));

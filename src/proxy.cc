@@ -47,6 +47,10 @@ constexpr uint64_t kTagSignal = 1;
 
 enum Side { kClient = 0, kUpstream = 1 };
 
+/// The sockets a direction reads from and writes to.
+Side src_side(Dir d) { return d == Dir::kClientToServer ? kClient : kUpstream; }
+Side dst_side(Dir d) { return d == Dir::kClientToServer ? kUpstream : kClient; }
+
 Timestamp monotonic_now() {
   timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -555,11 +559,9 @@ void Proxy::progress(Session& s) {
 // to read or the destination cannot take more. Returns false if the session
 // ended.
 bool Proxy::pump(Session& s, Dir d) {
-  Socket& src = s.sock[index_of(d)];
-  Socket& dst = s.sock[1 - index_of(d)];
+  Socket& src = s.sock[src_side(d)];
+  Socket& dst = s.sock[dst_side(d)];
   Pipe& p = s.pipe[index_of(d)];
-  const Side dst_side = d == Dir::kClientToServer ? kUpstream : kClient;
-  const Side src_side = d == Dir::kClientToServer ? kClient : kUpstream;
   size_t turn_bytes = 0;
   for (int reads = 0;;) {
     if (p.len > 0) {
@@ -574,7 +576,7 @@ bool Proxy::pump(Session& s, Dir d) {
           dst.writable = false;
           return true;
         }
-        side_failed(s, dst_side, errno);
+        side_failed(s, dst_side(d), errno);
         return false;
       }
       if (!p.in_held) p.off += static_cast<size_t>(w);
@@ -613,7 +615,7 @@ bool Proxy::pump(Session& s, Dir d) {
         src.readable = false;
         return true;
       }
-      side_failed(s, src_side, errno);
+      side_failed(s, src_side(d), errno);
       return false;
     }
     const Timestamp now = monotonic_now();
@@ -643,7 +645,7 @@ bool Proxy::pump(Session& s, Dir d) {
 // Logs a chunk read into memory and sends what dst takes; the rest waits in
 // the direction's pending buffer. Returns false if the session ended.
 bool Proxy::forward_copy(Session& s, Dir d, std::span<const uint8_t> chunk, Timestamp now) {
-  Socket& dst = s.sock[1 - index_of(d)];
+  Socket& dst = s.sock[dst_side(d)];
   Pipe& p = s.pipe[index_of(d)];
   // Log first, then forward: every byte forwarded is in the log.
   if (sink_) sink_->on_data(s.conn, d, p.bytes, chunk, now);
@@ -658,7 +660,7 @@ bool Proxy::forward_copy(Session& s, Dir d, std::span<const uint8_t> chunk, Time
         dst.writable = false;
         break;
       }
-      side_failed(s, d == Dir::kClientToServer ? kUpstream : kClient, errno);
+      side_failed(s, dst_side(d), errno);
       return false;
     }
     sent += static_cast<size_t>(w);
@@ -678,7 +680,7 @@ bool Proxy::forward_copy(Session& s, Dir d, std::span<const uint8_t> chunk, Time
 // then splices what dst takes; the rest moves to the direction's own pipe
 // (or, failing that, to memory), so pipe_ is empty again on return.
 bool Proxy::forward_spliced(Session& s, Dir d, size_t n, Timestamp now) {
-  Socket& dst = s.sock[1 - index_of(d)];
+  Socket& dst = s.sock[dst_side(d)];
   Pipe& p = s.pipe[index_of(d)];
   if (sink_) {
     const ssize_t t = ::tee(pipe_[0], log_pipe_[1], n, SPLICE_F_NONBLOCK);
@@ -688,7 +690,7 @@ bool Proxy::forward_spliced(Session& s, Dir d, size_t n, Timestamp now) {
       if (t > 0) empty_pipe(log_pipe_[0]);
       if (!read_from_pipe(pipe_[0], scratch_.get(), n)) {
         empty_pipe(pipe_[0]);
-        side_failed(s, d == Dir::kClientToServer ? kClient : kUpstream, EIO);
+        side_failed(s, src_side(d), EIO);
         return false;
       }
       return forward_copy(s, d, {scratch_.get(), n}, now);
@@ -709,7 +711,7 @@ bool Proxy::forward_spliced(Session& s, Dir d, size_t n, Timestamp now) {
       }
       const int err = errno;
       empty_pipe(pipe_[0]);
-      side_failed(s, d == Dir::kClientToServer ? kUpstream : kClient, err);
+      side_failed(s, dst_side(d), err);
       return false;
     }
     left -= static_cast<size_t>(w);
@@ -732,7 +734,7 @@ bool Proxy::forward_spliced(Session& s, Dir d, size_t n, Timestamp now) {
     if (!read_from_pipe(p.held[0], p.pending.get(), moved) ||
         !read_from_pipe(pipe_[0], p.pending.get() + moved, left - moved)) {
       empty_pipe(pipe_[0]);
-      side_failed(s, d == Dir::kClientToServer ? kClient : kUpstream, EIO);
+      side_failed(s, src_side(d), EIO);
       return false;
     }
   }

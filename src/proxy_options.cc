@@ -103,17 +103,29 @@ void print_proxy_help(std::ostream& out) {
          "damaged log, 3 logs could not be written, 4 cannot listen or resolve the upstream.\n";
 }
 
-int parse_proxy_options(int argc, char** argv, ProxyOptions& opt, std::ostream& err) {
-  po::options_description all = visible_options();
+bool parse_subcommand_line(int argc, char** argv, const po::options_description& visible,
+                           po::variables_map& vm, std::vector<std::string>& positional,
+                           const char* who, const char* hint, std::ostream& err) {
+  po::options_description all = visible;
   all.add_options()("positional", po::value<std::vector<std::string>>(), "");
   po::positional_options_description pos;
   pos.add("positional", -1);
-  po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    err << "tcpscribe proxy: " << e.what() << "\n";
+    err << who << ": " << e.what() << hint << "\n";
+    return false;
+  }
+  if (vm.count("positional")) positional = vm["positional"].as<std::vector<std::string>>();
+  return true;
+}
+
+int parse_proxy_options(int argc, char** argv, ProxyOptions& opt, std::ostream& err) {
+  po::variables_map vm;
+  std::vector<std::string> positional;
+  if (!parse_subcommand_line(argc, argv, visible_options(), vm, positional, "tcpscribe proxy", "",
+                             err)) {
     return 1;
   }
   if (vm.count("help")) {
@@ -121,8 +133,6 @@ int parse_proxy_options(int argc, char** argv, ProxyOptions& opt, std::ostream& 
     return 0;
   }
   std::string error;
-  std::vector<std::string> positional;
-  if (vm.count("positional")) positional = vm["positional"].as<std::vector<std::string>>();
   if (vm.count("inspect")) {
     opt.inspect = vm["inspect"].as<std::vector<std::string>>();
     opt.inspect.insert(opt.inspect.end(), positional.begin(), positional.end());

@@ -9,6 +9,11 @@
 
 #include "color.h"
 
+namespace boost::program_options {
+class options_description;
+class variables_map;
+}  // namespace boost::program_options
+
 namespace tcpscribe {
 
 /// A host (name, IPv4, or IPv6 without brackets) and a port.
@@ -41,6 +46,15 @@ struct ProxyOptions {
   std::string extract_dir;       ///< --extract DIR with --inspect
   bool show_help = false;
 };
+
+/// The parsing `proxy` and `replay` share: the `visible` options, every
+/// other word into `positional`. False after printing
+/// "`who`: <Boost's message><hint>" to `err`.
+bool parse_subcommand_line(int argc, char** argv,
+                           const boost::program_options::options_description& visible,
+                           boost::program_options::variables_map& vm,
+                           std::vector<std::string>& positional, const char* who,
+                           const char* hint, std::ostream& err);
 
 /// Parses `proxy ...` (argv[0] is "proxy"). Returns 0 with `opt` filled, or
 /// 1 after printing one line to `err`.

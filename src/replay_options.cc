@@ -61,24 +61,16 @@ void print_replay_help(std::ostream& out) {
 }
 
 int parse_replay_options(int argc, char** argv, ReplayOptions& opt, std::ostream& err) {
-  po::options_description all = visible_options();
-  all.add_options()("positional", po::value<std::vector<std::string>>(), "");
-  po::positional_options_description pos;
-  pos.add("positional", -1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    err << "tcpscribe replay: " << e.what() << " (see tcpscribe replay --help)\n";
+  std::vector<std::string> positional;
+  if (!parse_subcommand_line(argc, argv, visible_options(), vm, positional, "tcpscribe replay",
+                             " (see tcpscribe replay --help)", err)) {
     return 1;
   }
   if (vm.count("help")) {
     opt.show_help = true;
     return 0;
   }
-  std::vector<std::string> positional;
-  if (vm.count("positional")) positional = vm["positional"].as<std::vector<std::string>>();
   if (vm.count("read")) {
     opt.captures = vm["read"].as<std::vector<std::string>>();
     for (const std::string& w : positional) opt.filter += (opt.filter.empty() ? "" : " ") + w;

@@ -213,8 +213,22 @@ for p in "${CURL_PIDS[@]}"; do
 done
 CURL_PIDS=()
 t1=$(date +%s.%N)
-# Let the closing handshakes (and any retransmitted FINs) finish.
-sleep 1
+# Let the closing handshakes finish, retransmitted FINs included: at 3%
+# loss a FIN lost twice waits 200 + 400 ms of retransmission timeouts, more
+# on a busy machine, and a fixed 1 s once stopped tcpdump before one came.
+# Wait until no connection is left but TIME-WAIT (at most 10 s), then more
+# than a second: tcpdump (no --immediate-mode) gets packets in blocks that
+# the kernel hands over after at most 1 s, and what is still in an open
+# block when it is stopped is lost.
+for _ in $(seq 1 200); do
+    left=
+    for ns in "$CLI" "$SRV"; do
+        left+=$(ip netns exec "$ns" ss -Htn state connected exclude time-wait 2>/dev/null)
+    done
+    [ -z "$left" ] && break
+    sleep 0.05
+done
+sleep 1.2
 
 kill -INT "$TCPDUMP_PID"
 for i in $(seq 1 100); do

@@ -90,6 +90,11 @@ wait $proxy2; rc2=$?
 sleep 0.3
 kill -INT $tcpdump_pid
 wait $tcpdump_pid 2>/dev/null
+# A witness that lost packets (a busy machine) has holes: its streams cannot
+# judge the logs then, and the comparison with it is skipped, loudly.
+kdrop=$(sed -n 's/^\([0-9][0-9]*\) packets\{0,1\} dropped by kernel.*/\1/p' "$tmp/tcpdump.err")
+[ -n "$kdrop" ] || bad "cannot read tcpdump's statistics: $(cat "$tmp/tcpdump.err")"
+[ "${kdrop:-0}" = 0 ] || echo "NOTE: tcpdump lost $kdrop packets: the logs are not compared with the capture"
 
 "$bin" -r "$tmp/cap.pcap" -o "$tmp/flows" 2>"$tmp/reconstruct.err" ||
   bad "tcpscribe -r could not reconstruct the capture: $(cat "$tmp/reconstruct.err")"
@@ -97,6 +102,7 @@ mkdir -p "$tmp/extract"
 "$proxy_bin" proxy --inspect "$tmp"/logs/* --extract "$tmp/extract" >"$tmp/inspect.out" 2>&1 ||
   bad "proxy --inspect rejected a log: $(grep -v ': [0-9]* records.* hup; s: .* hup$' "$tmp/inspect.out" | head -3)"
 
+WITNESS_COMPLETE=$([ "${kdrop:-1}" = 0 ] && echo 1 || echo 0) \
 python3 - "$tmp" "$p1" "$rport" "$p2" "$hport" <<'PY' || fail=$((fail + 1))
 import json, os, re, sys
 tmp, p1, rport, p2, hport = sys.argv[1], *map(int, sys.argv[2:])
@@ -180,6 +186,8 @@ for jsonl, lport, listen_host in (('redis.jsonl', p1, '127.0.0.1'), ('http.jsonl
         else:
             bad(f'{name}: never connected upstream')
         for what, seen, logged in legs:
+            if os.environ.get('WITNESS_COMPLETE') != '1':
+                break
             if seen != logged:
                 bad(f'{name}: {what} capture has {len(seen)} bytes, log has {len(logged)}'
                     f'{" (same length, different bytes)" if len(seen) == len(logged) else ""}')

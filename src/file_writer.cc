@@ -77,42 +77,100 @@ void FileWriter::recycle(std::vector<uint8_t>&& buffer) {
 
 void FileWriter::submit(WriteJob job, size_t route) {
   if (workers_.empty()) {
-    execute(inline_, job);
+    JobView v;
+    v.file = job.file;
+    v.path = job.path;
+    v.continue_file = job.continue_file;
+    v.offset = job.offset;
+    v.data = job.data;
+    v.index = job.index;
+    v.extend_to = job.extend_to;
+    v.final = job.final;
+    execute(inline_, v);
     recycle(std::move(job.data));
     return;
   }
-  const size_t bytes = job.data.size() + job.index.size();
+  add_to_block(*workers_[route % workers_.size()], job);
+}
+
+std::unique_ptr<FileWriter::Block> FileWriter::new_block() {
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!free_blocks_.empty()) {
+      std::unique_ptr<Block> b = std::move(free_blocks_.back());
+      free_blocks_.pop_back();
+      return b;
+    }
+  }
+  auto b = std::make_unique<Block>();
+  b->bytes.reserve(kBlockBytes);
+  return b;
+}
+
+void FileWriter::add_to_block(Worker& w, WriteJob& job) {
+  const bool move = job.data.size() >= kMoveAtLeast;
+  const size_t path_bytes = job.path.empty() ? 0 : job.path.size() + 1;
+  const size_t need = sizeof(Record) + path_bytes + (move ? 0 : job.data.size()) + job.index.size();
+  const size_t padded = (need + 7) & ~size_t{7};
+  if (w.filling && !w.filling->bytes.empty() &&
+      w.filling->bytes.size() + padded > w.filling->bytes.capacity()) {
+    hand_over(w);
+  }
+  if (!w.filling) w.filling = new_block();
+  Block& b = *w.filling;
+
+  Record r{};
+  r.file = job.file;
+  r.offset = job.offset;
+  r.extend_to = job.extend_to;
+  r.path_len = static_cast<uint32_t>(job.path.size());
+  r.index_len = static_cast<uint32_t>(job.index.size());
+  r.continue_file = job.continue_file;
+  r.final = job.final;
+  if (move) {
+    b.queued += job.data.size();
+    b.moved.push_back(std::move(job.data));
+    r.moved = static_cast<uint32_t>(b.moved.size());
+  } else {
+    r.data_len = static_cast<uint32_t>(job.data.size());
+  }
+  const size_t at = b.bytes.size();
+  b.bytes.resize(at + padded);
+  uint8_t* p = b.bytes.data() + at;
+  std::memcpy(p, &r, sizeof r);
+  p += sizeof r;
+  if (path_bytes) {
+    std::memcpy(p, job.path.data(), path_bytes);  // with its NUL
+    p += path_bytes;
+  }
+  if (r.data_len) {
+    std::memcpy(p, job.data.data(), r.data_len);
+    p += r.data_len;
+  }
+  if (r.index_len) std::memcpy(p, job.index.data(), r.index_len);
+  b.queued += padded;
+  if (b.queued >= kBlockBytes) hand_over(w);
+}
+
+void FileWriter::hand_over(Worker& w) {
+  if (!w.filling) return;
+  std::unique_ptr<Block> b = std::move(w.filling);
   {
     std::unique_lock<std::mutex> lock(queued_mu_);
-    if (queued_bytes_ >= max_queued_ && queued_bytes_ > 0) {
-      lock.unlock();
-      kick();  // the workers must run for the queue to shrink
-      lock.lock();
-    }
     queued_cv_.wait(lock, [&] { return queued_bytes_ < max_queued_ || queued_bytes_ == 0; });
-    queued_bytes_ += bytes;
+    queued_bytes_ += b->queued;
   }
-  Worker& w = *workers_[route % workers_.size()];
   bool wake;
   {
     std::lock_guard<std::mutex> lock(w.mu);
-    w.queue.push_back(std::move(job));
-    // A busy worker finds the job when it looks again; a sleeping one is
-    // woken for a batch, not for every file.
-    wake = w.sleeping && w.queue.size() >= kWakeBatch;
+    w.queue.push_back(std::move(b));
+    wake = w.sleeping;
   }
   if (wake) w.cv.notify_one();
 }
 
 void FileWriter::kick() {
-  for (auto& w : workers_) {
-    bool wake;
-    {
-      std::lock_guard<std::mutex> lock(w->mu);
-      wake = w->sleeping && !w->queue.empty();
-    }
-    if (wake) w->cv.notify_one();
-  }
+  for (auto& w : workers_) hand_over(*w);
 }
 
 void FileWriter::drain() {
@@ -123,6 +181,36 @@ void FileWriter::drain() {
   }
 }
 
+void FileWriter::execute_block(Worker& w, Block& b) {
+  const uint8_t* p = b.bytes.data();
+  const uint8_t* end = p + b.bytes.size();
+  while (p < end) {
+    Record r;
+    std::memcpy(&r, p, sizeof r);
+    const uint8_t* q = p + sizeof r;
+    JobView v;
+    v.file = r.file;
+    v.continue_file = r.continue_file != 0;
+    v.offset = r.offset;
+    v.extend_to = r.extend_to;
+    v.final = r.final != 0;
+    if (r.path_len) {
+      v.path = std::string_view(reinterpret_cast<const char*>(q), r.path_len);
+      q += r.path_len + 1;
+    }
+    if (r.moved) {
+      v.data = b.moved[r.moved - 1];
+    } else {
+      v.data = std::span<const uint8_t>(q, r.data_len);
+      q += r.data_len;
+    }
+    v.index = std::string_view(reinterpret_cast<const char*>(q), r.index_len);
+    q += r.index_len;
+    execute(w, v);
+    p += (static_cast<size_t>(q - p) + 7) & ~size_t{7};
+  }
+}
+
 void FileWriter::run(Worker& w) {
   pthread_setname_np(pthread_self(), "ts-writer");
   // Live capture asks the writers to yield to the capture thread.
@@ -130,7 +218,7 @@ void FileWriter::run(Worker& w) {
     setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), thread_nice_);
   }
   for (;;) {
-    WriteJob job;
+    std::unique_ptr<Block> b;
     {
       std::unique_lock<std::mutex> lock(w.mu);
       w.busy = false;
@@ -141,13 +229,20 @@ void FileWriter::run(Worker& w) {
         w.sleeping = false;
       }
       if (w.queue.empty()) break;
-      job = std::move(w.queue.front());
+      b = std::move(w.queue.front());
       w.queue.pop_front();
       w.busy = true;
     }
-    const size_t bytes = job.data.size() + job.index.size();
-    execute(w, job);
-    recycle(std::move(job.data));
+    execute_block(w, *b);
+    const size_t bytes = b->queued;
+    for (auto& data : b->moved) recycle(std::move(data));
+    b->moved.clear();
+    b->bytes.clear();
+    b->queued = 0;
+    {
+      std::lock_guard<std::mutex> lock(pool_mu_);
+      if (free_blocks_.size() < kPoolBlocks) free_blocks_.push_back(std::move(b));
+    }
     {
       std::lock_guard<std::mutex> lock(queued_mu_);
       queued_bytes_ -= bytes;
@@ -173,7 +268,8 @@ bool FileWriter::ensure_open(Worker& w, OpenFile& f, uint64_t id, bool create, b
     return true;
   }
   make_room(w);
-  if (!open_file(w, f, create, keep)) return false;
+  f.fd = open_file(w, f.path, create, keep, f.base);
+  if (f.fd < 0) return false;
   w.open_fds.push_back(id);
   f.lru = std::prev(w.open_fds.end());
   return true;
@@ -183,38 +279,39 @@ void FileWriter::make_room(Worker& w) {
   while (w.open_fds.size() >= w.max_fds) close_fd(w, w.files[w.open_fds.front()]);
 }
 
-bool FileWriter::open_file(Worker& w, OpenFile& f, bool create, bool keep) {
+int FileWriter::open_file(Worker& w, std::string_view path, bool create, bool keep,
+                          uint64_t& base) {
   int flags = O_WRONLY | O_CLOEXEC;
   if (create) {
     // tcpflow's '/' in a template makes directories.
-    for (size_t pos = f.path.find('/', 1); pos != std::string::npos;
-         pos = f.path.find('/', pos + 1)) {
-      std::string dir = f.path.substr(0, pos);
+    for (size_t pos = path.find('/', 1); pos != std::string_view::npos;
+         pos = path.find('/', pos + 1)) {
+      std::string dir(path.substr(0, pos));
       if (w.dirs_made.count(dir)) continue;
       if (mkdirat(dirfd_, dir.c_str(), 0755) != 0 && errno != EEXIST) {
         fail("cannot create directory " + shown(dir), errno);
-        return false;
+        return -1;
       }
       w.dirs_made.insert(std::move(dir));
     }
     flags |= O_CREAT | (keep ? 0 : O_TRUNC);
   }
-  f.fd = openat(dirfd_, f.path.c_str(), flags, 0644);
-  if (f.fd < 0) {
-    fail("cannot open " + shown(f.path) + " for writing", errno);
-    return false;
+  const int fd = openat(dirfd_, path.data(), flags, 0644);  // path is NUL-terminated
+  if (fd < 0) {
+    fail("cannot open " + shown(path) + " for writing", errno);
+    return -1;
   }
   if (create) {
     ++files_created_;
     if (keep) {
       struct stat st;
-      if (fstat(f.fd, &st) == 0) f.base = static_cast<uint64_t>(st.st_size);
+      if (fstat(fd, &st) == 0) base = static_cast<uint64_t>(st.st_size);
     }
   }
-  return true;
+  return fd;
 }
 
-bool FileWriter::write_job(OpenFile& f, const WriteJob& job) {
+bool FileWriter::write_job(OpenFile& f, std::string_view path, const JobView& job) {
   f.written_end = std::max<uint64_t>(f.written_end, job.offset + job.data.size());
   const uint8_t* p = job.data.data();
   size_t left = job.data.size();
@@ -223,7 +320,7 @@ bool FileWriter::write_job(OpenFile& f, const WriteJob& job) {
     const ssize_t n = pwrite(f.fd, p, left, at);
     if (n < 0) {
       if (errno == EINTR) continue;
-      fail("cannot write " + shown(f.path), errno);
+      fail("cannot write " + shown(path), errno);
       return false;
     }
     p += n;
@@ -231,18 +328,18 @@ bool FileWriter::write_job(OpenFile& f, const WriteJob& job) {
     at += n;
   }
   if (!job.index.empty()) {
-    const std::string path = f.path + ".findx";
-    const int fd = openat(dirfd_, path.c_str(),
+    const std::string index_path = std::string(path) + ".findx";
+    const int fd = openat(dirfd_, index_path.c_str(),
                           O_WRONLY | O_CREAT | O_CLOEXEC | (f.index_started ? O_APPEND : O_TRUNC),
                           0644);
     f.index_started = true;
     if (fd < 0) {
-      fail("cannot open " + shown(path) + " for writing", errno);
+      fail("cannot open " + shown(index_path) + " for writing", errno);
       return false;
     }
     const ssize_t n = ::write(fd, job.index.data(), job.index.size());
-    if (n != static_cast<ssize_t>(job.index.size())) fail("cannot write " + shown(path), errno);
-    if (::close(fd) != 0) fail("cannot write " + shown(path), errno);
+    if (n != static_cast<ssize_t>(job.index.size())) fail("cannot write " + shown(index_path), errno);
+    if (::close(fd) != 0) fail("cannot write " + shown(index_path), errno);
   }
   if (job.final) {
     // A gap at the end of a stream still counts: the file keeps stream
@@ -250,33 +347,33 @@ bool FileWriter::write_job(OpenFile& f, const WriteJob& job) {
     // Only a stream that ends in a gap needs it (no fstat per file).
     if (job.extend_to > f.written_end &&
         ftruncate(f.fd, static_cast<off_t>(f.base + job.extend_to)) != 0) {
-      fail("cannot extend " + shown(f.path), errno);
+      fail("cannot extend " + shown(path), errno);
     }
   }
   return true;
 }
 
-void FileWriter::execute(Worker& w, WriteJob& job) {
+void FileWriter::execute(Worker& w, const JobView& job) {
   if (failed()) return;  // stop at the first error; the caller reports it
   if (job.final && !w.files.contains(job.file)) {
     // The usual short flow: one job creates, writes and closes the file.
     // It needs no entry among the open files (no allocations per file),
     // only room for one more descriptor.
     OpenFile f;
-    f.path = std::move(job.path);
     make_room(w);
-    if (!open_file(w, f, true, job.continue_file)) return;
-    write_job(f, job);
-    if (::close(f.fd) != 0) fail("cannot write " + shown(f.path), errno);
+    f.fd = open_file(w, job.path, true, job.continue_file, f.base);
+    if (f.fd < 0) return;
+    write_job(f, job.path, job);
+    if (::close(f.fd) != 0) fail("cannot write " + shown(job.path), errno);
     return;
   }
   auto [it, created] = w.files.try_emplace(job.file);
   OpenFile& f = it->second;
-  if (created) f.path = std::move(job.path);
+  if (created) f.path = job.path;
   if (!job.data.empty() || job.final || created) {
     if (!ensure_open(w, f, job.file, created, job.continue_file)) return;
   }
-  if (!write_job(f, job)) return;
+  if (!write_job(f, f.path, job)) return;
   if (job.final) {
     close_fd(w, f);
     w.files.erase(it);

@@ -4,6 +4,13 @@
 // connection does; with the writes on their own threads, reassembly and
 // file creation overlap and use both cores. Every job for one path goes to
 // the same thread, in order, so a file's writes never race.
+//
+// Jobs travel in blocks: submit() copies a job's path and small data into
+// the block being filled for its thread, and a full block (hundreds of
+// short files) is handed over with one lock and at most one wake-up. A job
+// per queue node would cost a lock, often a futex wake, and allocations
+// freed on the other thread (contended malloc arenas) for every file.
+// Large data is moved into the block, not copied.
 #pragma once
 
 #include <atomic>
@@ -13,7 +20,9 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -47,12 +56,12 @@ class FileWriter {
   FileWriter(const FileWriter&) = delete;
   FileWriter& operator=(const FileWriter&) = delete;
 
-  /// Queues a job. `route` picks the thread (jobs with equal routes run in order).
+  /// Queues a job. `route` picks the thread (jobs with equal routes run in
+  /// order). submit(), kick() and drain() are called from one thread.
   void submit(WriteJob job, size_t route);
-  /// Wakes every worker that has jobs waiting. submit() wakes a sleeping
-  /// worker only once a batch of jobs is queued (a wake-up costs a system
-  /// call and a context switch per file otherwise); callers that want the
-  /// writes to happen now (live capture's periodic flush) kick.
+  /// Hands over every block being filled and wakes its worker. Jobs wait in
+  /// a block until it is full; callers that want the writes to happen now
+  /// (live capture's periodic flush) kick.
   void kick();
   /// Waits until every queued job is done.
   void drain();
@@ -75,11 +84,45 @@ class FileWriter {
     std::string path;
     std::list<uint64_t>::iterator lru;
   };
+  /// Jobs for one worker, back to back: a Record, then the path (with a
+  /// terminating NUL), the data unless it was moved into `moved`, and the
+  /// index lines; each record starts 8-byte aligned.
+  struct Block {
+    std::vector<uint8_t> bytes;
+    std::vector<std::vector<uint8_t>> moved;
+    size_t queued = 0;  // bytes counted in queued_bytes_
+  };
+  struct Record {
+    uint64_t file;
+    uint64_t offset;
+    uint64_t extend_to;
+    uint32_t path_len;   // 0: not the file's first job
+    uint32_t data_len;   // inline bytes
+    uint32_t index_len;
+    uint32_t moved;      // 0: data inline; else 1 + its place in Block::moved
+    uint8_t continue_file;
+    uint8_t final;
+  };
+  /// One job as the worker sees it (pointing into a block, or at a WriteJob).
+  struct JobView {
+    uint64_t file = 0;
+    std::string_view path;  // NUL-terminated when not empty
+    bool continue_file = false;
+    uint64_t offset = 0;
+    std::span<const uint8_t> data;
+    std::string_view index;
+    uint64_t extend_to = 0;
+    bool final = false;
+  };
+  static constexpr size_t kBlockBytes = 256u << 10;
+  static constexpr size_t kMoveAtLeast = 16u << 10;  // larger data is moved, not copied
+
   struct Worker {
     std::mutex mu;
     std::condition_variable cv;       // the worker waits here for jobs
     std::condition_variable idle_cv;  // drain() waits here
-    std::deque<WriteJob> queue;
+    std::deque<std::unique_ptr<Block>> queue;
+    std::unique_ptr<Block> filling;   // the submitting thread's, not yet queued
     bool busy = false;
     bool sleeping = false;            // waiting on cv: a submit must wake it
     bool stop = false;
@@ -92,28 +135,40 @@ class FileWriter {
   };
 
   void run(Worker& w);
-  void execute(Worker& w, WriteJob& job);
+  /// Appends `job` to the worker's block, handing the block over when full.
+  void add_to_block(Worker& w, WriteJob& job);
+  /// Queues the worker's block being filled, if any (waits while the queue
+  /// is over its bound).
+  void hand_over(Worker& w);
+  void execute_block(Worker& w, Block& b);
+  std::unique_ptr<Block> new_block();
+  void execute(Worker& w, const JobView& job);
   bool ensure_open(Worker& w, OpenFile& f, uint64_t id, bool create, bool keep);
   /// Closes the least recently used files until one more may open.
   void make_room(Worker& w);
-  bool open_file(Worker& w, OpenFile& f, bool create, bool keep);
+  /// Opens (creating when asked) `path`, NUL-terminated; -1 after an error.
+  /// `base` becomes the length of a file that is continued.
+  int open_file(Worker& w, std::string_view path, bool create, bool keep, uint64_t& base);
   /// Writes the job's data and index lines; a final job extends the file
   /// over a trailing gap. False after an error.
-  bool write_job(OpenFile& f, const WriteJob& job);
+  bool write_job(OpenFile& f, std::string_view path, const JobView& job);
   void close_fd(Worker& w, OpenFile& f);
   void fail(const std::string& what, int err);
   void recycle(std::vector<uint8_t>&& buffer);
 
-  std::string shown(const std::string& path) const { return display_dir_ + "/" + path; }
+  std::string shown(std::string_view path) const {
+    return display_dir_ + "/" + std::string(path);
+  }
 
   int dirfd_;
   int thread_nice_;
   std::string display_dir_;
-  static constexpr size_t kWakeBatch = 32;
   // Kept buffers: at most this many, each of 16 KiB to 1 MiB.
   static constexpr size_t kPoolBuffers = 64;
+  static constexpr size_t kPoolBlocks = 16;
   std::mutex pool_mu_;
   std::vector<std::vector<uint8_t>> pool_;
+  std::vector<std::unique_ptr<Block>> free_blocks_;
 
   std::vector<std::unique_ptr<Worker>> workers_;
   Worker inline_;

@@ -18,6 +18,12 @@
 #   BENCH_CAPS        captures to run (default "bulk many")
 #   BENCH_TOOLS       tools to run (default "tcpflow tcpscribe")
 #   BENCH_WARMUP=1    one untimed run of each tool per capture first
+#   BENCH_FRESH_FS=ext4  every run (warm-up included) writes into an ext4
+#                     file system made for it (a loop-mounted image in the
+#                     work dir, mkfs.ext4 defaults, so with a journal): no
+#                     run pays for the files an earlier run created or
+#                     deleted. Needs root. BENCH_FS_SIZE sets the image size
+#                     (default 3G).
 #   BENCH_KEEP=1      keep the work dir
 # Exit status: 0 when every tcpscribe run succeeded and its output matched the
 # manifest; 1 otherwise; 2 on setup errors.  tcpflow's mistakes are reported,
@@ -88,10 +94,31 @@ if [[ " $TOOLS " == *" tcpscribe "* ]]; then
 fi
 
 # --- work dir and captures --------------------------------------------------
+FRESH_FS=${BENCH_FRESH_FS:-}
+case $FRESH_FS in
+  ''|ext4) ;;
+  *) die "BENCH_FRESH_FS: only ext4 is supported, not $FRESH_FS" ;;
+esac
+if [ -n "$FRESH_FS" ]; then
+  [ "$(id -u)" -eq 0 ] || die "BENCH_FRESH_FS needs root (mkfs and mount of a loop image)"
+  command -v mkfs.ext4 >/dev/null || apt_install e2fsprogs
+fi
 BENCH_TMP=${BENCH_TMP:-/var/tmp}
 WORK=$(mktemp -d "$BENCH_TMP/tcpscribe-bench.XXXXXX")
+FS_MNT=$WORK/fs
+# Makes a new, empty file system at $FS_MNT (BENCH_FRESH_FS).
+fresh_fs() {
+  if mountpoint -q "$FS_MNT"; then umount "$FS_MNT"; fi
+  rm -f "$WORK/fs.img"
+  truncate -s "${BENCH_FS_SIZE:-3G}" "$WORK/fs.img"
+  mkfs.ext4 -q -F -N 400000 "$WORK/fs.img" >&2
+  mkdir -p "$FS_MNT"
+  mount -o loop "$WORK/fs.img" "$FS_MNT"
+}
+
 # shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
+  if mountpoint -q "$FS_MNT" 2>/dev/null; then umount "$FS_MNT" || true; fi
   if [ "${BENCH_KEEP:-0}" != 1 ]; then
     log "removing $WORK"; rm -rf "$WORK"
   else
@@ -131,7 +158,9 @@ for c in $CAPS; do
   [ -f "$cap" ] || die "no capture $cap"
   if [ "${BENCH_WARMUP:-0}" = 1 ]; then
     for t in $TOOLS; do   # untimed run of each tool
-      out="$WORK/warmup-$c-$t"; mkdir -p "$out"
+      out="$WORK/warmup-$c-$t"
+      if [ -n "$FRESH_FS" ]; then fresh_fs; out="$FS_MNT/warmup-$c-$t"; fi
+      mkdir -p "$out"
       run_tool "$t" "$cap" "$out" "$WORK/$c-$t-warmup.log" /dev/null || true
     done
   fi
@@ -149,6 +178,7 @@ for c in $CAPS; do
       # leaves the kernel work that would spill into the next timed run
       # (measured: 40 s runs), so old outputs go at the end there.
       out="$WORK/out-$c-$t-$r"
+      if [ -n "$FRESH_FS" ]; then fresh_fs; out="$FS_MNT/out-$c-$t-$r"; fi
       mkdir -p "$out"
       cat "$cap" >/dev/null          # warm-up: capture in the page cache
       sync                           # previous run's dirty pages written out
@@ -224,7 +254,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
   if [ -n "$BIN" ]; then
     echo "- tcpscribe: $BIN (build type: ${BUILD_TYPE:-unknown}; commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none))"
   fi
-  echo "- wall time and peak RSS from /usr/bin/time -f '%e %M'; best wall of $RUNS runs, largest RSS of the runs; output dirs fresh per run under $BENCH_TMP (tools alternate which goes first; on tmpfs each run's output is deleted before the next run, elsewhere all at the end); capture read once before each run (warm page cache); report.xml not counted; correctness checked on the last run against manifest.tsv (sha256 per direction)"
+  echo "- wall time and peak RSS from /usr/bin/time -f '%e %M'; best wall of $RUNS runs, largest RSS of the runs; output dirs fresh per run under $BENCH_TMP${FRESH_FS:+, each on a new $FRESH_FS file system (loop image, mkfs defaults)} (tools alternate which goes first; on tmpfs each run's output is deleted before the next run, elsewhere all at the end); capture read once before each run (warm page cache); report.xml not counted; correctness checked on the last run against manifest.tsv (sha256 per direction)"
   echo
   echo "$TABLE"
 } >"$BENCH_OUT"

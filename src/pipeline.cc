@@ -50,15 +50,17 @@ int open_outdir(const std::string& dir, bool& created, std::string& error) {
   return fd;
 }
 
-void print_stats(const DecodeStats& d, const FlowTableStats& f, uint64_t files) {
+void print_stats(const DecodeStats& d, const FlowTableStats& f, uint64_t files,
+                 uint64_t late) {
   std::fprintf(stderr,
                "tcpscribe: %llu packets, %llu TCP segments, %llu connections "
-               "(%llu on reused 4-tuples), %llu files\n",
+               "(%llu on reused 4-tuples), %llu files; %llu packets came later than "
+               "the reorder window could put back in time order\n",
                static_cast<unsigned long long>(d.packets),
                static_cast<unsigned long long>(d.tcp_segments),
                static_cast<unsigned long long>(f.connections),
                static_cast<unsigned long long>(f.reused_tuples),
-               static_cast<unsigned long long>(files));
+               static_cast<unsigned long long>(files), static_cast<unsigned long long>(late));
   std::fprintf(stderr,
                "tcpscribe: skipped: %llu not IP, %llu not TCP, %llu truncated headers, "
                "%llu malformed, %llu unknown link type; fragments: %llu seen, %llu "
@@ -285,7 +287,8 @@ int Pipeline::finish() {
   }
   table_->finish();
   if (opt_.verbose) {
-    print_stats(decoder_.stats(), table_->stats(), files_ ? files_->files_written() : 0);
+    print_stats(decoder_.stats(), table_->stats(), files_ ? files_->files_written() : 0,
+                window_.late());
   }
   if (!opt_.quiet && table_->stats().forced_flushes > 0) {
     std::fprintf(stderr,

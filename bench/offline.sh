@@ -16,7 +16,10 @@
 #   BENCH_BULK_MIB    MiB per bulk transfer (64), BENCH_MANY connections in
 #                     many.pcap (50000), BENCH_CONCURRENT open at once (10000)
 #   BENCH_CAPS        captures to run (default "bulk many")
-#   BENCH_TOOLS       tools to run (default "tcpflow tcpscribe")
+#   BENCH_TOOLS       tools to run (default "tcpflow tcpscribe"); "floor" adds
+#                     create_floor.c: it only creates and writes the files
+#                     the capture should produce (the file system's share
+#                     of a run, a floor for any tool); not verified
 #   BENCH_WARMUP=1    one untimed run of each tool per capture first
 #   BENCH_FRESH_FS=ext4  every run (warm-up included) writes into an ext4
 #                     file system made for it (a loop-mounted image in the
@@ -141,9 +144,17 @@ else
 fi
 MANIFEST=$CAPDIR/manifest.tsv
 
+FLOOR=
+if [[ " $TOOLS " == *" floor "* ]]; then
+  command -v gcc >/dev/null || apt_install gcc
+  FLOOR=$WORK/create_floor
+  gcc -O2 -o "$FLOOR" "$HERE/create_floor.c" || die "cannot build create_floor"
+fi
+
 run_tool() {  # tool capture outdir logfile timefile
   local tool=$1 cap=$2 out=$3 lg=$4 tf=$5
   case $tool in
+    floor)     /usr/bin/time -f '%e %M' -o "$tf" "$FLOOR" "$MANIFEST" "$(basename "$cap")" "$out" >"$lg" 2>&1 ;;
     tcpflow)   /usr/bin/time -f '%e %M' -o "$tf" tcpflow -r "$cap" -o "$out" >"$lg" 2>&1 ;;
     tcpscribe) /usr/bin/time -f '%e %M' -o "$tf" "$BIN" -r "$cap" -o "$out" >"$lg" 2>&1 ;;
   esac
@@ -196,7 +207,7 @@ for c in $CAPS; do
         BEST[$k]=$wall
       fi
       if [ -z "${RSS[$k]:-}" ] || [ "$rss" -gt "${RSS[$k]}" ]; then RSS[$k]=$rss; fi
-      if [ "$r" -eq "$RUNS" ]; then  # verify the last run's output
+      if [ "$r" -eq "$RUNS" ] && [ "$t" != floor ]; then  # verify the last run's output
         vr=0
         line=$(python3 "$HERE/gen_captures.py" verify "$MANIFEST" "$out" \
                  --capture "$c.pcap" 2>"$WORK/$c-$t.verify") || vr=$?
@@ -237,6 +248,15 @@ table() {
       awk -v c="$c" -v a="${BEST[$c/tcpflow]}" -v b="${BEST[$c/tcpscribe]}" 'BEGIN{
         if (b > 0) printf "- %s: tcpflow/tcpscribe wall time = %.2f\n", c, a/b;
         else printf "- %s: tcpflow/tcpscribe wall time = n/a (tcpscribe %ss)\n", c, b }'
+    done
+  fi
+  if [[ " $TOOLS " == *" floor "* ]]; then
+    for c in $CAPS; do
+      awk -v c="$c" -v f="${BEST[$c/floor]}" -v a="${BEST[$c/tcpflow]:-0}" -v b="${BEST[$c/tcpscribe]:-0}" 'BEGIN{
+        printf "- %s: creating and writing the files alone (floor) takes %.2f s", c, f;
+        if (f > 0 && a > 0) printf "; tcpflow/floor = %.2f", a/f;
+        if (f > 0 && b > 0) printf ", tcpscribe/floor = %.2f", b/f;
+        printf "\n" }'
     done
   fi
   return 0

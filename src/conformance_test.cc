@@ -26,10 +26,13 @@
 
 #include "capture_file.h"
 #include "reorder_window.h"
+#include "test_files.h"
 #include "test_support.h"
 
 namespace tcpscribe {
 namespace {
+
+using testing::slurp;
 
 namespace fs = std::filesystem;
 using testing::RecordingSink;
@@ -43,13 +46,6 @@ std::vector<std::string> split(const std::string& s, char sep) {
   while (std::getline(in, cur, sep)) out.push_back(cur);
   if (!s.empty() && s.back() == sep) out.emplace_back();
   return out;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 using Row = std::map<std::string, std::string>;

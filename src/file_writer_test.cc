@@ -9,34 +9,25 @@
 #include <fstream>
 #include <map>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "test_files.h"
 
 namespace tcpscribe {
 namespace {
 
-namespace fs = std::filesystem;
+using testing::slurp;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+namespace fs = std::filesystem;
 
 class FileWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/file_writer_test.XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
     dirfd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     ASSERT_GE(dirfd_, 0);
   }
-  void TearDown() override {
-    ::close(dirfd_);
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { ::close(dirfd_); }
 
   static WriteJob job(uint64_t file, const std::string& path, uint64_t offset,
                       const std::string& data, bool final) {
@@ -50,7 +41,8 @@ class FileWriterTest : public ::testing::Test {
     return j;
   }
 
-  std::string dir_;
+  testing::TempDir tmp_{"file_writer_test"};
+  std::string dir_ = tmp_.path();
   int dirfd_ = -1;
 };
 

@@ -8,11 +8,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <vector>
+
+#include "test_files.h"
 
 namespace tcpscribe {
 namespace {
+
+using testing::slurp;
 
 namespace fs = std::filesystem;
 
@@ -20,24 +23,8 @@ std::span<const uint8_t> bytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/netrecord_test.XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+struct TempDir : testing::TempDir {
+  TempDir() : testing::TempDir("netrecord_test") {}
 };
 
 std::vector<NetrecordRecord> read_all(const std::string& contents, NetrecordReader::Status& last,

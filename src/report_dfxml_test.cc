@@ -3,23 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "name_template.h"
+#include "test_files.h"
 #include "test_support.h"
 
 namespace tcpscribe {
 namespace {
 
-namespace fs = std::filesystem;
+using testing::slurp;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+namespace fs = std::filesystem;
 
 TEST(Dfxml, EscapesAndTimes) {
   EXPECT_EQ(xml_escape("a<b>&'\"\x01"), "a&lt;b&gt;&amp;&apos;&quot;?");

@@ -4,14 +4,13 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "capture_file.h"
 #include "decode.h"
 #include "flow_table.h"
 #include "http.h"
 #include "reorder_window.h"
+#include "test_files.h"
 
 #ifndef TCPSCRIBE_SOURCE_DIR
 #define TCPSCRIBE_SOURCE_DIR "."
@@ -19,6 +18,8 @@
 
 namespace tcpscribe {
 namespace {
+
+using testing::slurp;
 
 using tcp_flags::kAck;
 using tcp_flags::kFin;
@@ -53,13 +54,6 @@ struct Wire {
     return s;
   }
 };
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 size_t count(const std::string& hay, const std::string& needle) {
   size_t n = 0;

@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+
+#include "test_files.h"
 
 namespace tcpscribe {
 namespace {
+
+using testing::slurp;
 
 namespace fs = std::filesystem;
 
@@ -17,20 +19,9 @@ std::span<const uint8_t> bytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 class NetrecordSinkTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/sink_netrecord_test.XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { ASSERT_FALSE(dir_.empty()); }
 
   static Connection conn(uint64_t id, Timestamp first) {
     Connection c;
@@ -39,7 +30,8 @@ class NetrecordSinkTest : public ::testing::Test {
     return c;
   }
   static constexpr Timestamp kSec = kNanosPerSecond;
-  std::string dir_;
+  testing::TempDir tmp_{"sink_netrecord_test"};
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(NetrecordSinkTest, WritesTheDocumentedExample) {

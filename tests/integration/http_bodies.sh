@@ -54,19 +54,9 @@ grep -q -- '--har' <<<"$help_text" \
     || skip "tcpscribe --help does not list --har (HTTP analysis not wired in yet)"
 [ "$(id -u)" = 0 ] || skip "needs root (tcpdump on lo)"
 
-missing=()
-command -v curl    >/dev/null || missing+=(curl)
-command -v python3 >/dev/null || missing+=(python3)
-command -v tcpdump >/dev/null || missing+=(tcpdump)
-if [ ${#missing[@]} -gt 0 ]; then
-    command -v apt-get >/dev/null || skip "missing ${missing[*]} and no apt-get to install them"
-    log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    { apt-get update -qq && apt-get install -y -qq "${missing[@]}"; } </dev/null >/dev/null 2>&1 \
-        || skip "could not install ${missing[*]} with apt-get"
-    hash -r
-fi
-for c in curl python3 tcpdump; do command -v "$c" >/dev/null || skip "$c is not available"; done
+# shellcheck source=lib/require_tools.sh
+. "$(dirname "$0")/lib/require_tools.sh"
+require_tools curl python3 tcpdump
 
 T=$(mktemp -d /tmp/tsc-http-bodies.XXXXXX) || fail "mktemp failed"
 chmod 755 "$T"

@@ -83,23 +83,9 @@ TCPSCRIBE=$(cd "$(dirname "$TCPSCRIBE")" && pwd)/$(basename "$TCPSCRIBE")
 [ -f "$REORDER" ] || fail "missing $REORDER"
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables, tcpdump)"
 
-missing=()
-command -v curl    >/dev/null || missing+=(curl)
-command -v python3 >/dev/null || missing+=(python3)
-command -v tcpdump >/dev/null || missing+=(tcpdump)
-command -v nft     >/dev/null || missing+=(nftables)
-command -v ip      >/dev/null || missing+=(iproute2)
-if [ ${#missing[@]} -gt 0 ]; then
-    command -v apt-get >/dev/null || skip "missing ${missing[*]} and no apt-get to install them"
-    log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    { apt-get update -qq && apt-get install -y -qq "${missing[@]}"; } </dev/null >/dev/null 2>&1 \
-        || skip "could not install ${missing[*]} with apt-get"
-    hash -r
-fi
-for c in curl python3 tcpdump nft ip; do
-    command -v "$c" >/dev/null || skip "$c is not available"
-done
+# shellcheck source=lib/require_tools.sh
+. "$(dirname "$0")/lib/require_tools.sh"
+require_tools curl python3 tcpdump nft=nftables ip=iproute2
 python3 -m http.server --help 2>/dev/null | grep -q -- --protocol \
     || skip "python3 http.server has no --protocol option (need Python >= 3.11)"
 

@@ -54,17 +54,9 @@ grep -q -- '--har' <<<"$help_text" \
         || skip "tcpscribe --help does not list --har (HTTP analysis not wired in yet)"
 fi
 [ "$(id -u)" = 0 ] || skip "needs root (tcpdump on lo)"
-missing=()
-command -v python3 >/dev/null || missing+=(python3)
-command -v tcpdump >/dev/null || missing+=(tcpdump)
-if [ ${#missing[@]} -gt 0 ]; then
-    command -v apt-get >/dev/null || skip "missing ${missing[*]} and no apt-get to install them"
-    export DEBIAN_FRONTEND=noninteractive
-    { apt-get update -qq && apt-get install -y -qq "${missing[@]}"; } </dev/null >/dev/null 2>&1 \
-        || skip "could not install ${missing[*]} with apt-get"
-    hash -r
-fi
-for c in python3 tcpdump; do command -v "$c" >/dev/null || skip "$c is not available"; done
+# shellcheck source=lib/require_tools.sh
+. "$(dirname "$0")/lib/require_tools.sh"
+require_tools python3 tcpdump
 
 T=$(mktemp -d /tmp/tsc-http-close.XXXXXX) || fail "mktemp failed"
 chmod 755 "$T"
@@ -106,7 +98,7 @@ srv.close()
 PY
 python3 "$T/reuse.py" "$T/port" "$T/go" >"$T/py.log" 2>&1 &
 PY_PID=$!
-for i in $(seq 1 100); do [ -s "$T/port" ] && break; sleep 0.02; done
+for _ in $(seq 1 100); do [ -s "$T/port" ] && break; sleep 0.02; done
 [ -s "$T/port" ] || fail "python3 did not start: $(cat "$T/py.log")"
 PORT=$(cat "$T/port")
 
@@ -114,7 +106,7 @@ PORT=$(cat "$T/port")
 tcpdump -i lo --immediate-mode -U -s 0 -Z root -w "$T/cap.pcap" "tcp port $PORT" \
     2>"$T/tcpdump.err" &
 TCPDUMP_PID=$!
-for i in $(seq 1 100); do
+for _ in $(seq 1 100); do
     grep -q "listening on" "$T/tcpdump.err" 2>/dev/null && break
     kill -0 "$TCPDUMP_PID" 2>/dev/null || fail "tcpdump died: $(cat "$T/tcpdump.err")"
     sleep 0.05

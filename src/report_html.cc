@@ -224,18 +224,8 @@ void HtmlReport::on_open(const Connection& c) {
   k.info = c;
 }
 
-void HtmlReport::on_segment(const Connection& c, Dir d, const Segment& s) {
-  ++packets_seen_;
-  Conn* kp = find(c.id);
-  if (!kp) return;
-  Conn& k = *kp;
-  const int di = index_of(d);
+HtmlReport::Packet HtmlReport::make_packet(Conn& k, int di, const Segment& s) {
   const int pi = 1 - di;
-  ++k.packets_seen;
-  k.info.last_ts = c.last_ts;
-  k.info.dir[0] = c.dir[0];
-  k.info.dir[1] = c.dir[1];
-
   Packet p;
   p.ts = s.ts;
   p.dir = static_cast<uint8_t>(di);
@@ -259,6 +249,38 @@ void HtmlReport::on_segment(const Connection& c, Dir d, const Segment& s) {
   else if (s.has(tcp_flags::kFin)) p.kind = kFin;
   else if (p.len > 0) p.kind = s.has(tcp_flags::kPsh) ? kPsh : kData;
   else p.kind = kAck;
+  return p;
+}
+
+void HtmlReport::on_segment_after_close(uint64_t id, Dir d, const Segment& s) {
+  ++packets_seen_;
+  Conn* kp = find(id);
+  if (!kp) return;
+  Conn& k = *kp;
+  const int di = index_of(d);
+  ++k.packets_seen;
+  ++k.info.dir[di].packets;
+  k.info.last_ts = std::max(k.info.last_ts, s.ts);
+  k.info.dir[di].last_ts = std::max(k.info.dir[di].last_ts, s.ts);
+  Packet p = make_packet(k, di, s);
+  // Everything up to both FINs was delivered when the connection closed:
+  // bytes or a FIN now are sent again.
+  if (p.len > 0 || s.has(tcp_flags::kFin)) p.marks = kRetransmission;
+  keep(k, p, important(p));
+}
+
+void HtmlReport::on_segment(const Connection& c, Dir d, const Segment& s) {
+  ++packets_seen_;
+  Conn* kp = find(c.id);
+  if (!kp) return;
+  Conn& k = *kp;
+  const int di = index_of(d);
+  const int pi = 1 - di;
+  ++k.packets_seen;
+  k.info.last_ts = c.last_ts;
+  k.info.dir[0] = c.dir[0];
+  k.info.dir[1] = c.dir[1];
+  Packet p = make_packet(k, di, s);
 
   // The analysis counted this segment already: a counter that moved since
   // the previous one labels it.

@@ -110,7 +110,7 @@ class HtmlReport : public Sink, public SegmentObserver {
 
   /// Everything kept about one connection.
   struct Conn {
-    Connection info;               ///< as at on_close (or at finish, if still open)
+    Connection info;               ///< as at on_close (or at finish), with later segments counted
     std::string close_reason;      ///< empty while open
     std::vector<Packet> packets;   ///< kept packets, in capture order
     uint64_t packets_seen = 0;
@@ -156,6 +156,7 @@ class HtmlReport : public Sink, public SegmentObserver {
   void finish() override;
 
   void on_segment(const Connection& c, Dir d, const Segment& s) override;
+  void on_segment_after_close(uint64_t id, Dir d, const Segment& s) override;
 
   /// An HTTP transaction of connection `t.conn_id` (before or after its
   /// on_close; before finish()).
@@ -186,6 +187,8 @@ class HtmlReport : public Sink, public SegmentObserver {
 
  private:
   Conn* find(uint64_t id);
+  /// The packet as drawn: sequence numbers relative to each direction's first.
+  Packet make_packet(Conn& k, int di, const Segment& s);
   void keep(Conn& k, const Packet& p, bool important);
   void thin(Conn& k);
   void shrink_all();

@@ -380,8 +380,16 @@ TEST(HtmlReport, FlowTableRetransmissionReuseAndShutdowns) {
   const auto& a = r.connections()[0];
   const auto& b = r.connections()[1];
   // The last ACK comes after both FINs closed the connection: the flow
-  // table counts it as a late segment and observers do not see it.
-  EXPECT_EQ(a.packets.size(), 7u);
+  // table counts it as a late segment, and the report still draws it.
+  ASSERT_EQ(a.packets.size(), 8u);
+  EXPECT_EQ(a.packets[7].kind, HtmlReport::kAck);
+  EXPECT_EQ(a.packets[7].dir, 1);
+  EXPECT_EQ(a.packets[7].marks, 0);
+  EXPECT_EQ(a.packets[7].ack, 7u);  // relative: the client's FIN
+  EXPECT_EQ(a.packets_seen, 8u);
+  EXPECT_EQ(a.info.dir[1].packets, 3u);  // SYN-ACK, FIN, last ACK
+  EXPECT_EQ(a.info.last_ts, kT0 + 800 * kUs);
+  EXPECT_EQ(table.stats().late_segments, 2u);
   EXPECT_EQ(a.packets[4].marks & HtmlReport::kRetransmission, HtmlReport::kRetransmission);
   EXPECT_EQ(a.packets[3].marks & HtmlReport::kRetransmission, 0);
   EXPECT_EQ(a.first[0], "hello");
@@ -459,14 +467,16 @@ TEST(HtmlReport, PortReuseCaptureModelAndPage) {
   read_capture(std::string(TCPSCRIBE_SOURCE_DIR) + "/tests/pcaps/port_reuse_lo.pcap", r);
   ASSERT_FALSE(r.failed()) << r.error();
   // Each connection's last ACK follows both FINs: the flow table has
-  // closed it, counts the ACK as late and no observer sees it.
-  EXPECT_EQ(r.packets_seen(), 18u);
-  EXPECT_EQ(r.packets_kept(), 18u);
+  // closed it, and the report still draws it, as tshark lists it.
+  EXPECT_EQ(r.packets_seen(), 20u);
+  EXPECT_EQ(r.packets_kept(), 20u);
   ASSERT_EQ(r.connections().size(), 2u);
   const auto& a = r.connections()[0];
   const auto& b = r.connections()[1];
-  EXPECT_EQ(a.packets.size(), 9u);
-  EXPECT_EQ(b.packets.size(), 9u);
+  ASSERT_EQ(a.packets.size(), 10u);
+  ASSERT_EQ(b.packets.size(), 10u);
+  EXPECT_EQ(a.packets[9].kind, HtmlReport::kAck);
+  EXPECT_EQ(b.packets[9].kind, HtmlReport::kAck);
   EXPECT_EQ(b.info.previous_id, a.info.id);
   EXPECT_EQ(b.packets[0].marks & HtmlReport::kReuse, HtmlReport::kReuse);
   EXPECT_EQ(a.first[0].size(), 7u);

@@ -152,6 +152,11 @@ class SegmentObserver {
  public:
   virtual ~SegmentObserver() = default;
   virtual void on_segment(const Connection& c, Dir d, const Segment& s) = 0;
+  /// A segment of connection `id` after it closed (after on_close): its
+  /// last ACK, a retransmitted FIN. Nothing counts it but the observer.
+  virtual void on_segment_after_close(uint64_t id, Dir d, const Segment& s) {
+    (void)id, (void)d, (void)s;
+  }
 };
 
 }  // namespace tcpscribe

@@ -1,16 +1,11 @@
 #include "proxy.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "net_util.h"
 #include "proxy_console.h"
 #include "proxy_inspect.h"
 #include "proxy_options.h"
@@ -51,87 +47,13 @@ enum Side { kClient = 0, kUpstream = 1 };
 Side src_side(Dir d) { return d == Dir::kClientToServer ? kClient : kUpstream; }
 Side dst_side(Dir d) { return d == Dir::kClientToServer ? kUpstream : kClient; }
 
-Timestamp monotonic_now() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return Timestamp{ts.tv_sec} * kNanosPerSecond + ts.tv_nsec;
-}
-
-std::string describe(const sockaddr* sa) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  if (sa->sa_family == AF_INET) {
-    auto* in = reinterpret_cast<const sockaddr_in*>(sa);
-    ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-    return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
-  }
-  if (sa->sa_family == AF_INET6) {
-    auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
-    ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
-  }
-  return "?";
-}
-
-Endpoint endpoint_of(const sockaddr* sa) {
-  Endpoint e;
-  if (sa->sa_family == AF_INET) {
-    auto* in = reinterpret_cast<const sockaddr_in*>(sa);
-    e.addr = IpAddr::v4_from(reinterpret_cast<const uint8_t*>(&in->sin_addr));
-    e.port = ntohs(in->sin_port);
-  } else if (sa->sa_family == AF_INET6) {
-    auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
-    e.addr = IpAddr::v6_from(reinterpret_cast<const uint8_t*>(&in6->sin6_addr));
-    e.port = ntohs(in6->sin6_port);
-  }
-  return e;
-}
-
-struct Address {
-  sockaddr_storage sa{};
-  socklen_t len = 0;
-  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&sa); }
-};
-
-/// Resolves HOST:PORT; every address for --forward (tried in order), the
-/// first for --listen. Returns false with `error` set.
-bool resolve(const HostPort& hp, bool passive, std::vector<Address>& out, std::string& error) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
-  addrinfo* res = nullptr;
-  const std::string port = std::to_string(hp.port);
-  const char* host = hp.host.empty() ? (passive ? "0.0.0.0" : nullptr) : hp.host.c_str();
-  const int rc = ::getaddrinfo(host, port.c_str(), &hints, &res);
-  if (rc != 0) {
-    error = "cannot resolve '" + hp.host + "': " + ::gai_strerror(rc);
-    return false;
-  }
-  for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
-    Address addr;
-    std::memcpy(&addr.sa, a->ai_addr, a->ai_addrlen);
-    addr.len = a->ai_addrlen;
-    out.push_back(addr);
-  }
-  ::freeaddrinfo(res);
-  if (out.empty()) {
-    error = "'" + hp.host + "' has no address";
-    return false;
-  }
-  return true;
-}
-
-void set_nodelay(int fd) {
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
+Timestamp monotonic_now() { return monotonic_ns(); }
 
 /// close() that sends a RST instead of a FIN: a reset passed on, or a
 /// connection cut at the drain deadline (a FIN would look like a complete
 /// response to a close-delimited protocol).
 void close_with_reset(int fd) {
-  linger l{1, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  reset_on_close(fd);
   ::close(fd);
 }
 
@@ -245,7 +167,7 @@ class Proxy {
   const ProxyOptions& opt_;
   ProxyConsole console_;
   std::unique_ptr<NetrecordSink> sink_;
-  std::vector<Address> upstream_;
+  std::vector<SocketAddress> upstream_;
   int epfd_ = -1;
   int listen_fd_ = -1;
   int signal_fd_ = -1;
@@ -308,28 +230,28 @@ int Proxy::setup() {
       return kExitLogs;
     }
   }
-  if (!resolve(opt_.forward, false, upstream_, error)) {
+  if (!resolve_tcp(opt_.forward.host, opt_.forward.port, false, upstream_, error)) {
     report("--forward " + error);
     return kExitSetup;
   }
-  std::vector<Address> listen_addrs;
-  if (!resolve(opt_.listen, true, listen_addrs, error)) {
+  std::vector<SocketAddress> listen_addrs;
+  if (!resolve_tcp(opt_.listen.host, opt_.listen.port, true, listen_addrs, error)) {
     report("--listen " + error);
     return kExitSetup;
   }
-  const Address& la = listen_addrs.front();
+  const SocketAddress& la = listen_addrs.front();
   listen_fd_ = ::socket(la.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
   if (listen_fd_ < 0 ||
       ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
       ::bind(listen_fd_, la.get(), la.len) != 0 || ::listen(listen_fd_, 4096) != 0) {
-    report("cannot listen on " + describe(la.get()) + ": " + std::strerror(errno));
+    report("cannot listen on " + describe_address(la.get()) + ": " + std::strerror(errno));
     return kExitSetup;
   }
   sockaddr_storage bound{};
   socklen_t blen = sizeof bound;
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &blen);
-  listen_name_ = describe(reinterpret_cast<sockaddr*>(&bound));
+  listen_name_ = describe_address(reinterpret_cast<sockaddr*>(&bound));
 
   // SIGINT/SIGTERM arrive as events of the loop: no handler runs in the
   // middle of a write, and the loop decides what shutting down means.
@@ -408,7 +330,7 @@ void Proxy::accept_clients() {
     s.sid = next_sid_++;
     s.opened = s.last_activity = monotonic_now();
     s.sock[kClient].fd = fd;
-    s.client_name = describe(reinterpret_cast<sockaddr*>(&peer));
+    s.client_name = describe_address(reinterpret_cast<sockaddr*>(&peer));
     s.conn.id = s.sid;
     s.conn.client = endpoint_of(reinterpret_cast<sockaddr*>(&peer));
     s.conn.server = endpoint_of(upstream_.front().get());
@@ -430,8 +352,8 @@ void Proxy::accept_clients() {
 void Proxy::start_connect(Session& s) {
   std::string last_error = "no address";
   while (s.addr_index < upstream_.size()) {
-    const Address& a = upstream_[s.addr_index];
-    s.upstream_name = describe(a.get());
+    const SocketAddress& a = upstream_[s.addr_index];
+    s.upstream_name = describe_address(a.get());
     const int fd = ::socket(a.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       last_error = std::strerror(errno);
@@ -486,7 +408,7 @@ void Proxy::finish_connect(Session& s) {
     socklen_t llen = sizeof local;
     ::getsockname(s.sock[kUpstream].fd, reinterpret_cast<sockaddr*>(&local), &llen);
     console_.connected(s.sid, secs(s.last_activity), s.upstream_name,
-                       describe(reinterpret_cast<sockaddr*>(&local)));
+                       describe_address(reinterpret_cast<sockaddr*>(&local)));
   }
   progress(s);
 }

@@ -1,6 +1,5 @@
 #include "replay.h"
 
-#include <netdb.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 
 #include "json_text.h"
 #include "netrecord.h"
+#include "net_util.h"
 #include "replay_compare.h"
 #include "replay_engine.h"
 #include "replay_options.h"
@@ -24,18 +24,10 @@ namespace {
 constexpr const char* kPrefix = "tcpscribe replay: ";
 
 bool resolve_target(const ReplayOptions& opt, EngineOptions& eo, std::string& error) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  const std::string port = std::to_string(opt.target_port);
-  if (const int rc = getaddrinfo(opt.target_host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-    error = "cannot resolve " + opt.target_host + ": " + gai_strerror(rc);
-    return false;
-  }
-  std::memcpy(&eo.target, res->ai_addr, res->ai_addrlen);
-  eo.target_len = res->ai_addrlen;
-  freeaddrinfo(res);
+  std::vector<SocketAddress> found;
+  if (!resolve_tcp(opt.target_host, opt.target_port, false, found, error)) return false;
+  std::memcpy(&eo.target, &found.front().sa, found.front().len);
+  eo.target_len = found.front().len;
   eo.target_text = opt.target;
   return true;
 }

@@ -1,8 +1,6 @@
 #include "replay_engine.h"
 
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
@@ -14,17 +12,14 @@
 #include <ctime>
 #include <queue>
 
+#include "net_util.h"
 #include "netrecord.h"
 
 namespace tcpscribe {
 
 namespace {
 
-int64_t mono_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
-}
+int64_t mono_ns() { return monotonic_ns(); }
 
 constexpr int64_t kNever = INT64_MAX;
 
@@ -167,8 +162,7 @@ class Engine {
            std::string("cannot create a socket: ") + std::strerror(errno));
       return;
     }
-    const int one = 1;
-    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    set_nodelay(c.fd);
     c.phase = Phase::kConnecting;
     if (connect(c.fd, reinterpret_cast<const sockaddr*>(&opt_.target), opt_.target_len) < 0 &&
         errno != EINPROGRESS) {
@@ -409,8 +403,7 @@ class Engine {
         return;
       case ReplayStep::Kind::kReset: {
         record(i, 'c', actual, "err", {});
-        const linger lg{1, 0};  // close() then sends a RST
-        setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        reset_on_close(c.fd);
         ++r.steps_done;
         finish(i, false);
         return;

@@ -7,7 +7,8 @@
 // The page needs no network: the script and the style are inline (hand-
 // written canvas drawing, report_html_assets.cc) and the data is one JSON
 // block (<script type="application/json">, every '<' escaped so no byte of
-// the capture can end the block).
+// the capture can end the block). report_html.cc builds the model from the
+// events; report_html_page.cc writes it as JSON and wraps the page.
 //
 // Memory stays bounded whatever the capture: each connection keeps every
 // SYN, FIN, RST and marked packet and at most `max_packets_per_connection`

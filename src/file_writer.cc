@@ -85,6 +85,7 @@ void FileWriter::submit(WriteJob job, size_t route) {
     v.data = job.data;
     v.index = job.index;
     v.extend_to = job.extend_to;
+    v.mtime_ns = job.mtime_ns;
     v.final = job.final;
     execute(inline_, v);
     recycle(std::move(job.data));
@@ -123,6 +124,7 @@ void FileWriter::add_to_block(Worker& w, WriteJob& job) {
   r.file = job.file;
   r.offset = job.offset;
   r.extend_to = job.extend_to;
+  r.mtime_ns = job.mtime_ns;
   r.path_len = static_cast<uint32_t>(job.path.size());
   r.index_len = static_cast<uint32_t>(job.index.size());
   r.continue_file = job.continue_file;
@@ -193,6 +195,7 @@ void FileWriter::execute_block(Worker& w, Block& b) {
     v.continue_file = r.continue_file != 0;
     v.offset = r.offset;
     v.extend_to = r.extend_to;
+    v.mtime_ns = r.mtime_ns;
     v.final = r.final != 0;
     if (r.path_len) {
       v.path = std::string_view(reinterpret_cast<const char*>(q), r.path_len);
@@ -353,6 +356,16 @@ bool FileWriter::write_job(OpenFile& f, std::string_view path, const JobView& jo
   return true;
 }
 
+void FileWriter::set_times(int fd, const JobView& job) {
+  if (job.mtime_ns == 0) return;
+  const timespec t{static_cast<time_t>(job.mtime_ns / 1'000'000'000),
+                   static_cast<long>(job.mtime_ns % 1'000'000'000)};
+  const timespec times[2] = {t, t};
+  // As tcpflow does. A file system that refuses times loses no data, so a
+  // failure here is not an error.
+  (void)::futimens(fd, times);
+}
+
 void FileWriter::execute(Worker& w, const JobView& job) {
   if (failed()) return;  // stop at the first error; the caller reports it
   if (job.final && !w.files.contains(job.file)) {
@@ -363,7 +376,7 @@ void FileWriter::execute(Worker& w, const JobView& job) {
     make_room(w);
     f.fd = open_file(w, job.path, true, job.continue_file, f.base);
     if (f.fd < 0) return;
-    write_job(f, job.path, job);
+    if (write_job(f, job.path, job)) set_times(f.fd, job);
     if (::close(f.fd) != 0) fail("cannot write " + shown(job.path), errno);
     return;
   }
@@ -375,6 +388,7 @@ void FileWriter::execute(Worker& w, const JobView& job) {
   }
   if (!write_job(f, f.path, job)) return;
   if (job.final) {
+    if (f.fd >= 0) set_times(f.fd, job);
     close_fd(w, f);
     w.files.erase(it);
   }

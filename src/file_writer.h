@@ -39,6 +39,9 @@ struct WriteJob {
   std::vector<uint8_t> data;
   std::string index;          ///< lines for PATH.findx, offsets relative to the stream
   uint64_t extend_to = 0;     ///< final job: the file covers at least this much stream
+  /// Final job: the file's access and modification time, in nanoseconds
+  /// since the epoch (0: left as the writes made them).
+  int64_t mtime_ns = 0;
   bool final = false;         ///< close the file after this job
 };
 
@@ -96,6 +99,7 @@ class FileWriter {
     uint64_t file;
     uint64_t offset;
     uint64_t extend_to;
+    int64_t mtime_ns;
     uint32_t path_len;   // 0: not the file's first job
     uint32_t data_len;   // inline bytes
     uint32_t index_len;
@@ -112,6 +116,7 @@ class FileWriter {
     std::span<const uint8_t> data;
     std::string_view index;
     uint64_t extend_to = 0;
+    int64_t mtime_ns = 0;
     bool final = false;
   };
   static constexpr size_t kBlockBytes = 256u << 10;
@@ -152,6 +157,9 @@ class FileWriter {
   /// Writes the job's data and index lines; a final job extends the file
   /// over a trailing gap. False after an error.
   bool write_job(OpenFile& f, std::string_view path, const JobView& job);
+  /// Sets a final job's file times (before the close; later writes would
+  /// move the modification time again).
+  static void set_times(int fd, const JobView& job);
   void close_fd(Worker& w, OpenFile& f);
   void fail(const std::string& what, int err);
   void recycle(std::vector<uint8_t>&& buffer);

@@ -125,6 +125,41 @@ TEST_F(FileWriterTest, TrailingGapContinuationIndexAndDirectories) {
   EXPECT_EQ(slurp(dir_ + "/a/b/indexed.findx"), "0|1.000000|3\n3|2.000000|3\n");
 }
 
+// A final job's time becomes the file's access and modification time, for
+// a file written by one job and by several, after every write (a later
+// write would move it); 0 leaves the time of the writes.
+TEST_F(FileWriterTest, FinalJobSetsTheFileTime) {
+  const int64_t t = 1'700'000'000'123'456'000;
+  for (size_t threads : {0, 2}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    const std::string p = "t" + std::to_string(threads);
+    {
+      FileWriter w(dirfd_, dir_, threads, 100);
+      WriteJob one = job(1, p + "one", 0, "abc", true);
+      one.mtime_ns = t;
+      w.submit(std::move(one), 1);
+      w.submit(job(2, p + "two", 0, "abc", false), 2);
+      WriteJob last = job(2, "", 3, "def", true);
+      last.extend_to = 10;  // ends in a gap: the file is extended, then timed
+      last.mtime_ns = t + 1'000'000'000;
+      w.submit(std::move(last), 2);
+      w.submit(job(3, p + "untimed", 0, "x", true), 3);
+      w.drain();
+      EXPECT_EQ(w.error(), "");
+    }
+    struct stat st;
+    ASSERT_EQ(::fstatat(dirfd_, (p + "one").c_str(), &st, 0), 0);
+    EXPECT_EQ(st.st_mtim.tv_sec, 1'700'000'000);
+    EXPECT_EQ(st.st_mtim.tv_nsec, 123'456'000);
+    EXPECT_EQ(st.st_atim.tv_sec, 1'700'000'000);
+    ASSERT_EQ(::fstatat(dirfd_, (p + "two").c_str(), &st, 0), 0);
+    EXPECT_EQ(st.st_mtim.tv_sec, 1'700'000'001);
+    EXPECT_EQ(st.st_size, 10);
+    ASSERT_EQ(::fstatat(dirfd_, (p + "untimed").c_str(), &st, 0), 0);
+    EXPECT_GT(st.st_mtim.tv_sec, 1'700'000'001);  // now, not a capture time
+  }
+}
+
 // A job the writer cannot carry out is reported with the path, and jobs
 // queued after it do not hang the caller.
 TEST_F(FileWriterTest, ErrorNamesThePathAndDrainReturns) {

@@ -60,7 +60,7 @@ FileSink::DirFile& FileSink::file_for(const Connection& c, Dir d) {
   return f;
 }
 
-void FileSink::submit(uint64_t id, DirFile& f, bool final) {
+void FileSink::submit(uint64_t id, DirFile& f, bool final, Timestamp mtime) {
   WriteJob job;
   job.file = id;
   if (!f.submitted) {
@@ -76,6 +76,7 @@ void FileSink::submit(uint64_t id, DirFile& f, bool final) {
   f.index.clear();
   job.final = final;
   job.extend_to = f.end;
+  job.mtime_ns = mtime;
   writer_->submit(std::move(job), f.route);
 }
 
@@ -125,7 +126,8 @@ void FileSink::on_close(const Connection& c, CloseReason) {
   if (it == conns_.end()) return;
   for (int i = 0; i < 2; ++i) {
     DirFile& f = it->second.dir[i];
-    if (!f.path.empty()) submit(c.id * 2 + static_cast<uint64_t>(i), f, true);
+    // Like tcpflow, a file carries the time of its direction's first packet.
+    if (!f.path.empty()) submit(c.id * 2 + static_cast<uint64_t>(i), f, true, c.dir[i].first_ts);
   }
   conns_.erase(it);
 }

@@ -66,7 +66,8 @@ class FileSink : public Sink {
   };
 
   DirFile& file_for(const Connection& c, Dir d);
-  void submit(uint64_t id, DirFile& f, bool final);
+  /// `mtime`: a final job's file time (0: none).
+  void submit(uint64_t id, DirFile& f, bool final, Timestamp mtime = 0);
 
   FileSinkOptions opt_;
   bool names_unique_ = false;  // the template tells every connection apart

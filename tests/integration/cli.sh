@@ -84,6 +84,16 @@ grep -q '; 0 packets came later than the reorder window' "$tmp/err" ||
 late=$(sed -n 's/.*; \([0-9]*\) packets came later than the reorder window.*/\1/p' "$tmp/err")
 [ "${late:-0}" -gt 0 ] && ok || bad "-v with a 2-packet window reports ${late:-no} late packets"
 
+# Like tcpflow, each file carries the time of its direction's first packet
+# (port_reuse_lo.pcap: the SYN and SYN-ACK of each connection, per tcpdump -tt).
+"$bin" -r "$pcaps/port_reuse_lo.pcap" -o "$tmp/times" 2>/dev/null
+got=$(cd "$tmp/times" && stat -c '%n %.6Y' -- * | sort | tr '\n' ' ')
+want="127.000.000.001.19001-127.000.000.001.41999 1795347316.744034 \
+127.000.000.001.19001-127.000.000.001.41999c1 1795347317.044619 \
+127.000.000.001.41999-127.000.000.001.19001 1795347316.744021 \
+127.000.000.001.41999-127.000.000.001.19001c1 1795347317.044599 "
+[ "$got" = "$want" ] && ok || bad "file times: got '$got', want '$want'"
+
 # Output errors: exit 3.
 expect 3 'cannot create output directory' -- "$bin" -r "$full" -o /dev/null/flows
 if [ -e /dev/full ]; then

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build pkg-config libpcap-dev libtins-dev
-          libboost-program-options-dev libgtest-dev
+          libboost-program-options-dev libgtest-dev libjemalloc-dev
           tcpdump curl python3 iproute2 nftables redis-server redis-tools zlib1g-dev chromium socat)
 missing=()
 for p in "${packages[@]}"; do

@@ -10,8 +10,11 @@
 #   BENCH_CAPTURES    directory for the captures; reused when its params.txt
 #                     matches the parameters below, else (re)generated there.
 #                     Default: a fresh directory inside the work dir.
-#   BENCH_TMP         parent of the work dir (default /var/tmp); outputs of
-#                     both tools go there, on the same filesystem
+#   BENCH_TMP         parent of the work dir; outputs of both tools go there,
+#                     on the same filesystem. Default: /dev/shm when it is a
+#                     tmpfs with 2 GiB free (the numbers then measure the
+#                     tools, not the disk), else /var/tmp; /var/tmp with
+#                     BENCH_FRESH_FS (its image holds the file system)
 #   BENCH_RUNS        runs per tool and capture, best wall time kept (3)
 #   BENCH_BULK_MIB    MiB per bulk transfer (64), BENCH_MANY connections in
 #                     many.pcap (50000), BENCH_CONCURRENT open at once (10000)
@@ -106,7 +109,14 @@ if [ -n "$FRESH_FS" ]; then
   [ "$(id -u)" -eq 0 ] || die "BENCH_FRESH_FS needs root (mkfs and mount of a loop image)"
   command -v mkfs.ext4 >/dev/null || apt_install e2fsprogs
 fi
-BENCH_TMP=${BENCH_TMP:-/var/tmp}
+if [ -z "${BENCH_TMP:-}" ]; then
+  BENCH_TMP=/var/tmp
+  if [ -z "$FRESH_FS" ] && [ "$(df --output=fstype /dev/shm 2>/dev/null | tail -n 1)" = tmpfs ] \
+     && [ "$(df --output=avail -k /dev/shm | tail -n 1)" -ge $((2 * 1024 * 1024)) ]; then
+    BENCH_TMP=/dev/shm
+  fi
+fi
+log "outputs under $BENCH_TMP ($(df --output=fstype "$BENCH_TMP" | tail -n 1))"
 WORK=$(mktemp -d "$BENCH_TMP/tcpscribe-bench.XXXXXX")
 FS_MNT=$WORK/fs
 # Makes a new, empty file system at $FS_MNT (BENCH_FRESH_FS).

@@ -388,7 +388,7 @@ void FileWriter::execute(Worker& w, const JobView& job) {
   }
   if (!write_job(f, f.path, job)) return;
   if (job.final) {
-    if (f.fd >= 0) set_times(f.fd, job);
+    set_times(f.fd, job);  // open: a final job always opens its file above
     close_fd(w, f);
     w.files.erase(it);
   }

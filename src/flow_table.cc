@@ -269,8 +269,9 @@ void FlowTable::on_segment(const Segment& s, bool may_open) {
   } else if (Tombstone* t = tombstones_.find(key)) {
     if (!starts_new_connection(t->who, true, s)) {
       ++stats_.late_segments;
-      const Dir d = s.src == t->who.client ? Dir::kClientToServer : Dir::kServerToClient;
-      for (SegmentObserver* o : observers_) o->on_segment_after_close(t->who.id, d, s);
+      for (SegmentObserver* o : observers_) {
+        o->on_segment_after_close(t->who.id, t->who.dir_of(s.src), s);
+      }
       return;
     }
     reuse_index = t->who.reuse_index + 1;

@@ -47,8 +47,6 @@ enum Side { kClient = 0, kUpstream = 1 };
 Side src_side(Dir d) { return d == Dir::kClientToServer ? kClient : kUpstream; }
 Side dst_side(Dir d) { return d == Dir::kClientToServer ? kUpstream : kClient; }
 
-Timestamp monotonic_now() { return monotonic_ns(); }
-
 /// close() that sends a RST instead of a FIN: a reset passed on, or a
 /// connection cut at the drain deadline (a FIN would look like a complete
 /// response to a close-delimited protocol).
@@ -210,7 +208,7 @@ Proxy::~Proxy() {
 }
 
 int Proxy::setup() {
-  start_ = monotonic_now();
+  start_ = monotonic_ns();
   // Every session holds a client socket, an upstream socket and its log:
   // use all the descriptors the hard limit allows.
   rlimit rl;
@@ -318,7 +316,7 @@ void Proxy::accept_clients() {
         // rather than spinning on an accept that keeps failing.
         report(std::string("accept: ") + std::strerror(errno) + "; pausing 100 ms (" +
                std::to_string(sessions_.size()) + " connections open)");
-        pause_listener(monotonic_now() + kNanosPerSecond / 10);
+        pause_listener(monotonic_ns() + kNanosPerSecond / 10);
         return;
       }
       report(std::string("accept: ") + std::strerror(errno));
@@ -328,7 +326,7 @@ void Proxy::accept_clients() {
     auto owned = std::make_unique<Session>();
     Session& s = *owned;
     s.sid = next_sid_++;
-    s.opened = s.last_activity = monotonic_now();
+    s.opened = s.last_activity = monotonic_ns();
     s.sock[kClient].fd = fd;
     s.client_name = describe_address(reinterpret_cast<sockaddr*>(&peer));
     s.conn.id = s.sid;
@@ -374,7 +372,7 @@ void Proxy::start_connect(Session& s) {
     ev.data.u64 = s.sid << 1 | kUpstream;
     ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
     if (opt_.connect_timeout > 0) {
-      s.connect_deadline = monotonic_now() + static_cast<Timestamp>(opt_.connect_timeout * 1e9);
+      s.connect_deadline = monotonic_ns() + static_cast<Timestamp>(opt_.connect_timeout * 1e9);
       if (next_sweep_ == 0 || s.connect_deadline < next_sweep_) next_sweep_ = s.connect_deadline;
     }
     return;
@@ -398,7 +396,7 @@ void Proxy::finish_connect(Session& s) {
     return;
   }
   s.connected = true;
-  s.last_activity = monotonic_now();
+  s.last_activity = monotonic_ns();
   if (opt_.idle_timeout > 0) {
     const Timestamp due = s.last_activity + static_cast<Timestamp>(opt_.idle_timeout * 1e9);
     if (next_sweep_ == 0 || due < next_sweep_) next_sweep_ = due;
@@ -414,7 +412,7 @@ void Proxy::finish_connect(Session& s) {
 }
 
 void Proxy::connect_failed(Session& s, const std::string& why) {
-  const Timestamp now = monotonic_now();
+  const Timestamp now = monotonic_ns();
   report("[sid=" + std::to_string(s.sid) + "] cannot connect to " + opt_.forward.host + ":" +
          std::to_string(opt_.forward.port) +
          (s.upstream_name.empty() ? "" : " (" + s.upstream_name + ")") + ": " + why +
@@ -540,7 +538,7 @@ bool Proxy::pump(Session& s, Dir d) {
       side_failed(s, src_side(d), errno);
       return false;
     }
-    const Timestamp now = monotonic_now();
+    const Timestamp now = monotonic_ns();
     s.last_activity = now;
     turn_bytes += static_cast<size_t>(n);
     if (n == 0) {
@@ -666,7 +664,7 @@ bool Proxy::forward_spliced(Session& s, Dir d, size_t n, Timestamp now) {
 // A socket failed (reset, or an error on write): log `err` for that side,
 // pass the reset on to the other side and end the session.
 void Proxy::side_failed(Session& s, Side side, int err) {
-  const Timestamp now = monotonic_now();
+  const Timestamp now = monotonic_ns();
   const Dir d = side == kClient ? Dir::kClientToServer : Dir::kServerToClient;
   if (sink_) sink_->on_shutdown(s.conn, d, true, now);
   console_.shutdown(s.sid, secs(now), d, std::strerror(err));
@@ -679,7 +677,7 @@ void Proxy::side_failed(Session& s, Side side, int err) {
 }
 
 void Proxy::end_session(Session& s, const char* reason, CloseReason why) {
-  const Timestamp now = monotonic_now();
+  const Timestamp now = monotonic_ns();
   for (Socket& k : s.sock) {
     if (k.fd >= 0) ::close(k.fd);
     k.fd = -1;
@@ -735,7 +733,7 @@ void Proxy::on_signal() {
     signo = static_cast<int>(si.ssi_signo);
   }
   if (signo == 0) return;
-  const Timestamp now = monotonic_now();
+  const Timestamp now = monotonic_ns();
   const char* name = signo == SIGINT ? "SIGINT" : "SIGTERM";
   if (draining_) {
     console_.notice(secs(now), "shutdown", std::string(name) + " again: closing every connection now");
@@ -781,7 +779,7 @@ int Proxy::run() {
   std::vector<epoll_event> events(256);
   while (!stop_) {
     if (draining_ && sessions_.empty()) break;
-    Timestamp now = monotonic_now();
+    Timestamp now = monotonic_ns();
     if (draining_ && now >= drain_deadline_) {
       char buf[96];
       std::snprintf(buf, sizeof buf, "drain deadline: resetting %zu connection(s)", sessions_.size());

@@ -19,8 +19,6 @@ namespace tcpscribe {
 
 namespace {
 
-int64_t mono_ns() { return monotonic_ns(); }
-
 constexpr int64_t kNever = INT64_MAX;
 
 enum class Phase { kQueued, kConnecting, kRunning, kDraining, kDone };
@@ -83,29 +81,29 @@ class Engine {
       }
     }
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
-    t0_ = mono_ns();
+    t0_ = monotonic_ns();
     std::vector<epoll_event> events(256);
     while (finished_ < conns_.size()) {
-      int64_t now = mono_ns();
+      int64_t now = monotonic_ns();
       start_due(now);
       run_due_timers(now);
       if (finished_ == conns_.size()) break;
       const int64_t next = next_wakeup();
-      now = mono_ns();
+      now = monotonic_ns();
       int64_t wait = next == kNever ? -1 : std::max<int64_t>(0, next - now - kSpinNs);
       timespec ts{wait / 1'000'000'000, wait % 1'000'000'000};
       const int n = epoll_pwait2(epfd_, events.data(), static_cast<int>(events.size()),
                                  wait < 0 ? nullptr : &ts, nullptr);
       if (n < 0 && errno != EINTR) break;
       for (int i = 0; i < n; ++i) on_event(events[i].data.u64, events[i].events);
-      if (n <= 0 && next != kNever && next - mono_ns() <= 2 * kSpinNs) {
+      if (n <= 0 && next != kNever && next - monotonic_ns() <= 2 * kSpinNs) {
         // The last stretch before a deadline: spin on the clock.
-        while (mono_ns() < next) {
+        while (monotonic_ns() < next) {
         }
       }
     }
     close(epfd_);
-    result_.elapsed_ns = mono_ns() - t0_;
+    result_.elapsed_ns = monotonic_ns() - t0_;
     return std::move(result_);
   }
 
@@ -135,7 +133,7 @@ class Engine {
       timers_.pop();
       if (t.gen != conns_[t.conn].gen) continue;
       ++conns_[t.conn].gen;  // consumed
-      on_timer(t.conn, mono_ns());
+      on_timer(t.conn, monotonic_ns());
     }
   }
 
@@ -145,7 +143,7 @@ class Engine {
       const int64_t due = t0_ + conns_[i].scheduled_start_ns;
       if (due > now) break;
       ++next_job_;
-      const int64_t actual = mono_ns();
+      const int64_t actual = monotonic_ns();
       // A start that waited for a free slot is not the scheduler's lateness.
       if (slot_freed_ns_ <= due) result_.starts.push_back({due - t0_, actual - t0_, i, SIZE_MAX});
       start(i, actual);
@@ -210,12 +208,12 @@ class Engine {
       flush_out(i);
       if (c.phase == Phase::kDone) return;
     }
-    advance(i, mono_ns());
+    advance(i, monotonic_ns());
   }
 
   void established(size_t i) {
     Conn& c = conns_[i];
-    const int64_t now = mono_ns();
+    const int64_t now = monotonic_ns();
     c.phase = Phase::kRunning;
     c.base_ns = now;
     c.wait_since_ns = now;
@@ -253,7 +251,7 @@ class Engine {
     while (c.phase != Phase::kDone) {
       const ssize_t n = read(c.fd, buf, sizeof buf);
       if (n > 0) {
-        const int64_t now = mono_ns();
+        const int64_t now = monotonic_ns();
         r.received_bytes += static_cast<uint64_t>(n);
         if (opt_.keep_answers) r.answer.append(buf, static_cast<size_t>(n));
         record(i, 's', now, std::to_string(n), std::string_view(buf, static_cast<size_t>(n)));
@@ -263,7 +261,7 @@ class Engine {
         if (!c.eof) {
           c.eof = true;
           r.target_closed = true;
-          record(i, 's', mono_ns(), "hup", {});
+          record(i, 's', monotonic_ns(), "hup", {});
           // Stop polling for input: an EOF stays readable forever.
           epoll_event ev{};
           ev.events = c.want_out ? EPOLLOUT : 0u;
@@ -278,7 +276,7 @@ class Engine {
       }
       const int err = errno;
       r.target_reset = true;
-      record(i, 's', mono_ns(), "err", {});
+      record(i, 's', monotonic_ns(), "err", {});
       if (c.phase == Phase::kRunning && !c.plan->server_reset) {
         fail(i, JobResult::Status::kFailed,
              std::string("the target reset the connection after ") +
@@ -366,7 +364,7 @@ class Engine {
       }
       perform(i, s, deadline);
       if (c.phase == Phase::kDone) return;
-      now = mono_ns();
+      now = monotonic_ns();
       ++c.step;
       ++r.steps_done;
       c.wait_since_ns = now;
@@ -379,7 +377,7 @@ class Engine {
   void perform(size_t i, const ReplayStep& s, int64_t deadline) {
     Conn& c = conns_[i];
     JobResult& r = result_.jobs[i];
-    const int64_t actual = mono_ns();
+    const int64_t actual = monotonic_ns();
     if (deadline >= 0 && (s.kind != ReplayStep::Kind::kSend || !s.bytes.empty())) {
       if (deadline >= c.ready_ns) {
         result_.sends.push_back({deadline - t0_, actual - t0_, i, c.step});
@@ -451,7 +449,7 @@ class Engine {
       // As the proxy does when its upstream refuses: `con`, then `s err`.
       open_record(i);
       record(i, 'c', c.connect_ns, "con", {});
-      record(i, 's', mono_ns(), "err", {});
+      record(i, 's', monotonic_ns(), "err", {});
     }
     close_conn(i);
   }
@@ -470,7 +468,7 @@ class Engine {
     c.phase = Phase::kDone;
     ++c.gen;
     std::string().swap(c.out);
-    if (opt_.concurrency != 0 && open_ == opt_.concurrency) slot_freed_ns_ = mono_ns();
+    if (opt_.concurrency != 0 && open_ == opt_.concurrency) slot_freed_ns_ = monotonic_ns();
     --open_;
     ++finished_;
   }

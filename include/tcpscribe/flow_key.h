@@ -70,10 +70,10 @@ struct FlowKey {
 };
 
 struct FlowKeyHash {
-  // Deliberately not noexcept: libstdc++ then stores each node's hash in the
-  // node, so a lookup compares hashes before keys and never recomputes the
-  // hash of every node it passes in a bucket (a third of the per-packet
-  // table lookup otherwise).
+  // Deliberately not noexcept: in a std::unordered_map libstdc++ then stores
+  // each node's hash in the node, so a lookup compares hashes before keys
+  // and never recomputes the hash of every node it passes in a bucket. (The
+  // flow table's per-packet index, flow_index.h, keeps hashes in its slots.)
   size_t operator()(const FlowKey& k) const {
     // Fold the addresses and ports into 64-bit words, each through a
     // splitmix64 finalizer: cheap, and every input bit reaches every output

@@ -1,4 +1,4 @@
-// The netrecord log format (../shared/docs/NETRECORD.md): one file per TCP
+// The netrecord log format (docs/NETRECORD.md): one file per TCP
 // connection, `<root>_<N>`, a sequence of records
 //   `<side> <seconds>.<6-digit microseconds> <con|hup|err|N>\n` [N raw bytes]
 //

@@ -1,4 +1,4 @@
-// Netrecord logs (../shared/docs/NETRECORD.md) from sink events: one file
+// Netrecord logs (docs/NETRECORD.md) from sink events: one file
 // `<root>_<N>` per connection, numbered in the order connections open.
 //
 // Used by the passive pipeline (`--netrecord ROOT`) and by the proxy, so a

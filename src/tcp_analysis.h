@@ -1,6 +1,6 @@
 // Per-connection TCP analysis: Zeek's conn_state and history, Wireshark's
 // tcp.analysis.* counts, the handshake RTT and the "data after peer FIN"
-// finding. Definitions: ../shared/docs/ANALYSIS.md.
+// finding. Definitions: docs/ANALYSIS.md.
 //
 // The tracker sees every segment in capture order, before reassembly, and
 // keeps only a few scalars per direction (no per-segment storage), so ten

@@ -50,7 +50,7 @@ struct DirectionStats {
 /// Counts and labels from the per-connection TCP analysis (Zeek's
 /// conn_state and history, Wireshark's tcp.analysis.* counts), filled in by
 /// the analysis tracker (tcp_analysis.h) and complete at on_close.
-/// Definitions: ../shared/docs/ANALYSIS.md.
+/// Definitions: docs/ANALYSIS.md.
 struct TcpAnalysisCounts {
   uint64_t retransmission = 0;
   uint64_t fast_retransmission = 0;

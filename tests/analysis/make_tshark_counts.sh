@@ -2,7 +2,7 @@
 # Regenerates tests/analysis/tshark_counts.tsv: Wireshark's tcp.analysis.*
 # counts per TCP stream and direction for every capture listed in
 # ../shared/pcaps/MANIFEST.tsv, compared against by
-# src/tcp_analysis_conformance_test.cc.
+# src/flow/tcp_analysis_conformance_test.cc.
 #
 # usage: tests/analysis/make_tshark_counts.sh [PCAP_DIR] > tests/analysis/tshark_counts.tsv
 # Needs tshark (Debian 12: 4.0.17). Streams are tshark's tcp.stream numbers;

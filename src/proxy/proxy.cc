@@ -12,81 +12,24 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
-#include <optional>
-#include <unordered_map>
 #include <vector>
 
-#include "net_util.h"
-#include "proxy_console.h"
 #include "proxy_inspect.h"
-#include "proxy_options.h"
-#include "sink_netrecord.h"
+#include "proxy_internal.h"
 
 namespace tcpscribe {
-namespace {
+namespace proxy_detail {
 
-constexpr int kExitUsage = 1;
-constexpr int kExitLogs = 3;
-constexpr int kExitSetup = 4;
-
-// Reads (or bytes) per direction before other sessions get a turn.
-constexpr int kReadsPerTurn = 16;
-constexpr size_t kBytesPerTurn = 2u << 20;
-// A direction moves to the zero-copy path once one read brings this much:
-// for small request/response chunks a copy costs less than the extra
-// system calls of splice() and tee().
-constexpr size_t kSpliceFrom = 64u << 10;
-
-// Epoll tags: sessions use (sid << 1 | side) with sid >= 1.
-constexpr uint64_t kTagListener = 0;
-constexpr uint64_t kTagSignal = 1;
-
-enum Side { kClient = 0, kUpstream = 1 };
-
-/// The sockets a direction reads from and writes to.
-Side src_side(Dir d) { return d == Dir::kClientToServer ? kClient : kUpstream; }
-Side dst_side(Dir d) { return d == Dir::kClientToServer ? kUpstream : kClient; }
-
-/// close() that sends a RST instead of a FIN: a reset passed on, or a
-/// connection cut at the drain deadline (a FIN would look like a complete
-/// response to a close-delimited protocol).
+// close() that sends a RST instead of a FIN: a reset passed on, or a
+// connection cut at the drain deadline (a FIN would look like a complete
+// response to a close-delimited protocol).
 void close_with_reset(int fd) {
   reset_on_close(fd);
   ::close(fd);
 }
 
-struct Socket {
-  int fd = -1;
-  bool readable = false;  // edge-triggered: set by an event, cleared at EAGAIN
-  bool writable = false;
-  bool peer_closed = false;  // EPOLLRDHUP seen: read until EOF, not just a short read
-};
-
-/// One direction of a session: src socket -> dst socket.
-struct Pipe {
-  Pipe() = default;
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
-  ~Pipe() {
-    for (int fd : held) {
-      if (fd >= 0) ::close(fd);
-    }
-  }
-  // Bytes read but not yet accepted by dst: `len` bytes in `pending` from
-  // `off`, or (zero-copy path) `len` bytes in the kernel pipe `held`.
-  std::unique_ptr<uint8_t[]> pending;
-  size_t off = 0;
-  size_t len = 0;
-  int held[2] = {-1, -1};  // created the first time dst pushes back
-  bool in_held = false;
-  bool bulk = false;  // a read filled kSpliceFrom: splice from now on
-  bool eof = false;   // src sent its FIN (read returned 0)
-  bool shut = false;  // the FIN was passed on (shutdown(dst, SHUT_WR))
-  uint64_t bytes = 0;
-};
-
-/// A non-blocking pipe of `size` bytes (rounded up by the kernel); false if
-/// it cannot be made or is smaller than `size`.
+// A non-blocking pipe of `size` bytes (rounded up by the kernel); false if
+// it cannot be made or is smaller than `size`.
 bool make_pipe(int fds[2], size_t size) {
   if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return false;
   const int got = ::fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(size));
@@ -99,7 +42,7 @@ bool make_pipe(int fds[2], size_t size) {
   return true;
 }
 
-/// Reads exactly `n` bytes that a pipe is known to hold.
+// Reads exactly `n` bytes that a pipe is known to hold.
 bool read_from_pipe(int fd, uint8_t* out, size_t n) {
   while (n > 0) {
     const ssize_t r = ::read(fd, out, n);
@@ -110,84 +53,6 @@ bool read_from_pipe(int fd, uint8_t* out, size_t n) {
   }
   return true;
 }
-
-struct Session {
-  uint64_t sid = 0;
-  Connection conn;
-  Socket sock[2];
-  Pipe pipe[2];  // index by Dir: 0 client->server, 1 server->client
-  bool connected = false;
-  bool queued = false;  // has more to read after its turn
-  size_t addr_index = 0;
-  Timestamp opened = 0;
-  Timestamp connect_deadline = 0;
-  Timestamp last_activity = 0;
-  std::string client_name;
-  std::string upstream_name;
-};
-
-class Proxy {
- public:
-  explicit Proxy(const ProxyOptions& opt)
-      : opt_(opt),
-        console_(ProxyConsoleOptions{opt.hex, opt.dump, opt.max_dump, opt.json, use_color(opt)},
-                 opt.quiet ? -1 : STDOUT_FILENO) {}
-  ~Proxy();
-
-  int setup();
-  int run();
-
- private:
-  static bool use_color(const ProxyOptions& o);
-  double secs(Timestamp t) const { return static_cast<double>(t - start_) / 1e9; }
-  void report(const std::string& line) { std::cerr << "tcpscribe proxy: " << line << std::endl; }
-  void report_log_errors();
-
-  void accept_clients();
-  void pause_listener(Timestamp until);
-  void resume_listener();
-  void start_connect(Session& s);
-  void finish_connect(Session& s);
-  void connect_failed(Session& s, const std::string& why);
-  void on_socket_event(uint64_t tag, uint32_t events);
-  void progress(Session& s);
-  bool pump(Session& s, Dir d);
-  bool forward_copy(Session& s, Dir d, std::span<const uint8_t> chunk, Timestamp now);
-  bool forward_spliced(Session& s, Dir d, size_t n, Timestamp now);
-  void setup_splice();
-  void empty_pipe(int fd);
-  void side_failed(Session& s, Side side, int err);
-  void end_session(Session& s, const char* reason, CloseReason why);
-  void sweep(Timestamp now);
-  void on_signal();
-  void force_close_all();
-
-  const ProxyOptions& opt_;
-  ProxyConsole console_;
-  std::unique_ptr<NetrecordSink> sink_;
-  std::vector<SocketAddress> upstream_;
-  int epfd_ = -1;
-  int listen_fd_ = -1;
-  int signal_fd_ = -1;
-  bool listener_registered_ = false;
-  Timestamp listener_resume_at_ = 0;
-  Timestamp start_ = 0;
-  Timestamp next_sweep_ = 0;
-  Timestamp drain_deadline_ = 0;
-  bool draining_ = false;
-  bool stop_ = false;
-  uint64_t next_sid_ = 1;
-  std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
-  std::vector<uint64_t> queued_;
-  std::unique_ptr<uint8_t[]> scratch_;
-  std::string listen_name_;
-  // Zero-copy path (no console dump): src -> pipe_ -> dst with splice(),
-  // the log's copy made with tee() into log_pipe_. Both are empty between
-  // chunks, so one pair serves every session.
-  bool splice_ = false;
-  int pipe_[2] = {-1, -1};
-  int log_pipe_[2] = {-1, -1};
-};
 
 bool Proxy::use_color(const ProxyOptions& o) {
   return !o.json && color_enabled(o.color, STDOUT_FILENO);
@@ -422,34 +287,6 @@ void Proxy::connect_failed(Session& s, const std::string& why) {
   end_session(s, "upstream unreachable", CloseReason::kRst);
 }
 
-void Proxy::setup_splice() {
-  // When the console shows no bytes, chunks need not pass through memory:
-  // splice() moves them socket -> pipe -> socket, and tee() + splice() put
-  // the log's copy in the file. The log pipe must be as large as the
-  // forwarding pipe, so that one tee() always copies a whole chunk.
-  if (console_.needs_bytes()) return;
-  if (!make_pipe(pipe_, opt_.buffer)) return;
-  const size_t size = static_cast<size_t>(::fcntl(pipe_[1], F_GETPIPE_SZ));
-  if (sink_ && !make_pipe(log_pipe_, size)) {
-    for (int& fd : pipe_) {
-      ::close(fd);
-      fd = -1;
-    }
-    return;
-  }
-  splice_ = true;
-}
-
-// Drops what a pipe holds (a chunk whose session failed mid-way), so the
-// next chunk starts from an empty pipe.
-void Proxy::empty_pipe(int fd) {
-  for (;;) {
-    const ssize_t r = ::read(fd, scratch_.get(), opt_.buffer);
-    if (r > 0 || (r < 0 && errno == EINTR)) continue;
-    return;
-  }
-}
-
 void Proxy::on_socket_event(uint64_t tag, uint32_t events) {
   auto it = sessions_.find(tag >> 1);
   if (it == sessions_.end()) return;  // ended earlier in this batch
@@ -466,215 +303,6 @@ void Proxy::on_socket_event(uint64_t tag, uint32_t events) {
   progress(s);
 }
 
-void Proxy::progress(Session& s) {
-  for (Dir d : {Dir::kClientToServer, Dir::kServerToClient}) {
-    if (!pump(s, d)) return;  // the session ended
-  }
-  const Pipe& a = s.pipe[0];
-  const Pipe& b = s.pipe[1];
-  if (a.shut && b.shut) end_session(s, "closed", CloseReason::kFin);
-}
-
-// Moves bytes from one side to the other until the source has nothing more
-// to read or the destination cannot take more. Returns false if the session
-// ended.
-bool Proxy::pump(Session& s, Dir d) {
-  Socket& src = s.sock[src_side(d)];
-  Socket& dst = s.sock[dst_side(d)];
-  Pipe& p = s.pipe[index_of(d)];
-  size_t turn_bytes = 0;
-  for (int reads = 0;;) {
-    if (p.len > 0) {
-      if (!dst.writable) return true;
-      const ssize_t w =
-          p.in_held ? ::splice(p.held[0], nullptr, dst.fd, nullptr, p.len,
-                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
-                    : ::send(dst.fd, p.pending.get() + p.off, p.len, MSG_NOSIGNAL);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN) {
-          dst.writable = false;
-          return true;
-        }
-        side_failed(s, dst_side(d), errno);
-        return false;
-      }
-      if (!p.in_held) p.off += static_cast<size_t>(w);
-      p.len -= static_cast<size_t>(w);
-      if (p.len > 0) {
-        dst.writable = false;  // the socket buffer is full: wait for EPOLLOUT
-        return true;
-      }
-      p.off = 0;
-      p.in_held = false;
-    }
-    if (p.eof) {
-      if (!p.shut) {
-        // Every byte read has been forwarded: now pass the half-close on.
-        ::shutdown(dst.fd, SHUT_WR);
-        p.shut = true;
-      }
-      return true;
-    }
-    if (!src.readable) return true;
-    if (reads == kReadsPerTurn || turn_bytes >= kBytesPerTurn) {
-      if (!s.queued) {
-        s.queued = true;
-        queued_.push_back(s.sid);
-      }
-      return true;
-    }
-    const bool spliced = splice_ && p.bulk;
-    const ssize_t n = spliced ? ::splice(src.fd, nullptr, pipe_[1], nullptr, opt_.buffer,
-                                         SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
-                              : ::recv(src.fd, scratch_.get(), opt_.buffer, 0);
-    ++reads;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        src.readable = false;
-        return true;
-      }
-      side_failed(s, src_side(d), errno);
-      return false;
-    }
-    const Timestamp now = monotonic_ns();
-    s.last_activity = now;
-    turn_bytes += static_cast<size_t>(n);
-    if (n == 0) {
-      p.eof = true;
-      if (sink_) sink_->on_shutdown(s.conn, d, false, now);
-      console_.shutdown(s.sid, secs(now), d, "");
-      continue;
-    }
-    if (spliced) {
-      // A short splice may only mean the pipe ran out of slots: the next
-      // one tells whether the socket is drained.
-      if (!forward_spliced(s, d, static_cast<size_t>(n), now)) return false;
-    } else {
-      // A short read drained the socket (edge-triggered: new data is a new
-      // event), unless the peer closed, when only EOF tells we are done.
-      if (static_cast<size_t>(n) < opt_.buffer && !src.peer_closed) src.readable = false;
-      if (static_cast<size_t>(n) >= kSpliceFrom) p.bulk = true;
-      if (!forward_copy(s, d, {scratch_.get(), static_cast<size_t>(n)}, now)) return false;
-    }
-    if (p.len > 0) return true;  // stop reading src until dst takes these
-  }
-}
-
-// Logs a chunk read into memory and sends what dst takes; the rest waits in
-// the direction's pending buffer. Returns false if the session ended.
-bool Proxy::forward_copy(Session& s, Dir d, std::span<const uint8_t> chunk, Timestamp now) {
-  Socket& dst = s.sock[dst_side(d)];
-  Pipe& p = s.pipe[index_of(d)];
-  // Log first, then forward: every byte forwarded is in the log.
-  if (sink_) sink_->on_data(s.conn, d, p.bytes, chunk, now);
-  console_.data(s.sid, secs(now), d, chunk);
-  p.bytes += chunk.size();
-  size_t sent = 0;
-  while (dst.writable && sent < chunk.size()) {
-    const ssize_t w = ::send(dst.fd, chunk.data() + sent, chunk.size() - sent, MSG_NOSIGNAL);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        dst.writable = false;
-        break;
-      }
-      side_failed(s, dst_side(d), errno);
-      return false;
-    }
-    sent += static_cast<size_t>(w);
-    if (sent < chunk.size()) dst.writable = false;
-  }
-  if (sent < chunk.size()) {
-    if (!p.pending) p.pending.reset(new uint8_t[opt_.buffer]);
-    p.off = 0;
-    p.len = chunk.size() - sent;
-    p.in_held = false;
-    std::memcpy(p.pending.get(), chunk.data() + sent, p.len);
-  }
-  return true;
-}
-
-// The zero-copy path: the chunk's `n` bytes are in pipe_. Logs them (tee),
-// then splices what dst takes; the rest moves to the direction's own pipe
-// (or, failing that, to memory), so pipe_ is empty again on return.
-bool Proxy::forward_spliced(Session& s, Dir d, size_t n, Timestamp now) {
-  Socket& dst = s.sock[dst_side(d)];
-  Pipe& p = s.pipe[index_of(d)];
-  if (sink_) {
-    const ssize_t t = ::tee(pipe_[0], log_pipe_[1], n, SPLICE_F_NONBLOCK);
-    if (t != static_cast<ssize_t>(n)) {
-      // Not the whole chunk (should not happen with equal pipes): take the
-      // chunk through memory instead.
-      if (t > 0) empty_pipe(log_pipe_[0]);
-      if (!read_from_pipe(pipe_[0], scratch_.get(), n)) {
-        empty_pipe(pipe_[0]);
-        side_failed(s, src_side(d), EIO);
-        return false;
-      }
-      return forward_copy(s, d, {scratch_.get(), n}, now);
-    }
-    sink_->on_data_from_pipe(s.conn, d, log_pipe_[0], n, now);
-  }
-  console_.data_size(s.sid, secs(now), d, n);
-  p.bytes += n;
-  size_t left = n;
-  while (dst.writable && left > 0) {
-    const ssize_t w =
-        ::splice(pipe_[0], nullptr, dst.fd, nullptr, left, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        dst.writable = false;
-        break;
-      }
-      const int err = errno;
-      empty_pipe(pipe_[0]);
-      side_failed(s, dst_side(d), err);
-      return false;
-    }
-    left -= static_cast<size_t>(w);
-    if (left > 0) dst.writable = false;
-  }
-  if (left == 0) return true;
-  p.off = 0;
-  p.len = left;
-  if (p.held[0] < 0) make_pipe(p.held, opt_.buffer);  // may fail: memory then
-  size_t moved = 0;
-  if (p.held[0] >= 0) {
-    const ssize_t w =
-        ::splice(pipe_[0], nullptr, p.held[1], nullptr, left, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-    if (w > 0) moved = static_cast<size_t>(w);
-  }
-  p.in_held = moved == left;
-  if (!p.in_held) {
-    // In memory, in order: what reached the held pipe, then the rest.
-    if (!p.pending) p.pending.reset(new uint8_t[opt_.buffer]);
-    if (!read_from_pipe(p.held[0], p.pending.get(), moved) ||
-        !read_from_pipe(pipe_[0], p.pending.get() + moved, left - moved)) {
-      empty_pipe(pipe_[0]);
-      side_failed(s, src_side(d), EIO);
-      return false;
-    }
-  }
-  return true;
-}
-
-// A socket failed (reset, or an error on write): log `err` for that side,
-// pass the reset on to the other side and end the session.
-void Proxy::side_failed(Session& s, Side side, int err) {
-  const Timestamp now = monotonic_ns();
-  const Dir d = side == kClient ? Dir::kClientToServer : Dir::kServerToClient;
-  if (sink_) sink_->on_shutdown(s.conn, d, true, now);
-  console_.shutdown(s.sid, secs(now), d, std::strerror(err));
-  Socket& other = s.sock[1 - side];
-  if (other.fd >= 0) {
-    close_with_reset(other.fd);
-    other.fd = -1;
-  }
-  end_session(s, side == kClient ? "client failed" : "server failed", CloseReason::kRst);
-}
 
 void Proxy::end_session(Session& s, const char* reason, CloseReason why) {
   const Timestamp now = monotonic_ns();
@@ -842,17 +470,17 @@ int Proxy::run() {
   return 0;
 }
 
-}  // namespace
+}  // namespace proxy_detail
 
 int run_proxy(int argc, char** argv) {
   ProxyOptions opt;
-  if (parse_proxy_options(argc, argv, opt, std::cerr) != 0) return kExitUsage;
+  if (parse_proxy_options(argc, argv, opt, std::cerr) != 0) return proxy_detail::kExitUsage;
   if (opt.show_help) {
     print_proxy_help(std::cout);
     return 0;
   }
   if (!opt.inspect.empty()) return run_inspect(opt.inspect, opt.extract_dir, std::cout, std::cerr);
-  Proxy proxy(opt);
+  proxy_detail::Proxy proxy(opt);
   if (const int rc = proxy.setup(); rc != 0) return rc;
   return proxy.run();
 }

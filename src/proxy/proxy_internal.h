@@ -1,0 +1,165 @@
+// The proxy's internals, shared by proxy.cc (set-up, accepting, connecting,
+// timers, signals, the event loop) and proxy_forward.cc (moving bytes
+// between the two sockets of a session, by copy or by splice). Not a public
+// interface: only the proxy's own files include it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "net_util.h"
+#include "proxy_console.h"
+#include "proxy_options.h"
+#include "sink_netrecord.h"
+
+namespace tcpscribe::proxy_detail {
+
+constexpr int kExitUsage = 1;
+constexpr int kExitLogs = 3;
+constexpr int kExitSetup = 4;
+
+// Reads (or bytes) per direction before other sessions get a turn.
+constexpr int kReadsPerTurn = 16;
+constexpr size_t kBytesPerTurn = 2u << 20;
+// A direction moves to the zero-copy path once one read brings this much:
+// for small request/response chunks a copy costs less than the extra
+// system calls of splice() and tee().
+constexpr size_t kSpliceFrom = 64u << 10;
+
+// Epoll tags: sessions use (sid << 1 | side) with sid >= 1.
+constexpr uint64_t kTagListener = 0;
+constexpr uint64_t kTagSignal = 1;
+
+enum Side { kClient = 0, kUpstream = 1 };
+
+/// The sockets a direction reads from and writes to.
+inline Side src_side(Dir d) { return d == Dir::kClientToServer ? kClient : kUpstream; }
+inline Side dst_side(Dir d) { return d == Dir::kClientToServer ? kUpstream : kClient; }
+
+/// close() that sends a RST instead of a FIN: a reset passed on, or a
+/// connection cut at the drain deadline (a FIN would look like a complete
+/// response to a close-delimited protocol).
+void close_with_reset(int fd);
+
+struct Socket {
+  int fd = -1;
+  bool readable = false;  // edge-triggered: set by an event, cleared at EAGAIN
+  bool writable = false;
+  bool peer_closed = false;  // EPOLLRDHUP seen: read until EOF, not just a short read
+};
+
+/// One direction of a session: src socket -> dst socket.
+struct Pipe {
+  Pipe() = default;
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
+  ~Pipe() {
+    for (int fd : held) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  // Bytes read but not yet accepted by dst: `len` bytes in `pending` from
+  // `off`, or (zero-copy path) `len` bytes in the kernel pipe `held`.
+  std::unique_ptr<uint8_t[]> pending;
+  size_t off = 0;
+  size_t len = 0;
+  int held[2] = {-1, -1};  // created the first time dst pushes back
+  bool in_held = false;
+  bool bulk = false;  // a read filled kSpliceFrom: splice from now on
+  bool eof = false;   // src sent its FIN (read returned 0)
+  bool shut = false;  // the FIN was passed on (shutdown(dst, SHUT_WR))
+  uint64_t bytes = 0;
+};
+
+/// A non-blocking pipe of `size` bytes (rounded up by the kernel); false if
+/// it cannot be made or is smaller than `size`.
+bool make_pipe(int fds[2], size_t size);
+/// Reads exactly `n` bytes that a pipe is known to hold.
+bool read_from_pipe(int fd, uint8_t* out, size_t n);
+
+struct Session {
+  uint64_t sid = 0;
+  Connection conn;
+  Socket sock[2];
+  Pipe pipe[2];  // index by Dir: 0 client->server, 1 server->client
+  bool connected = false;
+  bool queued = false;  // has more to read after its turn
+  size_t addr_index = 0;
+  Timestamp opened = 0;
+  Timestamp connect_deadline = 0;
+  Timestamp last_activity = 0;
+  std::string client_name;
+  std::string upstream_name;
+};
+
+class Proxy {
+ public:
+  explicit Proxy(const ProxyOptions& opt)
+      : opt_(opt),
+        console_(ProxyConsoleOptions{opt.hex, opt.dump, opt.max_dump, opt.json, use_color(opt)},
+                 opt.quiet ? -1 : STDOUT_FILENO) {}
+  ~Proxy();
+
+  int setup();
+  int run();
+
+ private:
+  static bool use_color(const ProxyOptions& o);
+  double secs(Timestamp t) const { return static_cast<double>(t - start_) / 1e9; }
+  void report(const std::string& line) { std::cerr << "tcpscribe proxy: " << line << std::endl; }
+  void report_log_errors();
+
+  void accept_clients();
+  void pause_listener(Timestamp until);
+  void resume_listener();
+  void start_connect(Session& s);
+  void finish_connect(Session& s);
+  void connect_failed(Session& s, const std::string& why);
+  void on_socket_event(uint64_t tag, uint32_t events);
+  void progress(Session& s);
+  bool pump(Session& s, Dir d);
+  bool forward_copy(Session& s, Dir d, std::span<const uint8_t> chunk, Timestamp now);
+  bool forward_spliced(Session& s, Dir d, size_t n, Timestamp now);
+  void setup_splice();
+  void empty_pipe(int fd);
+  void side_failed(Session& s, Side side, int err);
+  void end_session(Session& s, const char* reason, CloseReason why);
+  void sweep(Timestamp now);
+  void on_signal();
+  void force_close_all();
+
+  const ProxyOptions& opt_;
+  ProxyConsole console_;
+  std::unique_ptr<NetrecordSink> sink_;
+  std::vector<SocketAddress> upstream_;
+  int epfd_ = -1;
+  int listen_fd_ = -1;
+  int signal_fd_ = -1;
+  bool listener_registered_ = false;
+  Timestamp listener_resume_at_ = 0;
+  Timestamp start_ = 0;
+  Timestamp next_sweep_ = 0;
+  Timestamp drain_deadline_ = 0;
+  bool draining_ = false;
+  bool stop_ = false;
+  uint64_t next_sid_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
+  std::vector<uint64_t> queued_;
+  std::unique_ptr<uint8_t[]> scratch_;
+  std::string listen_name_;
+  // Zero-copy path (no console dump): src -> pipe_ -> dst with splice(),
+  // the log's copy made with tee() into log_pipe_. Both are empty between
+  // chunks, so one pair serves every session.
+  bool splice_ = false;
+  int pipe_[2] = {-1, -1};
+  int log_pipe_[2] = {-1, -1};
+};
+
+}  // namespace tcpscribe::proxy_detail

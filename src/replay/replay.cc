@@ -163,6 +163,121 @@ bool write_json(const ReplayOptions& opt, const std::vector<Outcome>& outs,
   return ok;
 }
 
+/// Step 3: the target's address and the engine's settings; checks that
+/// --record can write. Returns kReplayOk or the exit code after one line.
+int prepare_engine(const ReplayOptions& opt, EngineOptions& eo) {
+  std::string error;
+  if (!resolve_target(opt, eo, error)) {
+    std::fprintf(stderr, "%s%s\n", kPrefix, error.c_str());
+    return kReplayConnFailed;
+  }
+  eo.response_timeout_ns = static_cast<int64_t>(opt.response_timeout * 1e9);
+  eo.connect_timeout_ns = static_cast<int64_t>(opt.connect_timeout * 1e9);
+  eo.concurrency = opt.concurrency;
+  eo.keep_answers = opt.compare;
+  eo.record_root = opt.record_root;
+  eo.realtime = opt.realtime;
+  if (!opt.record_root.empty()) {
+    if (const std::string why = NetrecordFiles(opt.record_root).check_writable(); !why.empty()) {
+      std::fprintf(stderr, "%s--record: %s\n", kPrefix, why.c_str());
+      return kReplayRecordFailed;
+    }
+  }
+  return kReplayOk;
+}
+
+/// Step 4: pacing and rewriting, decided from the recordings alone.
+std::vector<ReplayPlan> make_plans(const ReplayOptions& opt,
+                                   const std::vector<Conversation>& convs) {
+  int64_t set_start = INT64_MAX;
+  for (const Conversation& c : convs) set_start = std::min(set_start, c.start_us);
+  std::vector<ReplayPlan> plans;
+  for (const Conversation& c : convs) {
+    plans.push_back(make_plan(c, set_start, opt.timing, opt.speed, opt.replace));
+    for (const std::string& w : plans.back().warnings) {
+      std::fprintf(stderr, "%s%s: warning: %s\n", kPrefix, c.name.c_str(), w.c_str());
+    }
+  }
+  return plans;
+}
+
+struct Tally {
+  size_t failed = 0, differ = 0, same = 0;
+  uint64_t sent = 0, received = 0;
+};
+
+/// Step 6: one outcome per job, in input order: failures and slow answers
+/// on stderr, the comparison (or -v's counts) on stdout.
+Tally judge(const ReplayOptions& opt, const std::vector<ReplayJob>& jobs,
+            const EngineResult& er, const Masker& masker, std::vector<Outcome>& outs) {
+  Tally t;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    Outcome o;
+    o.name = jobs[i].plan->name;
+    if (opt.repeat > 1) o.name += " #" + std::to_string(jobs[i].iteration + 1);
+    o.result = &er.jobs[i];
+    const JobResult& r = er.jobs[i];
+    t.sent += r.sent_bytes;
+    t.received += r.received_bytes;
+    if (r.status != JobResult::Status::kDone) {
+      ++t.failed;
+      std::fprintf(stderr, "%s%s: %s\n", kPrefix, o.name.c_str(), r.error.c_str());
+      outs.push_back(std::move(o));
+      continue;
+    }
+    if (r.waits_timed_out > 0) {
+      std::fprintf(stderr,
+                   "%s%s: warning: waited %gs for the target's answer (%" PRIu64
+                   " bytes expected in total, %" PRIu64 " came)%s\n",
+                   kPrefix, o.name.c_str(), opt.response_timeout, r.first_timeout_wanted,
+                   r.first_timeout_had,
+                   r.waits_timed_out > 1
+                       ? (", and " + std::to_string(r.waits_timed_out - 1) + " more times").c_str()
+                       : "");
+    }
+    if (opt.compare) {
+      o.compared = true;
+      o.diff = compare_answers(jobs[i].plan->recorded_answer, r.answer, masker);
+      if (o.diff.same) {
+        ++t.same;
+        std::printf("%s: same\n", o.name.c_str());
+      } else {
+        ++t.differ;
+        std::printf("%s: differs at byte %" PRIu64 " of the recorded answer (%zu bytes), byte %" PRIu64
+                    " of the target's (%zu bytes)\n  recorded: %s\n  target:   %s\n",
+                    o.name.c_str(), o.diff.recorded_offset, jobs[i].plan->recorded_answer.size(),
+                    o.diff.target_offset, r.answer.size(), o.diff.recorded_context.c_str(),
+                    o.diff.target_context.c_str());
+      }
+    } else if (opt.verbose) {
+      std::printf("%s: sent %" PRIu64 " bytes, received %" PRIu64 "%s\n", o.name.c_str(),
+                  r.sent_bytes, r.received_bytes, r.target_reset ? ", reset by the target" : "");
+    }
+    outs.push_back(std::move(o));
+  }
+  std::fflush(stdout);
+  return t;
+}
+
+/// The closing lines on stderr: totals, and --timing-report's errors.
+void print_summary(const ReplayOptions& opt, size_t jobs, const EngineResult& er,
+                   const Tally& t) {
+  std::fprintf(stderr, "%s%zu connection%s to %s: %zu completed, %zu failed; sent %" PRIu64
+                       " bytes, received %" PRIu64 " in %.3f s",
+               kPrefix, jobs, jobs == 1 ? "" : "s", opt.target.c_str(), jobs - t.failed,
+               t.failed, t.sent, t.received, static_cast<double>(er.elapsed_ns) / 1e9);
+  if (opt.compare) std::fprintf(stderr, "; %zu same, %zu differ", t.same, t.differ);
+  std::fprintf(stderr, "\n");
+  if (opt.timing_report) {
+    const TimingStats s = timing_stats(er.sends);
+    const TimingStats st = timing_stats(er.starts);
+    std::fprintf(stderr,
+                 "%stiming: %zu timed sends, error p50 %.1f us, p99 %.1f us, max %.1f us; %" PRIu64
+                 " sends waited for the target instead; %zu starts, error p99 %.1f us\n",
+                 kPrefix, s.n, s.p50, s.p99, s.max, er.sends_held_by_target, st.n, st.p99);
+  }
+}
+
 }  // namespace
 
 int run_replay(int argc, char** argv) {
@@ -189,34 +304,10 @@ int run_replay(int argc, char** argv) {
 
   // 3. The target and the --record root.
   EngineOptions eo;
-  std::string error;
-  if (!resolve_target(opt, eo, error)) {
-    std::fprintf(stderr, "%s%s\n", kPrefix, error.c_str());
-    return kReplayConnFailed;
-  }
-  eo.response_timeout_ns = static_cast<int64_t>(opt.response_timeout * 1e9);
-  eo.connect_timeout_ns = static_cast<int64_t>(opt.connect_timeout * 1e9);
-  eo.concurrency = opt.concurrency;
-  eo.keep_answers = opt.compare;
-  eo.record_root = opt.record_root;
-  eo.realtime = opt.realtime;
-  if (!opt.record_root.empty()) {
-    if (const std::string why = NetrecordFiles(opt.record_root).check_writable(); !why.empty()) {
-      std::fprintf(stderr, "%s--record: %s\n", kPrefix, why.c_str());
-      return kReplayRecordFailed;
-    }
-  }
+  if (const int rc = prepare_engine(opt, eo); rc != kReplayOk) return rc;
 
-  // 4. Plans: pacing and rewriting, decided from the recordings alone.
-  int64_t set_start = INT64_MAX;
-  for (const Conversation& c : convs) set_start = std::min(set_start, c.start_us);
-  std::vector<ReplayPlan> plans;
-  for (const Conversation& c : convs) {
-    plans.push_back(make_plan(c, set_start, opt.timing, opt.speed, opt.replace));
-    for (const std::string& w : plans.back().warnings) {
-      std::fprintf(stderr, "%s%s: warning: %s\n", kPrefix, c.name.c_str(), w.c_str());
-    }
-  }
+  // 4. Plans, then the jobs (--repeat runs every plan again).
+  const std::vector<ReplayPlan> plans = make_plans(opt, convs);
   std::vector<ReplayJob> jobs;
   for (unsigned it = 0; it < opt.repeat; ++it) {
     for (const ReplayPlan& p : plans) jobs.push_back({&p, it});
@@ -224,75 +315,15 @@ int run_replay(int argc, char** argv) {
 
   // 5. Replay.
   const EngineResult er = run_replay_engine(jobs, eo);
-
   if (!er.realtime_error.empty()) std::fprintf(stderr, "%s%s\n", kPrefix, er.realtime_error.c_str());
 
-  // 6. Results, per connection, in input order.
+  // 6. Results, per connection, in input order; 7. the summary.
   std::vector<Outcome> outs;
-  size_t failed = 0, differ = 0, same = 0;
-  uint64_t sent = 0, received = 0;
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    Outcome o;
-    o.name = jobs[i].plan->name;
-    if (opt.repeat > 1) o.name += " #" + std::to_string(jobs[i].iteration + 1);
-    o.result = &er.jobs[i];
-    const JobResult& r = er.jobs[i];
-    sent += r.sent_bytes;
-    received += r.received_bytes;
-    if (r.status != JobResult::Status::kDone) {
-      ++failed;
-      std::fprintf(stderr, "%s%s: %s\n", kPrefix, o.name.c_str(), r.error.c_str());
-      outs.push_back(std::move(o));
-      continue;
-    }
-    if (r.waits_timed_out > 0) {
-      std::fprintf(stderr,
-                   "%s%s: warning: waited %gs for the target's answer (%" PRIu64
-                   " bytes expected in total, %" PRIu64 " came)%s\n",
-                   kPrefix, o.name.c_str(), opt.response_timeout, r.first_timeout_wanted,
-                   r.first_timeout_had,
-                   r.waits_timed_out > 1
-                       ? (", and " + std::to_string(r.waits_timed_out - 1) + " more times").c_str()
-                       : "");
-    }
-    if (opt.compare) {
-      o.compared = true;
-      o.diff = compare_answers(jobs[i].plan->recorded_answer, r.answer, masker);
-      if (o.diff.same) {
-        ++same;
-        std::printf("%s: same\n", o.name.c_str());
-      } else {
-        ++differ;
-        std::printf("%s: differs at byte %" PRIu64 " of the recorded answer (%zu bytes), byte %" PRIu64
-                    " of the target's (%zu bytes)\n  recorded: %s\n  target:   %s\n",
-                    o.name.c_str(), o.diff.recorded_offset, jobs[i].plan->recorded_answer.size(),
-                    o.diff.target_offset, r.answer.size(), o.diff.recorded_context.c_str(),
-                    o.diff.target_context.c_str());
-      }
-    } else if (opt.verbose) {
-      std::printf("%s: sent %" PRIu64 " bytes, received %" PRIu64 "%s\n", o.name.c_str(),
-                  r.sent_bytes, r.received_bytes, r.target_reset ? ", reset by the target" : "");
-    }
-    outs.push_back(std::move(o));
-  }
-  std::fflush(stdout);
+  const Tally t = judge(opt, jobs, er, masker, outs);
+  print_summary(opt, jobs.size(), er, t);
 
-  std::fprintf(stderr, "%s%zu connection%s to %s: %zu completed, %zu failed; sent %" PRIu64
-                       " bytes, received %" PRIu64 " in %.3f s",
-               kPrefix, jobs.size(), jobs.size() == 1 ? "" : "s", opt.target.c_str(),
-               jobs.size() - failed, failed, sent, received,
-               static_cast<double>(er.elapsed_ns) / 1e9);
-  if (opt.compare) std::fprintf(stderr, "; %zu same, %zu differ", same, differ);
-  std::fprintf(stderr, "\n");
-  if (opt.timing_report) {
-    const TimingStats s = timing_stats(er.sends);
-    const TimingStats st = timing_stats(er.starts);
-    std::fprintf(stderr,
-                 "%stiming: %zu timed sends, error p50 %.1f us, p99 %.1f us, max %.1f us; %" PRIu64
-                 " sends waited for the target instead; %zu starts, error p99 %.1f us\n",
-                 kPrefix, s.n, s.p50, s.p99, s.max, er.sends_held_by_target, st.n, st.p99);
-  }
   int rc = kReplayOk;
+  std::string error;
   if (!opt.json_path.empty() && !write_json(opt, outs, er, error)) {
     std::fprintf(stderr, "%s--json: %s\n", kPrefix, error.c_str());
     rc = kReplayRecordFailed;
@@ -301,8 +332,8 @@ int run_replay(int argc, char** argv) {
     std::fprintf(stderr, "%s--record: %s\n", kPrefix, er.record_error.c_str());
     rc = kReplayRecordFailed;
   }
-  if (differ > 0) rc = kReplayDiffers;
-  if (failed > 0) rc = kReplayConnFailed;
+  if (t.differ > 0) rc = kReplayDiffers;
+  if (t.failed > 0) rc = kReplayConnFailed;
   return rc;
 }
 

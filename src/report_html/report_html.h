@@ -187,6 +187,8 @@ class HtmlReport : public Sink, public SegmentObserver {
   bool summarised() const;
 
  private:
+  void put_summary(std::string& o, Timestamp origin, Timestamp last,
+                   const uint64_t bytes[2]) const;
   Conn* find(uint64_t id);
   /// The packet as drawn: sequence numbers relative to each direction's first.
   Packet make_packet(Conn& k, int di, const Segment& s);

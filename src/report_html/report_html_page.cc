@@ -146,6 +146,181 @@ void put_counts(std::string& o, const TcpAnalysisCounts& n) {
   o += '}';
 }
 
+/// [[kind, dir, time, offset, length, text], ...]
+void put_findings(std::string& o, const std::vector<Finding>& findings, Timestamp origin) {
+  o += '[';
+  for (size_t i = 0; i < findings.size(); ++i) {
+    const Finding& f = findings[i];
+    if (i) o += ',';
+    o += '[';
+    put_string(o, finding_kind_name(f.kind));
+    o += ',';
+    o += std::to_string(index_of(f.dir));
+    o += ',';
+    put_time(o, f.ts, origin);
+    o += ',';
+    put_uint(o, f.offset);
+    o += ',';
+    put_uint(o, f.length);
+    o += ',';
+    put_string(o, f.text);
+    o += ']';
+  }
+  o += ']';
+}
+
+/// [[dir, time, offset, length], ...]
+void put_gaps(std::string& o, const std::vector<HtmlReport::GapEvent>& gaps, Timestamp origin) {
+  o += '[';
+  for (size_t i = 0; i < gaps.size(); ++i) {
+    const HtmlReport::GapEvent& g = gaps[i];
+    if (i) o += ',';
+    o += '[';
+    o += std::to_string(g.dir);
+    o += ',';
+    put_time(o, g.ts, origin);
+    o += ',';
+    put_uint(o, g.offset);
+    o += ',';
+    put_uint(o, g.length);
+    o += ']';
+  }
+  o += ']';
+}
+
+/// Packets, 7 numbers each: time, dir + 2 * kind, payload length, relative
+/// seq, relative ack (-1: no ACK), window, marks.
+void put_packets(std::string& o, const std::vector<HtmlReport::Packet>& packets,
+                 Timestamp origin) {
+  o += '[';
+  for (size_t i = 0; i < packets.size(); ++i) {
+    const HtmlReport::Packet& p = packets[i];
+    if (i) o += ',';
+    put_time(o, p.ts, origin);
+    o += ',';
+    put_uint(o, p.dir + 2u * p.kind);
+    o += ',';
+    put_uint(o, p.len);
+    o += ',';
+    put_uint(o, p.seq);
+    o += ',';
+    if (p.has_ack) put_uint(o, p.ack);
+    else o += "-1";
+    o += ',';
+    put_uint(o, p.window);
+    o += ',';
+    put_uint(o, p.marks);
+  }
+  o += ']';
+}
+
+void put_http(std::string& o, const std::vector<HtmlHttpTransaction>& http, Timestamp origin) {
+  o += '[';
+  bool first_h = true;
+  for (const HtmlHttpTransaction& t : http) {
+    if (!first_h) o += ',';
+    first_h = false;
+    o += "{\"i\":";
+    put_uint(o, t.index);
+    o += ",\"m\":";
+    put_string(o, t.method);
+    o += ",\"u\":";
+    put_string(o, t.target);
+    o += ",\"h\":";
+    put_string(o, t.host);
+    o += ",\"st\":";
+    o += std::to_string(t.status);
+    const std::pair<const char*, Timestamp> times[] = {
+        {"rq0", t.request_start},
+        {"rq1", t.request_end},
+        {"rs0", t.response_start},
+        {"rs1", t.response_end},
+    };
+    for (const auto& [key, ts] : times) {
+      o += ',';
+      put_key(o, key);
+      if (ts == 0) o += "null";
+      else put_time(o, ts, origin);
+    }
+    o += ",\"rqb\":";
+    put_uint(o, t.request_bytes);
+    o += ",\"rsb\":";
+    put_uint(o, t.response_bytes);
+    o += '}';
+  }
+  o += ']';
+}
+
+/// One connection's object, without its HTTP transactions (the caller
+/// adds `,"http":[...]}`).
+void put_conn(std::string& o, const HtmlReport::Conn& k, Timestamp origin) {
+  const Connection& c = k.info;
+  o += "{\"id\":";
+  put_uint(o, c.id);
+  o += ",\"c\":";
+  put_string(o, format_addr(c.client.addr));
+  o += ",\"cp\":";
+  put_uint(o, c.client.port);
+  o += ",\"s\":";
+  put_string(o, format_addr(c.server.addr));
+  o += ",\"sp\":";
+  put_uint(o, c.server.port);
+  o += ",\"vlan\":[";
+  o += std::to_string(c.vlan[0]);
+  o += ',';
+  o += std::to_string(c.vlan[1]);
+  o += "],\"reuse\":";
+  put_uint(o, c.reuse_index);
+  o += ",\"prev\":";
+  o += c.previous_id == UINT64_MAX ? "null" : std::to_string(c.previous_id);
+  o += ",\"start\":";
+  put_time(o, c.first_ts, origin);
+  o += ",\"end\":";
+  put_time(o, c.last_ts, origin);
+  o += ",\"state\":";
+  put_string(o, c.analysis.conn_state);
+  o += ",\"hist\":";
+  put_string(o, c.analysis.history);
+  o += ",\"close\":";
+  put_string(o, k.close_reason.empty() ? "open" : k.close_reason);
+  o += ",\"rtt\":";
+  if (c.analysis.rtt < 0) o += "null";
+  else put_time(o, c.analysis.rtt, 0);
+  o += ",\"syn\":";
+  if (c.syn_ts == 0) o += "null";
+  else put_time(o, c.syn_ts, origin);
+  o += ",\"synack\":";
+  if (c.synack_ts == 0) o += "null";
+  else put_time(o, c.synack_ts, origin);
+  o += ",\"ph\":[";
+  for (size_t i = 0; i < k.phases.size(); ++i) {
+    if (i) o += ',';
+    o += '[';
+    put_string(o, phase_name(k.phases[i].phase));
+    o += ',';
+    put_time(o, k.phases[i].start, origin);
+    o += ']';
+  }
+  o += "],\"st\":[";
+  put_stats(o, c.dir[0]);
+  o += ',';
+  put_stats(o, c.dir[1]);
+  o += "],\"an\":[";
+  put_counts(o, c.analysis.dir[0]);
+  o += ',';
+  put_counts(o, c.analysis.dir[1]);
+  o += "],\"f\":";
+  put_findings(o, k.findings, origin);
+  o += ",\"g\":";
+  put_gaps(o, k.gaps, origin);
+  o += ",\"pseen\":";
+  put_uint(o, k.packets_seen);
+  o += ",\"stride\":";
+  put_uint(o, k.stride);
+  o += ",\"pk\":";
+  put_packets(o, k.packets, origin);
+}
+
 }  // namespace
 
 std::string HtmlReport::json() const {
@@ -162,6 +337,27 @@ std::string HtmlReport::json() const {
   }
   std::string o;
   o.reserve(256 + packets_kept_ * 28 + conns_.size() * 1200);
+  put_summary(o, origin, last, bytes);
+  o += ",\"conns\":[";
+  bool first_conn = true;
+  static const std::vector<HtmlHttpTransaction> kNoHttp;
+  for (const Conn& k : conns_) {
+    if (!first_conn) o += ',';
+    first_conn = false;
+    put_conn(o, k, origin);
+    o += ",\"http\":";
+    const auto h = http_.find(k.info.id);
+    put_http(o, h != http_.end() ? h->second : kNoHttp, origin);
+    o += '}';
+  }
+  o += "]}";
+  return o;
+}
+
+/// The report's opening fields, up to "summarised" (json() goes on with
+/// the connections).
+void HtmlReport::put_summary(std::string& o, Timestamp origin, Timestamp last,
+                             const uint64_t bytes[2]) const {
   o += "{\"version\":1,\"title\":";
   put_string(o, title_);
   o += ",\"inputs\":[";
@@ -216,163 +412,6 @@ std::string HtmlReport::json() const {
   put_uint(o, limits_.first_bytes);
   o += "},\"summarised\":";
   o += summarised() ? "true" : "false";
-  o += ",\"conns\":[";
-  bool first_conn = true;
-  for (const Conn& k : conns_) {
-    const Connection& c = k.info;
-    if (!first_conn) o += ',';
-    first_conn = false;
-    o += "{\"id\":";
-    put_uint(o, c.id);
-    o += ",\"c\":";
-    put_string(o, format_addr(c.client.addr));
-    o += ",\"cp\":";
-    put_uint(o, c.client.port);
-    o += ",\"s\":";
-    put_string(o, format_addr(c.server.addr));
-    o += ",\"sp\":";
-    put_uint(o, c.server.port);
-    o += ",\"vlan\":[";
-    o += std::to_string(c.vlan[0]);
-    o += ',';
-    o += std::to_string(c.vlan[1]);
-    o += "],\"reuse\":";
-    put_uint(o, c.reuse_index);
-    o += ",\"prev\":";
-    o += c.previous_id == UINT64_MAX ? "null" : std::to_string(c.previous_id);
-    o += ",\"start\":";
-    put_time(o, c.first_ts, origin);
-    o += ",\"end\":";
-    put_time(o, c.last_ts, origin);
-    o += ",\"state\":";
-    put_string(o, c.analysis.conn_state);
-    o += ",\"hist\":";
-    put_string(o, c.analysis.history);
-    o += ",\"close\":";
-    put_string(o, k.close_reason.empty() ? "open" : k.close_reason);
-    o += ",\"rtt\":";
-    if (c.analysis.rtt < 0) o += "null";
-    else put_time(o, c.analysis.rtt, 0);
-    o += ",\"syn\":";
-    if (c.syn_ts == 0) o += "null";
-    else put_time(o, c.syn_ts, origin);
-    o += ",\"synack\":";
-    if (c.synack_ts == 0) o += "null";
-    else put_time(o, c.synack_ts, origin);
-    o += ",\"ph\":[";
-    for (size_t i = 0; i < k.phases.size(); ++i) {
-      if (i) o += ',';
-      o += '[';
-      put_string(o, phase_name(k.phases[i].phase));
-      o += ',';
-      put_time(o, k.phases[i].start, origin);
-      o += ']';
-    }
-    o += "],\"st\":[";
-    put_stats(o, c.dir[0]);
-    o += ',';
-    put_stats(o, c.dir[1]);
-    o += "],\"an\":[";
-    put_counts(o, c.analysis.dir[0]);
-    o += ',';
-    put_counts(o, c.analysis.dir[1]);
-    o += "],\"f\":[";
-    for (size_t i = 0; i < k.findings.size(); ++i) {
-      const Finding& f = k.findings[i];
-      if (i) o += ',';
-      o += '[';
-      put_string(o, finding_kind_name(f.kind));
-      o += ',';
-      o += std::to_string(index_of(f.dir));
-      o += ',';
-      put_time(o, f.ts, origin);
-      o += ',';
-      put_uint(o, f.offset);
-      o += ',';
-      put_uint(o, f.length);
-      o += ',';
-      put_string(o, f.text);
-      o += ']';
-    }
-    o += "],\"g\":[";
-    for (size_t i = 0; i < k.gaps.size(); ++i) {
-      const GapEvent& g = k.gaps[i];
-      if (i) o += ',';
-      o += '[';
-      o += std::to_string(g.dir);
-      o += ',';
-      put_time(o, g.ts, origin);
-      o += ',';
-      put_uint(o, g.offset);
-      o += ',';
-      put_uint(o, g.length);
-      o += ']';
-    }
-    o += "],\"pseen\":";
-    put_uint(o, k.packets_seen);
-    o += ",\"stride\":";
-    put_uint(o, k.stride);
-    // Packets, 7 numbers each: time, dir + 2 * kind, payload length,
-    // relative seq, relative ack (-1: no ACK), window, marks.
-    o += ",\"pk\":[";
-    for (size_t i = 0; i < k.packets.size(); ++i) {
-      const Packet& p = k.packets[i];
-      if (i) o += ',';
-      put_time(o, p.ts, origin);
-      o += ',';
-      put_uint(o, p.dir + 2u * p.kind);
-      o += ',';
-      put_uint(o, p.len);
-      o += ',';
-      put_uint(o, p.seq);
-      o += ',';
-      if (p.has_ack) put_uint(o, p.ack);
-      else o += "-1";
-      o += ',';
-      put_uint(o, p.window);
-      o += ',';
-      put_uint(o, p.marks);
-    }
-    o += "],\"http\":[";
-    const auto h = http_.find(c.id);
-    if (h != http_.end()) {
-      bool first_h = true;
-      for (const HtmlHttpTransaction& t : h->second) {
-        if (!first_h) o += ',';
-        first_h = false;
-        o += "{\"i\":";
-        put_uint(o, t.index);
-        o += ",\"m\":";
-        put_string(o, t.method);
-        o += ",\"u\":";
-        put_string(o, t.target);
-        o += ",\"h\":";
-        put_string(o, t.host);
-        o += ",\"st\":";
-        o += std::to_string(t.status);
-        const std::pair<const char*, Timestamp> times[] = {
-            {"rq0", t.request_start},
-            {"rq1", t.request_end},
-            {"rs0", t.response_start},
-            {"rs1", t.response_end},
-        };
-        for (const auto& [key, ts] : times) {
-          o += ',';
-          put_key(o, key);
-          if (ts == 0) o += "null";
-          else put_time(o, ts, origin);
-        }
-        o += ",\"rqb\":";
-        put_uint(o, t.request_bytes);
-        o += ",\"rsb\":";
-        put_uint(o, t.response_bytes);
-        o += '}';
-      }
-    }
-    o += "]}";
-  }
-  o += "]}";
-  return o;
 }
 
 std::string HtmlReport::previews_json() const {

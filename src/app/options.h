@@ -7,18 +7,11 @@
 #include <vector>
 
 #include "color.h"
+#include "exit_codes.h"
 #include "tcpscribe/packet.h"
 
 namespace tcpscribe {
 
-/// Documented exit codes (also in the man page).
-enum ExitCode : int {
-  kExitOk = 0,
-  kExitUsage = 1,    ///< bad flag or argument
-  kExitInput = 2,    ///< a capture could not be opened or is damaged
-  kExitOutput = 3,   ///< output could not be created or written (disk full, ...)
-  kExitCapture = 4,  ///< a live capture could not be started (permission, no such interface)
-};
 
 struct InputFile {
   std::string path;

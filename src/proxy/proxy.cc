@@ -90,17 +90,17 @@ int Proxy::setup() {
     sink_ = std::make_unique<NetrecordSink>(so);
     if (const std::string why = sink_->check_writable(); !why.empty()) {
       report("cannot write logs under " + opt_.log_root + ": " + why);
-      return kExitLogs;
+      return kExitOutput;
     }
   }
   if (!resolve_tcp(opt_.forward.host, opt_.forward.port, false, upstream_, error)) {
     report("--forward " + error);
-    return kExitSetup;
+    return kExitStart;
   }
   std::vector<SocketAddress> listen_addrs;
   if (!resolve_tcp(opt_.listen.host, opt_.listen.port, true, listen_addrs, error)) {
     report("--listen " + error);
-    return kExitSetup;
+    return kExitStart;
   }
   const SocketAddress& la = listen_addrs.front();
   listen_fd_ = ::socket(la.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -109,7 +109,7 @@ int Proxy::setup() {
       ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
       ::bind(listen_fd_, la.get(), la.len) != 0 || ::listen(listen_fd_, 4096) != 0) {
     report("cannot listen on " + describe_address(la.get()) + ": " + std::strerror(errno));
-    return kExitSetup;
+    return kExitStart;
   }
   sockaddr_storage bound{};
   socklen_t blen = sizeof bound;
@@ -128,7 +128,7 @@ int Proxy::setup() {
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (signal_fd_ < 0 || epfd_ < 0) {
     report(std::string("cannot set up the event loop: ") + std::strerror(errno));
-    return kExitSetup;
+    return kExitStart;
   }
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -143,7 +143,7 @@ int Proxy::setup() {
   if (sink_) what += ", logs " + opt_.log_root + "_N";
   report(what);  // also with -q: scripts wait for this line (port 0)
   console_.notice(0, "listen", what);
-  return 0;
+  return kExitOk;
 }
 
 void Proxy::resume_listener() {
@@ -464,7 +464,7 @@ int Proxy::run() {
     if (sink_->failed()) {
       report(std::to_string(sink_->error_count()) + " log(s) could not be written; first: " +
              sink_->error());
-      return kExitLogs;
+      return kExitOutput;
     }
   }
   return 0;
@@ -473,8 +473,9 @@ int Proxy::run() {
 }  // namespace proxy_detail
 
 int run_proxy(int argc, char** argv) {
+  diag::set_program("tcpscribe proxy");
   ProxyOptions opt;
-  if (parse_proxy_options(argc, argv, opt, std::cerr) != 0) return proxy_detail::kExitUsage;
+  if (parse_proxy_options(argc, argv, opt, std::cerr) != 0) return kExitUsage;
   if (opt.show_help) {
     print_proxy_help(std::cout);
     return 0;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ostream>
 
+#include "exit_codes.h"
 #include "netrecord.h"
 
 namespace tcpscribe {
@@ -27,12 +28,12 @@ std::string base_name(const std::string& path) {
 
 int run_inspect(const std::vector<std::string>& logs, const std::string& extract_dir,
                 std::ostream& out, std::ostream& err) {
-  int rc = 0;
+  int rc = kExitOk;
   for (const std::string& path : logs) {
     NetrecordReader reader;
     if (!reader.open(path)) {
       err << "tcpscribe proxy: " << reader.error() << "\n";
-      rc = 2;
+      rc = kExitInput;
       continue;
     }
     int stream_fd[2] = {-1, -1};
@@ -90,11 +91,11 @@ int run_inspect(const std::vector<std::string>& logs, const std::string& extract
         << "; s: " << side[1].chunks << " chunks " << side[1].bytes << " bytes " << side[1].end;
     if (!problem.empty()) out << "; DAMAGED: " << problem;
     out << "\n";
-    if (!problem.empty()) rc = std::max(rc, 2);
+    if (!problem.empty()) rc = std::max(rc, static_cast<int>(kExitInput));
     if (write_failed) {
       err << "tcpscribe proxy: cannot write the streams of " << path << " into " << extract_dir
           << "\n";
-      rc = 3;
+      rc = kExitOutput;
     }
   }
   return rc;

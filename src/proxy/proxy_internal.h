@@ -7,13 +7,14 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <iostream>
 #include <memory>
 #include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "diag.h"
+#include "exit_codes.h"
 #include "net_util.h"
 #include "proxy_console.h"
 #include "proxy_options.h"
@@ -21,9 +22,6 @@
 
 namespace tcpscribe::proxy_detail {
 
-constexpr int kExitUsage = 1;
-constexpr int kExitLogs = 3;
-constexpr int kExitSetup = 4;
 
 // Reads (or bytes) per direction before other sessions get a turn.
 constexpr int kReadsPerTurn = 16;
@@ -113,7 +111,7 @@ class Proxy {
  private:
   static bool use_color(const ProxyOptions& o);
   double secs(Timestamp t) const { return static_cast<double>(t - start_) / 1e9; }
-  void report(const std::string& line) { std::cerr << "tcpscribe proxy: " << line << std::endl; }
+  void report(const std::string& line) { diag::error(line); }
   void report_log_errors();
 
   void accept_clients();

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "diag.h"
 #include "json_text.h"
 #include "netrecord.h"
 #include "net_util.h"
@@ -20,8 +21,6 @@
 namespace tcpscribe {
 
 namespace {
-
-constexpr const char* kPrefix = "tcpscribe replay: ";
 
 bool resolve_target(const ReplayOptions& opt, EngineOptions& eo, std::string& error) {
   std::vector<SocketAddress> found;
@@ -36,11 +35,11 @@ bool load_inputs(const ReplayOptions& opt, std::vector<Conversation>& convs) {
   std::string error;
   if (!opt.captures.empty()) {
     if (!load_capture_conversations(opt.captures, opt.filter, convs, error)) {
-      std::fprintf(stderr, "%s%s\n", kPrefix, error.c_str());
+      diag::error(error);
       return false;
     }
     if (convs.empty()) {
-      std::fprintf(stderr, "%sno TCP connection in the capture%s matches\n", kPrefix,
+      diag::errorf("no TCP connection in the capture%s matches",
                    opt.captures.size() > 1 ? "s" : "");
       return false;
     }
@@ -50,7 +49,7 @@ bool load_inputs(const ReplayOptions& opt, std::vector<Conversation>& convs) {
   for (const std::string& path : opt.logs) {
     Conversation c;
     if (!load_netrecord_conversation(path, c, error)) {
-      std::fprintf(stderr, "%s%s\n", kPrefix, error.c_str());
+      diag::error(error);
       ok = false;
       continue;
     }
@@ -164,12 +163,12 @@ bool write_json(const ReplayOptions& opt, const std::vector<Outcome>& outs,
 }
 
 /// Step 3: the target's address and the engine's settings; checks that
-/// --record can write. Returns kReplayOk or the exit code after one line.
+/// --record can write. Returns kExitOk or the exit code after one line.
 int prepare_engine(const ReplayOptions& opt, EngineOptions& eo) {
   std::string error;
   if (!resolve_target(opt, eo, error)) {
-    std::fprintf(stderr, "%s%s\n", kPrefix, error.c_str());
-    return kReplayConnFailed;
+    diag::error(error);
+    return kExitStart;
   }
   eo.response_timeout_ns = static_cast<int64_t>(opt.response_timeout * 1e9);
   eo.connect_timeout_ns = static_cast<int64_t>(opt.connect_timeout * 1e9);
@@ -179,11 +178,11 @@ int prepare_engine(const ReplayOptions& opt, EngineOptions& eo) {
   eo.realtime = opt.realtime;
   if (!opt.record_root.empty()) {
     if (const std::string why = NetrecordFiles(opt.record_root).check_writable(); !why.empty()) {
-      std::fprintf(stderr, "%s--record: %s\n", kPrefix, why.c_str());
-      return kReplayRecordFailed;
+      diag::errorf("--record: %s", why.c_str());
+      return kExitOutput;
     }
   }
-  return kReplayOk;
+  return kExitOk;
 }
 
 /// Step 4: pacing and rewriting, decided from the recordings alone.
@@ -195,7 +194,7 @@ std::vector<ReplayPlan> make_plans(const ReplayOptions& opt,
   for (const Conversation& c : convs) {
     plans.push_back(make_plan(c, set_start, opt.timing, opt.speed, opt.replace));
     for (const std::string& w : plans.back().warnings) {
-      std::fprintf(stderr, "%s%s: warning: %s\n", kPrefix, c.name.c_str(), w.c_str());
+      diag::errorf("%s: warning: %s", c.name.c_str(), w.c_str());
     }
   }
   return plans;
@@ -221,15 +220,14 @@ Tally judge(const ReplayOptions& opt, const std::vector<ReplayJob>& jobs,
     t.received += r.received_bytes;
     if (r.status != JobResult::Status::kDone) {
       ++t.failed;
-      std::fprintf(stderr, "%s%s: %s\n", kPrefix, o.name.c_str(), r.error.c_str());
+      diag::errorf("%s: %s", o.name.c_str(), r.error.c_str());
       outs.push_back(std::move(o));
       continue;
     }
     if (r.waits_timed_out > 0) {
-      std::fprintf(stderr,
-                   "%s%s: warning: waited %gs for the target's answer (%" PRIu64
-                   " bytes expected in total, %" PRIu64 " came)%s\n",
-                   kPrefix, o.name.c_str(), opt.response_timeout, r.first_timeout_wanted,
+      diag::errorf("%s: warning: waited %gs for the target's answer (%" PRIu64
+                   " bytes expected in total, %" PRIu64 " came)%s",
+                   o.name.c_str(), opt.response_timeout, r.first_timeout_wanted,
                    r.first_timeout_had,
                    r.waits_timed_out > 1
                        ? (", and " + std::to_string(r.waits_timed_out - 1) + " more times").c_str()
@@ -262,19 +260,18 @@ Tally judge(const ReplayOptions& opt, const std::vector<ReplayJob>& jobs,
 /// The closing lines on stderr: totals, and --timing-report's errors.
 void print_summary(const ReplayOptions& opt, size_t jobs, const EngineResult& er,
                    const Tally& t) {
-  std::fprintf(stderr, "%s%zu connection%s to %s: %zu completed, %zu failed; sent %" PRIu64
-                       " bytes, received %" PRIu64 " in %.3f s",
-               kPrefix, jobs, jobs == 1 ? "" : "s", opt.target.c_str(), jobs - t.failed,
-               t.failed, t.sent, t.received, static_cast<double>(er.elapsed_ns) / 1e9);
-  if (opt.compare) std::fprintf(stderr, "; %zu same, %zu differ", t.same, t.differ);
-  std::fprintf(stderr, "\n");
+  char compared[64] = "";
+  if (opt.compare) std::snprintf(compared, sizeof compared, "; %zu same, %zu differ", t.same, t.differ);
+  diag::notef("%zu connection%s to %s: %zu completed, %zu failed; sent %" PRIu64
+              " bytes, received %" PRIu64 " in %.3f s%s",
+              jobs, jobs == 1 ? "" : "s", opt.target.c_str(), jobs - t.failed, t.failed, t.sent,
+              t.received, static_cast<double>(er.elapsed_ns) / 1e9, compared);
   if (opt.timing_report) {
     const TimingStats s = timing_stats(er.sends);
     const TimingStats st = timing_stats(er.starts);
-    std::fprintf(stderr,
-                 "%stiming: %zu timed sends, error p50 %.1f us, p99 %.1f us, max %.1f us; %" PRIu64
-                 " sends waited for the target instead; %zu starts, error p99 %.1f us\n",
-                 kPrefix, s.n, s.p50, s.p99, s.max, er.sends_held_by_target, st.n, st.p99);
+    diag::notef("timing: %zu timed sends, error p50 %.1f us, p99 %.1f us, max %.1f us; %" PRIu64
+                " sends waited for the target instead; %zu starts, error p99 %.1f us",
+                s.n, s.p50, s.p99, s.max, er.sends_held_by_target, st.n, st.p99);
   }
 }
 
@@ -282,29 +279,30 @@ void print_summary(const ReplayOptions& opt, size_t jobs, const EngineResult& er
 
 int run_replay(int argc, char** argv) {
   // 1. Options.
+  diag::set_program("tcpscribe replay");
   ReplayOptions opt;
-  if (const int rc = parse_replay_options(argc, argv, opt, std::cerr); rc != 0) return kReplayUsage;
+  if (const int rc = parse_replay_options(argc, argv, opt, std::cerr); rc != 0) return kExitUsage;
   if (opt.show_help) {
     print_replay_help(std::cout);
-    return kReplayOk;
+    return kExitOk;
   }
   Masker masker;
   for (const std::string& re : opt.ignore) {
     std::string error;
     if (!masker.add(re, error)) {
-      std::fprintf(stderr, "%s--ignore: %s\n", kPrefix, error.c_str());
-      return kReplayUsage;
+      diag::errorf("--ignore: %s", error.c_str());
+      return kExitUsage;
     }
   }
 
   // 2. Inputs -> conversations. Any unreadable input stops the run before
   // anything is sent: a partial replay would look like a passing one.
   std::vector<Conversation> convs;
-  if (!load_inputs(opt, convs)) return kReplayBadInput;
+  if (!load_inputs(opt, convs)) return kExitInput;
 
   // 3. The target and the --record root.
   EngineOptions eo;
-  if (const int rc = prepare_engine(opt, eo); rc != kReplayOk) return rc;
+  if (const int rc = prepare_engine(opt, eo); rc != kExitOk) return rc;
 
   // 4. Plans, then the jobs (--repeat runs every plan again).
   const std::vector<ReplayPlan> plans = make_plans(opt, convs);
@@ -315,25 +313,25 @@ int run_replay(int argc, char** argv) {
 
   // 5. Replay.
   const EngineResult er = run_replay_engine(jobs, eo);
-  if (!er.realtime_error.empty()) std::fprintf(stderr, "%s%s\n", kPrefix, er.realtime_error.c_str());
+  if (!er.realtime_error.empty()) diag::error(er.realtime_error);
 
   // 6. Results, per connection, in input order; 7. the summary.
   std::vector<Outcome> outs;
   const Tally t = judge(opt, jobs, er, masker, outs);
   print_summary(opt, jobs.size(), er, t);
 
-  int rc = kReplayOk;
+  int rc = kExitOk;
   std::string error;
   if (!opt.json_path.empty() && !write_json(opt, outs, er, error)) {
-    std::fprintf(stderr, "%s--json: %s\n", kPrefix, error.c_str());
-    rc = kReplayRecordFailed;
+    diag::errorf("--json: %s", error.c_str());
+    rc = kExitOutput;
   }
   if (!er.record_error.empty()) {
-    std::fprintf(stderr, "%s--record: %s\n", kPrefix, er.record_error.c_str());
-    rc = kReplayRecordFailed;
+    diag::errorf("--record: %s", er.record_error.c_str());
+    rc = kExitOutput;
   }
-  if (t.differ > 0) rc = kReplayDiffers;
-  if (t.failed > 0) rc = kReplayConnFailed;
+  if (t.differ > 0) rc = kExitDiffers;
+  if (t.failed > 0) rc = kExitStart;
   return rc;
 }
 

@@ -7,19 +7,14 @@
 //          -> per-connection results (--compare, --record) -> exit status
 #pragma once
 
+#include "exit_codes.h"
+
 namespace tcpscribe {
 
-/// Exit status of `tcpscribe replay`.
-enum ReplayExit {
-  kReplayOk = 0,
-  kReplayUsage = 1,         ///< bad options
-  kReplayBadInput = 2,      ///< an input could not be read: nothing was replayed
-  kReplayRecordFailed = 3,  ///< --record logs could not be written
-  kReplayConnFailed = 4,    ///< the target could not be resolved, or a connection failed
-  kReplayDiffers = 5,       ///< --compare: some answer differed from the recording
-};
-
-/// Entry point of `tcpscribe replay ...` (argv[0] is "replay").
+/// Entry point of `tcpscribe replay ...` (argv[0] is "replay"). Returns an
+/// ExitCode: 0 ok, 1 usage, 2 an input could not be read (nothing was
+/// replayed), 3 --record/--json could not be written, 4 the target could not
+/// be resolved or a connection failed, 5 --compare found a difference.
 int run_replay(int argc, char** argv);
 
 }  // namespace tcpscribe

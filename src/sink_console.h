@@ -37,6 +37,7 @@ class ConsoleSink : public Sink {
   void on_finding(const Connection& c, const Finding& f) override;
   void on_close(const Connection& c, CloseReason why) override;
   void finish() override;
+  void set_told_elsewhere(FindingsPrinter::Filter f) { findings_.set_told_elsewhere(std::move(f)); }
 
   /// Formats `bytes` like tcpflow -D: "0000: 504f 5354 ...  POST ..." with
   /// 32 bytes a line; `offset` numbers the first line.

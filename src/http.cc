@@ -119,6 +119,7 @@ struct HttpAnalyzer::Conn {
   bool server_shut = false;
   bool server_reset = false;
   uint64_t after_close_offset = UINT64_MAX;  // first request sent after server_shut
+  uint64_t server_missing = 0; // bytes of the server's stream the capture lacks (gaps)
   Timestamp server_shut_ts = 0;
   uint32_t hold_index = 0;     // transaction whose request asked to switch protocols
   bool resume_pending = false;
@@ -388,6 +389,7 @@ void HttpAnalyzer::on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t 
                           Timestamp ts) {
   Conn& k = conn_for(c);
   current_ = &c;
+  if (d == Dir::kServerToClient) k.server_missing += length;
   k.side[index_of(d)]->parser.gap(offset, length, ts);
   after_parse(c, k);
 }
@@ -503,13 +505,14 @@ void HttpAnalyzer::deliver(const Connection& c, Conn& k, HttpTransaction& t) {
       text += "; it was never answered";
     }
     report(c, kC2S, rq.start_ts, rq.offset, rq.wire_size(), std::move(text));
-  } else if (!rs.present && c.analysis.unseen_acked[index_of(kS2C)] > 0) {
-    // The client acknowledged server bytes the capture lacks: the capture
-    // gap (its own line) is the news, not an unanswered request.
+  } else if (const uint64_t missing = k.server_missing + c.analysis.unseen_acked[index_of(kS2C)];
+             !rs.present && missing > 0) {
+    // The response may be in bytes of the server the capture lacks (a gap,
+    // or bytes only the client's ACKs show): the capture gap, with its own
+    // line, is the news, not an unanswered request.
     report(c, kC2S, rq.start_ts, rq.offset, rq.wire_size(),
-           describe(rq) + " has no response in the capture; the client acknowledged " +
-               std::to_string(c.analysis.unseen_acked[index_of(kS2C)]) +
-               " bytes from the server that the capture lacks",
+           describe(rq) + " has no response in the capture, which lacks " +
+               std::to_string(missing) + " bytes the server sent",
            false);
   } else if (!rs.present) {
     const std::string why = end_reason(k.why);

@@ -413,10 +413,22 @@ TEST(HttpFindings, ResponseAcknowledgedButNotCapturedIsNotNeverAnswered) {
   h.close(CloseReason::kEndOfInput);
   ASSERT_EQ(h.findings.size(), 2u);
   EXPECT_EQ(h.findings[0].text,
-            "request 1 (GET /a) has no response in the capture; the client acknowledged 2263 "
-            "bytes from the server that the capture lacks");
+            "request 1 (GET /a) has no response in the capture, which lacks 2263 bytes the "
+            "server sent");
   EXPECT_FALSE(h.findings[0].alarm);
   EXPECT_FALSE(h.findings[1].alarm);
+}
+
+TEST(HttpFindings, ResponseLostInACaptureGapIsNotNeverAnswered) {
+  HttpHarness h;
+  h.client(get("/upload"));
+  h.gap(kS2C, 143);
+  h.close(CloseReason::kEndOfInput);
+  ASSERT_EQ(h.findings.size(), 1u);
+  EXPECT_EQ(h.findings[0].text,
+            "request 1 (GET /upload) has no response in the capture, which lacks 143 bytes the "
+            "server sent");
+  EXPECT_FALSE(h.findings[0].alarm);
 }
 
 TEST(HttpFindings, TellsTheTcpStoryOfARequestAfterServerFin) {

@@ -81,6 +81,9 @@ struct TcpAnalysis {
   std::string history;      ///< Zeek history letters
   TcpAnalysisCounts dir[2];
   Timestamp rtt = -1;       ///< SYN -> SYN-ACK -> ACK handshake RTT, -1 unknown
+  /// Bytes of each direction the peer acknowledged past the capture's last
+  /// packet of that direction (all of it when none was captured).
+  uint64_t unseen_acked[2] = {0, 0};
 };
 
 /// Something tcpscribe noticed that the bytes alone do not say.
@@ -98,6 +101,9 @@ struct Finding {
   uint64_t offset = 0;             ///< stream offset, where it applies
   uint64_t length = 0;             ///< bytes, where it applies
   std::string text;                ///< one line, without the flow name
+  /// Worth a "!!" line. False: a fact kept in the reports only (a normal
+  /// half-close, a line another finding tells better).
+  bool alarm = true;
 };
 
 /// What sinks know about a connection. Owned by the flow table; valid from

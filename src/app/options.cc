@@ -31,7 +31,7 @@ po::options_description visible_options() {
     ("console-noheader,C", "like -c, without the 'src-dst: ' header")
     ("hex,D", "console output as a hex dump (with -c or -C)")
     ("binary,B", "console output byte for byte (no '.' for non-printables)")
-    ("no-newline,0", "console: no newline after each chunk (with -C -B: the exact stream)")
+    ("no-newline,0", "console: no newline after each chunk, no [reset]/[closed] lines (with -C -B: the exact stream)")
     ("strip,s", "replace non-printable bytes with '.' (files too)")
     ("max-bytes,b", po::value<uint64_t>(), "keep at most N bytes of each direction of a flow")
     ("template,T", po::value<std::string>(), "file name template (default %A.%a-%B.%b%V%v%C%c)")

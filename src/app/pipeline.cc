@@ -215,6 +215,11 @@ int Pipeline::open() {
         });
     // First, so its findings reach the other sinks before their on_close.
     sinks.insert(sinks.begin(), http_.get());
+    // One line per story: HTTP's "request sent after the server closed"
+    // replaces the TCP analysis' line about the same bytes (kept in reports).
+    auto told = [h = http_.get()](const Connection& c, const Finding& f) { return h->tells(c, f); };
+    if (console_) console_->set_told_elsewhere(told);
+    if (findings_) findings_->set_told_elsewhere(told);
   }
   FlowTableLimits limits;
   limits.max_flows = opt_.max_flows;

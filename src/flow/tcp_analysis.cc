@@ -45,6 +45,27 @@ bool within(Timestamp since, Timestamp t, Timestamp window) {
 
 const char* side(Dir d) { return d == Dir::kClientToServer ? "client" : "server"; }
 
+// The size of the TLS alert record `p` starts with, 0 if it is none. A
+// closing alert (close_notify) sent after the peer's FIN is how TLS ends,
+// not a request.
+uint16_t tls_alert_record(const uint8_t* p, uint32_t n) {
+  if (n < 5 || p[1] != 0x03 || p[2] > 0x04) return 0;
+  const uint32_t body = (uint32_t{p[3]} << 8) | p[4];
+  // Up to TLS 1.2 an alert has its own content type (21): 2 bytes in
+  // clear, a few dozen once encrypted.
+  if (p[0] == 0x15) return body >= 2 && body <= 256 ? static_cast<uint16_t>(5 + body) : 0;
+  // TLS 1.3 hides it in application data (23): the 2 alert bytes, the inner
+  // content type and a 16-byte AEAD tag.
+  if (p[0] == 0x17 && body == 19) return 24;
+  return 0;
+}
+
+std::string seconds(Timestamp ns) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(ns) / 1e9);
+  return buf;
+}
+
 // Zeek's conn_state() tells RSTOS0 from OTH by the history matching
 // /^\^?S[^HAFGIQ]*R.*/: an originator SYN, then an originator RST with no
 // originator SYN-ACK, ACK, FIN, gap, inconsistency or multi-flag between.
@@ -238,6 +259,7 @@ void ConnectionTracker::analyze_sequence(Connection& c, Dir d, const Segment& s)
   f.window = s.window;
   f.window_known = true;
   if (s.has(kAck)) {
+    if (!f.ack_known) f.first_ack = ack;
     f.last_ack = ack;
     f.ack_known = true;
   }
@@ -357,6 +379,10 @@ void ConnectionTracker::track_data_after_fin(const Connection& c, Dir d, const S
     if (me.after_fin_bytes == 0) {
       me.after_fin_ts = s.ts;
       me.after_fin_offset = offset;
+      const uint32_t skip = s.payload_len + s.missing_len - static_cast<uint32_t>(new_bytes);
+      if (skip < s.payload_len && s.payload) {
+        me.after_fin_tls = tls_alert_record(s.payload + skip, s.payload_len - skip);
+      }
     }
     me.after_fin_bytes += new_bytes;
   }
@@ -375,35 +401,84 @@ void ConnectionTracker::report_data_after_fin(const Connection& c, Dir d,
   DirState& me = dir_[index_of(d)];
   const DirState& peer = dir_[1 - index_of(d)];
   me.after_fin_reported = true;
-  const Timestamp delay = std::max<Timestamp>(0, me.after_fin_ts - peer.fin_ts);
-  char head[160];
-  std::snprintf(head, sizeof head, "%s sent %llu bytes %lld.%03lld s after the %s closed its side (FIN); ",
-                side(d), static_cast<unsigned long long>(me.after_fin_bytes),
-                static_cast<long long>(delay / kNanosPerSecond),
-                static_cast<long long>(delay % kNanosPerSecond / 1'000'000), side(reverse(d)));
-  std::string text = head;
-  if (me.answer_bytes > 0) {
-    text += std::string("the ") + side(reverse(d)) + " answered with " +
-            std::to_string(me.answer_bytes) + (me.answer_rst ? " bytes, then RST." : " bytes.");
-  } else if (me.answer_rst) {
-    text += std::string("the ") + side(reverse(d)) + " answered with RST.";
-  } else {
-    text += std::string("the ") + side(reverse(d)) + " sent nothing back.";
-  }
-  // Data a client sends is a request; a server's data after the client's
-  // FIN (a response to a half-closed connection) is not.
-  if (me.answer_bytes == 0 && d == Dir::kClientToServer) {
-    text += " The request was never answered.";
-  }
-  (void)c;
+  const std::string who = side(d);
+  const std::string other = side(reverse(d));
   Finding f;
   f.kind = Finding::Kind::kDataAfterPeerFin;
   f.dir = d;
   f.ts = me.after_fin_ts;
   f.offset = me.after_fin_offset;
   f.length = me.after_fin_bytes;
-  f.text = std::move(text);
+  f.text = who + " sent " + std::to_string(me.after_fin_bytes) + " bytes " +
+           seconds(std::max<Timestamp>(0, me.after_fin_ts - peer.fin_ts)) + " s after the " +
+           other + " closed its side (FIN); ";
+  // The peer acknowledged those bytes, or the first of them (the close may
+  // come before the last ACK): it still reads, the half-close was on
+  // purpose. A socket closed for good answers data with RST, never an ACK.
+  const uint32_t first_seq = me.base_seq + static_cast<uint32_t>(me.after_fin_offset);
+  const bool acked = peer.ack_known && seq_gt(peer.last_ack, first_seq);
+  if (me.after_fin_tls != 0 && me.after_fin_tls == me.after_fin_bytes) {
+    f.text += "they are a TLS closing alert (close_notify), a normal TLS close.";
+    f.alarm = false;
+  } else if (me.answer_bytes > 0) {
+    f.text += "the " + other + " answered with " + std::to_string(me.answer_bytes) +
+              (me.answer_rst ? " bytes, then RST." : " bytes.");
+  } else if (me.answer_rst) {
+    f.text += "the " + other + " answered with RST.";
+  } else if (acked) {
+    f.text += "the " + other + " acknowledged them (a half-close, not an error).";
+    f.alarm = false;
+  } else {
+    f.text += "the " + other + " sent nothing back.";
+    // A server's data after the client's FIN with no RST is a response to
+    // a half-closed connection (the ACK may come after both FINs closed
+    // it): normal.
+    f.alarm = d == Dir::kClientToServer;
+  }
+  // Data a client sends is a request; a server's data after the client's
+  // FIN (a response to a half-closed connection) is not.
+  if (f.alarm && me.answer_bytes == 0 && d == Dir::kClientToServer) {
+    f.text += " The request was never answered.";
+  }
+  (void)c;
   findings.push_back(std::move(f));
+}
+
+uint64_t ConnectionTracker::unseen_acked(Dir d) const {
+  const DirState& ds = dir_[index_of(d)];
+  const DirState& peer = dir_[1 - index_of(d)];
+  if (!peer.ack_known) return 0;
+  // Without packets of `d`, the peer's first ACK is where its bytes start.
+  if (!ds.next_known) {
+    return seq_gt(peer.last_ack, peer.first_ack) ? peer.last_ack - peer.first_ack : 0;
+  }
+  // Nothing follows a FIN; an ACK past it is not data.
+  if (ds.fin_seen || !seq_gt(peer.last_ack, ds.next_seq)) return 0;
+  return static_cast<uint32_t>(peer.last_ack - ds.next_seq);
+}
+
+void ConnectionTracker::report_unseen_acked(Connection& c, std::vector<Finding>& findings) {
+  for (Dir d : {Dir::kClientToServer, Dir::kServerToClient}) {
+    const uint64_t n = unseen_acked(d);
+    c.analysis.unseen_acked[index_of(d)] = n;
+    if (n == 0) continue;
+    const DirState& ds = dir_[index_of(d)];
+    Finding f;
+    f.kind = Finding::Kind::kCaptureGap;
+    f.dir = d;
+    f.ts = c.last_ts;
+    f.offset = ds.next_known ? offset_of(ds, ds.next_seq) : 0;
+    f.length = n;
+    f.text = std::to_string(n) + " bytes missing from the capture at offset " +
+             std::to_string(f.offset) + " (the " + side(reverse(d)) + " acknowledged them; " +
+             (ds.next_known ? "they follow the last captured packet of this direction)"
+                            : "the capture holds no packet of this direction)");
+    // A capture of one direction is mostly chosen (a filter, a tap): a
+    // fact for the reports, where it keeps requests from looking
+    // unanswered, not a line for each connection.
+    f.alarm = ds.next_known;
+    findings.push_back(std::move(f));
+  }
 }
 
 std::string ConnectionTracker::conn_state(const Connection& c) const {
@@ -440,6 +515,7 @@ void ConnectionTracker::on_close(Connection& c, std::vector<Finding>& findings) 
       report_data_after_fin(c, d, findings);
     }
   }
+  report_unseen_acked(c, findings);
   c.analysis.conn_state = conn_state(c);
   c.analysis.rtt = rtt_;
 }

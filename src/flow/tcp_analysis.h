@@ -69,6 +69,7 @@ class ConnectionTracker {
     uint32_t next_seq = 0;       ///< highest seq + len (+1 for SYN/FIN)
     uint32_t max_seq_to_be_acked = 0;
     uint32_t last_ack = 0;
+    uint32_t first_ack = 0;      ///< this side's first ACK (for a peer the capture never shows)
     uint16_t window = 0;
     uint8_t last_marks = 0;      ///< keep-alive / zero-window-probe of the last segment
     uint32_t dupacks = 0;        ///< duplicate ACKs in a row
@@ -98,6 +99,7 @@ class ConnectionTracker {
     uint64_t after_fin_offset = 0;
     Timestamp after_fin_ts = 0;
     uint64_t answer_bytes = 0;   ///< payload the peer sent after that data
+    uint16_t after_fin_tls = 0;  ///< size of the TLS alert record it starts with, 0: none
     bool answer_rst = false;
     bool after_fin_reported = false;
   };
@@ -113,6 +115,10 @@ class ConnectionTracker {
   void track_data_after_fin(const Connection& c, Dir d, const Segment& s,
                             uint64_t new_bytes, uint64_t offset, std::vector<Finding>& findings);
   void report_data_after_fin(const Connection& c, Dir d, std::vector<Finding>& findings);
+  /// Bytes of direction `d` its peer acknowledged beyond the capture's last
+  /// packet of `d` (all of them when the capture holds none of its packets).
+  uint64_t unseen_acked(Dir d) const;
+  void report_unseen_acked(Connection& c, std::vector<Finding>& findings);
   std::string conn_state(const Connection& c) const;
 
   DirState dir_[2];

@@ -334,7 +334,8 @@ TEST(AnalysisConformanceStates, ConnStateAndHistoryFollowZeeksRules) {
 }
 
 // The finding the issue is about, on real captures: tls12_session.pcap's
-// client sends a TLS alert after the server's FIN.
+// client sends a TLS alert (close_notify) after the server's FIN, a normal
+// close kept for the reports, not an alarm.
 TEST(AnalysisConformanceStates, DataAfterPeerFinOnRealCaptures) {
   if (!fs::exists(kShared / "tls12_session.pcap")) {
     GTEST_SKIP() << "../shared/pcaps/tls12_session.pcap is absent";
@@ -347,8 +348,43 @@ TEST(AnalysisConformanceStates, DataAfterPeerFinOnRealCaptures) {
   EXPECT_EQ(f.dir, Dir::kClientToServer);
   EXPECT_EQ(f.length, 23u);
   EXPECT_EQ(f.text,
-            "client sent 23 bytes 0.000 s after the server closed its side (FIN); the "
-            "server sent nothing back. The request was never answered.");
+            "client sent 23 bytes 0.000 s after the server closed its side (FIN); they are a "
+            "TLS closing alert (close_notify), a normal TLS close.");
+  EXPECT_FALSE(f.alarm);
+}
+
+// halfclose_dns_multirequest.pcap: the client sends its queries then FIN,
+// the server answers them all and the client acknowledges every answer.
+TEST(AnalysisConformanceStates, HalfCloseWithAcknowledgedAnswersIsNoAlarm) {
+  if (!fs::exists(kShared / "halfclose_dns_multirequest.pcap")) {
+    GTEST_SKIP() << "../shared/pcaps/halfclose_dns_multirequest.pcap is absent";
+  }
+  const auto streams = analyze(kShared / "halfclose_dns_multirequest.pcap");
+  ASSERT_EQ(streams.size(), 1u);
+  ASSERT_EQ(streams[0]->findings.size(), 1u);
+  const Finding& f = streams[0]->findings[0];
+  EXPECT_EQ(f.kind, Finding::Kind::kDataAfterPeerFin);
+  EXPECT_EQ(f.dir, Dir::kServerToClient);
+  EXPECT_EQ(f.length, 1650u);
+  EXPECT_FALSE(f.alarm);
+  EXPECT_EQ(streams[0]->conn.analysis.history, "ShADFadf");
+}
+
+// rawip_mixed_ipv4_ipv6.pcap holds only the client's side of port 55469:
+// its ACKs show the server sent 2263 bytes.
+TEST(AnalysisConformanceStates, OneSidedCaptureHasTheOtherSideAsAGap) {
+  if (!fs::exists(kShared / "rawip_mixed_ipv4_ipv6.pcap")) {
+    GTEST_SKIP() << "../shared/pcaps/rawip_mixed_ipv4_ipv6.pcap is absent";
+  }
+  for (const auto& s : analyze(kShared / "rawip_mixed_ipv4_ipv6.pcap")) {
+    if (s->conn.client.port != 55469) continue;
+    EXPECT_EQ(s->conn.analysis.unseen_acked[1], 2263u);
+    ASSERT_EQ(s->findings.size(), 1u);
+    EXPECT_EQ(s->findings[0].kind, Finding::Kind::kCaptureGap);
+    EXPECT_EQ(s->findings[0].length, 2263u);
+    return;
+  }
+  FAIL() << "no connection from port 55469";
 }
 
 INSTANTIATE_TEST_SUITE_P(SharedPcaps, AnalysisConformance,

@@ -38,6 +38,13 @@ class Conversation {
               Timestamp dt = kMs, uint16_t window = 1000) {
     send(Dir::kServerToClient, si_ + seq, ci_ + ack, flags, len, dt, window);
   }
+  /// A client segment whose payload starts with `head`, `extra` bytes of 'x' after it.
+  void client_bytes(uint32_t seq, uint32_t ack, uint8_t flags, std::vector<uint8_t> head,
+                    uint32_t extra) {
+    head.resize(head.size() + extra, 'x');
+    next_payload_ = std::move(head);
+    client(seq, ack, flags, static_cast<uint32_t>(next_payload_.size()));
+  }
   /// SYN, SYN-ACK, ACK with 10 ms between packets.
   void handshake() {
     client(0, 0, kSyn, 0, 0);
@@ -64,13 +71,19 @@ class Conversation {
     s.ack = (flags & kAck) ? ack : 0;
     s.flags = flags;
     s.window = window;
-    payload_.assign(len, 'x');
+    if (next_payload_.size() == len && len > 0) {
+      payload_ = std::move(next_payload_);
+    } else {
+      payload_.assign(len, 'x');
+    }
+    next_payload_.clear();
     s.payload = payload_.data();
     s.payload_len = len;
     tracker.on_segment(c, d, s, findings);
   }
   uint32_t ci_, si_;
   std::vector<uint8_t> payload_;
+  std::vector<uint8_t> next_payload_;
 };
 
 class TcpAnalysis : public ::testing::TestWithParam<uint32_t> {
@@ -468,9 +481,12 @@ TEST_P(TcpAnalysis, DataAfterFinThatGotAnAnswer) {
   t.close();
   ASSERT_EQ(t.findings.size(), 1u);
   EXPECT_EQ(t.findings[0].dir, kS);
+  // The client acknowledged the bytes: a half-close on purpose, a fact for
+  // the reports, not an alarm.
   EXPECT_EQ(t.findings[0].text,
             "server sent 300 bytes 0.050 s after the client closed its side (FIN); the "
-            "client sent nothing back.");
+            "client acknowledged them (a half-close, not an error).");
+  EXPECT_FALSE(t.findings[0].alarm);
 
   Conversation u = make();
   u.handshake();
@@ -482,6 +498,152 @@ TEST_P(TcpAnalysis, DataAfterFinThatGotAnAnswer) {
   EXPECT_EQ(u.findings[0].text,
             "client sent 20 bytes 0.001 s after the server closed its side (FIN); the "
             "server answered with 7 bytes.");
+}
+
+TEST_P(TcpAnalysis, DataAfterFinTheServerOnlyAcknowledgedIsAHalfClose) {
+  Conversation t = make();
+  t.handshake();
+  t.server(1, 1, kAck | kFin);                   // shutdown(SHUT_WR), still reading
+  t.client(1, 2, kAck | kPsh, 30, 5 * kMs);
+  t.server(2, 31, kAck);                         // it read the bytes
+  t.client(31, 2, kAck | kFin);
+  t.close();
+  ASSERT_EQ(t.findings.size(), 1u);
+  EXPECT_EQ(t.findings[0].text,
+            "client sent 30 bytes 0.005 s after the server closed its side (FIN); the "
+            "server acknowledged them (a half-close, not an error).");
+  EXPECT_FALSE(t.findings[0].alarm);
+}
+
+TEST_P(TcpAnalysis, RstAfterAnAckStillMeansNeverAnswered) {
+  // The kernel took the bytes, the program closed without reading them.
+  Conversation t = make();
+  t.handshake();
+  t.server(1, 1, kAck | kFin);
+  t.client(1, 2, kAck | kPsh, 30, 5 * kMs);
+  t.server(2, 31, kAck);
+  t.server(2, 31, kRst | kAck);
+  ASSERT_EQ(t.findings.size(), 1u);
+  EXPECT_TRUE(t.findings[0].alarm);
+  EXPECT_EQ(t.findings[0].text,
+            "client sent 30 bytes 0.005 s after the server closed its side (FIN); the "
+            "server answered with RST. The request was never answered.");
+}
+
+TEST_P(TcpAnalysis, ResponseToAHalfClosedClientIsNoAlarmUnlessReset) {
+  for (bool rst : {false, true}) {
+    Conversation t = make();
+    t.handshake();
+    t.client(1, 1, kAck | kPsh | kFin, 6);       // QUIT, then FIN
+    t.server(1, 8, kAck | kPsh, 48, 300 * kMs);  // 221 closing
+    if (rst) t.client(8, 0, kRst);              // the client was gone
+    t.server(49, 8, kAck | kFin);
+    t.close();
+    ASSERT_EQ(t.findings.size(), 1u);
+    EXPECT_EQ(t.findings[0].alarm, rst);
+    EXPECT_EQ(t.findings[0].text,
+              std::string("server sent 48 bytes 0.300 s after the client closed its side (FIN); "
+                          "the client ") +
+                  (rst ? "answered with RST." : "sent nothing back."));
+  }
+}
+
+TEST_P(TcpAnalysis, UnansweredRequestAfterFinIsAnAlarm) {
+  Conversation t = make();
+  t.handshake();
+  t.server(1, 1, kAck | kFin);
+  t.client(1, 2, kAck | kPsh, 30, 5 * kMs);
+  t.close();
+  ASSERT_EQ(t.findings.size(), 1u);
+  EXPECT_TRUE(t.findings[0].alarm);
+}
+
+// A TLS closing alert after the peer's FIN ends TLS; a RST answering it
+// (the peer's socket is gone) does not make it a request.
+TEST_P(TcpAnalysis, TlsCloseNotifyAfterFinIsANormalClose) {
+  for (bool rst : {false, true}) {
+    Conversation t = make();
+    t.handshake();
+    t.server(1, 1, kAck | kPsh | kFin, 40);
+    t.client_bytes(1, 42, kAck | kPsh, {0x15, 0x03, 0x03, 0x00, 0x12}, 18);
+    if (rst) t.server(42, 0, kRst);
+    t.close();
+    ASSERT_EQ(t.findings.size(), 1u) << rst;
+    EXPECT_FALSE(t.findings[0].alarm) << rst;
+    EXPECT_EQ(t.findings[0].length, 23u);
+    EXPECT_EQ(t.findings[0].text,
+              "client sent 23 bytes 0.001 s after the server closed its side (FIN); they are a "
+              "TLS closing alert (close_notify), a normal TLS close.")
+        << rst;
+  }
+  // TLS 1.3: the alert is a 24-byte application-data record.
+  Conversation v = make();
+  v.handshake();
+  v.server(1, 1, kAck | kPsh | kFin, 40);
+  v.client_bytes(1, 42, kAck | kPsh, {0x17, 0x03, 0x03, 0x00, 0x13}, 19);
+  v.server(42, 0, kRst);
+  ASSERT_EQ(v.findings.size(), 1u);
+  EXPECT_FALSE(v.findings[0].alarm);
+  // Other application data (type 23) is a request like any other.
+  Conversation u = make();
+  u.handshake();
+  u.server(1, 1, kAck | kPsh | kFin, 40);
+  u.client_bytes(1, 42, kAck | kPsh, {0x17, 0x03, 0x03, 0x00, 0x12}, 18);
+  u.server(42, 0, kRst);
+  ASSERT_EQ(u.findings.size(), 1u);
+  EXPECT_TRUE(u.findings[0].alarm);
+}
+
+// --- bytes only the peer's ACKs show -----------------------------------------
+
+TEST_P(TcpAnalysis, AckedBytesOfADirectionNeverCapturedAreAGap) {
+  Conversation t = make();
+  t.client(0, 0, kSyn, 0, 0);                    // the server's packets are absent
+  t.client(1, 1, kAck);
+  t.client(1, 1, kAck | kPsh, 100);
+  t.client(101, 228, kAck | kPsh, 50);           // the server sent 227 bytes
+  t.client(151, 500, kAck);
+  t.close();
+  EXPECT_EQ(t.c.analysis.unseen_acked[1], 499u);
+  EXPECT_EQ(t.c.analysis.unseen_acked[0], 0u);
+  ASSERT_EQ(t.findings.size(), 1u);
+  EXPECT_EQ(t.findings[0].kind, Finding::Kind::kCaptureGap);
+  EXPECT_EQ(t.findings[0].dir, kS);
+  EXPECT_EQ(t.findings[0].offset, 0u);
+  EXPECT_EQ(t.findings[0].length, 499u);
+  EXPECT_EQ(t.findings[0].text,
+            "499 bytes missing from the capture at offset 0 (the client acknowledged them; "
+            "the capture holds no packet of this direction)");
+  EXPECT_FALSE(t.findings[0].alarm);  // one direction captured: mostly on purpose
+}
+
+TEST_P(TcpAnalysis, AckedBytesPastTheLastCapturedPacketAreAGap) {
+  Conversation t = make();
+  t.handshake();
+  t.client(1, 1, kAck | kPsh, 10);
+  t.server(1, 11, kAck | kPsh, 100);
+  t.client(11, 301, kAck);                       // 200 more than captured
+  t.close();
+  EXPECT_EQ(t.c.analysis.unseen_acked[1], 200u);
+  ASSERT_EQ(t.findings.size(), 1u);
+  EXPECT_EQ(t.findings[0].offset, 100u);
+  EXPECT_EQ(t.findings[0].length, 200u);
+  EXPECT_EQ(t.findings[0].text,
+            "200 bytes missing from the capture at offset 100 (the client acknowledged them; "
+            "they follow the last captured packet of this direction)");
+  EXPECT_TRUE(t.findings[0].alarm);
+
+  // Everything acknowledged was captured, FINs included: no gap.
+  Conversation u = make();
+  u.handshake();
+  u.client(1, 1, kAck | kPsh, 10);
+  u.server(1, 11, kAck | kPsh | kFin, 100);
+  u.client(11, 102, kAck | kFin);
+  u.server(102, 12, kAck);
+  u.close();
+  EXPECT_EQ(u.c.analysis.unseen_acked[0], 0u);
+  EXPECT_EQ(u.c.analysis.unseen_acked[1], 0u);
+  EXPECT_TRUE(u.findings.empty());
 }
 
 TEST(TcpAnalysisMemory, TrackerStaysSmall) {

@@ -15,8 +15,14 @@ std::string FindingsPrinter::prefix(const Connection& c, Dir d) const {
 }
 
 std::string FindingsPrinter::line(const Connection& c, const Finding& f) {
+  if (!f.alarm) return "";
+  if (told_elsewhere_ && told_elsewhere_(c, f)) return "";
   if (f.kind == Finding::Kind::kCaptureGap) {
-    if (!print_gaps_) return "";
+    // Without print_gaps the conversation has a marker for each gap up to
+    // the stream's end; bytes past it (known from the peer's ACKs only)
+    // have none.
+    const DirectionStats& st = c.dir[index_of(f.dir)];
+    if (!print_gaps_ && f.offset < st.delivered_bytes + st.gap_bytes) return "";
     if (++gaps_[c.id] > kGapLinesPerConnection) return "";
   }
   std::string out = prefix(c, f.dir);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <unordered_map>
 
@@ -19,12 +20,19 @@ class FindingsPrinter {
   FindingsPrinter(std::string name_template, bool color, bool print_gaps)
       : template_(std::move(name_template)), color_(color), print_gaps_(print_gaps) {}
 
-  /// The line for `f`, or "" when it is not printed (beyond the gap limit).
+  /// Tells whether another finding tells the story of `f` better.
+  using Filter = std::function<bool(const Connection&, const Finding&)>;
+
+  /// The line for `f`, or "" when it is not printed (not an alarm, told
+  /// better by another line, beyond the gap limit).
   std::string line(const Connection& c, const Finding& f);
   /// At close: the summary of gap lines left out, or "".
   std::string close_line(const Connection& c);
 
   static constexpr int kGapLinesPerConnection = 5;
+
+  /// With HTTP analysis, its line about the same bytes replaces the TCP one.
+  void set_told_elsewhere(Filter f) { told_elsewhere_ = std::move(f); }
 
  private:
   std::string prefix(const Connection& c, Dir d) const;
@@ -32,6 +40,7 @@ class FindingsPrinter {
   std::string template_;
   bool color_;
   bool print_gaps_;
+  Filter told_elsewhere_;
   std::unordered_map<uint64_t, uint64_t> gaps_;  // per connection
 };
 
@@ -45,6 +54,7 @@ class FindingsSink : public Sink {
   void on_gap(const Connection&, Dir, uint64_t, uint64_t, Timestamp) override {}
   void on_finding(const Connection& c, const Finding& f) override;
   void on_close(const Connection& c, CloseReason) override;
+  void set_told_elsewhere(FindingsPrinter::Filter f) { printer_.set_told_elsewhere(std::move(f)); }
 
  private:
   FindingsPrinter printer_;

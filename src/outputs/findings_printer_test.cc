@@ -45,11 +45,52 @@ TEST(FindingsPrinter, ColorFollowsDirection) {
   FindingsPrinter p("%A", true, false);
   Finding f;
   f.kind = Finding::Kind::kCaptureGap;
-  EXPECT_EQ(p.line(conn(), f), "");  // gaps not printed by this printer
+  f.length = 10;
+  Connection c = conn();
+  c.dir[0].gap_bytes = 10;
+  EXPECT_EQ(p.line(c, f), "");  // gaps with a marker not printed by this printer
   f.kind = Finding::Kind::kConflictingOverlap;
   f.dir = Dir::kServerToClient;
   f.text = "x";
   EXPECT_EQ(p.line(conn(), f), "\033[1;31m!! 198.018.000.001: server->client: x\033[0m\n");
+}
+
+TEST(FindingsPrinter, GapsPastTheStreamEndHaveNoMarkerSoTheyArePrinted) {
+  FindingsPrinter p("%A", false, false);
+  Connection c = conn();
+  c.dir[1].delivered_bytes = 100;
+  Finding f;
+  f.kind = Finding::Kind::kCaptureGap;
+  f.dir = Dir::kServerToClient;
+  f.offset = 99;
+  f.length = 1;
+  f.text = "t";
+  EXPECT_EQ(p.line(c, f), "");
+  f.offset = 100;
+  EXPECT_EQ(p.line(c, f), "!! 198.018.000.001: server->client: t\n");
+}
+
+TEST(FindingsPrinter, FactsForTheReportsOnlyAreNotPrinted) {
+  FindingsPrinter p("%A", false, true);
+  Finding f;
+  f.kind = Finding::Kind::kDataAfterPeerFin;
+  f.text = "t";
+  f.alarm = false;
+  EXPECT_EQ(p.line(conn(), f), "");
+  f.alarm = true;
+  EXPECT_EQ(p.line(conn(), f), "!! 198.018.000.001: t\n");
+}
+
+TEST(FindingsPrinter, LinesToldBetterElsewhereAreNotPrinted) {
+  FindingsPrinter p("%A", false, true);
+  p.set_told_elsewhere([](const Connection&, const Finding& f) { return f.offset == 7; });
+  Finding f;
+  f.kind = Finding::Kind::kDataAfterPeerFin;
+  f.text = "t";
+  f.offset = 7;
+  EXPECT_EQ(p.line(conn(), f), "");
+  f.offset = 8;
+  EXPECT_EQ(p.line(conn(), f), "!! 198.018.000.001: t\n");
 }
 
 }  // namespace

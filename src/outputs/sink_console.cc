@@ -32,6 +32,7 @@ void ConsoleSink::on_finding(const Connection& c, const Finding& f) {
 }
 
 void ConsoleSink::on_close(const Connection& c, CloseReason) {
+  mark_resets(c);
   if (!opt_.findings) return;
   const std::string s = findings_.close_line(c);
   if (!s.empty()) write(s);
@@ -79,6 +80,7 @@ void ConsoleSink::append_hex(std::string& out, std::span<const uint8_t> bytes,
 
 void ConsoleSink::on_data(const Connection& c, Dir d, uint64_t offset,
                           std::span<const uint8_t> bytes, Timestamp) {
+  if (!ends_.empty()) mark_closed_peer(c, d);
   std::string out;
   out.reserve(bytes.size() * (opt_.hex ? 4 : 1) + 64);
   begin(out, c, d);
@@ -113,6 +115,56 @@ void ConsoleSink::write(const std::string& s) {
   if (failed_) return;
   if (std::fwrite(s.data(), 1, s.size(), out_) != s.size()) failed_ = true;
   if (opt_.flush_each && std::fflush(out_) != 0) failed_ = true;
+}
+
+// A direction's end is a line like the gap marker: "src-dst: [reset]" when
+// it ends with a RST, which otherwise leaves no trace on the console.
+// "[closed]" (its FIN) is printed only when the peer still sends data after
+// it, just before that data: a half-close, or data after the peer closed.
+// Not with -0: chunks are not lines there, and -C -B -0 must stay the
+// exact stream.
+void ConsoleSink::on_shutdown(const Connection& c, Dir d, bool reset, Timestamp) {
+  if (!end_markers()) return;
+  Ends& e = ends_[c.id];
+  if (reset) {
+    e.reset_marked[index_of(d)] = true;
+    end_marker(c, d, "[reset]");
+  } else {
+    e.fin_unmarked[index_of(d)] = true;
+  }
+}
+
+void ConsoleSink::mark_closed_peer(const Connection& c, Dir d) {
+  auto it = ends_.find(c.id);
+  if (it == ends_.end()) return;
+  bool& unmarked = it->second.fin_unmarked[1 - index_of(d)];
+  if (!unmarked) return;
+  unmarked = false;
+  end_marker(c, reverse(d), "[closed]");
+}
+
+// A RST after its direction's FIN comes without on_shutdown: the close
+// marks it.
+void ConsoleSink::mark_resets(const Connection& c) {
+  auto it = ends_.find(c.id);
+  for (Dir d : {Dir::kClientToServer, Dir::kServerToClient}) {
+    const bool marked = it != ends_.end() && it->second.reset_marked[index_of(d)];
+    if (end_markers() && c.dir[index_of(d)].rst && !marked) end_marker(c, d, "[reset]");
+  }
+  if (it != ends_.end()) ends_.erase(it);
+}
+
+void ConsoleSink::end_marker(const Connection& c, Dir d, const char* what) {
+  std::string out;
+  if (opt_.color) out += kYellow;
+  if (opt_.header) {
+    out += expand_name(opt_.name_template, c, d);
+    out += ": ";
+  }
+  out += what;
+  out += '\n';
+  end(out);
+  write(out);
 }
 
 void ConsoleSink::finish() {

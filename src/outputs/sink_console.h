@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <string>
+#include <unordered_map>
 
 #include "findings_printer.h"
 #include "tcpscribe/sink.h"
@@ -35,8 +36,10 @@ class ConsoleSink : public Sink {
   void on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length,
               Timestamp ts) override;
   void on_finding(const Connection& c, const Finding& f) override;
+  void on_shutdown(const Connection& c, Dir d, bool reset, Timestamp ts) override;
   void on_close(const Connection& c, CloseReason why) override;
   void finish() override;
+  void set_told_elsewhere(FindingsPrinter::Filter f) { findings_.set_told_elsewhere(std::move(f)); }
 
   /// Formats `bytes` like tcpflow -D: "0000: 504f 5354 ...  POST ..." with
   /// 32 bytes a line; `offset` numbers the first line.
@@ -50,10 +53,23 @@ class ConsoleSink : public Sink {
   void end(std::string& out) const;
   void write(const std::string& s);
 
+  // "[reset]" and "[closed]" marker lines (see on_shutdown).
+  bool end_markers() const { return opt_.newline; }
+  void end_marker(const Connection& c, Dir d, const char* what);
+  void mark_closed_peer(const Connection& c, Dir d);
+  void mark_resets(const Connection& c);
+
   ConsoleOptions opt_;
   std::FILE* out_;
   FindingsPrinter findings_;
   bool failed_ = false;
+  /// Per connection with an ended direction: a FIN not marked yet, a
+  /// reset already marked.
+  struct Ends {
+    bool fin_unmarked[2] = {false, false};
+    bool reset_marked[2] = {false, false};
+  };
+  std::unordered_map<uint64_t, Ends> ends_;
 };
 
 }  // namespace tcpscribe

@@ -189,5 +189,13 @@ fi
 "$bin" -r "$pcaps/redis_cli_lo.pcap" -c --color=always | grep -q $'\033\[3' && ok || bad "--color=always has no colors"
 "$bin" -r "$pcaps/redis_cli_lo.pcap" -c | grep -q $'\033' && bad "colors when piped" || ok
 
+# A RST is a yellow "[reset]" line with -c; -C -B -0 stays the exact stream.
+"$bin" -r "$pcaps/refused_lo.pcap" -c --color=always | grep -q $'^\033\[33m.*: \[reset\]$' && ok ||
+  bad "no yellow [reset] line for a refused connection"
+"$bin" -q -r "$pcaps/reset_mid_transfer_lo.pcap" -o "$tmp/rst"
+"$bin" -r "$pcaps/reset_mid_transfer_lo.pcap" -C -B -0 'src port 19002' >"$tmp/rst.out"
+cmp -s "$tmp/rst.out" "$tmp/rst/127.000.000.001.19002-127.000.000.001.38718" && ok ||
+  bad "-C -B -0 of a reset stream is not the stream's bytes"
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

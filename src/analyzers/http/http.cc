@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "http_body.h"
@@ -117,6 +118,8 @@ struct HttpAnalyzer::Conn {
   std::string close_response_words;
   bool server_shut = false;
   bool server_reset = false;
+  uint64_t after_close_offset = UINT64_MAX;  // first request sent after server_shut
+  uint64_t server_missing = 0; // bytes of the server's stream the capture lacks (gaps)
   Timestamp server_shut_ts = 0;
   uint32_t hold_index = 0;     // transaction whose request asked to switch protocols
   bool resume_pending = false;
@@ -178,7 +181,10 @@ BodyFraming HttpAnalyzer::Side::on_head(HttpHead& head, uint64_t offset, Timesta
       t->close_note = "response " + std::to_string(conn.close_response) + " " +
                       conn.close_response_words;
     }
-    if (conn.server_shut) t->after_server_close = true;
+    if (conn.server_shut) {
+      t->after_server_close = true;
+      conn.after_close_offset = std::min(conn.after_close_offset, offset);
+    }
     if (!conn.close_request && h.has_token("connection", "close")) conn.close_request = m.number;
     f = framing_for(h, "");
     if (h.method == "CONNECT" || (h.find("upgrade") && h.has_token("connection", "upgrade"))) {
@@ -383,6 +389,7 @@ void HttpAnalyzer::on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t 
                           Timestamp ts) {
   Conn& k = conn_for(c);
   current_ = &c;
+  if (d == Dir::kServerToClient) k.server_missing += length;
   k.side[index_of(d)]->parser.gap(offset, length, ts);
   after_parse(c, k);
 }
@@ -427,6 +434,13 @@ void HttpAnalyzer::finish() {
   }
 }
 
+bool HttpAnalyzer::tells(const Connection& c, const Finding& f) const {
+  if (f.kind != Finding::Kind::kDataAfterPeerFin || f.dir != Dir::kClientToServer) return false;
+  auto it = conns_.find(c.id);
+  // Such a request is reported once delivered, at the latest at the close.
+  return it != conns_.end() && it->second->after_close_offset < f.offset + f.length;
+}
+
 void HttpAnalyzer::deliver_ready(const Connection& c, Conn& k, bool closing) {
   while (!k.txns.empty()) {
     HttpTransaction& t = k.txns.front();
@@ -448,7 +462,7 @@ void HttpAnalyzer::deliver_ready(const Connection& c, Conn& k, bool closing) {
 }
 
 void HttpAnalyzer::report(const Connection& c, Dir d, Timestamp ts, uint64_t offset,
-                          uint64_t length, std::string text) {
+                          uint64_t length, std::string text, bool alarm) {
   ++stats_.findings;
   if (!on_finding_) return;
   Finding f;
@@ -458,6 +472,7 @@ void HttpAnalyzer::report(const Connection& c, Dir d, Timestamp ts, uint64_t off
   f.offset = offset;
   f.length = length;
   f.text = std::move(text);
+  f.alarm = alarm;
   on_finding_(c, f);
 }
 
@@ -490,6 +505,15 @@ void HttpAnalyzer::deliver(const Connection& c, Conn& k, HttpTransaction& t) {
       text += "; it was never answered";
     }
     report(c, kC2S, rq.start_ts, rq.offset, rq.wire_size(), std::move(text));
+  } else if (const uint64_t missing = k.server_missing + c.analysis.unseen_acked[index_of(kS2C)];
+             !rs.present && missing > 0) {
+    // The response may be in bytes of the server the capture lacks (a gap,
+    // or bytes only the client's ACKs show): the capture gap, with its own
+    // line, is the news, not an unanswered request.
+    report(c, kC2S, rq.start_ts, rq.offset, rq.wire_size(),
+           describe(rq) + " has no response in the capture, which lacks " +
+               std::to_string(missing) + " bytes the server sent",
+           false);
   } else if (!rs.present) {
     const std::string why = end_reason(k.why);
     report(c, kC2S, rq.start_ts, rq.offset, rq.wire_size(),

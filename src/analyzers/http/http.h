@@ -98,6 +98,10 @@ class HttpAnalyzer : public Sink {
   void on_shutdown(const Connection& c, Dir d, bool reset, Timestamp ts) override;
   void on_close(const Connection& c, CloseReason why) override;
   void finish() override;
+  /// `f` (the TCP analysis' data after the server's FIN) is about a request
+  /// this analyzer will report as sent after the server closed: its line
+  /// tells the same story with more (which request, what said close).
+  bool tells(const Connection& c, const Finding& f) const;
 
   struct Stats {
     uint64_t transactions = 0;   ///< delivered, orphan responses included
@@ -119,7 +123,7 @@ class HttpAnalyzer : public Sink {
   void deliver_ready(const Connection& c, Conn& k, bool closing);
   void deliver(const Connection& c, Conn& k, HttpTransaction& t);
   void report(const Connection& c, Dir d, Timestamp ts, uint64_t offset, uint64_t length,
-              std::string text);
+              std::string text, bool alarm = true);
   std::string body_path(const Connection& c, Dir d, uint32_t number);
 
   HttpOptions opt_;

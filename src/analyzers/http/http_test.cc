@@ -403,6 +403,63 @@ TEST(HttpFindings, NeverAnswered) {
                                    "request 1 (GET /slow) was never answered (the capture ended)"});
 }
 
+TEST(HttpFindings, ResponseAcknowledgedButNotCapturedIsNotNeverAnswered) {
+  // Only the client's packets were captured; its ACKs show the server sent
+  // 2263 bytes (the TCP analysis says so at the close).
+  HttpHarness h;
+  h.client(get("/a"));
+  h.client(get("/b"));
+  h.conn().analysis.unseen_acked[index_of(kS2C)] = 2263;
+  h.close(CloseReason::kEndOfInput);
+  ASSERT_EQ(h.findings.size(), 2u);
+  EXPECT_EQ(h.findings[0].text,
+            "request 1 (GET /a) has no response in the capture, which lacks 2263 bytes the "
+            "server sent");
+  EXPECT_FALSE(h.findings[0].alarm);
+  EXPECT_FALSE(h.findings[1].alarm);
+}
+
+TEST(HttpFindings, ResponseLostInACaptureGapIsNotNeverAnswered) {
+  HttpHarness h;
+  h.client(get("/upload"));
+  h.gap(kS2C, 143);
+  h.close(CloseReason::kEndOfInput);
+  ASSERT_EQ(h.findings.size(), 1u);
+  EXPECT_EQ(h.findings[0].text,
+            "request 1 (GET /upload) has no response in the capture, which lacks 143 bytes the "
+            "server sent");
+  EXPECT_FALSE(h.findings[0].alarm);
+}
+
+TEST(HttpFindings, TellsTheTcpStoryOfARequestAfterServerFin) {
+  HttpHarness h;
+  const uint64_t second = get("/1").size();
+  h.client(get("/1"));
+  h.server(ok("hi"));
+  Finding tcp;
+  tcp.kind = Finding::Kind::kDataAfterPeerFin;
+  tcp.dir = kC2S;
+  tcp.offset = second;
+  tcp.length = get("/again").size();
+  EXPECT_FALSE(h.analyzer().tells(h.conn(), tcp));  // no request after a FIN yet
+  h.shutdown(kS2C);
+  h.client(get("/again"));
+  EXPECT_TRUE(h.analyzer().tells(h.conn(), tcp));
+  Finding other = tcp;
+  other.dir = kS2C;
+  EXPECT_FALSE(h.analyzer().tells(h.conn(), other));
+  other = tcp;
+  other.kind = Finding::Kind::kCaptureGap;
+  EXPECT_FALSE(h.analyzer().tells(h.conn(), other));
+  other = tcp;
+  other.offset = 0;
+  other.length = second;                             // bytes before that request
+  EXPECT_FALSE(h.analyzer().tells(h.conn(), other));
+  h.close(CloseReason::kEndOfInput);
+  ASSERT_EQ(h.findings.size(), 1u);                  // and it does tell it
+  EXPECT_TRUE(h.findings[0].alarm);
+}
+
 TEST(HttpFindings, ResponseWithoutRequest) {
   HttpHarness h;
   h.server(ok("unasked"));

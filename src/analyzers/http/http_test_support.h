@@ -149,6 +149,7 @@ class HttpHarness {
 
   const std::string& dir() const { return dir_; }
   HttpAnalyzer& analyzer() { return an_; }
+  Connection& conn() { return c_; }
   Timestamp now() const { return ts_; }
 
   std::vector<Finding> findings;

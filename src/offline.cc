@@ -35,7 +35,7 @@ int run_offline(const Options& opt) {
     }
   }
 
-  Progress progress;
+  Progress progress(!opt.quiet);
   for (size_t i = 0; i < files.size(); ++i) {
     CaptureFile* cap = files[i].get();
     if (!cap) continue;

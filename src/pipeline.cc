@@ -12,6 +12,7 @@
 #include "findings_printer.h"
 #include "har.h"
 #include "http.h"
+#include "progress.h"
 #include "report_dfxml.h"
 #include "report_html.h"
 #include "report_json.h"
@@ -241,6 +242,7 @@ void Pipeline::on_packet(const RawPacket& p) {
   std::string error;
   if (!filter_.matches(p, error)) {
     if (!error.empty() && !filter_warned_) {
+      progress_clear_line();
       std::fprintf(stderr, "tcpscribe: %s: %s; those packets are skipped\n", source_.c_str(),
                    error.c_str());
       filter_warned_ = true;
@@ -249,6 +251,7 @@ void Pipeline::on_packet(const RawPacket& p) {
   }
   if (!linktype_supported(p.linktype)) {
     if (unknown_linktypes_.insert(p.linktype).second) {
+      progress_clear_line();
       std::fprintf(stderr,
                    "tcpscribe: %s: link type %d is not supported; its packets are "
                    "skipped (supported: Ethernet, VLAN/QinQ, PPPoE, MPLS, Linux "

@@ -167,6 +167,26 @@ if [ $rc -eq 0 ] && [ "$n" -eq 300 ] && [ "$(head -c 15 "$tmp/many/$f")" = "conn
    [ "$(stat -c %s "$tmp/many/$f")" -eq 300 ] && grep -q 'conn 7 part 2;' "$tmp/many/$f"; then ok
 else bad "ulimit -n 64 with 300 open flows: exit $rc, $n files: $(head -2 "$tmp/err")"; fi
 
+# On a terminal the progress line is erased before console output is written
+# over it (one draw per 1024 packets at most 5 times a second); -q has none.
+if command -v script >/dev/null; then
+  script -qec "'$bin' -r '$tmp/many.pcap' -c" /dev/null >"$tmp/tty.out" 2>&1
+  script -qec "'$bin' -q -r '$tmp/many.pcap' -o '$tmp/manyq'" /dev/null >"$tmp/ttyq.out" 2>&1
+  python3 - "$tmp/tty.out" "$tmp/ttyq.out" <<'PY' && ok || bad "progress line on a terminal"
+import re, sys
+d = open(sys.argv[1], 'rb').read()
+draws = list(re.finditer(rb'\r\x1b\[K[^\r]*/many.pcap: +[0-9]+%  [0-9]+ packets  [0-9]+ connections', d))
+assert draws, 'no progress line drawn'
+for m in draws:
+    assert d[m.end():].startswith(b'\r\x1b[K'), 'not erased before: %r' % d[m.end():m.end() + 40]
+assert b'conn 299 part 2;' in d, 'console output missing'
+q = open(sys.argv[2], 'rb').read()
+assert b'connections' not in q, '-q drew %r' % q[:80]
+PY
+else
+  echo "note: terminal progress case skipped (no script(1))"
+fi
+
 # A full disk: a clear error and exit 3, not silently short files.
 if [ "$(id -u)" -eq 0 ] && mkdir -p "$tmp/small" && mount -t tmpfs -o size=64k tmpfs "$tmp/small" 2>/dev/null; then
   mnt=$tmp/small

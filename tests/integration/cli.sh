@@ -123,6 +123,43 @@ head -c 24 "$full" >"$tmp/hdr"
 "$bin" -r "$pcaps/redis_cli_lo.pcap" -r "$full" -o "$tmp/r2" 2>/dev/null
 [ "$(ls "$tmp/r2" | wc -l)" -eq 8 ] && ok || bad "two -r files: $(ls "$tmp/r2" | wc -l) files, expected 8"
 
+# Several -r files are one capture merged by timestamp, whatever their order:
+# tcpdump -C parts given as a glob sorts them (cap cap1 cap10 cap2), files
+# taken side by side overlap. Same files as the whole capture, no holes.
+python3 - "$full" "$tmp/part" <<'PY'
+import struct, sys
+data = open(sys.argv[1], 'rb').read()
+recs, at = [], 24
+while at < len(data):
+    caplen = struct.unpack('<I', data[at + 8:at + 12])[0]
+    recs.append(data[at:at + 16 + caplen]); at += 16 + caplen
+third = len(recs) // 3
+for k, part in enumerate([recs[:third], recs[third:2 * third], recs[2 * third:]]):
+    open('%s%d.pcap' % (sys.argv[2], k), 'wb').write(data[:24] + b''.join(part))
+# Each direction alone, as if taken on two interfaces (Ethernet, IPv4, TCP).
+sport = lambda r: struct.unpack('!H', r[16 + 14 + 20:16 + 14 + 22])[0]
+open(sys.argv[2] + '_server.pcap', 'wb').write(data[:24] + b''.join(r for r in recs if sport(r) == 18080))
+open(sys.argv[2] + '_client.pcap', 'wb').write(data[:24] + b''.join(r for r in recs if sport(r) != 18080))
+PY
+"$bin" -r "$tmp/part2.pcap" -r "$tmp/part0.pcap" -r "$tmp/part1.pcap" -o "$tmp/parts" 2>"$tmp/err"; rc=$?
+[ $rc -eq 0 ] && diff -r "$tmp/whole" "$tmp/parts" >/dev/null && ! grep -q missing "$tmp/err" && ok ||
+  bad "parts out of order: exit $rc, $(diff -rq "$tmp/whole" "$tmp/parts" | head -2) $(head -2 "$tmp/err")"
+"$bin" -r "$full" -c >"$tmp/whole.out" 2>/dev/null
+"$bin" -r "$tmp/part_server.pcap" -r "$tmp/part_client.pcap" -c >"$tmp/overlap.out" 2>/dev/null &&
+  cmp -s "$tmp/whole.out" "$tmp/overlap.out" && ok || bad "two overlapping files did not merge"
+# -R given first still finishes what the -r file opened earlier in time.
+"$bin" -R "$tmp/part1.pcap" -R "$tmp/part2.pcap" -r "$tmp/part0.pcap" -o "$tmp/rlate" 2>/dev/null &&
+  diff -r "$tmp/whole" "$tmp/rlate" >/dev/null && ok || bad "-R before -r did not finish its connections"
+# A damaged file among them: its packets up to the damage, all of the others, exit 2.
+head -c $(($(stat -c %s "$pcaps/redis_cli_lo.pcap") - 40)) "$pcaps/redis_cli_lo.pcap" >"$tmp/redis_cut.pcap"
+"$bin" -r "$tmp/part2.pcap" -r "$tmp/redis_cut.pcap" -r "$tmp/part0.pcap" -r "$tmp/part1.pcap" \
+  -o "$tmp/damaged" 2>"$tmp/err"; rc=$?
+"$bin" -r "$tmp/redis_cut.pcap" -o "$tmp/cut_alone" 2>/dev/null
+same=0; for f in $(ls "$tmp/cut_alone"); do cmp -s "$tmp/cut_alone/$f" "$tmp/damaged/$f" && same=$((same + 1)); done
+if [ $rc -eq 2 ] && grep -q 'redis_cut.pcap: truncated' "$tmp/err" && cmp -s "$tmp/whole/$req" "$tmp/damaged/$req" &&
+   [ "$same" -eq 6 ] && [ "$(ls "$tmp/damaged" | wc -l)" -eq 8 ]; then ok
+else bad "a damaged file among others: exit $rc, $(ls "$tmp/damaged" | wc -l) files: $(head -2 "$tmp/err")"; fi
+
 # -U with several -r files: every file is opened before root is dropped
 # (tcpflow 1.6.1 fails the second file), even root-only ones.
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then

@@ -17,7 +17,7 @@ po::options_description visible_options() {
   d.add_options()
     ("help,h", "show this help and exit")
     ("version,V", "print the version and exit")
-    ("read,r", po::value<std::vector<std::string>>(), "read packets from a pcap/pcapng FILE ('-' = stdin); repeatable: all are merged by timestamp")
+    ("read,r", po::value<std::vector<std::string>>(), "read packets from a pcap/pcapng FILE ('-' = stdin, read as it arrives); repeatable: all are merged by timestamp")
     ("interface,i", po::value<std::string>(), "capture live on IFACE ('any' for all interfaces)")
     ("no-promiscuous,p", "do not put the interface into promiscuous mode")
     ("buffer-size", po::value<size_t>(), "kernel capture buffer in MiB (default 64)")

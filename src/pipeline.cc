@@ -120,7 +120,7 @@ int Pipeline::open() {
     co.newline = opt_.chunk_newline;
     co.color = color_enabled(opt_.color, STDOUT_FILENO);
     co.name_template = opt_.name_template;
-    co.flush_each = opt_.live;
+    co.flush_each = opt_.live || streaming_;
     co.findings = !opt_.quiet;
     console_ = std::make_unique<ConsoleSink>(co, stdout);
     sinks.push_back(console_.get());

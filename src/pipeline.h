@@ -39,6 +39,9 @@ class Pipeline {
   /// Registers the next source and returns its index, which its packets
   /// carry in RawPacket::source; `finish_only` is tcpflow's -R.
   uint32_t begin_source(std::string name, bool finish_only);
+  /// Before open(): packets arrive over time (a pipe), so every console
+  /// chunk is flushed at once, as in live capture.
+  void set_streaming(bool on) { streaming_ = on; }
   void on_packet(const RawPacket& p);
   /// Releases the packets held for reordering (end of a file; live: idle).
   void flush_window();
@@ -88,6 +91,7 @@ class Pipeline {
   const Source& source_of(const RawPacket& p) const;
 
   std::vector<Source> sources_;
+  bool streaming_ = false;
   bool filter_warned_ = false;
   std::set<int> unknown_linktypes_;
   int status_ = kExitOk;

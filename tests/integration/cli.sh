@@ -160,6 +160,58 @@ if [ $rc -eq 2 ] && grep -q 'redis_cut.pcap: truncated' "$tmp/err" && cmp -s "$t
    [ "$same" -eq 6 ] && [ "$(ls "$tmp/damaged" | wc -l)" -eq 8 ]; then ok
 else bad "a damaged file among others: exit $rc, $(ls "$tmp/damaged" | wc -l) files: $(head -2 "$tmp/err")"; fi
 
+# A pipe is read as packets arrive: with half a capture sent and the writer
+# waiting, the conversation so far is printed before the input ends (and
+# equals the start of the whole), from standard input and from a FIFO.
+cat >"$tmp/gated.py" <<'PY'
+import os, struct, sys, time
+data = open(sys.argv[1], 'rb').read()
+recs, at = [], 24
+while at < len(data):
+    caplen = struct.unpack('<I', data[at + 8:at + 12])[0]
+    recs.append(data[at:at + 16 + caplen]); at += 16 + caplen
+out = sys.stdout.buffer
+out.write(data[:24] + b''.join(recs[:len(recs) // 2])); out.flush()
+start = time.time()
+while not os.path.exists(sys.argv[2]) and time.time() - start < 30: time.sleep(0.05)
+try:
+    out.write(b''.join(recs[len(recs) // 2:])); out.flush()
+except BrokenPipeError:
+    pass
+PY
+# Waits (at most 20 s) until file $1 is not empty; prints its size.
+wait_output() { for _ in $(seq 200); do [ -s "$1" ] && break; sleep 0.1; done; stat -c %s "$1" 2>/dev/null || echo 0; }
+python3 "$tmp/gated.py" "$full" "$tmp/go1" | "$bin" -r - -c >"$tmp/stream.out" 2>"$tmp/err" &
+spid=$!
+early=$(wait_output "$tmp/stream.out")
+touch "$tmp/go1"; wait $spid; rc=$?
+if [ $rc -eq 0 ] && [ "$early" -gt 0 ] && [ "$early" -lt "$(stat -c %s "$tmp/whole.out")" ] &&
+   cmp -s "$tmp/stream.out" "$tmp/whole.out"; then ok
+else bad "-r - did not stream: exit $rc, $early bytes before the end: $(head -2 "$tmp/err")"; fi
+mkfifo "$tmp/fifo"
+python3 "$tmp/gated.py" "$full" "$tmp/go2" >"$tmp/fifo" &
+"$bin" -r "$tmp/fifo" -c >"$tmp/fifo.out" 2>"$tmp/err" &
+spid=$!
+early=$(wait_output "$tmp/fifo.out")
+touch "$tmp/go2"; wait $spid; rc=$?
+[ $rc -eq 0 ] && [ "$early" -gt 0 ] && cmp -s "$tmp/fifo.out" "$tmp/whole.out" && ok ||
+  bad "-r FIFO: exit $rc, $early bytes before the end: $(head -2 "$tmp/err")"
+
+# SIGINT while reading a silent pipe: every connection is finished and every
+# report written whole, exit 0. (A FIFO, so that wait waits for tcpscribe
+# alone, not for the writer held back.)
+mkfifo "$tmp/fifo3"
+python3 "$tmp/gated.py" "$full" "$tmp/go3" >"$tmp/fifo3" &
+"$bin" -r "$tmp/fifo3" -o "$tmp/sig" --html "$tmp/sig.html" --har "$tmp/sig.har" --report "$tmp/sig.jsonl" 2>"$tmp/err" &
+spid=$!
+wait_output "$tmp/sig/$req" >/dev/null  # the first request is in
+kill -INT $spid; wait $spid; rc=$?
+touch "$tmp/go3"
+if [ $rc -eq 0 ] && grep -q 'interrupted after' "$tmp/err" && tail -1 "$tmp/sig.html" | grep -q '</html>' &&
+   python3 -c 'import json, sys; assert len(json.load(open(sys.argv[1]))["log"]["entries"]) >= 1' "$tmp/sig.har" &&
+   [ "$(wc -l <"$tmp/sig.jsonl")" -eq 1 ] && [ -s "$tmp/sig/$req" ]; then ok
+else bad "SIGINT on a pipe: exit $rc, html $(tail -c 20 "$tmp/sig.html" 2>&1), $(head -2 "$tmp/err")"; fi
+
 # -U with several -r files: every file is opened before root is dropped
 # (tcpflow 1.6.1 fails the second file), even root-only ones.
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then

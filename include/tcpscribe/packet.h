@@ -19,6 +19,9 @@ struct RawPacket {
   uint32_t caplen = 0;     ///< Bytes present at `data`.
   uint32_t origlen = 0;    ///< Bytes the frame had on the wire.
   const uint8_t* data = nullptr;
+  /// Which input it came from: the index of its -r/-R file in command-line
+  /// order (several files are read merged by timestamp), 0 for live capture.
+  uint32_t source = 0;
 };
 
 enum class ReadStatus { kPacket, kEnd, kError };

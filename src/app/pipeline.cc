@@ -12,6 +12,7 @@
 #include "findings_printer.h"
 #include "har.h"
 #include "http.h"
+#include "progress.h"
 #include "report_dfxml.h"
 #include "report_html.h"
 #include "report_json.h"
@@ -119,7 +120,7 @@ int Pipeline::open() {
     co.newline = opt_.chunk_newline;
     co.color = color_enabled(opt_.color, STDOUT_FILENO);
     co.name_template = opt_.name_template;
-    co.flush_each = opt_.live;
+    co.flush_each = opt_.live || streaming_;
     co.findings = !opt_.quiet;
     console_ = std::make_unique<ConsoleSink>(co, stdout);
     sinks.push_back(console_.get());
@@ -232,33 +233,41 @@ int Pipeline::open() {
   return kExitOk;
 }
 
-void Pipeline::begin_source(std::string name, bool finish_only) {
-  source_ = std::move(name);
-  finish_only_ = finish_only;
+uint32_t Pipeline::begin_source(std::string name, bool finish_only) {
+  sources_.push_back({std::move(name), finish_only});
+  return static_cast<uint32_t>(sources_.size() - 1);
+}
+
+const Pipeline::Source& Pipeline::source_of(const RawPacket& p) const {
+  static const Source kUnnamed{"input", false};
+  return p.source < sources_.size() ? sources_[p.source] : kUnnamed;
 }
 
 void Pipeline::consume(const RawPacket& p) {
   Segment seg;
-  if (decoder_.decode(p, seg)) table_->on_segment(seg, !finish_only_);
+  // A -R file's packets only continue connections open at their time.
+  if (decoder_.decode(p, seg)) table_->on_segment(seg, !source_of(p).finish_only);
 }
 
 void Pipeline::on_packet(const RawPacket& p) {
   std::string error;
   if (!filter_.matches(p, error)) {
     if (!error.empty() && !filter_warned_) {
-      std::fprintf(stderr, "tcpscribe: %s: %s; those packets are skipped\n", source_.c_str(),
-                   error.c_str());
+      progress_clear_line();
+      std::fprintf(stderr, "tcpscribe: %s: %s; those packets are skipped\n",
+                   source_of(p).name.c_str(), error.c_str());
       filter_warned_ = true;
     }
     return;
   }
   if (!linktype_supported(p.linktype)) {
     if (unknown_linktypes_.insert(p.linktype).second) {
+      progress_clear_line();
       std::fprintf(stderr,
                    "tcpscribe: %s: link type %d is not supported; its packets are "
                    "skipped (supported: Ethernet, VLAN/QinQ, PPPoE, MPLS, Linux "
                    "SLL/SLL2, BSD loopback, raw IP)\n",
-                   source_.c_str(), p.linktype);
+                   source_of(p).name.c_str(), p.linktype);
       status_ = kExitInput;
     }
     return;

@@ -36,8 +36,12 @@ class Pipeline {
   /// directory). Prints one line and returns an ExitCode on failure.
   int open();
 
-  /// Packets from the next source follow; `finish_only` is tcpflow's -R.
-  void begin_source(std::string name, bool finish_only);
+  /// Registers the next source and returns its index, which its packets
+  /// carry in RawPacket::source; `finish_only` is tcpflow's -R.
+  uint32_t begin_source(std::string name, bool finish_only);
+  /// Before open(): packets arrive over time (a pipe), so every console
+  /// chunk is flushed at once, as in live capture.
+  void set_streaming(bool on) { streaming_ = on; }
   void on_packet(const RawPacket& p);
   /// Releases the packets held for reordering (end of a file; live: idle).
   void flush_window();
@@ -80,8 +84,14 @@ class Pipeline {
   std::unique_ptr<NetrecordSink> netrecord_;
   std::unique_ptr<DfxmlReportSink> dfxml_;
   std::unique_ptr<FlowTable> table_;
-  std::string source_;
-  bool finish_only_ = false;
+  struct Source {
+    std::string name;
+    bool finish_only;
+  };
+  const Source& source_of(const RawPacket& p) const;
+
+  std::vector<Source> sources_;
+  bool streaming_ = false;
   bool filter_warned_ = false;
   std::set<int> unknown_linktypes_;
   int status_ = kExitOk;

@@ -1,7 +1,10 @@
 #include "capture_file.h"
 
+#include <fcntl.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -48,27 +51,65 @@ class PcapFileReader : public PacketSource {
   uint64_t packets_ = 0;
 };
 
-/// A stdio stream that first hands back bytes already read from another
-/// one: lets us sniff the magic number of standard input.
-struct Peeked {
-  std::FILE* inner;
-  unsigned char head[4];
-  size_t head_len;
-  size_t head_pos;
+/// A stdio stream over a pipe, FIFO or standard input that hands on bytes
+/// as they arrive: one read() per call, so a packet reaches libpcap as soon
+/// as its bytes are there, not when a buffer is full. While the pipe is
+/// silent (or a signal interrupts the wait) the idle hook runs, and may end
+/// the input. The magic number, read first to tell pcap from pcapng, is
+/// handed back before the rest.
+struct StreamInput {
+  int fd;
+  bool owns_fd;
+  CaptureFile::IdleHook on_idle;
+  unsigned char head[4] = {0, 0, 0, 0};
+  size_t head_len = 0;
+  size_t head_pos = 0;
 };
 
-ssize_t peeked_read(void* cookie, char* buf, size_t size) {
-  auto* p = static_cast<Peeked*>(cookie);
+ssize_t stream_read(void* cookie, char* buf, size_t size) {
+  auto* s = static_cast<StreamInput*>(cookie);
   size_t n = 0;
-  while (n < size && p->head_pos < p->head_len) buf[n++] = static_cast<char>(p->head[p->head_pos++]);
-  if (n < size) n += std::fread(buf + n, 1, size - n, p->inner);
-  return static_cast<ssize_t>(n);
+  while (n < size && s->head_pos < s->head_len) buf[n++] = static_cast<char>(s->head[s->head_pos++]);
+  if (n > 0) return static_cast<ssize_t>(n);
+  for (;;) {
+    pollfd pfd{s->fd, POLLIN, 0};
+    const int ready = poll(&pfd, 1, s->on_idle ? CaptureFile::kIdleMillis : -1);
+    if (ready > 0) {
+      const ssize_t got = read(s->fd, buf, size);
+      if (got >= 0 || (errno != EINTR && errno != EAGAIN)) return got;
+    } else if (ready < 0 && errno != EINTR) {
+      return -1;
+    }
+    if (s->on_idle && !s->on_idle()) return 0;  // told to stop: the input ends here
+  }
 }
 
-int peeked_close(void* cookie) {
-  auto* p = static_cast<Peeked*>(cookie);
-  delete p;
-  return 0;
+int stream_close(void* cookie) {
+  auto* s = static_cast<StreamInput*>(cookie);
+  const int rc = s->owns_fd ? close(s->fd) : 0;
+  delete s;
+  return rc;
+}
+
+/// Wraps `fd` in a StreamInput stream and reads the magic number from it.
+std::FILE* open_stream(int fd, bool owns_fd, CaptureFile::IdleHook on_idle,
+                       unsigned char magic[4], size_t& got, std::string& error) {
+  auto* s = new StreamInput{fd, owns_fd, std::move(on_idle)};
+  got = 0;
+  while (got < 4) {
+    const ssize_t r = stream_read(s, reinterpret_cast<char*>(magic) + got, 4 - got);
+    if (r < 0) error = std::strerror(errno);
+    if (r <= 0) break;
+    got += static_cast<size_t>(r);
+  }
+  std::memcpy(s->head, magic, got);
+  s->head_len = got;
+  std::FILE* f = fopencookie(s, "r", {stream_read, nullptr, nullptr, stream_close});
+  if (!f) {
+    error = std::strerror(errno);
+    stream_close(s);
+  }
+  return f;
 }
 
 }  // namespace
@@ -80,7 +121,7 @@ uint64_t CaptureFile::position() const {
 }
 
 std::unique_ptr<CaptureFile> CaptureFile::open(const std::string& path,
-                                               std::string& error) {
+                                               std::string& error, IdleHook on_idle) {
   std::unique_ptr<CaptureFile> cf(new CaptureFile());
   cf->name_ = path == "-" ? "standard input" : path;
   // Large reads: stdio's default 4 KiB buffer costs a system call per few
@@ -88,35 +129,42 @@ std::unique_ptr<CaptureFile> CaptureFile::open(const std::string& path,
   // before the stream's first read.
   constexpr size_t kBufferBytes = 1u << 20;
   cf->buffer_ = std::make_unique_for_overwrite<char[]>(kBufferBytes);
+  const bool is_stdin = path == "-";
+  const int fd = is_stdin ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    error = "cannot open " + path + ": " + std::strerror(errno);
+    return nullptr;
+  }
+  struct stat st;
+  if (fstat(fd, &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      if (!is_stdin) close(fd);
+      error = "cannot read " + cf->name_ + ": it is a directory, not a capture file";
+      return nullptr;
+    }
+    cf->streaming_ = !S_ISREG(st.st_mode);
+    if (S_ISREG(st.st_mode) && !is_stdin) cf->size_ = static_cast<uint64_t>(st.st_size);
+  }
   std::FILE* f = nullptr;
   unsigned char magic[4] = {0, 0, 0, 0};
   size_t got = 0;
-  if (path == "-") {
-    got = std::fread(magic, 1, 4, stdin);
-    auto* cookie = new Peeked{stdin, {magic[0], magic[1], magic[2], magic[3]}, got, 0};
-    f = fopencookie(cookie, "r", {peeked_read, nullptr, nullptr, peeked_close});
-    if (!f) {
-      delete cookie;
-      error = "cannot read standard input";
+  if (is_stdin || cf->streaming_) {
+    std::string why;
+    f = open_stream(fd, !is_stdin, std::move(on_idle), magic, got, why);
+    if (!f || (got < 4 && !why.empty())) {
+      if (f) std::fclose(f);
+      error = "cannot read " + cf->name_ + ": " + why;
       return nullptr;
     }
     std::setvbuf(f, cf->buffer_.get(), _IOFBF, kBufferBytes);
   } else {
-    f = std::fopen(path.c_str(), "rb");
+    f = fdopen(fd, "rb");
     if (!f) {
-      error = "cannot open " + path + ": " + std::strerror(errno);
+      error = "cannot read " + path + ": " + std::strerror(errno);
+      close(fd);
       return nullptr;
     }
     std::setvbuf(f, cf->buffer_.get(), _IOFBF, kBufferBytes);
-    struct stat st;
-    if (fstat(fileno(f), &st) == 0) {
-      if (S_ISDIR(st.st_mode)) {
-        std::fclose(f);
-        error = "cannot read " + path + ": it is a directory, not a capture file";
-        return nullptr;
-      }
-      if (S_ISREG(st.st_mode)) cf->size_ = static_cast<uint64_t>(st.st_size);
-    }
     got = std::fread(magic, 1, 4, f);
     std::rewind(f);
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -14,9 +15,18 @@ namespace tcpscribe {
 /// A capture file being read, with what progress reports need.
 class CaptureFile : public PacketSource {
  public:
+  /// Called while a pipe has no data for a while (and when a signal
+  /// interrupts the wait); returns false to end the input there.
+  using IdleHook = std::function<bool()>;
+  /// How long a pipe may stay silent before the idle hook runs.
+  static constexpr int kIdleMillis = 150;
+
   /// Opens `path` ("-" is standard input). On failure returns null and sets
-  /// `error` to one line naming the file and the reason.
-  static std::unique_ptr<CaptureFile> open(const std::string& path, std::string& error);
+  /// `error` to one line naming the file and the reason. A pipe, FIFO or
+  /// socket is read as the bytes arrive (never waiting to fill a buffer);
+  /// while it is silent, `on_idle` runs every kIdleMillis.
+  static std::unique_ptr<CaptureFile> open(const std::string& path, std::string& error,
+                                           IdleHook on_idle = {});
 
   ReadStatus next(RawPacket& out) override { return inner_->next(out); }
   const std::string& error() const override { return inner_->error(); }
@@ -24,6 +34,8 @@ class CaptureFile : public PacketSource {
   /// Bytes consumed so far and the file's size (0 when unknown: a pipe).
   uint64_t position() const;
   uint64_t size() const { return size_; }
+  /// Not a regular file: packets arrive over time (a pipe, FIFO, socket).
+  bool streaming() const { return streaming_; }
 
  private:
   CaptureFile() = default;
@@ -33,6 +45,7 @@ class CaptureFile : public PacketSource {
   std::FILE* file_ = nullptr;  // owned by inner_
   std::string name_;
   uint64_t size_ = 0;
+  bool streaming_ = false;
 };
 
 }  // namespace tcpscribe

@@ -1,6 +1,7 @@
 #include "findings_printer.h"
 
 #include "name_template.h"
+#include "progress.h"
 
 namespace tcpscribe {
 
@@ -52,12 +53,16 @@ std::string FindingsPrinter::close_line(const Connection& c) {
 
 void FindingsSink::on_finding(const Connection& c, const Finding& f) {
   const std::string s = printer_.line(c, f);
-  if (!s.empty()) std::fputs(s.c_str(), out_);
+  if (s.empty()) return;
+  progress_clear_line();
+  std::fputs(s.c_str(), out_);
 }
 
 void FindingsSink::on_close(const Connection& c, CloseReason) {
   const std::string s = printer_.close_line(c);
-  if (!s.empty()) std::fputs(s.c_str(), out_);
+  if (s.empty()) return;
+  progress_clear_line();
+  std::fputs(s.c_str(), out_);
 }
 
 }  // namespace tcpscribe

@@ -1,6 +1,7 @@
 #include "sink_console.h"
 
 #include "name_template.h"
+#include "progress.h"
 
 namespace tcpscribe {
 namespace {
@@ -113,6 +114,7 @@ void ConsoleSink::on_gap(const Connection& c, Dir d, uint64_t offset,
 
 void ConsoleSink::write(const std::string& s) {
   if (failed_) return;
+  progress_clear_line(s);
   if (std::fwrite(s.data(), 1, s.size(), out_) != s.size()) failed_ = true;
   if (opt_.flush_each && std::fflush(out_) != 0) failed_ = true;
 }

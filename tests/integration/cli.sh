@@ -123,6 +123,95 @@ head -c 24 "$full" >"$tmp/hdr"
 "$bin" -r "$pcaps/redis_cli_lo.pcap" -r "$full" -o "$tmp/r2" 2>/dev/null
 [ "$(ls "$tmp/r2" | wc -l)" -eq 8 ] && ok || bad "two -r files: $(ls "$tmp/r2" | wc -l) files, expected 8"
 
+# Several -r files are one capture merged by timestamp, whatever their order:
+# tcpdump -C parts given as a glob sorts them (cap cap1 cap10 cap2), files
+# taken side by side overlap. Same files as the whole capture, no holes.
+python3 - "$full" "$tmp/part" <<'PY'
+import struct, sys
+data = open(sys.argv[1], 'rb').read()
+recs, at = [], 24
+while at < len(data):
+    caplen = struct.unpack('<I', data[at + 8:at + 12])[0]
+    recs.append(data[at:at + 16 + caplen]); at += 16 + caplen
+third = len(recs) // 3
+for k, part in enumerate([recs[:third], recs[third:2 * third], recs[2 * third:]]):
+    open('%s%d.pcap' % (sys.argv[2], k), 'wb').write(data[:24] + b''.join(part))
+# Each direction alone, as if taken on two interfaces (Ethernet, IPv4, TCP).
+sport = lambda r: struct.unpack('!H', r[16 + 14 + 20:16 + 14 + 22])[0]
+open(sys.argv[2] + '_server.pcap', 'wb').write(data[:24] + b''.join(r for r in recs if sport(r) == 18080))
+open(sys.argv[2] + '_client.pcap', 'wb').write(data[:24] + b''.join(r for r in recs if sport(r) != 18080))
+PY
+"$bin" -r "$tmp/part2.pcap" -r "$tmp/part0.pcap" -r "$tmp/part1.pcap" -o "$tmp/parts" 2>"$tmp/err"; rc=$?
+[ $rc -eq 0 ] && diff -r "$tmp/whole" "$tmp/parts" >/dev/null && ! grep -q missing "$tmp/err" && ok ||
+  bad "parts out of order: exit $rc, $(diff -rq "$tmp/whole" "$tmp/parts" | head -2) $(head -2 "$tmp/err")"
+"$bin" -r "$full" -c >"$tmp/whole.out" 2>/dev/null
+"$bin" -r "$tmp/part_server.pcap" -r "$tmp/part_client.pcap" -c >"$tmp/overlap.out" 2>/dev/null &&
+  cmp -s "$tmp/whole.out" "$tmp/overlap.out" && ok || bad "two overlapping files did not merge"
+# -R given first still finishes what the -r file opened earlier in time.
+"$bin" -R "$tmp/part1.pcap" -R "$tmp/part2.pcap" -r "$tmp/part0.pcap" -o "$tmp/rlate" 2>/dev/null &&
+  diff -r "$tmp/whole" "$tmp/rlate" >/dev/null && ok || bad "-R before -r did not finish its connections"
+# A damaged file among them: its packets up to the damage, all of the others, exit 2.
+head -c $(($(stat -c %s "$pcaps/redis_cli_lo.pcap") - 40)) "$pcaps/redis_cli_lo.pcap" >"$tmp/redis_cut.pcap"
+"$bin" -r "$tmp/part2.pcap" -r "$tmp/redis_cut.pcap" -r "$tmp/part0.pcap" -r "$tmp/part1.pcap" \
+  -o "$tmp/damaged" 2>"$tmp/err"; rc=$?
+"$bin" -r "$tmp/redis_cut.pcap" -o "$tmp/cut_alone" 2>/dev/null
+same=0; for f in $(ls "$tmp/cut_alone"); do cmp -s "$tmp/cut_alone/$f" "$tmp/damaged/$f" && same=$((same + 1)); done
+if [ $rc -eq 2 ] && grep -q 'redis_cut.pcap: truncated' "$tmp/err" && cmp -s "$tmp/whole/$req" "$tmp/damaged/$req" &&
+   [ "$same" -eq 6 ] && [ "$(ls "$tmp/damaged" | wc -l)" -eq 8 ]; then ok
+else bad "a damaged file among others: exit $rc, $(ls "$tmp/damaged" | wc -l) files: $(head -2 "$tmp/err")"; fi
+
+# A pipe is read as packets arrive: with half a capture sent and the writer
+# waiting, the conversation so far is printed before the input ends (and
+# equals the start of the whole), from standard input and from a FIFO.
+cat >"$tmp/gated.py" <<'PY'
+import os, struct, sys, time
+data = open(sys.argv[1], 'rb').read()
+recs, at = [], 24
+while at < len(data):
+    caplen = struct.unpack('<I', data[at + 8:at + 12])[0]
+    recs.append(data[at:at + 16 + caplen]); at += 16 + caplen
+out = sys.stdout.buffer
+out.write(data[:24] + b''.join(recs[:len(recs) // 2])); out.flush()
+start = time.time()
+while not os.path.exists(sys.argv[2]) and time.time() - start < 30: time.sleep(0.05)
+try:
+    out.write(b''.join(recs[len(recs) // 2:])); out.flush()
+except BrokenPipeError:
+    pass
+PY
+# Waits (at most 20 s) until file $1 is not empty; prints its size.
+wait_output() { for _ in $(seq 200); do [ -s "$1" ] && break; sleep 0.1; done; stat -c %s "$1" 2>/dev/null || echo 0; }
+python3 "$tmp/gated.py" "$full" "$tmp/go1" | "$bin" -r - -c >"$tmp/stream.out" 2>"$tmp/err" &
+spid=$!
+early=$(wait_output "$tmp/stream.out")
+touch "$tmp/go1"; wait $spid; rc=$?
+if [ $rc -eq 0 ] && [ "$early" -gt 0 ] && [ "$early" -lt "$(stat -c %s "$tmp/whole.out")" ] &&
+   cmp -s "$tmp/stream.out" "$tmp/whole.out"; then ok
+else bad "-r - did not stream: exit $rc, $early bytes before the end: $(head -2 "$tmp/err")"; fi
+mkfifo "$tmp/fifo"
+python3 "$tmp/gated.py" "$full" "$tmp/go2" >"$tmp/fifo" &
+"$bin" -r "$tmp/fifo" -c >"$tmp/fifo.out" 2>"$tmp/err" &
+spid=$!
+early=$(wait_output "$tmp/fifo.out")
+touch "$tmp/go2"; wait $spid; rc=$?
+[ $rc -eq 0 ] && [ "$early" -gt 0 ] && cmp -s "$tmp/fifo.out" "$tmp/whole.out" && ok ||
+  bad "-r FIFO: exit $rc, $early bytes before the end: $(head -2 "$tmp/err")"
+
+# SIGINT while reading a silent pipe: every connection is finished and every
+# report written whole, exit 0. (A FIFO, so that wait waits for tcpscribe
+# alone, not for the writer held back.)
+mkfifo "$tmp/fifo3"
+python3 "$tmp/gated.py" "$full" "$tmp/go3" >"$tmp/fifo3" &
+"$bin" -r "$tmp/fifo3" -o "$tmp/sig" --html "$tmp/sig.html" --har "$tmp/sig.har" --report "$tmp/sig.jsonl" 2>"$tmp/err" &
+spid=$!
+wait_output "$tmp/sig/$req" >/dev/null  # the first request is in
+kill -INT $spid; wait $spid; rc=$?
+touch "$tmp/go3"
+if [ $rc -eq 0 ] && grep -q 'interrupted after' "$tmp/err" && tail -1 "$tmp/sig.html" | grep -q '</html>' &&
+   python3 -c 'import json, sys; assert len(json.load(open(sys.argv[1]))["log"]["entries"]) >= 1' "$tmp/sig.har" &&
+   [ "$(wc -l <"$tmp/sig.jsonl")" -eq 1 ] && [ -s "$tmp/sig/$req" ]; then ok
+else bad "SIGINT on a pipe: exit $rc, html $(tail -c 20 "$tmp/sig.html" 2>&1), $(head -2 "$tmp/err")"; fi
+
 # -U with several -r files: every file is opened before root is dropped
 # (tcpflow 1.6.1 fails the second file), even root-only ones.
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
@@ -166,6 +255,26 @@ f=$(ls "$tmp/many" | grep '^010.001.000.008.30007-')
 if [ $rc -eq 0 ] && [ "$n" -eq 300 ] && [ "$(head -c 15 "$tmp/many/$f")" = "conn 7 part 0;." ] &&
    [ "$(stat -c %s "$tmp/many/$f")" -eq 300 ] && grep -q 'conn 7 part 2;' "$tmp/many/$f"; then ok
 else bad "ulimit -n 64 with 300 open flows: exit $rc, $n files: $(head -2 "$tmp/err")"; fi
+
+# On a terminal the progress line is erased before console output is written
+# over it (one draw per 1024 packets at most 5 times a second); -q has none.
+if command -v script >/dev/null; then
+  script -qec "'$bin' -r '$tmp/many.pcap' -c" /dev/null >"$tmp/tty.out" 2>&1
+  script -qec "'$bin' -q -r '$tmp/many.pcap' -o '$tmp/manyq'" /dev/null >"$tmp/ttyq.out" 2>&1
+  python3 - "$tmp/tty.out" "$tmp/ttyq.out" <<'PY' && ok || bad "progress line on a terminal"
+import re, sys
+d = open(sys.argv[1], 'rb').read()
+draws = list(re.finditer(rb'\r\x1b\[K[^\r]*/many.pcap: +[0-9]+%  [0-9]+ packets  [0-9]+ connections', d))
+assert draws, 'no progress line drawn'
+for m in draws:
+    assert d[m.end():].startswith(b'\r\x1b[K'), 'not erased before: %r' % d[m.end():m.end() + 40]
+assert b'conn 299 part 2;' in d, 'console output missing'
+q = open(sys.argv[2], 'rb').read()
+assert b'connections' not in q, '-q drew %r' % q[:80]
+PY
+else
+  echo "note: terminal progress case skipped (no script(1))"
+fi
 
 # A full disk: a clear error and exit 3, not silently short files.
 if [ "$(id -u)" -eq 0 ] && mkdir -p "$tmp/small" && mount -t tmpfs -o size=64k tmpfs "$tmp/small" 2>/dev/null; then

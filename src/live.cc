@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -201,6 +202,40 @@ Timestamp wall_clock_now() {
       .count();
 }
 
+// The capture thread: packets from libpcap into batches, batches into the
+// queue, until a signal (or an error) breaks the loop.
+void capture_loop(pcap_t* p, CaptureState& cap, std::string& error) {
+  block_stop_signals();
+  pthread_setname_np(pthread_self(), "ts-capture");
+  PacketQueue& queue = *cap.queue;
+  while (g_signals.load() == 0) {
+    const int n = pcap_dispatch(p, -1, add_packet, reinterpret_cast<u_char*>(&cap));
+    // While the reassembly thread is busy, fill whole batches; when it
+    // waits, or a batch is 10 ms old, hand on what there is (console
+    // output stays prompt).
+    if (!cap.batch.packets.empty() &&
+        (queue.empty() ||
+         std::chrono::steady_clock::now() - cap.batch_started >= std::chrono::milliseconds(10))) {
+      cap.hand_on();
+    }
+    if (n == PCAP_ERROR) error = pcap_geterr(p);
+    if (n == PCAP_ERROR || n == PCAP_ERROR_BREAK) break;
+  }
+  cap.hand_on();
+  queue.close();
+}
+
+// Keeps spare batches faulted in ahead of the capture thread as the queue
+// grows, so that it copies packets instead of waiting on page faults. At
+// real-time priority where allowed, like the capture thread: the faults it
+// takes are ones the capture thread would otherwise take while the
+// kernel's ring fills, and it sleeps once the spares are there.
+void prefault_loop(PacketQueue& queue) {
+  block_stop_signals();
+  pthread_setname_np(pthread_self(), "ts-prefault");
+  while (queue.wait_for_demand()) queue.top_up();
+}
+
 // Puts the calling thread in SCHED_FIFO at the lowest real-time priority,
 // or back in SCHED_OTHER; false if not allowed (no root, CAP_SYS_NICE or
 // RLIMIT_RTPRIO).
@@ -326,6 +361,14 @@ void print_statistics(Pipeline& pipeline, const CaptureState& cap, bool have_sta
                static_cast<unsigned long long>(pipeline.flow_stats().connections));
 }
 
+void print_queue_memory(const PacketQueue& queue, size_t queue_mib) {
+  std::fprintf(stderr,
+               "tcpscribe: queue memory: %zu MiB mapped of %zu (%zu batches made on the "
+               "capture thread)\n",
+               queue.batches_made() * (PacketBatch::kCapacity >> 20), queue_mib,
+               queue.made_on_demand());
+}
+
 }  // namespace
 
 int run_live(const Options& opt) {
@@ -384,35 +427,9 @@ int run_live(const Options& opt) {
   std::string capture_error;
   g_pcap = p;  // from here a signal breaks the capture loop
   if (!opt.quiet) print_listening(opt.interface, p);
-  // Keeps spare batches faulted in ahead of the capture thread as the queue
-  // grows, so that it copies packets instead of waiting on page faults. It
-  // is created while this thread is real-time, so it is too: the page
-  // faults it takes are ones the capture thread would otherwise take while
-  // the kernel's ring fills, and it sleeps once the spares are there.
-  std::thread faulter([&] {
-    block_stop_signals();
-    pthread_setname_np(pthread_self(), "ts-prefault");
-    while (queue.wait_for_demand()) queue.top_up();
-  });
-  std::thread capture([&] {
-    block_stop_signals();
-    pthread_setname_np(pthread_self(), "ts-capture");
-    while (g_signals.load() == 0) {
-      const int n = pcap_dispatch(p, -1, add_packet, reinterpret_cast<u_char*>(&cap));
-      // While the reassembly thread is busy, fill whole batches; when it
-      // waits, or a batch is 10 ms old, hand on what there is (console
-      // output stays prompt).
-      if (!cap.batch.packets.empty() &&
-          (queue.empty() ||
-           std::chrono::steady_clock::now() - cap.batch_started >= std::chrono::milliseconds(10))) {
-        cap.hand_on();
-      }
-      if (n == PCAP_ERROR) capture_error = pcap_geterr(p);
-      if (n == PCAP_ERROR || n == PCAP_ERROR_BREAK) break;
-    }
-    cap.hand_on();
-    queue.close();
-  });
+  // Both are created while this thread is real-time, so they are too.
+  std::thread faulter(prefault_loop, std::ref(queue));
+  std::thread capture(capture_loop, p, std::ref(cap), std::ref(capture_error));
 
   if (realtime) {
     set_realtime(false);
@@ -442,13 +459,7 @@ int run_live(const Options& opt) {
   if (have_stats) pipeline.set_capture_drops(st.ps_drop, st.ps_ifdrop);
   int rc = pipeline.finish();
   print_statistics(pipeline, cap, have_stats, st);
-  if (opt.verbose > 0) {
-    std::fprintf(stderr,
-                 "tcpscribe: queue memory: %zu MiB mapped of %zu (%zu batches made on the "
-                 "capture thread)\n",
-                 queue.batches_made() * (PacketBatch::kCapacity >> 20), fit.queue_mib,
-                 queue.made_on_demand());
-  }
+  if (opt.verbose > 0) print_queue_memory(queue, fit.queue_mib);
   g_pcap = nullptr;
   pcap_close(p);
   if (!capture_error.empty()) {

@@ -11,9 +11,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <thread>
 
+#include "live_memory.h"
 #include "packet_queue.h"
 #include "pipeline.h"
 #include "privileges.h"
@@ -21,14 +23,62 @@
 namespace tcpscribe {
 namespace {
 
+constexpr int kExitInterrupted = 130;  // 128 + SIGINT, as a shell reports it
+
 std::atomic<int> g_signals{0};
-pcap_t* g_pcap = nullptr;
+std::atomic<pcap_t*> g_pcap{nullptr};
+
+void on_alarm(int) { _exit(kExitInterrupted); }
 
 void on_signal(int) {
-  // The first Ctrl-C stops the capture and lets every flow finish; a
-  // second one exits at once.
-  if (g_signals.fetch_add(1) >= 1) _exit(130);
-  if (g_pcap) pcap_breakloop(g_pcap);
+  // The first Ctrl-C stops the capture; what it captured is still written.
+  // A second one throws away what is still queued and gives finishing the
+  // connections a second (the alarm); a third exits at once.
+  const int n = g_signals.fetch_add(1) + 1;
+  if (n == 1) {
+    if (pcap_t* p = g_pcap.load()) pcap_breakloop(p);
+  } else if (n == 2) {
+    alarm(1);
+  } else {
+    _exit(kExitInterrupted);
+  }
+}
+
+// Installed before any thread starts, so whichever thread the kernel picks
+// for a signal runs the handler: a thread that still had the default
+// action, or the SIG_IGN a shell gives its background jobs, lost it (a
+// Ctrl-C during start-up did nothing). SA_RESTART: a writer thread's
+// write() is not cut short.
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_handler = on_alarm;
+  sigaction(SIGALRM, &sa, nullptr);
+}
+
+// The capture and faulting threads leave the signals to the others: their
+// poll() and page faults are not interrupted.
+void block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGALRM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+// tcpdump's line, on standard error.
+void print_listening(const std::string& name, pcap_t* p) {
+  const int dlt = pcap_datalink(p);
+  const char* dlt_name = pcap_datalink_val_to_name(dlt);
+  const char* description = pcap_datalink_val_to_description(dlt);
+  std::fprintf(stderr, "tcpscribe: listening on %s, link-type %s (%s), snapshot length %d bytes\n",
+               name.c_str(), dlt_name ? dlt_name : std::to_string(dlt).c_str(),
+               description ? description : "unknown", pcap_snapshot(p));
 }
 
 std::string interface_list() {
@@ -152,6 +202,40 @@ Timestamp wall_clock_now() {
       .count();
 }
 
+// The capture thread: packets from libpcap into batches, batches into the
+// queue, until a signal (or an error) breaks the loop.
+void capture_loop(pcap_t* p, CaptureState& cap, std::string& error) {
+  block_stop_signals();
+  pthread_setname_np(pthread_self(), "ts-capture");
+  PacketQueue& queue = *cap.queue;
+  while (g_signals.load() == 0) {
+    const int n = pcap_dispatch(p, -1, add_packet, reinterpret_cast<u_char*>(&cap));
+    // While the reassembly thread is busy, fill whole batches; when it
+    // waits, or a batch is 10 ms old, hand on what there is (console
+    // output stays prompt).
+    if (!cap.batch.packets.empty() &&
+        (queue.empty() ||
+         std::chrono::steady_clock::now() - cap.batch_started >= std::chrono::milliseconds(10))) {
+      cap.hand_on();
+    }
+    if (n == PCAP_ERROR) error = pcap_geterr(p);
+    if (n == PCAP_ERROR || n == PCAP_ERROR_BREAK) break;
+  }
+  cap.hand_on();
+  queue.close();
+}
+
+// Keeps spare batches faulted in ahead of the capture thread as the queue
+// grows, so that it copies packets instead of waiting on page faults. At
+// real-time priority where allowed, like the capture thread: the faults it
+// takes are ones the capture thread would otherwise take while the
+// kernel's ring fills, and it sleeps once the spares are there.
+void prefault_loop(PacketQueue& queue) {
+  block_stop_signals();
+  pthread_setname_np(pthread_self(), "ts-prefault");
+  while (queue.wait_for_demand()) queue.top_up();
+}
+
 // Puts the calling thread in SCHED_FIFO at the lowest real-time priority,
 // or back in SCHED_OTHER; false if not allowed (no root, CAP_SYS_NICE or
 // RLIMIT_RTPRIO).
@@ -161,9 +245,140 @@ bool set_realtime(bool on) {
   return pthread_setschedparam(pthread_self(), on ? SCHED_FIFO : SCHED_OTHER, &sp) == 0;
 }
 
+using Clock = std::chrono::steady_clock;
+
+// The reassembling thread's side: batches from the queue into the pipeline
+// until the capture thread is done and the queue is empty.
+class Consumer {
+ public:
+  Consumer(PacketQueue& queue, Pipeline& pipeline, pcap_t* p)
+      : queue_(queue), pipeline_(pipeline), p_(p) {}
+
+  /// Returns the packets a second interrupt discarded.
+  size_t run() {
+    auto last_tick = Clock::now();
+    for (;;) {
+      if (g_signals.load() >= 2) return discarded_ + discard_rest();
+      PacketBatch batch;
+      if (queue_.pop(batch, std::chrono::milliseconds(20))) {
+        feed(batch);
+        queue_.recycle(std::move(batch));
+        // Reorder only within what has arrived: nothing waits for traffic
+        // that may never come.
+        if (queue_.empty()) pipeline_.flush_window();
+      } else if (queue_.closed() && queue_.empty()) {
+        return discarded_;
+      }
+      const auto now = Clock::now();
+      if (now - last_tick >= std::chrono::seconds(1)) {
+        // Idle connections close on the clock only once the queue is
+        // caught up: packets still queued are not idleness.
+        pipeline_.tick(queue_.empty() || last_ts_ == 0 ? wall_clock_now() : last_ts_);
+        last_tick = now;
+      }
+      int none = 0;
+      if (pipeline_.output_failed() && g_signals.compare_exchange_strong(none, 1)) {
+        pcap_breakloop(p_);
+      }
+      if (g_signals.load() > 0) report(now, 0, 0);
+    }
+  }
+
+ private:
+  // One batch into the pipeline. A slow output can take seconds over one,
+  // so interrupts are looked at every 64 packets.
+  void feed(PacketBatch& batch) {
+    batch.sort_by_time();
+    const size_t n = batch.packets.size();
+    for (size_t i = 0; i < n; ++i) {
+      if (i % 64 == 0 && g_signals.load(std::memory_order_relaxed) > 0) {
+        if (g_signals.load() >= 2) {
+          discarded_ += n - i;
+          return;
+        }
+        report(Clock::now(), n - i, batch.used() - batch.packets[i].offset);
+      }
+      pipeline_.on_packet(batch.at(i));
+    }
+    if (n > 0) last_ts_ = batch.packets.back().ts;
+  }
+
+  // After a second interrupt: throws away what is queued, and what the
+  // capture thread still hands on before it ends.
+  size_t discard_rest() {
+    size_t n = 0;
+    for (;;) {
+      const bool done = queue_.closed();
+      n += queue_.discard();
+      if (done) return n;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+
+  // Once the capture has stopped the queue can still hold up to
+  // --queue-size of packets. They are written (they were captured before
+  // the Ctrl-C), but when that takes longer than half a second the user is
+  // told, once a second, how much is left and how to skip it. `packets`
+  // and `bytes`: what is left of the batch being written.
+  void report(Clock::time_point now, size_t packets, size_t bytes) {
+    if (stopped_ == Clock::time_point{}) stopped_ = now;
+    if (now - stopped_ < std::chrono::milliseconds(500) ||
+        now - last_report_ < std::chrono::seconds(1)) {
+      return;
+    }
+    packets += queue_.queued_packets();
+    bytes += queue_.queued_bytes();
+    if (packets == 0) return;
+    last_report_ = now;
+    std::fprintf(stderr,
+                 "tcpscribe: capture stopped; writing the %zu packets (%zu MiB) still queued; "
+                 "Ctrl-C again to discard them\n",
+                 packets, (bytes + (1u << 20) - 1) >> 20);
+  }
+
+  PacketQueue& queue_;
+  Pipeline& pipeline_;
+  pcap_t* p_;
+  size_t discarded_ = 0;
+  Timestamp last_ts_ = 0;
+  Clock::time_point stopped_{}, last_report_{};
+};
+
+void print_statistics(Pipeline& pipeline, const CaptureState& cap, bool have_stats,
+                      const struct pcap_stat& st) {
+  std::fprintf(stderr, "%llu packets captured\n",
+               static_cast<unsigned long long>(cap.captured));
+  if (have_stats) {
+    std::fprintf(stderr, "%u packets received by filter\n", st.ps_recv);
+    std::fprintf(stderr, "%u packets dropped by kernel\n", st.ps_drop);
+    std::fprintf(stderr, "%u packets dropped by interface\n", st.ps_ifdrop);
+  }
+  if (cap.queue_drops > 0) {
+    std::fprintf(stderr, "%llu packets dropped by tcpscribe (queue full; raise --queue-size)\n",
+                 static_cast<unsigned long long>(cap.queue_drops));
+  }
+  std::fprintf(stderr, "%llu connections seen\n",
+               static_cast<unsigned long long>(pipeline.flow_stats().connections));
+}
+
+void print_queue_memory(const PacketQueue& queue, size_t queue_mib) {
+  std::fprintf(stderr,
+               "tcpscribe: queue memory: %zu MiB mapped of %zu (%zu batches made on the "
+               "capture thread)\n",
+               queue.batches_made() * (PacketBatch::kCapacity >> 20), queue_mib,
+               queue.made_on_demand());
+}
+
 }  // namespace
 
 int run_live(const Options& opt) {
+  install_signal_handlers();
+  const QueueFit fit = fit_to_memory(opt.queue_mib, opt.buffer_mib, read_memory_info());
+  if (fit.code != kExitOk) {
+    std::fprintf(stderr, "%s\n", fit.message.c_str());
+    return fit.code;
+  }
+  if (!fit.message.empty() && !opt.quiet) std::fprintf(stderr, "%s\n", fit.message.c_str());
   int code = kExitOk;
   pcap_t* p = open_device(opt, code);
   if (!p) return code;
@@ -200,39 +415,21 @@ int run_live(const Options& opt) {
     }
   }
 
-  // Signals go to this thread only: the capture thread blocks them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  PacketQueue queue(opt.queue_mib << 20);
-  queue.reserve();  // the queue's memory, mapped before capturing starts
-  std::string capture_error;
+  PacketQueue queue(fit.queue_mib << 20);
+  // Only a few batches now (the queue grows as it is used), faulted in
+  // here so the first packets land in memory that is there.
+  queue.top_up();
   const int linktype = pcap_datalink(p);
   // Owned by the capture thread until it is joined; its counters are read
   // after that.
   CaptureState cap{&queue, linktype, queue.take_free()};
   cap.batch.linktype = linktype;
-  std::thread capture([&] {
-    pthread_setname_np(pthread_self(), "ts-capture");
-    for (;;) {
-      const int n = pcap_dispatch(p, -1, add_packet, reinterpret_cast<u_char*>(&cap));
-      // While the reassembly thread is busy, fill whole batches; when it
-      // waits, or a batch is 10 ms old, hand on what there is (console
-      // output stays prompt).
-      if (!cap.batch.packets.empty() &&
-          (queue.empty() ||
-           std::chrono::steady_clock::now() - cap.batch_started >= std::chrono::milliseconds(10))) {
-        cap.hand_on();
-      }
-      if (n == PCAP_ERROR) capture_error = pcap_geterr(p);
-      if (n == PCAP_ERROR || n == PCAP_ERROR_BREAK || g_signals.load() > 0) break;
-    }
-    cap.hand_on();
-    queue.close();
-  });
+  std::string capture_error;
+  g_pcap = p;  // from here a signal breaks the capture loop
+  if (!opt.quiet) print_listening(opt.interface, p);
+  // Both are created while this thread is real-time, so they are too.
+  std::thread faulter(prefault_loop, std::ref(queue));
+  std::thread capture(capture_loop, p, std::ref(cap), std::ref(capture_error));
 
   if (realtime) {
     set_realtime(false);
@@ -245,57 +442,24 @@ int run_live(const Options& opt) {
                           : "normal priority (no right to SCHED_FIFO); reassembly at nice 5");
   }
 
-  g_pcap = p;
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
-
   pipeline.begin_source(opt.interface, false);
-  auto last_tick = std::chrono::steady_clock::now();
-  for (;;) {
-    PacketBatch batch;
-    if (queue.pop(batch, std::chrono::milliseconds(20))) {
-      batch.sort_by_time();
-      for (size_t i = 0; i < batch.packets.size(); ++i) pipeline.on_packet(batch.at(i));
-      queue.recycle(std::move(batch));
-      // Reorder only within what has arrived: nothing waits for traffic
-      // that may never come.
-      if (queue.empty()) pipeline.flush_window();
-    } else if (queue.closed() && queue.empty()) {
-      break;
-    }
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_tick >= std::chrono::seconds(1)) {
-      pipeline.tick(wall_clock_now());
-      last_tick = now;
-    }
-    if (pipeline.output_failed() && g_signals.load() == 0) {
-      g_signals = 1;
-      pcap_breakloop(p);
-    }
-  }
+  const size_t discarded = Consumer(queue, pipeline, p).run();
   capture.join();
+  queue.stop_faulting();
+  faulter.join();
+  if (g_signals.load() >= 2) {
+    std::fprintf(stderr,
+                 "tcpscribe: interrupted again: %zu captured packets were discarded unwritten; "
+                 "finishing the connections\n",
+                 discarded);
+  }
 
   struct pcap_stat st {};
   const bool have_stats = pcap_stats(p, &st) == 0;
   if (have_stats) pipeline.set_capture_drops(st.ps_drop, st.ps_ifdrop);
-  const int rc = pipeline.finish();
-  std::fprintf(stderr, "%llu packets captured\n",
-               static_cast<unsigned long long>(cap.captured));
-  if (have_stats) {
-    std::fprintf(stderr, "%u packets received by filter\n", st.ps_recv);
-    std::fprintf(stderr, "%u packets dropped by kernel\n", st.ps_drop);
-    std::fprintf(stderr, "%u packets dropped by interface\n", st.ps_ifdrop);
-  }
-  if (cap.queue_drops > 0) {
-    std::fprintf(stderr, "%llu packets dropped by tcpscribe (queue full; raise --queue-size)\n",
-                 static_cast<unsigned long long>(cap.queue_drops));
-  }
-  std::fprintf(stderr, "%llu connections seen\n",
-               static_cast<unsigned long long>(pipeline.flow_stats().connections));
+  int rc = pipeline.finish();
+  print_statistics(pipeline, cap, have_stats, st);
+  if (opt.verbose > 0) print_queue_memory(queue, fit.queue_mib);
   g_pcap = nullptr;
   pcap_close(p);
   if (!capture_error.empty()) {
@@ -303,6 +467,7 @@ int run_live(const Options& opt) {
                  opt.interface.c_str(), capture_error.c_str());
     return rc != kExitOk ? rc : kExitCapture;
   }
+  if (g_signals.load() >= 2 && rc == kExitOk) rc = kExitInterrupted;
   return rc;
 }
 

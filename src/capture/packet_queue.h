@@ -41,6 +41,9 @@ struct PacketBatch {
     return b;
   }
   bool has_buffer() const { return buffer_ != nullptr; }
+  /// Bytes of packet data held.
+  size_t used() const { return used_; }
+  const uint8_t* data() const { return buffer_.get(); }
   /// False when the packet does not fit: hand this batch on, take another.
   bool add(Timestamp ts, uint32_t caplen, uint32_t origlen, const uint8_t* data) {
     if (used_ + caplen > kCapacity) return false;
@@ -53,9 +56,12 @@ struct PacketBatch {
     packets.clear();
     used_ = 0;
   }
-  /// Faults the buffer in now rather than on first use.
+  /// Faults the buffer in now rather than on first use: one write per
+  /// page (the kernel zeroes it), not a second pass over all of it.
   void touch() {
-    if (buffer_) std::memset(buffer_.get(), 0, kCapacity);
+    if (!buffer_) return;
+    volatile uint8_t* m = buffer_.get();
+    for (size_t off = 0; off < kCapacity; off += 4096) m[off] = 0;
   }
   RawPacket at(size_t i) const {
     const Meta& m = packets[i];
@@ -103,16 +109,29 @@ struct PacketBatch {
 /// Single producer, single consumer; bounded in bytes. A full queue refuses
 /// the batch (the producer counts those packets as dropped) rather than
 /// blocking the capture thread.
+///
+/// Memory is mapped as the queue is used, not up front: a few spare batches
+/// (`ahead`) are kept mapped and faulted in by another thread (top_up(), see
+/// wait_for_demand()), so the capture thread copies into pages that are
+/// already there while the queue grows towards its bound, and an idle
+/// capture holds only those few. Consumed batches are recycled, so the
+/// memory held is the deepest the queue has been, plus `ahead`.
 class PacketQueue {
  public:
-  explicit PacketQueue(size_t max_bytes)
-      : max_bytes_(max_bytes), max_free_(max_bytes / PacketBatch::kCapacity + 1) {}
+  static constexpr size_t kDefaultAhead = 8;  // 32 MiB
+
+  explicit PacketQueue(size_t max_bytes, size_t ahead = kDefaultAhead)
+      : max_bytes_(max_bytes),
+        max_batches_(max_bytes / PacketBatch::kCapacity + 1),
+        ahead_(std::min(ahead, max_batches_)) {}
 
   bool push(PacketBatch&& b) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (bytes_ + b.size_bytes() > max_bytes_ && !q_.empty()) return false;
       bytes_ += b.size_bytes();
+      packets_ += b.packets.size();
+      data_bytes_ += b.used();
       q_.push_back(std::move(b));
     }
     cv_.notify_one();
@@ -126,11 +145,36 @@ class PacketQueue {
     out = std::move(q_.front());
     q_.pop_front();
     bytes_ -= out.size_bytes();
+    packets_ -= out.packets.size();
+    data_bytes_ -= out.used();
     return true;
   }
   bool empty() const {
     std::lock_guard<std::mutex> lock(mu_);
     return q_.empty();
+  }
+  /// Packets waiting in the queue, and their bytes.
+  size_t queued_packets() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return packets_;
+  }
+  size_t queued_bytes() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return data_bytes_;
+  }
+  /// Throws away every queued batch (their memory is kept for reuse);
+  /// returns how many packets they held.
+  size_t discard() {
+    std::lock_guard<std::mutex> lock(mu_);
+    const size_t n = packets_;
+    while (!q_.empty()) {
+      keep_locked(std::move(q_.front()));
+      q_.pop_front();
+    }
+    bytes_ = 0;
+    packets_ = 0;
+    data_bytes_ = 0;
+    return n;
   }
   /// The producer is done; pop() stops waiting.
   void close() {
@@ -149,45 +193,94 @@ class PacketQueue {
   /// thread then copies into memory that is already mapped instead of
   /// growing fresh vectors while packets wait in the kernel.
   void recycle(PacketBatch&& b) {
-    b.clear();
     std::lock_guard<std::mutex> lock(mu_);
-    if (free_.size() < max_free_) free_.push_back(std::move(b));
+    keep_locked(std::move(b));
   }
-  /// Maps and touches batches for the whole queue ahead of need: a burst
-  /// must not make the capture thread fault in (and zero) fresh pages while
-  /// the kernel's ring fills; measured, that alone made it drop packets.
-  void reserve() {
-    const size_t n = max_free_;
-    std::vector<PacketBatch> made;
-    for (size_t i = 0; i < n; ++i) {
-      made.push_back(PacketBatch::make());
-      made.back().touch();
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    for (PacketBatch& b : made) {
-      if (free_.size() < max_free_) free_.push_back(std::move(b));
-    }
-  }
+  /// The capture thread's next batch: a spare one, already faulted in.
+  /// Only when none is ready (the faulting thread fell behind) is one made
+  /// here, its pages then faulted in as packets are copied into it.
   PacketBatch take_free() {
     std::unique_lock<std::mutex> lock(mu_);
     if (free_.empty()) {
+      ++made_;
+      ++made_on_demand_;
       lock.unlock();
+      demand_.notify_one();
       return PacketBatch::make();
     }
     PacketBatch b = std::move(free_.back());
     free_.pop_back();
+    const bool low = needs_more_locked();
+    lock.unlock();
+    if (low) demand_.notify_one();
     return b;
+  }
+  /// Maps and faults in batches until `ahead` spare ones are ready or the
+  /// queue's bound is reached; returns how many it made. Slow (page
+  /// faults): call it off the capture thread. One caller at a time.
+  size_t top_up() {
+    size_t n = 0;
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!needs_more_locked()) break;
+        ++made_;
+      }
+      PacketBatch b = PacketBatch::make();
+      b.touch();
+      ++n;
+      std::lock_guard<std::mutex> lock(mu_);
+      free_.push_back(std::move(b));
+    }
+    return n;
+  }
+  /// For the thread that calls top_up(): waits until spare batches run
+  /// low; false once stop_faulting() was called.
+  bool wait_for_demand() {
+    std::unique_lock<std::mutex> lock(mu_);
+    demand_.wait(lock, [&] { return stopped_ || needs_more_locked(); });
+    return !stopped_;
+  }
+  void stop_faulting() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopped_ = true;
+    }
+    demand_.notify_all();
+  }
+  /// Batches mapped so far (the queue's memory is this many times 4 MiB),
+  /// and how many of them the capture thread had to make itself.
+  size_t batches_made() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return made_;
+  }
+  size_t made_on_demand() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return made_on_demand_;
   }
 
  private:
+  bool needs_more_locked() const { return free_.size() < ahead_ && made_ < max_batches_; }
+  void keep_locked(PacketBatch&& b) {
+    b.clear();
+    if (free_.size() < max_batches_) free_.push_back(std::move(b));
+  }
+
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable demand_;
   std::deque<PacketBatch> q_;
   std::vector<PacketBatch> free_;
   size_t bytes_ = 0;
+  size_t packets_ = 0;
+  size_t data_bytes_ = 0;
   size_t max_bytes_;
-  size_t max_free_;  // batches kept for reuse: as many as the queue holds
+  size_t max_batches_;  // as many as the queue holds: never more are made ahead
+  size_t ahead_;        // spare batches kept faulted in
+  size_t made_ = 0;
+  size_t made_on_demand_ = 0;
   bool closed_ = false;
+  bool stopped_ = false;
 };
 
 }  // namespace tcpscribe

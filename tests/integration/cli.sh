@@ -42,6 +42,10 @@ head -c 1000 /dev/urandom >"$tmp/garbage.pcap"
 expect 2 'garbage.pcap: .*expected a pcap or pcapng' -- "$bin" -r "$tmp/garbage.pcap" -o "$tmp/o2"
 : >"$tmp/empty.pcap"
 expect 2 'empty file' -- "$bin" -r "$tmp/empty.pcap" -o "$tmp/o3"
+# A --queue-size larger than the machine's memory is refused before
+# anything is opened (so without root too).
+expect 1 "queue-size 1000000 MiB is more than this machine's memory \([0-9]+ MiB\); give at most [0-9]+" -- \
+  "$bin" -i lo --queue-size 1000000 -c
 
 # A capture cut short: everything before the damage is written, exit 2.
 full=$pcaps/http_keepalive_lo.pcap

@@ -160,6 +160,147 @@ grep -qE '[1-9][0-9]* idle-closed' "$tmp/files.err" && ok || bad "idle connectio
   bad "-U nobody: file missing or wrong: $(cat "$tmp/nobody.err")"
 cmp -s "$tmp/owned/jailed/$s_redis-$c_redis" "$tmp/redis.received" && ok || bad "-U -z: file missing or wrong: $(cat "$tmp/jail.err")"
 
+# Memory, interrupts and tcpdump's "listening on" line.
+rss_mib() { awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$1/status"; }
+now_ms() { date +%s%3N; }
+# Waits up to $3 ms for a line matching $2 in file $1; prints the ms waited.
+wait_line() {
+  local t0; t0=$(now_ms)
+  until grep -qE "$2" "$1" 2>/dev/null; do
+    [ $(($(now_ms) - t0)) -lt "$3" ] || { echo never; return; }
+    sleep 0.02
+  done
+  echo $(($(now_ms) - t0))
+}
+# interrupt PID: sends SIGINT, waits for the exit (SIGKILL after 10 s);
+# sets rc (its exit status) and dt (ms from the signal to the exit).
+interrupt() {
+  local t0; t0=$(now_ms)
+  kill -INT "$1"
+  while kill -0 "$1" 2>/dev/null && [ $(($(now_ms) - t0)) -lt 10000 ]; do sleep 0.01; done
+  kill -KILL "$1" 2>/dev/null
+  wait "$1"; rc=$?; dt=$(($(now_ms) - t0))
+}
+# An idle capture with a big queue: the queue is mapped as it is used, so
+# before the first packet it holds a few 4 MiB batches, not --queue-size
+# (this was 4 GiB and more: it was all faulted in before capturing); and a
+# Ctrl-C right after the start ends it at once (it used to be lost, or wait
+# for the whole queue to be faulted in).
+avail=$(awk '/^MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)
+bigq=$((avail / 2 < 4000 ? avail / 2 : 4000))
+ip netns exec "$A" "$bin" -i "$VA" --queue-size $bigq --buffer-size 8 -o "$tmp/idle" 'tcp port 1' >/dev/null 2>"$tmp/idle.err" &
+cap_idle=$!
+pids+=($cap_idle)
+waited=$(wait_line "$tmp/idle.err" 'listening on' 5000)
+sleep 0.5
+rss=$(rss_mib $cap_idle)
+[ "$rss" -lt 80 ] && ok || bad "RSS before the first packet with --queue-size $bigq --buffer-size 8: $rss MiB (want < 80)"
+[ "$(head -n 1 "$tmp/idle.err")" = "tcpscribe: listening on $VA, link-type EN10MB (Ethernet), snapshot length 262144 bytes" ] && ok ||
+  bad "no listening line (waited $waited ms): $(head -n 2 "$tmp/idle.err")"
+interrupt $cap_idle
+[ $rc -eq 0 ] && [ $dt -lt 1000 ] && ok || bad "idle capture with --queue-size $bigq: SIGINT took $dt ms, exit $rc"
+# Right after the start (no listening line yet): still at once.
+ip netns exec "$A" "$bin" -i "$VA" --queue-size $bigq -q -o "$tmp/early" 'tcp port 1' >/dev/null 2>"$tmp/early.err" &
+cap_early=$!
+pids+=($cap_early)
+sleep 0.05
+interrupt $cap_early
+[ $rc -eq 0 ] && [ $dt -lt 1000 ] && ok || bad "SIGINT 50 ms after the start took $dt ms, exit $rc: $(cat "$tmp/early.err")"
+grep -q 'listening on' "$tmp/early.err" && bad "-q printed the listening line" || ok
+
+# A bulk transfer shown on a console read at 25 MB/s: the queue fills
+# with packets captured faster than they can be shown.
+head -c $((240 << 20)) /dev/urandom >"$tmp/bulk.bin"
+cat >"$tmp/bulk.py" <<'PY'
+import socket, sys, time
+if sys.argv[1] == 'serve':  # serve FILE HOST PORT READY [MB/s]: one client, then exit
+    l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind((sys.argv[3], int(sys.argv[4]))); l.listen(1)
+    open(sys.argv[5], 'w').close()
+    c, _ = l.accept()
+    if len(sys.argv) > 6:  # SO_MAX_PACING_RATE
+        c.setsockopt(socket.SOL_SOCKET, 47, int(float(sys.argv[6]) * 1e6))
+    with open(sys.argv[2], 'rb') as f: c.sendfile(f)
+    c.close()
+elif sys.argv[1] == 'fetch':  # fetch HOST PORT: prints the bytes received
+    s = socket.create_connection((sys.argv[2], int(sys.argv[3])))
+    n = 0
+    while True:
+        b = s.recv(1 << 20)
+        if not b: break
+        n += len(b)
+    print(n)
+else:  # slowread OUT MBPS: standard input to OUT at that rate
+    out, rate = open(sys.argv[2], 'wb'), float(sys.argv[3]) * 1e6
+    t0, n = time.monotonic(), 0
+    while True:
+        b = sys.stdin.buffer.read1(65536)
+        if not b: break
+        out.write(b); n += len(b)
+        ahead = n / rate - (time.monotonic() - t0)
+        if ahead > 0: time.sleep(ahead)
+PY
+# bulk_run NAME MIB [MB/s]: serves the first MIB MiB of bulk.bin on port
+# 9100 to a client in A while tcpscribe shows that direction on a slow
+# console.
+bulk_run() {
+  local name=$1 mib=$2 rate=${3:-}
+  head -c $((mib << 20)) "$tmp/bulk.bin" >"$tmp/$name.payload"
+  mkfifo "$tmp/$name.fifo"
+  python3 "$tmp/bulk.py" slowread "$tmp/$name.out" 25 <"$tmp/$name.fifo" &
+  reader=$!
+  ip netns exec "$A" "$bin" -i "$VA" --queue-size 1024 -C -B -0 'tcp src port 9100' >"$tmp/$name.fifo" 2>"$tmp/$name.err" &
+  cap_bulk=$!
+  pids+=($reader $cap_bulk)
+  wait_line "$tmp/$name.err" 'listening on' 5000 >/dev/null
+  rm -f "$tmp/$name.ready"
+  inB python3 "$tmp/bulk.py" serve "$tmp/$name.payload" 10.215.0.2 9100 "$tmp/$name.ready" $rate &
+  pids+=($!)
+  until [ -f "$tmp/$name.ready" ]; do sleep 0.05; done
+}
+# is_prefix FILE PAYLOAD: FILE is a non-empty prefix of PAYLOAD; prints its size.
+is_prefix() {
+  local n; n=$(stat -c %s "$1")
+  echo "$n"
+  [ "$n" -gt 0 ] && cmp -s -n "$n" "$1" "$2"
+}
+
+# One Ctrl-C once the transfer is over, the queue full: everything
+# captured is written, and while that takes, stderr says how much is left.
+bulk_run drain 120
+got=$(inA python3 "$tmp/bulk.py" fetch 10.215.0.2 9100)
+[ "$got" -eq $((120 << 20)) ] || bad "drain: the client received $got bytes (sanity)"
+kill -INT $cap_bulk
+waited=$(wait_line "$tmp/drain.err" 'capture stopped; writing the [0-9]+ packets \([0-9]+ MiB\) still queued; Ctrl-C again to discard them' 1500)
+[ "$waited" != never ] && [ "$waited" -lt 1100 ] && ok || bad "drain: no progress line within 1 s of SIGINT ($waited): $(cat "$tmp/drain.err")"
+wait $cap_bulk; rc=$?; wait $reader
+[ $rc -eq 0 ] && ok || bad "drain: exit $rc"
+cmp -s "$tmp/drain.out" "$tmp/drain.payload" && grep -q '^0 packets dropped by kernel' "$tmp/drain.err" && ok ||
+  bad "drain: console output ($(stat -c %s "$tmp/drain.out") bytes) is not the 120 MiB sent: $(cat "$tmp/drain.err")"
+
+# Ctrl-C while the transfer still flows, then a second one: the capture
+# stops at once, the second Ctrl-C discards what is still queued and the
+# process exits within a second, 130, with what was written a prefix of
+# the stream.
+bulk_run twice 240 100
+inA python3 "$tmp/bulk.py" fetch 10.215.0.2 9100 >/dev/null &
+fetcher=$!
+pids+=($fetcher)
+for _ in $(seq 100); do [ "$(rss_mib $cap_bulk)" -gt 250 ] && break; sleep 0.02; done
+queued=$(rss_mib $cap_bulk)
+kill -INT $cap_bulk
+waited=$(wait_line "$tmp/twice.err" 'capture stopped; writing' 1500)
+[ "$waited" != never ] && [ "$waited" -lt 1100 ] && ok || bad "twice: no progress line within 1 s of SIGINT ($waited; RSS was $queued MiB): $(cat "$tmp/twice.err")"
+interrupt $cap_bulk
+[ $rc -eq 130 ] && [ $dt -lt 1000 ] && ok || bad "twice: second SIGINT took $dt ms, exit $rc"
+grep -qE '^tcpscribe: interrupted again: [1-9][0-9]* captured packets were discarded unwritten' "$tmp/twice.err" &&
+  grep -q 'packets captured' "$tmp/twice.err" && ok || bad "twice: stderr: $(cat "$tmp/twice.err")"
+wait $reader
+n=$(is_prefix "$tmp/twice.out" "$tmp/twice.payload") && [ "$n" -lt $((240 << 20)) ] && ok ||
+  bad "twice: console output ($n bytes) is not a strict prefix of the stream"
+wait $fetcher
+echo "live: memory and interrupts: idle RSS $rss MiB; progress line after $waited ms; second SIGINT to exit $dt ms" >&2
+
 # Errors a user can hit.
 setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all "$bin" -i lo -c >/dev/null 2>"$tmp/perm.err"; rc=$?
 [ $rc -eq 4 ] && grep -q 'no permission to capture.*run as root' "$tmp/perm.err" && ok || bad "no permission: exit $rc: $(cat "$tmp/perm.err")"

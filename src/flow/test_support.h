@@ -10,6 +10,7 @@
 
 #include "decode.h"
 #include "flow_table.h"
+#include "packet_core.h"
 #include "tcpscribe/sink.h"
 
 namespace tcpscribe::testing {
@@ -102,11 +103,14 @@ class Crafter {
   uint16_t cport_, sport_;
 };
 
-/// Runs frames through decoder and flow table, then finishes.
+/// Runs frames through the packet core (in the order given, 1 ms apart),
+/// then finishes.
 inline void run_frames(const std::vector<std::vector<uint8_t>>& frames, Sink& sink,
                        FlowTableLimits limits = {}, int linktype = 1) {
-  Decoder dec;
-  FlowTable table(limits, {&sink});
+  PacketCoreConfig config;
+  config.reorder_window = 0;
+  config.limits = limits;
+  PacketCore core(config, {&sink});
   Timestamp ts = 1'000'000'000;
   for (const auto& f : frames) {
     RawPacket p;
@@ -115,10 +119,9 @@ inline void run_frames(const std::vector<std::vector<uint8_t>>& frames, Sink& si
     p.linktype = linktype;
     p.caplen = p.origlen = static_cast<uint32_t>(f.size());
     p.data = f.data();
-    Segment s;
-    if (dec.decode(p, s)) table.on_segment(s);
+    core.on_packet(p);
   }
-  table.finish();
+  core.finish();
 }
 
 }  // namespace tcpscribe::testing

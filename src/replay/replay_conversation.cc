@@ -3,12 +3,10 @@
 #include <map>
 #include <memory>
 
-#include "bpf_filter.h"
 #include "capture_file.h"
-#include "decode.h"
-#include "flow_table.h"
+#include "input_merge.h"
 #include "netrecord.h"
-#include "reorder_window.h"
+#include "packet_core.h"
 #include "tcpscribe/sink.h"
 
 namespace tcpscribe {
@@ -154,36 +152,35 @@ class ConversationSink : public Sink {
 bool load_capture_conversations(const std::vector<std::string>& files,
                                 const std::string& filter,
                                 std::vector<Conversation>& out, std::string& error) {
-  BpfFilter bpf;
-  if (!bpf.set(filter, error)) return false;
   std::vector<std::unique_ptr<CaptureFile>> caps;
   for (const std::string& f : files) {
     caps.push_back(CaptureFile::open(f, error));
     if (!caps.back()) return false;
   }
   ConversationSink sink(files.size() == 1 ? files[0] : files[0] + "+");
-  Decoder dec;
-  FlowTable table(FlowTableLimits{}, {&sink});
-  ReorderWindow window(256);
-  std::string filter_error;
-  auto consume = [&](const RawPacket& p) {
-    Segment s;
-    if (dec.decode(p, s)) table.on_segment(s);
-  };
+  PacketCoreConfig config;
+  config.filter = filter;
+  PacketCore core(config, {&sink});
+  if (!core.compile_filter(error)) return false;
+  // Several captures are one capture merged by time, as for the passive modes.
+  std::vector<PacketSource*> sources;
   for (auto& cap : caps) {
-    RawPacket p;
-    ReadStatus rs;
-    while ((rs = cap->next(p)) == ReadStatus::kPacket) {
-      if (!bpf.empty() && !bpf.matches(p, filter_error)) continue;
-      window.push(p, consume);
-    }
-    if (rs == ReadStatus::kError) {
-      error = cap->error();
+    core.add_source(cap->name(), false);
+    sources.push_back(cap.get());
+  }
+  InputMerge merge(std::move(sources));
+  RawPacket p;
+  size_t index = 0;
+  for (;;) {
+    const InputMerge::Status st = merge.next(p, index);
+    if (st == InputMerge::Status::kEnd) break;
+    if (st == InputMerge::Status::kError) {
+      error = caps[index]->error();
       return false;
     }
+    if (st == InputMerge::Status::kPacket) core.on_packet(p);
   }
-  window.drain(consume);
-  table.finish();
+  core.finish();
   out = sink.take();
   return true;
 }

@@ -1,0 +1,65 @@
+#include "packet_core.h"
+
+namespace tcpscribe {
+
+PacketCore::PacketCore(PacketCoreConfig config, std::vector<Sink*> sinks)
+    : filter_text_(std::move(config.filter)),
+      window_(config.reorder_window),
+      table_(config.limits, std::move(sinks)) {}
+
+PacketCore::~PacketCore() = default;
+
+bool PacketCore::compile_filter(std::string& error) { return filter_.set(filter_text_, error); }
+
+uint32_t PacketCore::add_source(std::string name, bool finish_only) {
+  sources_.push_back({std::move(name), finish_only});
+  return static_cast<uint32_t>(sources_.size() - 1);
+}
+
+const PacketCore::Source& PacketCore::source_of(const RawPacket& p) const {
+  static const Source kUnnamed{"input", false};
+  return p.source < sources_.size() ? sources_[p.source] : kUnnamed;
+}
+
+void PacketCore::problem(const RawPacket& p, const std::string& text, bool input_error) {
+  if (on_problem_) on_problem_(source_of(p).name, text, input_error);
+}
+
+void PacketCore::on_packet(const RawPacket& p) {
+  std::string error;
+  if (!filter_.matches(p, error)) {
+    if (!error.empty() && !filter_warned_) {
+      filter_warned_ = true;
+      problem(p, error + "; those packets are skipped", false);
+    }
+    return;
+  }
+  if (!linktype_supported(p.linktype)) {
+    if (unknown_linktypes_.insert(p.linktype).second) {
+      problem(p,
+              "link type " + std::to_string(p.linktype) +
+                  " is not supported; its packets are skipped (supported: Ethernet, "
+                  "VLAN/QinQ, PPPoE, MPLS, Linux SLL/SLL2, BSD loopback, raw IP)",
+              true);
+    }
+    return;
+  }
+  window_.push(p, [this](const RawPacket& q) { consume(q); });
+}
+
+void PacketCore::consume(const RawPacket& p) {
+  Segment seg;
+  // A -R source's packets only continue connections open at their time.
+  if (decoder_.decode(p, seg)) table_.on_segment(seg, !source_of(p).finish_only);
+}
+
+void PacketCore::flush() {
+  window_.drain([this](const RawPacket& q) { consume(q); });
+}
+
+void PacketCore::finish() {
+  flush();
+  table_.finish();
+}
+
+}  // namespace tcpscribe

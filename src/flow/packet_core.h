@@ -1,0 +1,88 @@
+// The one packet path every mode shares: BPF filter -> reorder window ->
+// decoder -> flow table -> sinks. Offline and live capture (through
+// Pipeline), `replay -r` and the tests feed packets here; nothing else
+// strings these stages together.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "bpf_filter.h"
+#include "decode.h"
+#include "flow_table.h"
+#include "reorder_window.h"
+#include "tcpscribe/packet.h"
+#include "tcpscribe/sink.h"
+
+namespace tcpscribe {
+
+struct PacketCoreConfig {
+  std::string filter;              ///< BPF expression; empty: every packet
+  size_t reorder_window = 256;     ///< packets held to restore time order; 0: none
+  FlowTableLimits limits;
+};
+
+class PacketCore {
+ public:
+  /// Something about the input worth one line: a filter that cannot run on
+  /// a link type, a link type tcpscribe cannot decode (`input_error`: the
+  /// run should end with the input-error status). Said once per cause.
+  using ProblemHandler = std::function<void(const std::string& source,
+                                            const std::string& text, bool input_error)>;
+
+  /// The sinks (not owned) get every connection's events in this order.
+  PacketCore(PacketCoreConfig config, std::vector<Sink*> sinks);
+  ~PacketCore();
+  PacketCore(const PacketCore&) = delete;
+  PacketCore& operator=(const PacketCore&) = delete;
+
+  /// Compiles the filter. False with `error` set (one line) when it does
+  /// not compile.
+  bool compile_filter(std::string& error);
+  void set_problem_handler(ProblemHandler h) { on_problem_ = std::move(h); }
+  /// Adds an observer of every segment (not owned).
+  void add_observer(SegmentObserver* o) { table_.add_observer(o); }
+
+  /// Registers the next source and returns its index, which its packets
+  /// carry in RawPacket::source; `finish_only` is tcpflow's -R (its
+  /// packets only continue connections already open).
+  uint32_t add_source(std::string name, bool finish_only);
+
+  void on_packet(const RawPacket& p);
+  /// Releases the packets held for reordering (end of input; a pause).
+  void flush();
+  /// Closes connections idle since before `now` (capture time).
+  void expire(Timestamp now) { table_.expire(now); }
+  /// Ends every connection (after flush()) and lets the sinks finish.
+  void finish();
+
+  const DecodeStats& decode_stats() const { return decoder_.stats(); }
+  const FlowTableStats& flow_stats() const { return table_.stats(); }
+  size_t open_connections() const { return table_.open_connections(); }
+  /// Packets that came later than the reorder window could put back.
+  uint64_t late_packets() const { return window_.late(); }
+
+ private:
+  struct Source {
+    std::string name;
+    bool finish_only;
+  };
+  const Source& source_of(const RawPacket& p) const;
+  void consume(const RawPacket& p);
+  void problem(const RawPacket& p, const std::string& text, bool input_error);
+
+  std::string filter_text_;
+  BpfFilter filter_;
+  ReorderWindow window_;
+  Decoder decoder_;
+  FlowTable table_;
+  std::vector<Source> sources_;
+  ProblemHandler on_problem_;
+  bool filter_warned_ = false;
+  std::set<int> unknown_linktypes_;
+};
+
+}  // namespace tcpscribe

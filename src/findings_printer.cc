@@ -15,6 +15,7 @@ std::string FindingsPrinter::prefix(const Connection& c, Dir d) const {
 }
 
 std::string FindingsPrinter::line(const Connection& c, const Finding& f) {
+  if (f.routine && !print_routine_) return "";
   if (f.kind == Finding::Kind::kCaptureGap) {
     if (!print_gaps_) return "";
     if (++gaps_[c.id] > kGapLinesPerConnection) return "";

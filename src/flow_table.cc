@@ -28,6 +28,7 @@ struct FlowTable::Identity {
   uint32_t server_isn = 0;
   bool base_known[2] = {false, false};
   uint32_t base_seq[2] = {0, 0};
+  bool clean = false;  // ended by both FINs: reusing its tuple is routine
 
   Dir dir_of(const Endpoint& src) const {
     return src == client ? Dir::kClientToServer : Dir::kServerToClient;
@@ -65,7 +66,12 @@ struct FlowTable::Entry {
   bool proof_pending[2] = {false, false};
   uint64_t proof_packet[2] = {0, 0};
   Timestamp proof_ts[2] = {0, 0};
-  Entry* lru_prev = nullptr;
+  // Both FINs (or a RST) ended it: its streams are done, its late
+  // packets are still analysed until close_delay has passed.
+  bool closing = false;
+  CloseReason closing_why = CloseReason::kFin;
+  Timestamp closing_at = 0;
+  Entry* lru_prev = nullptr;  // LRU list, or the closing list when closing
   Entry* lru_next = nullptr;
 
   Dir dir_of(const Endpoint& src) const {
@@ -84,6 +90,7 @@ struct FlowTable::Entry {
       w.base_known[i] = base_known[i];
       w.base_seq[i] = base_seq[i];
     }
+    w.clean = closing && closing_why == CloseReason::kFin;
     return w;
   }
   /// Everything a direction sent before its FIN has been delivered.
@@ -165,7 +172,8 @@ void lru_unlink(T*& head, T*& tail, T& e) {
 }  // namespace
 
 FlowTable::Entry* FlowTable::create(const FlowKey& key, const Segment& s,
-                                    uint32_t reuse_index, uint64_t previous_id) {
+                                    uint32_t reuse_index, uint64_t previous_id,
+                                    PrevEnd prev) {
   auto e = std::make_unique<Entry>();
   e->key = key;
   const bool syn = s.has(tcp_flags::kSyn);
@@ -189,11 +197,15 @@ FlowTable::Entry* FlowTable::create(const FlowKey& key, const Segment& s,
     Finding f;
     f.kind = Finding::Kind::kTupleReuse;
     f.ts = s.ts;
-    f.text = (s.has(tcp_flags::kSyn) ? "4-tuple reused by a new SYN (connection "
-                                      : "4-tuple active again after its connection ended "
-                                        "(connection ") +
-             std::to_string(reuse_index) + " on it; the previous one is #" +
-             std::to_string(previous_id) + ")";
+    f.text = (syn ? "4-tuple reused by a new SYN (connection "
+                  : "4-tuple active again after its connection ended (connection ") +
+             std::to_string(reuse_index) + " on it; the previous one, #" +
+             std::to_string(previous_id) +
+             (prev == PrevEnd::kClean  ? ", closed normally)"
+              : prev == PrevEnd::kOpen ? ", was still open)"
+                                       : ", had not closed normally)");
+    // A client reusing its port after a clean close is what TCP expects.
+    f.routine = syn && prev == PrevEnd::kClean;
     report(*raw, f);
   }
   return raw;
@@ -254,14 +266,18 @@ void FlowTable::on_segment(const Segment& s, bool may_open) {
   const FlowKey key = FlowKey::of(s.src, s.dst);
   uint32_t reuse_index = 0;
   uint64_t previous_id = UINT64_MAX;
+  PrevEnd prev = PrevEnd::kUnclean;
   if (Entry* found = table_.find(key)) {
     Entry& e = *found;
-    if (!starts_new_connection(e.identity(), false, s)) {
+    const Identity who = e.identity();
+    if (!starts_new_connection(who, e.closing, s)) {
       process(e, s);
       return;
     }
     reuse_index = e.conn.reuse_index + 1;
     previous_id = e.conn.id;
+    prev = who.clean ? PrevEnd::kClean : e.closing ? PrevEnd::kUnclean : PrevEnd::kOpen;
+    // A closing connection keeps the reason it closed for.
     close(e, CloseReason::kReused, s.ts);
     // The new connection replaces the tombstone close() left.
     lru_unlink(tomb_head_, tomb_tail_, *tombstones_.find(key));
@@ -276,22 +292,27 @@ void FlowTable::on_segment(const Segment& s, bool may_open) {
     }
     reuse_index = t->who.reuse_index + 1;
     previous_id = t->who.id;
+    prev = t->who.clean ? PrevEnd::kClean : PrevEnd::kUnclean;
     lru_unlink(tomb_head_, tomb_tail_, *t);
     tombstones_.erase(key);
   } else if (auto r = retired_counts_.find(key); r != retired_counts_.end()) {
     reuse_index = r->second.next_index;
     previous_id = r->second.last_id;
+    prev = r->second.clean ? PrevEnd::kClean : PrevEnd::kUnclean;
   }
   if (!may_open) {
     ++stats_.ignored_segments;
     return;
   }
-  if (table_.size() >= limits_.max_flows && lru_head_) {
+  if (table_.size() >= limits_.max_flows && closing_head_) {
+    // A closing connection is done but for its late packets: it goes first.
+    close(*closing_head_, CloseReason::kFin, s.ts);
+  } else if (table_.size() >= limits_.max_flows && lru_head_) {
     // Evict the least recently active connection.
     ++stats_.evicted;
     close(*lru_head_, CloseReason::kEvicted, s.ts);
   }
-  process(*create(key, s, reuse_index, previous_id), s);
+  process(*create(key, s, reuse_index, previous_id, prev), s);
 }
 
 void FlowTable::process(Entry& e, const Segment& s) {
@@ -302,7 +323,7 @@ void FlowTable::process(Entry& e, const Segment& s) {
   const size_t buffered_before = e.buffered();
   ++e.packets;
   e.last_activity = std::max(s.ts, clock_);
-  if (&e != lru_tail_) {
+  if (!e.closing && &e != lru_tail_) {
     lru_unlink(lru_head_, lru_tail_, e);
     lru_push_back(lru_head_, lru_tail_, e);
   }
@@ -334,6 +355,11 @@ void FlowTable::process(Entry& e, const Segment& s) {
     std::vector<Finding> found;
     e.tracker.on_segment(e.conn, d, s, found);
     for (const Finding& f : found) report(e, f);
+  }
+  if (e.closing) {
+    // Its streams are complete: the segment is analysed, not stream data.
+    for (SegmentObserver* o : observers_) o->on_segment(e.conn, d, s);
+    return;
   }
 
   // A direction's offsets start at its SYN, or else at its first byte:
@@ -389,6 +415,9 @@ void FlowTable::process(Entry& e, const Segment& s) {
     const bool hole_before_fin = peer.end_offset() && peer.next_offset() < *peer.end_offset();
     if (acked > static_cast<int64_t>(peer.next_offset()) &&
         (hole_before_data || hole_before_fin)) {
+      // Zeek's content gap, at the ACK that first passes the hole (Zeek's
+      // reassembler skips it then, whatever arrives later).
+      if (e.acked[pi] <= peer.next_offset()) e.tracker.on_content_gap(e.conn, reverse(d));
       e.acked[pi] = std::max<uint64_t>(e.acked[pi], static_cast<uint64_t>(acked));
       if (!e.proof_pending[pi]) {
         e.proof_pending[pi] = true;
@@ -415,9 +444,9 @@ void FlowTable::process(Entry& e, const Segment& s) {
   // before them is delivered. After a RST nothing more is expected.
   const bool reset = e.conn.dir[0].rst || e.conn.dir[1].rst;
   if (reset && !e.streams[0].has_holes() && !e.streams[1].has_holes()) {
-    close(e, CloseReason::kRst, s.ts);
+    begin_close(e, CloseReason::kRst, s.ts);
   } else if (e.complete(0) && e.complete(1)) {
-    close(e, CloseReason::kFin, s.ts);
+    begin_close(e, CloseReason::kFin, s.ts);
   }
 }
 
@@ -480,13 +509,37 @@ void FlowTable::enforce_buffer_caps(Entry& e, Timestamp ts) {
   }
 }
 
-void FlowTable::close(Entry& e, CloseReason why, Timestamp ts) {
+void FlowTable::end_streams(Entry& e, Timestamp ts) {
   buffered_ -= e.buffered();
   for (int i = 0; i < 2; ++i) {
     DirOutput out(*this, e, static_cast<Dir>(i));
     e.streams[i].flush_all(ts, out);
   }
   note_shutdowns(e, ts);
+}
+
+void FlowTable::begin_close(Entry& e, CloseReason why, Timestamp ts) {
+  end_streams(e, ts);
+  e.closing = true;
+  e.closing_why = why;
+  e.closing_at = clock_;
+  if (limits_.close_delay <= 0) {
+    close(e, why, ts);
+    return;
+  }
+  // Nothing more goes into the streams: give their memory back.
+  for (StreamReassembler& rs : e.streams) rs = StreamReassembler();
+  lru_unlink(lru_head_, lru_tail_, e);
+  lru_push_back(closing_head_, closing_tail_, e);
+}
+
+void FlowTable::close(Entry& e, CloseReason why, Timestamp ts) {
+  const bool was_closing = e.closing && limits_.close_delay > 0;
+  if (e.closing) {
+    why = e.closing_why;
+  } else {
+    end_streams(e, ts);
+  }
   {
     std::vector<Finding> found;
     e.tracker.on_close(e.conn, found);
@@ -497,7 +550,7 @@ void FlowTable::close(Entry& e, CloseReason why, Timestamp ts) {
   const FlowKey key = e.key;
   if (why == CloseReason::kIdle || why == CloseReason::kEvicted) {
     // Packets that come after this are a new connection on the tuple.
-    retired_counts_[key] = {e.conn.reuse_index + 1, e.conn.id};
+    retired_counts_[key] = {e.conn.reuse_index + 1, e.conn.id, false};
   } else {
     // A compact tombstone lets late packets (the last ACK, retransmitted
     // FINs) be recognised instead of opening a new, swapped flow.
@@ -513,16 +566,23 @@ void FlowTable::close(Entry& e, CloseReason why, Timestamp ts) {
     t->closed_at = clock_;
     lru_push_back(tomb_head_, tomb_tail_, *t);
   }
-  lru_unlink(lru_head_, lru_tail_, e);
+  if (was_closing) {
+    lru_unlink(closing_head_, closing_tail_, e);
+  } else {
+    lru_unlink(lru_head_, lru_tail_, e);
+  }
   table_.erase(key);  // destroys e
 }
 
 void FlowTable::expire(Timestamp now) {
+  while (closing_head_ && now - closing_head_->closing_at > limits_.close_delay) {
+    close(*closing_head_, closing_head_->closing_why, now);
+  }
   while (tomb_head_) {
     Tombstone& t = *tomb_head_;
     if (now - t.closed_at <= limits_.closed_linger) break;
     const FlowKey key = t.key;
-    retired_counts_[key] = {t.who.reuse_index + 1, t.who.id};
+    retired_counts_[key] = {t.who.reuse_index + 1, t.who.id, t.who.clean};
     lru_unlink(tomb_head_, tomb_tail_, t);
     tombstones_.erase(key);  // destroys t
   }
@@ -536,6 +596,7 @@ void FlowTable::finish() {
   std::vector<Entry*> open;
   open.reserve(table_.size());
   for (Entry* e = lru_head_; e; e = e->lru_next) open.push_back(e);
+  for (Entry* e = closing_head_; e; e = e->lru_next) open.push_back(e);
   std::sort(open.begin(), open.end(),
             [](const Entry* a, const Entry* b) { return a->conn.id < b->conn.id; });
   for (Entry* e : open) close(*e, CloseReason::kEndOfInput, e->conn.last_ts);

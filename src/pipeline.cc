@@ -121,6 +121,7 @@ int Pipeline::open() {
     co.name_template = opt_.name_template;
     co.flush_each = opt_.live;
     co.findings = !opt_.quiet;
+    co.routine_findings = opt_.verbose > 0;
     console_ = std::make_unique<ConsoleSink>(co, stdout);
     sinks.push_back(console_.get());
   } else if (!opt_.no_files) {
@@ -144,7 +145,8 @@ int Pipeline::open() {
   if (!opt_.console && !opt_.quiet) {
     // With the flows in files, findings go to standard error.
     findings_ = std::make_unique<FindingsSink>(opt_.name_template,
-                                               color_enabled(opt_.color, STDERR_FILENO), stderr);
+                                               color_enabled(opt_.color, STDERR_FILENO), stderr,
+                                               opt_.verbose > 0);
     sinks.push_back(findings_.get());
   }
   if (!opt_.netrecord_root.empty()) {

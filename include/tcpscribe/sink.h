@@ -98,6 +98,9 @@ struct Finding {
   uint64_t offset = 0;             ///< stream offset, where it applies
   uint64_t length = 0;             ///< bytes, where it applies
   std::string text;                ///< one line, without the flow name
+  /// Routine (a client port reused after a clean close): kept in the
+  /// reports and shown with -v, but not a console line of its own.
+  bool routine = false;
 };
 
 /// What sinks know about a connection. Owned by the flow table; valid from

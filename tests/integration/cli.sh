@@ -189,5 +189,12 @@ fi
 "$bin" -r "$pcaps/redis_cli_lo.pcap" -c --color=always | grep -q $'\033\[3' && ok || bad "--color=always has no colors"
 "$bin" -r "$pcaps/redis_cli_lo.pcap" -c | grep -q $'\033' && bad "colors when piped" || ok
 
+# A client port reused after a clean close: no "!!" line, except with -v.
+"$bin" -r "$pcaps/port_reuse_lo.pcap" -o "$tmp/reuse" 2>&1 | grep -q 'reused by a new SYN' &&
+  bad "routine reuse printed without -v" || ok
+"$bin" -v -r "$pcaps/port_reuse_lo.pcap" -o "$tmp/reuse_v" 2>&1 |
+  grep -q '^!! .*c1: 4-tuple reused by a new SYN .*closed normally' && ok ||
+  bad "-v lacks the routine reuse line"
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

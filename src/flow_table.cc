@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "server_ports.h"
+
 namespace tcpscribe {
 
 const char* to_string(CloseReason r) {
@@ -177,9 +179,8 @@ FlowTable::Entry* FlowTable::create(const FlowKey& key, const Segment& s,
   auto e = std::make_unique<Entry>();
   e->key = key;
   const bool syn = s.has(tcp_flags::kSyn);
-  const bool ack = s.has(tcp_flags::kAck);
-  // A lone SYN-ACK means we missed the SYN: its receiver is the client.
-  const bool from_server = syn && ack;
+  // Without the SYN: a lone SYN-ACK, or a service port (server_ports.h).
+  const bool from_server = first_segment_from_server(s);
   e->conn.id = next_id_++;
   e->conn.client = from_server ? s.dst : s.src;
   e->conn.server = from_server ? s.src : s.dst;

@@ -1,7 +1,9 @@
 // Segments -> connections: direction, ISNs, 4-tuple reuse, closing, limits.
 //
 // A connection is keyed by its 4-tuple plus VLAN. The SYN's sender is the
-// client; for a connection picked up midstream, the first packet's sender.
+// client; for a connection picked up midstream, the receiver of a lone
+// SYN-ACK, or else the side not on a likely server port (server_ports.h),
+// or else the first packet's sender.
 // A SYN with a new ISN (or any SYN once the old connection has closed)
 // starts a new connection on the same tuple, numbered c1, c2 ... like
 // tcpflow. Once both FINs (or a RST) end a connection, its streams are

@@ -267,13 +267,32 @@ TEST_P(Reassembly, MidstreamPickupStartsAtFirstByteSeen) {
   EXPECT_EQ(c.reason, CloseReason::kEndOfInput);
 }
 
-TEST_P(Reassembly, ServerFirstPacketMakesItTheClientMidstream) {
+// Midstream, the server (port 80) speaks first: the port says it is the
+// server, as Zeek's likely_server_ports does.
+TEST_P(Reassembly, MidstreamServerOnServicePortStaysTheServer) {
   std::vector<std::vector<uint8_t>> f;
   f.push_back(k.frame(false, ss(0), cs(0), P | A, "220 ready"));
+  f.push_back(k.frame(true, cs(0), ss(9), P | A, "EHLO"));
   RecordingSink r;
   run_frames(f, r);
-  EXPECT_EQ(only(r).info.client.port, 80);
-  EXPECT_EQ(only(r).dir[0].bytes, "220 ready");
+  const auto& c = only(r);
+  EXPECT_EQ(c.info.client.port, 40000);
+  EXPECT_EQ(c.info.server.port, 80);
+  EXPECT_EQ(c.dir[1].bytes, "220 ready");
+  EXPECT_EQ(c.dir[0].bytes, "EHLO");
+  // Zeek's history of a connection whose roles were flipped starts with ^.
+  EXPECT_EQ(c.info.analysis.history, "^dD");
+}
+
+// Neither port is a service port: the first packet's sender is the client.
+TEST_P(Reassembly, MidstreamWithoutServicePortFirstSenderIsTheClient) {
+  Crafter high("10.0.0.1", 40000, "10.0.0.2", 19003);
+  std::vector<std::vector<uint8_t>> f;
+  f.push_back(high.frame(false, ss(0), cs(0), P | A, "hello"));
+  RecordingSink r;
+  run_frames(f, r);
+  EXPECT_EQ(only(r).info.client.port, 19003);
+  EXPECT_EQ(only(r).dir[0].bytes, "hello");
 }
 
 TEST_P(Reassembly, DataOnSyn) {

@@ -107,7 +107,7 @@ struct Finding {
 /// on_open until on_close returns.
 struct Connection {
   uint64_t id = 0;           ///< serial, in order of first packet (from 0)
-  Endpoint client;           ///< sender of the SYN, or of the first packet seen
+  Endpoint client;           ///< sender of the SYN; without it, see server_ports.h
   Endpoint server;
   int vlan[2] = {-1, -1};    ///< outermost VLAN tag of each direction, -1: none
   uint32_t reuse_index = 0;  ///< 0 for the first connection on a 4-tuple, 1 for c1 ...

@@ -21,7 +21,8 @@ std::string FindingsPrinter::line(const Connection& c, const Finding& f) {
     if (++gaps_[c.id] > kGapLinesPerConnection) return "";
   }
   std::string out = prefix(c, f.dir);
-  if (f.kind == Finding::Kind::kCaptureGap || f.kind == Finding::Kind::kConflictingOverlap) {
+  if (f.kind == Finding::Kind::kCaptureGap || f.kind == Finding::Kind::kConflictingOverlap ||
+      f.kind == Finding::Kind::kOutOfWindow) {
     out += f.dir == Dir::kClientToServer ? "client->server: " : "server->client: ";
   }
   out += f.text;

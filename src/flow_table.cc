@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "flow_table_entry.h"
 #include "server_ports.h"
 
 namespace tcpscribe {
@@ -17,136 +18,6 @@ const char* to_string(CloseReason r) {
   }
   return "?";
 }
-
-/// What a connection must remember, even after it closed, to tell its own
-/// late packets from a new connection on the same tuple.
-struct FlowTable::Identity {
-  uint64_t id = 0;
-  uint32_t reuse_index = 0;
-  Endpoint client;
-  bool client_syn = false;
-  bool server_syn = false;
-  uint32_t client_isn = 0;
-  uint32_t server_isn = 0;
-  bool base_known[2] = {false, false};
-  uint32_t base_seq[2] = {0, 0};
-  bool clean = false;  // ended by both FINs: reusing its tuple is routine
-
-  Dir dir_of(const Endpoint& src) const {
-    return src == client ? Dir::kClientToServer : Dir::kServerToClient;
-  }
-};
-
-struct FlowTable::Tombstone {
-  FlowKey key;
-  Identity who;
-  Timestamp closed_at = 0;
-  Tombstone* lru_prev = nullptr;
-  Tombstone* lru_next = nullptr;
-};
-
-struct FlowTable::Entry {
-  FlowKey key;
-  Connection conn;
-  StreamReassembler streams[2];
-  ConnectionTracker tracker;  // Zeek/Wireshark analysis (tcp_analysis.h)
-  bool client_syn = false;
-  bool server_syn = false;
-  uint32_t client_isn = 0;
-  uint32_t server_isn = 0;
-  uint64_t packets = 0;
-  Timestamp last_activity = 0;
-  // Where each direction's stream starts; kept after close so that a late
-  // SYN (reordered capture) is recognised as this connection's.
-  bool base_known[2] = {false, false};
-  uint32_t base_seq[2] = {0, 0};
-  // A FIN seen before its direction had a first byte to anchor offsets.
-  std::optional<uint32_t> pending_fin[2];
-  bool shut[2] = {false, false};  // on_shutdown sent
-  // Holes the peer has acknowledged past: proven lost unless they fill soon.
-  uint64_t acked[2] = {0, 0};
-  bool proof_pending[2] = {false, false};
-  uint64_t proof_packet[2] = {0, 0};
-  Timestamp proof_ts[2] = {0, 0};
-  // Both FINs (or a RST) ended it: its streams are done, its late
-  // packets are still analysed until close_delay has passed.
-  bool closing = false;
-  CloseReason closing_why = CloseReason::kFin;
-  Timestamp closing_at = 0;
-  Entry* lru_prev = nullptr;  // LRU list, or the closing list when closing
-  Entry* lru_next = nullptr;
-
-  Dir dir_of(const Endpoint& src) const {
-    return src == conn.client ? Dir::kClientToServer : Dir::kServerToClient;
-  }
-  Identity identity() const {
-    Identity w;
-    w.id = conn.id;
-    w.reuse_index = conn.reuse_index;
-    w.client = conn.client;
-    w.client_syn = client_syn;
-    w.server_syn = server_syn;
-    w.client_isn = client_isn;
-    w.server_isn = server_isn;
-    for (int i = 0; i < 2; ++i) {
-      w.base_known[i] = base_known[i];
-      w.base_seq[i] = base_seq[i];
-    }
-    w.clean = closing && closing_why == CloseReason::kFin;
-    return w;
-  }
-  /// Everything a direction sent before its FIN has been delivered.
-  bool complete(int i) const {
-    return streams[i].has_base() ? streams[i].complete() : pending_fin[i].has_value();
-  }
-  size_t buffered() const {
-    return streams[0].buffered_bytes() + streams[1].buffered_bytes();
-  }
-};
-
-/// Adapts one direction's reassembler output to the sinks, applying -b.
-class FlowTable::DirOutput : public StreamOutput {
- public:
-  DirOutput(FlowTable& t, Entry& e, Dir d) : t_(t), e_(e), d_(d) {}
-
-  void data(uint64_t offset, std::span<const uint8_t> bytes, Timestamp ts) override {
-    const uint64_t limit = t_.limits_.max_bytes_per_direction;
-    DirectionStats& st = e_.conn.dir[index_of(d_)];
-    st.delivered_bytes += bytes.size();
-    if (limit && offset + bytes.size() > limit) {
-      const uint64_t keep = offset >= limit ? 0 : limit - offset;
-      t_.stats_.bytes_over_limit += bytes.size() - keep;
-      st.dropped_bytes += bytes.size() - keep;
-      bytes = bytes.first(keep);
-      if (bytes.empty()) return;
-    }
-    for (Sink* s : t_.sinks_) s->on_data(e_.conn, d_, offset, bytes, ts);
-  }
-  void gap(uint64_t offset, uint64_t length, Timestamp ts) override {
-    const uint64_t limit = t_.limits_.max_bytes_per_direction;
-    e_.conn.dir[index_of(d_)].gap_bytes += length;
-    t_.stats_.gap_bytes += length;
-    if (limit && offset + length > limit) {
-      if (offset >= limit) return;
-      length = limit - offset;
-    }
-    for (Sink* s : t_.sinks_) s->on_gap(e_.conn, d_, offset, length, ts);
-    Finding f;
-    f.kind = Finding::Kind::kCaptureGap;
-    f.dir = d_;
-    f.ts = ts;
-    f.offset = offset;
-    f.length = length;
-    f.text = std::to_string(length) + " bytes missing from the capture at offset " +
-             std::to_string(offset);
-    t_.report(e_, f);
-  }
-
- private:
-  FlowTable& t_;
-  Entry& e_;
-  Dir d_;
-};
 
 FlowTable::FlowTable(FlowTableLimits limits, std::vector<Sink*> sinks)
     : limits_(limits), sinks_(std::move(sinks)) {}
@@ -351,6 +222,7 @@ void FlowTable::process(Entry& e, const Segment& s) {
       e.conn.synack_ts = s.ts;
     }
   }
+  e.guard.observe(d, s);
   // Analysis sees every segment in capture order, before reassembly.
   {
     std::vector<Finding> found;
@@ -374,35 +246,8 @@ void FlowTable::process(Entry& e, const Segment& s) {
     if (e.pending_fin[di]) rs.set_end(*e.pending_fin[di]);
   }
 
-  DirOutput out(*this, e, d);
-  if (s.payload_len + s.missing_len > 0 && !s.has(tcp_flags::kSyn | tcp_flags::kFin |
-                                                  tcp_flags::kRst) &&
-      rs.is_keep_alive(data_seq, s.payload_len + s.missing_len)) {
-    ++stats_.keep_alives;
-  } else if (s.payload_len + s.missing_len > 0) {
-    const AddResult r =
-        rs.add(data_seq, s.payload, s.payload_len, s.missing_len, s.ts, out);
-    st.retransmitted_bytes += r.old_bytes;
-    if (r.conflict) {
-      ++st.conflicting_overlaps;
-      ++stats_.conflicting_overlaps;
-      Finding f;
-      f.kind = Finding::Kind::kConflictingOverlap;
-      f.dir = d;
-      f.ts = s.ts;
-      f.length = s.payload_len;
-      f.text = "a retransmitted segment carries different bytes than the first copy "
-               "(the first copy is kept)";
-      report(e, f);
-    }
-    if (r.before_start) stats_.bytes_before_start += s.payload_len;
-  }
-  if (s.has(tcp_flags::kFin)) {
-    st.fin = true;
-    const uint32_t fin_seq = data_seq + s.payload_len + s.missing_len;
-    if (rs.has_base()) rs.set_end(fin_seq);
-    else if (!e.pending_fin[di]) e.pending_fin[di] = fin_seq;
-  }
+  stream_segment(e, d, s, data_seq);
+  if (s.has(tcp_flags::kFin)) st.fin = true;
   if (s.has(tcp_flags::kRst)) st.rst = true;
 
   // An ACK past a hole in the other direction proves those bytes crossed
@@ -411,6 +256,10 @@ void FlowTable::process(Entry& e, const Segment& s) {
   StreamReassembler& peer = e.streams[pi];
   if (s.has(tcp_flags::kAck) && peer.has_base()) {
     const int64_t acked = peer.offset_of(s.ack);
+    if (acked > 0) e.guard.acked(pi, static_cast<uint64_t>(acked));
+    if (auto held = e.guard.release_if_in_window(pi)) {
+      feed(e, reverse(d), held->seg, held->data_seq);
+    }
     const bool hole_before_data =
         peer.has_holes() && peer.first_buffered_offset() < static_cast<uint64_t>(acked);
     const bool hole_before_fin = peer.end_offset() && peer.next_offset() < *peer.end_offset();
@@ -449,74 +298,6 @@ void FlowTable::process(Entry& e, const Segment& s) {
   } else if (e.complete(0) && e.complete(1)) {
     begin_close(e, CloseReason::kFin, s.ts);
   }
-}
-
-void FlowTable::note_shutdowns(Entry& e, Timestamp ts) {
-  for (int i = 0; i < 2; ++i) {
-    if (e.shut[i] || !e.complete(i)) continue;
-    e.shut[i] = true;
-    for (Sink* sink : sinks_) sink->on_shutdown(e.conn, static_cast<Dir>(i), false, ts);
-  }
-}
-
-void FlowTable::report(Entry& e, const Finding& f) {
-  for (Sink* sink : sinks_) sink->on_finding(e.conn, f);
-}
-
-void FlowTable::flush_proven_holes(Entry& e, Timestamp ts) {
-  for (int i = 0; i < 2; ++i) {
-    if (!e.proof_pending[i]) continue;
-    StreamReassembler& rs = e.streams[i];
-    if (rs.next_offset() >= e.acked[i]) {
-      e.proof_pending[i] = false;
-      continue;
-    }
-    if (e.packets - e.proof_packet[i] < limits_.ack_proof_packets &&
-        ts - e.proof_ts[i] < limits_.ack_proof_time) {
-      continue;
-    }
-    DirOutput out(*this, e, static_cast<Dir>(i));
-    rs.flush_holes_until(e.acked[i], ts, out);
-    // The ACK covers the FIN too: nothing more can come before it.
-    if (rs.end_offset() && e.acked[i] > *rs.end_offset()) rs.flush_all(ts, out);
-    e.proof_pending[i] = false;
-  }
-}
-
-void FlowTable::enforce_buffer_caps(Entry& e, Timestamp ts) {
-  for (int i = 0; i < 2; ++i) {
-    StreamReassembler& rs = e.streams[i];
-    while (rs.buffered_bytes() > limits_.max_buffer_per_direction) {
-      const size_t before = rs.buffered_bytes();
-      DirOutput out(*this, e, static_cast<Dir>(i));
-      rs.flush_holes_until(rs.first_buffered_offset() + 1, ts, out);
-      buffered_ -= before - rs.buffered_bytes();
-      ++stats_.forced_flushes;
-    }
-  }
-  // Over the global cap: give up the oldest holes first.
-  for (Entry* it = lru_head_; buffered_ > limits_.max_buffer_total && it;
-       it = it->lru_next) {
-    Entry& victim = *it;
-    for (int i = 0; i < 2; ++i) {
-      StreamReassembler& rs = victim.streams[i];
-      if (!rs.has_holes()) continue;
-      const size_t before = rs.buffered_bytes();
-      DirOutput out(*this, victim, static_cast<Dir>(i));
-      rs.flush_all(ts, out);
-      buffered_ -= before;
-      ++stats_.forced_flushes;
-    }
-  }
-}
-
-void FlowTable::end_streams(Entry& e, Timestamp ts) {
-  buffered_ -= e.buffered();
-  for (int i = 0; i < 2; ++i) {
-    DirOutput out(*this, e, static_cast<Dir>(i));
-    e.streams[i].flush_all(ts, out);
-  }
-  note_shutdowns(e, ts);
 }
 
 void FlowTable::begin_close(Entry& e, CloseReason why, Timestamp ts) {

@@ -24,6 +24,7 @@
 #include "tcp_analysis.h"
 #include "tcpscribe/segment.h"
 #include "tcpscribe/sink.h"
+#include "window_guard.h"
 
 namespace tcpscribe {
 
@@ -57,6 +58,7 @@ struct FlowTableStats {
   uint64_t keep_alives = 0;         ///< keep-alive probes (their byte is not data)
   uint64_t gap_bytes = 0;           ///< bytes delivered as gaps, all connections
   uint64_t conflicting_overlaps = 0;
+  uint64_t out_of_window = 0;       ///< segments left out: far outside any window
   size_t peak_buffered = 0;
 };
 
@@ -96,6 +98,11 @@ class FlowTable {
   void report(Entry& e, const Finding& f);
   bool starts_new_connection(const Identity& e, bool closed, const Segment& s) const;
   void process(Entry& e, const Segment& s);
+  /// The segment's bytes and FIN into its direction's stream, unless the
+  /// window guard holds it back (window_guard.h).
+  void stream_segment(Entry& e, Dir d, const Segment& s, uint32_t data_seq);
+  void feed(Entry& e, Dir d, const Segment& s, uint32_t data_seq);
+  void reject_out_of_window(Entry& e, Dir d, const WindowGuard::Held& h);
   /// Delivers what is buffered (holes become gaps), sends the shutdowns.
   void end_streams(Entry& e, Timestamp ts);
   /// Both FINs or a RST: streams end now, on_close after close_delay.

@@ -1,50 +1,20 @@
 // Reassembly scenarios with crafted segments, each replayed at initial
 // sequence numbers around the 32-bit wrap (libtins' technique), so every
 // scenario crosses 2^32 somewhere.
-#include <gtest/gtest.h>
-
-#include "test_support.h"
+#include "flow_table_fixture.h"
 
 namespace tcpscribe {
 namespace {
 
+using testing::A;
 using testing::Crafter;
+using testing::F;
+using testing::P;
+using testing::R;
+using testing::Reassembly;
 using testing::RecordingSink;
 using testing::run_frames;
-
-constexpr uint8_t S = tcp_flags::kSyn;
-constexpr uint8_t A = tcp_flags::kAck;
-constexpr uint8_t F = tcp_flags::kFin;
-constexpr uint8_t R = tcp_flags::kRst;
-constexpr uint8_t P = tcp_flags::kPsh;
-
-class Reassembly : public ::testing::TestWithParam<uint32_t> {
- protected:
-  // Client ISN is the parameter; the server's is offset so both wrap.
-  uint32_t c0() const { return GetParam(); }
-  uint32_t s0() const { return GetParam() - 7; }
-  // Sequence numbers of stream offset `o` in each direction.
-  uint32_t cs(uint32_t o) const { return c0() + 1 + o; }
-  uint32_t ss(uint32_t o) const { return s0() + 1 + o; }
-
-  void handshake(std::vector<std::vector<uint8_t>>& f) const {
-    f.push_back(k.frame(true, c0(), 0, S));
-    f.push_back(k.frame(false, s0(), cs(0), S | A));
-    f.push_back(k.frame(true, cs(0), ss(0), A));
-  }
-  void close_both(std::vector<std::vector<uint8_t>>& f, uint32_t c_end,
-                  uint32_t s_end) const {
-    f.push_back(k.frame(true, cs(c_end), ss(s_end), F | A));
-    f.push_back(k.frame(false, ss(s_end), cs(c_end) + 1, F | A));
-    f.push_back(k.frame(true, cs(c_end) + 1, ss(s_end) + 1, A));
-  }
-  const RecordingSink::Conn& only(const RecordingSink& r) const {
-    EXPECT_EQ(r.conns.size(), 1u);
-    return r.conns.begin()->second;
-  }
-
-  Crafter k;
-};
+using testing::S;
 
 TEST_P(Reassembly, InOrder) {
   std::vector<std::vector<uint8_t>> f;
@@ -450,111 +420,6 @@ TEST_P(Reassembly, GapsAndConflictsAreFindings) {
   EXPECT_EQ(r.findings[1].second.kind, Finding::Kind::kCaptureGap);
   EXPECT_EQ(r.findings[1].second.offset, 4u);
   EXPECT_EQ(r.findings[1].second.length, 4u);
-}
-
-// Frames at given capture times (ns after the first), straight into a
-// flow table that the caller may inspect before finish().
-struct Timed {
-  Timestamp at;
-  std::vector<uint8_t> frame;
-};
-void run_timed(FlowTable& table, const std::vector<Timed>& frames) {
-  Decoder dec;
-  for (const Timed& t : frames) {
-    RawPacket p;
-    p.ts = 1'000'000'000 + t.at;
-    p.linktype = 1;
-    p.caplen = p.origlen = static_cast<uint32_t>(t.frame.size());
-    p.data = t.frame.data();
-    Segment s;
-    if (dec.decode(p, s)) table.on_segment(s);
-  }
-}
-
-// After both FINs the streams are complete, but the final ACK, a
-// retransmitted FIN and duplicate ACKs are still analysed (Zeek's
-// tcp_close_delay); only what comes later than that is "late".
-TEST_P(Reassembly, SegmentsAfterBothFinsAreAnalysedUntilTheCloseDelay) {
-  constexpr Timestamp ms = 1'000'000;
-  RecordingSink r;
-  FlowTable table(FlowTableLimits{}, {&r});
-  run_timed(table, {{0, k.frame(true, c0(), 0, S)},
-                    {1 * ms, k.frame(false, s0(), cs(0), S | A)},
-                    {2 * ms, k.frame(true, cs(0), ss(0), P | A, "GET /")},
-                    {3 * ms, k.frame(false, ss(0), cs(5), P | A, "OK")},
-                    {4 * ms, k.frame(false, ss(2), cs(5), F | A)},
-                    {5 * ms, k.frame(true, cs(5), ss(3), F | A)}});
-  EXPECT_FALSE(only(r).closed);  // streams done, connection still analysed
-  EXPECT_EQ(only(r).dir[0].bytes, "GET /");
-  EXPECT_EQ(r.shutdowns.size(), 2u);
-  run_timed(table, {{6 * ms, k.frame(false, ss(3), cs(6), A)},       // final ACK
-                    {7 * ms, k.frame(false, ss(3), cs(6), A)},       // duplicate ACK
-                    {200 * ms, k.frame(true, cs(5), ss(3), F | A)}}); // FIN again
-  EXPECT_FALSE(only(r).closed);
-  EXPECT_EQ(table.stats().late_segments, 0u);
-  // Past the close delay: on_close, then late segments.
-  run_timed(table, {{6 * kNanosPerSecond, k.frame(false, ss(3), cs(6), A)}});
-  ASSERT_TRUE(only(r).closed);
-  EXPECT_EQ(only(r).reason, CloseReason::kFin);
-  EXPECT_EQ(table.stats().late_segments, 1u);
-  const Connection& c = only(r).info;
-  EXPECT_EQ(c.analysis.history, "ShDdfFa");  // the final ACK: a
-  EXPECT_EQ(c.analysis.conn_state, "SF");
-  EXPECT_EQ(c.analysis.dir[1].duplicate_ack, 1u);
-  EXPECT_EQ(c.analysis.dir[0].retransmission, 1u);
-  EXPECT_EQ(c.dir[1].packets, 5u);  // not the late one
-  EXPECT_EQ(c.dir[0].packets, 4u);
-  table.finish();
-  EXPECT_EQ(r.conns.size(), 1u);
-}
-
-// A closing connection whose tuple a new SYN takes keeps its own reason;
-// the reuse is routine (no console line) after a clean close only.
-TEST_P(Reassembly, ReuseAfterCleanCloseIsRoutine) {
-  for (const bool clean : {true, false}) {
-    std::vector<std::vector<uint8_t>> f;
-    handshake(f);
-    f.push_back(k.frame(true, cs(0), ss(0), P | A, "one"));
-    if (clean) {
-      close_both(f, 3, 0);
-    } else {
-      f.push_back(k.frame(false, ss(0), cs(3), R | A));
-    }
-    f.push_back(k.frame(true, c0() + 100000, 0, S));
-    RecordingSink r;
-    run_frames(f, r);
-    ASSERT_EQ(r.conns.size(), 2u);
-    EXPECT_EQ(r.conns[0].reason, clean ? CloseReason::kFin : CloseReason::kRst);
-    const Finding* reuse = nullptr;
-    for (const auto& [id, finding] : r.findings) {
-      if (finding.kind == Finding::Kind::kTupleReuse) reuse = &finding;
-    }
-    ASSERT_NE(reuse, nullptr);
-    EXPECT_EQ(reuse->routine, clean);
-    EXPECT_EQ(reuse->text, clean ? "4-tuple reused by a new SYN (connection 1 on it; the "
-                                   "previous one, #0, closed normally)"
-                                 : "4-tuple reused by a new SYN (connection 1 on it; the "
-                                   "previous one, #0, had not closed normally)");
-  }
-}
-
-// Zeek's `G`: at the ACK that passes a hole; a hole filled before that
-// ACK is none, and later ACKs of the same hole add nothing.
-TEST_P(Reassembly, ContentGapInHistoryOnlyForAcknowledgedHoles) {
-  for (const bool fills : {false, true}) {
-    std::vector<std::vector<uint8_t>> f;
-    handshake(f);
-    f.push_back(k.frame(true, cs(0), ss(0), P | A, "abcd"));
-    f.push_back(k.frame(true, cs(8), ss(0), P | A, "ijkl"));
-    if (fills) f.push_back(k.frame(true, cs(4), ss(0), P | A, "efgh"));
-    f.push_back(k.frame(false, ss(0), cs(12), A));  // ACKs past the hole
-    f.push_back(k.frame(false, ss(0), cs(12), P | A, "ok"));
-    close_both(f, 12, 2);
-    RecordingSink r;
-    run_frames(f, r);
-    EXPECT_EQ(only(r).info.analysis.history, fills ? "ShADTadFf" : "ShADaGdFf");
-    EXPECT_EQ(only(r).dir[0].gaps.size(), fills ? 0u : 1u);
-  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Isns, Reassembly,

@@ -75,13 +75,15 @@ void print_stats(const DecodeStats& d, const FlowTableStats& f, uint64_t files,
                static_cast<unsigned long long>(d.fragments_cut));
   std::fprintf(stderr,
                "tcpscribe: %llu gap bytes, %llu conflicting overlaps, %llu keep-alives, "
-               "%llu late segments after close, %llu holes flushed by buffer caps, "
+               "%llu late segments after close, %llu out-of-window segments left out, "
+               "%llu holes flushed by buffer caps, "
                "%llu connections evicted, %llu idle-closed, peak out-of-order buffer "
                "%zu bytes\n",
                static_cast<unsigned long long>(f.gap_bytes),
                static_cast<unsigned long long>(f.conflicting_overlaps),
                static_cast<unsigned long long>(f.keep_alives),
                static_cast<unsigned long long>(f.late_segments),
+               static_cast<unsigned long long>(f.out_of_window),
                static_cast<unsigned long long>(f.forced_flushes),
                static_cast<unsigned long long>(f.evicted),
                static_cast<unsigned long long>(f.idle_closed), f.peak_buffered);

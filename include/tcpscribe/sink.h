@@ -90,6 +90,7 @@ struct Finding {
     kTupleReuse,          ///< a new SYN on a 4-tuple that had a connection
     kCaptureGap,          ///< bytes the capture never saw
     kConflictingOverlap,  ///< two copies of the same bytes differ
+    kOutOfWindow,         ///< a segment far outside any window, left out
     kHttp,                ///< an HTTP-level finding (text says which)
   };
   Kind kind = Kind::kCaptureGap;

@@ -54,7 +54,7 @@ void FlowTable::stream_segment(Entry& e, Dir d, const Segment& s, uint32_t data_
     feed(e, d, s, data_seq);
     return;
   }
-  std::optional<WindowGuard::Held> rejected;
+  std::unique_ptr<WindowGuard::Held> rejected;
   const auto verdict = e.guard.judge(di, rs.offset_of(data_seq), data_seq, s, rejected);
   if (rejected) reject_out_of_window(e, d, *rejected);
   if (verdict == WindowGuard::Verdict::kTakeHeldFirst) {

@@ -23,33 +23,25 @@ void WindowGuard::observe(Dir d, const Segment& s) {
 uint64_t WindowGuard::reach() const { return std::max(kMinReach, 2 * max_window_); }
 
 WindowGuard::Verdict WindowGuard::judge(int di, int64_t offset, uint32_t data_seq,
-                                        const Segment& s, std::optional<Held>& rejected) {
+                                        const Segment& s, std::unique_ptr<Held>& rejected) {
   if (offset < 0) return Verdict::kTake;  // before the stream: the reassembler's case
   const auto at = static_cast<uint64_t>(offset);
-  std::optional<Held>& h = held_[di];
+  std::unique_ptr<Held>& h = held_[di];
   if (h && at >= h->offset && at <= h->end()) return Verdict::kTakeHeldFirst;
   if (in_window(di, at)) return Verdict::kTake;
   if (h) rejected = std::move(h);
-  Held fresh;
-  fresh.seg = s;
-  fresh.bytes.assign(s.payload, s.payload + s.payload_len);
-  fresh.seg.payload = fresh.bytes.data();
-  fresh.data_seq = data_seq;
-  fresh.offset = at;
-  h = std::move(fresh);
+  h = std::make_unique<Held>();
+  h->seg = s;
+  h->bytes.assign(s.payload, s.payload + s.payload_len);
+  h->seg.payload = h->bytes.data();
+  h->data_seq = data_seq;
+  h->offset = at;
   return Verdict::kHold;
 }
 
-std::optional<WindowGuard::Held> WindowGuard::release_if_in_window(int di) {
-  if (!held_[di] || acked_[di] < held_[di]->offset) return std::nullopt;
+std::unique_ptr<WindowGuard::Held> WindowGuard::release_if_in_window(int di) {
+  if (!held_[di] || acked_[di] < held_[di]->offset) return nullptr;
   return take_held(di);
-}
-
-std::optional<WindowGuard::Held> WindowGuard::take_held(int di) {
-  std::optional<Held> h = std::move(held_[di]);
-  held_[di].reset();
-  // The vector moved with it; its payload pointer still points at the bytes.
-  return h;
 }
 
 }  // namespace tcpscribe

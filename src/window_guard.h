@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -53,12 +54,12 @@ class WindowGuard {
   /// Judges a segment of direction `di` starting at stream `offset`. A held
   /// segment that this one replaces is moved to `rejected`.
   Verdict judge(int di, int64_t offset, uint32_t data_seq, const Segment& s,
-                std::optional<Held>& rejected);
+                std::unique_ptr<Held>& rejected);
   /// The held segment of direction `di`, if the evidence now puts it in
   /// window (the peer acknowledged up to it), else nothing.
-  std::optional<Held> release_if_in_window(int di);
-  std::optional<Held> take_held(int di);
-  const std::optional<Held>& held(int di) const { return held_[di]; }
+  std::unique_ptr<Held> release_if_in_window(int di);
+  std::unique_ptr<Held> take_held(int di) { return std::move(held_[di]); }
+  const Held* held(int di) const { return held_[di].get(); }
 
   /// How far past the highest byte accepted or acknowledged a segment may start.
   uint64_t reach() const;
@@ -74,7 +75,7 @@ class WindowGuard {
   uint64_t max_window_ = 0;
   uint64_t front_[2] = {0, 0};
   uint64_t acked_[2] = {0, 0};
-  std::optional<Held> held_[2];
+  std::unique_ptr<Held> held_[2];  // out of line: rare, and entries stay small
 };
 
 }  // namespace tcpscribe

@@ -53,7 +53,7 @@ TEST(WindowGuard, FarSegmentIsHeldThenRejectedOrConfirmed) {
   g.observe(kC, seg(kSyn, 100, 0));
   g.observe(kS, seg(kSyn | kAck, 100, 0));
   g.accepted(0, 10);
-  std::optional<WindowGuard::Held> rejected;
+  std::unique_ptr<WindowGuard::Held> rejected;
   const Segment far = seg(kAck, 100, -1, 8);
   const uint64_t at = 10 + WindowGuard::kMinReach + 1;
   EXPECT_EQ(g.judge(0, 10 + WindowGuard::kMinReach, 0, far, rejected),

@@ -26,6 +26,8 @@ struct Segment {
   uint32_t ack = 0;
   uint8_t flags = 0;
   uint16_t window = 0;
+  /// A SYN's window scale option (RFC 7323), 0..14; -1: none (or no SYN).
+  int8_t wscale = -1;
   /// Payload bytes present in the capture.
   const uint8_t* payload = nullptr;
   uint32_t payload_len = 0;

@@ -93,6 +93,7 @@ struct Finding {
     kTupleReuse,          ///< a new SYN on a 4-tuple that had a connection
     kCaptureGap,          ///< bytes the capture never saw
     kConflictingOverlap,  ///< two copies of the same bytes differ
+    kOutOfWindow,         ///< a segment far outside any window, left out
     kHttp,                ///< an HTTP-level finding (text says which)
   };
   Kind kind = Kind::kCaptureGap;
@@ -104,13 +105,16 @@ struct Finding {
   /// Worth a "!!" line. False: a fact kept in the reports only (a normal
   /// half-close, a line another finding tells better).
   bool alarm = true;
+  /// Routine (a client port reused after a clean close): kept in the
+  /// reports and shown with -v, but not a console line of its own.
+  bool routine = false;
 };
 
 /// What sinks know about a connection. Owned by the flow table; valid from
 /// on_open until on_close returns.
 struct Connection {
   uint64_t id = 0;           ///< serial, in order of first packet (from 0)
-  Endpoint client;           ///< sender of the SYN, or of the first packet seen
+  Endpoint client;           ///< sender of the SYN; without it, see server_ports.h
   Endpoint server;
   int vlan[2] = {-1, -1};    ///< outermost VLAN tag of each direction, -1: none
   uint32_t reuse_index = 0;  ///< 0 for the first connection on a 4-tuple, 1 for c1 ...

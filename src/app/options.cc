@@ -47,7 +47,7 @@ po::options_description visible_options() {
     ("max-fds,f", po::value<size_t>(), "use at most N file descriptors for flow files")
     ("writer-threads", po::value<size_t>(), "threads that create and write flow files (default 2; 0 = none)")
     ("quiet,q", "no warnings, no progress line")
-    ("verbose,v", "statistics and details on stderr")
+    ("verbose,v", "statistics and details on stderr (and routine findings)")
     ("color", po::value<std::string>(), "console colors: auto (default), always, never; NO_COLOR disables auto")
     ("max-flows", po::value<size_t>(), "open connections held at once before the oldest is closed (default 1000000)")
     ("max-buffer", po::value<size_t>(), "MiB of out-of-order data held in all (default 256)")

@@ -76,13 +76,15 @@ void print_stats(const DecodeStats& d, const FlowTableStats& f, uint64_t files,
                static_cast<unsigned long long>(d.fragments_cut));
   std::fprintf(stderr,
                "tcpscribe: %llu gap bytes, %llu conflicting overlaps, %llu keep-alives, "
-               "%llu late segments after close, %llu holes flushed by buffer caps, "
+               "%llu late segments after close, %llu out-of-window segments left out, "
+               "%llu holes flushed by buffer caps, "
                "%llu connections evicted, %llu idle-closed, peak out-of-order buffer "
                "%zu bytes\n",
                static_cast<unsigned long long>(f.gap_bytes),
                static_cast<unsigned long long>(f.conflicting_overlaps),
                static_cast<unsigned long long>(f.keep_alives),
                static_cast<unsigned long long>(f.late_segments),
+               static_cast<unsigned long long>(f.out_of_window),
                static_cast<unsigned long long>(f.forced_flushes),
                static_cast<unsigned long long>(f.evicted),
                static_cast<unsigned long long>(f.idle_closed), f.peak_buffered);
@@ -122,6 +124,7 @@ int Pipeline::open() {
     co.name_template = opt_.name_template;
     co.flush_each = opt_.live || streaming_;
     co.findings = !opt_.quiet;
+    co.routine_findings = opt_.verbose > 0;
     console_ = std::make_unique<ConsoleSink>(co, stdout);
     sinks.push_back(console_.get());
   } else if (!opt_.no_files) {
@@ -145,7 +148,8 @@ int Pipeline::open() {
   if (!opt_.console && !opt_.quiet) {
     // With the flows in files, findings go to standard error.
     findings_ = std::make_unique<FindingsSink>(opt_.name_template,
-                                               color_enabled(opt_.color, STDERR_FILENO), stderr);
+                                               color_enabled(opt_.color, STDERR_FILENO), stderr,
+                                               opt_.verbose > 0);
     sinks.push_back(findings_.get());
   }
   if (!opt_.netrecord_root.empty()) {

@@ -1,5 +1,7 @@
 #include "decode.h"
 
+#include <algorithm>
+
 namespace tcpscribe {
 namespace {
 
@@ -254,6 +256,27 @@ bool Decoder::decode_ipv6(Timestamp ts, const uint8_t* ip, size_t avail, int vla
   return decode_tcp(ip + off, present - off, total - off, out);
 }
 
+namespace {
+
+// The window scale option of a SYN's options, -1 when absent or malformed.
+int8_t window_scale(const uint8_t* opt, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    const uint8_t kind = opt[i];
+    if (kind == 0) break;  // end of options
+    if (kind == 1) {       // no-op
+      ++i;
+      continue;
+    }
+    if (i + 1 >= len || opt[i + 1] < 2 || i + opt[i + 1] > len) break;
+    if (kind == 3 && opt[i + 1] == 3) return static_cast<int8_t>(std::min<uint8_t>(opt[i + 2], 14));
+    i += opt[i + 1];
+  }
+  return -1;
+}
+
+}  // namespace
+
 bool Decoder::decode_tcp(const uint8_t* tcp, size_t avail, size_t announced,
                          Segment& out) {
   if (avail < 20) { ++stats_.truncated; return false; }
@@ -265,6 +288,8 @@ bool Decoder::decode_tcp(const uint8_t* tcp, size_t avail, size_t announced,
   out.ack = be32(tcp + 8);
   out.flags = tcp[13];
   out.window = be16(tcp + 14);
+  out.wscale = (out.flags & tcp_flags::kSyn) ? window_scale(tcp + 20, std::min(avail, doff) - 20)
+                                             : -1;
   const size_t present_payload = avail > doff ? avail - doff : 0;
   out.payload = tcp + std::min(avail, doff);
   out.payload_len = static_cast<uint32_t>(present_payload);

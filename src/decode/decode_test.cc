@@ -64,6 +64,24 @@ TEST(Decoder, EthernetIpv4) {
   EXPECT_EQ(d.seg.missing_len, 0u);
 }
 
+TEST(Decoder, WindowScaleOfASyn) {
+  auto syn = [](uint8_t flags, int scale) {
+    Tins::IP ip("192.0.2.2", "192.0.2.1");
+    Tins::TCP tcp(80, 1234);
+    tcp.flags(flags);
+    tcp.mss(1460);
+    if (scale >= 0) tcp.winscale(static_cast<uint8_t>(scale));
+    tcp.sack_permitted();
+    ip /= tcp;
+    return ip.serialize();
+  };
+  EXPECT_EQ(decode(syn(Tins::TCP::SYN, 7), 101).seg.wscale, 7);
+  EXPECT_EQ(decode(syn(Tins::TCP::SYN | Tins::TCP::ACK, 0), 101).seg.wscale, 0);
+  EXPECT_EQ(decode(syn(Tins::TCP::SYN, 15), 101).seg.wscale, 14);  // RFC 7323's limit
+  EXPECT_EQ(decode(syn(Tins::TCP::SYN, -1), 101).seg.wscale, -1);
+  EXPECT_EQ(decode(syn(Tins::TCP::ACK, 7), 101).seg.wscale, -1);   // only on a SYN
+}
+
 TEST(Decoder, EthernetPaddingIsNotPayload) {
   Bytes f = cat(cat(kEtherHeader, {0x08, 0x00}), ipv4_tcp("ab"));
   f.insert(f.end(), {'P', 'A', 'D', 'P', 'A', 'D'});

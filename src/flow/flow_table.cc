@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "flow_table_entry.h"
+#include "server_ports.h"
+
 namespace tcpscribe {
 
 const char* to_string(CloseReason r) {
@@ -15,129 +18,6 @@ const char* to_string(CloseReason r) {
   }
   return "?";
 }
-
-/// What a connection must remember, even after it closed, to tell its own
-/// late packets from a new connection on the same tuple.
-struct FlowTable::Identity {
-  uint64_t id = 0;
-  uint32_t reuse_index = 0;
-  Endpoint client;
-  bool client_syn = false;
-  bool server_syn = false;
-  uint32_t client_isn = 0;
-  uint32_t server_isn = 0;
-  bool base_known[2] = {false, false};
-  uint32_t base_seq[2] = {0, 0};
-
-  Dir dir_of(const Endpoint& src) const {
-    return src == client ? Dir::kClientToServer : Dir::kServerToClient;
-  }
-};
-
-struct FlowTable::Tombstone {
-  FlowKey key;
-  Identity who;
-  Timestamp closed_at = 0;
-  Tombstone* lru_prev = nullptr;
-  Tombstone* lru_next = nullptr;
-};
-
-struct FlowTable::Entry {
-  FlowKey key;
-  Connection conn;
-  StreamReassembler streams[2];
-  ConnectionTracker tracker;  // Zeek/Wireshark analysis (tcp_analysis.h)
-  bool client_syn = false;
-  bool server_syn = false;
-  uint32_t client_isn = 0;
-  uint32_t server_isn = 0;
-  uint64_t packets = 0;
-  Timestamp last_activity = 0;
-  // Where each direction's stream starts; kept after close so that a late
-  // SYN (reordered capture) is recognised as this connection's.
-  bool base_known[2] = {false, false};
-  uint32_t base_seq[2] = {0, 0};
-  // A FIN seen before its direction had a first byte to anchor offsets.
-  std::optional<uint32_t> pending_fin[2];
-  bool shut[2] = {false, false};  // on_shutdown sent
-  // Holes the peer has acknowledged past: proven lost unless they fill soon.
-  uint64_t acked[2] = {0, 0};
-  bool proof_pending[2] = {false, false};
-  uint64_t proof_packet[2] = {0, 0};
-  Timestamp proof_ts[2] = {0, 0};
-  Entry* lru_prev = nullptr;
-  Entry* lru_next = nullptr;
-
-  Dir dir_of(const Endpoint& src) const {
-    return src == conn.client ? Dir::kClientToServer : Dir::kServerToClient;
-  }
-  Identity identity() const {
-    Identity w;
-    w.id = conn.id;
-    w.reuse_index = conn.reuse_index;
-    w.client = conn.client;
-    w.client_syn = client_syn;
-    w.server_syn = server_syn;
-    w.client_isn = client_isn;
-    w.server_isn = server_isn;
-    for (int i = 0; i < 2; ++i) {
-      w.base_known[i] = base_known[i];
-      w.base_seq[i] = base_seq[i];
-    }
-    return w;
-  }
-  /// Everything a direction sent before its FIN has been delivered.
-  bool complete(int i) const {
-    return streams[i].has_base() ? streams[i].complete() : pending_fin[i].has_value();
-  }
-  size_t buffered() const {
-    return streams[0].buffered_bytes() + streams[1].buffered_bytes();
-  }
-};
-
-/// Adapts one direction's reassembler output to the sinks, applying -b.
-class FlowTable::DirOutput : public StreamOutput {
- public:
-  DirOutput(FlowTable& t, Entry& e, Dir d) : t_(t), e_(e), d_(d) {}
-
-  void data(uint64_t offset, std::span<const uint8_t> bytes, Timestamp ts) override {
-    const uint64_t limit = t_.limits_.max_bytes_per_direction;
-    DirectionStats& st = e_.conn.dir[index_of(d_)];
-    st.delivered_bytes += bytes.size();
-    if (limit && offset + bytes.size() > limit) {
-      const uint64_t keep = offset >= limit ? 0 : limit - offset;
-      t_.stats_.bytes_over_limit += bytes.size() - keep;
-      st.dropped_bytes += bytes.size() - keep;
-      bytes = bytes.first(keep);
-      if (bytes.empty()) return;
-    }
-    for (Sink* s : t_.sinks_) s->on_data(e_.conn, d_, offset, bytes, ts);
-  }
-  void gap(uint64_t offset, uint64_t length, Timestamp ts) override {
-    const uint64_t limit = t_.limits_.max_bytes_per_direction;
-    e_.conn.dir[index_of(d_)].gap_bytes += length;
-    t_.stats_.gap_bytes += length;
-    if (limit && offset + length > limit) {
-      if (offset >= limit) return;
-      length = limit - offset;
-    }
-    for (Sink* s : t_.sinks_) s->on_gap(e_.conn, d_, offset, length, ts);
-    Finding f;
-    f.kind = Finding::Kind::kCaptureGap;
-    f.dir = d_;
-    f.ts = ts;
-    f.offset = offset;
-    f.length = length;
-    f.text = std::to_string(length) + " bytes missing from the capture at offset " +
-             std::to_string(offset);
-    t_.report(e_, f);
-  }
-
- private:
-  FlowTable& t_;
-  Entry& e_;
-  Dir d_;
-};
 
 FlowTable::FlowTable(FlowTableLimits limits, std::vector<Sink*> sinks)
     : limits_(limits), sinks_(std::move(sinks)) {}
@@ -165,13 +45,13 @@ void lru_unlink(T*& head, T*& tail, T& e) {
 }  // namespace
 
 FlowTable::Entry* FlowTable::create(const FlowKey& key, const Segment& s,
-                                    uint32_t reuse_index, uint64_t previous_id) {
+                                    uint32_t reuse_index, uint64_t previous_id,
+                                    PrevEnd prev) {
   auto e = std::make_unique<Entry>();
   e->key = key;
   const bool syn = s.has(tcp_flags::kSyn);
-  const bool ack = s.has(tcp_flags::kAck);
-  // A lone SYN-ACK means we missed the SYN: its receiver is the client.
-  const bool from_server = syn && ack;
+  // Without the SYN: a lone SYN-ACK, or a service port (server_ports.h).
+  const bool from_server = first_segment_from_server(s);
   e->conn.id = next_id_++;
   e->conn.client = from_server ? s.dst : s.src;
   e->conn.server = from_server ? s.src : s.dst;
@@ -189,11 +69,15 @@ FlowTable::Entry* FlowTable::create(const FlowKey& key, const Segment& s,
     Finding f;
     f.kind = Finding::Kind::kTupleReuse;
     f.ts = s.ts;
-    f.text = (s.has(tcp_flags::kSyn) ? "4-tuple reused by a new SYN (connection "
-                                      : "4-tuple active again after its connection ended "
-                                        "(connection ") +
-             std::to_string(reuse_index) + " on it; the previous one is #" +
-             std::to_string(previous_id) + ")";
+    f.text = (syn ? "4-tuple reused by a new SYN (connection "
+                  : "4-tuple active again after its connection ended (connection ") +
+             std::to_string(reuse_index) + " on it; the previous one, #" +
+             std::to_string(previous_id) +
+             (prev == PrevEnd::kClean  ? ", closed normally)"
+              : prev == PrevEnd::kOpen ? ", was still open)"
+                                       : ", had not closed normally)");
+    // A client reusing its port after a clean close is what TCP expects.
+    f.routine = syn && prev == PrevEnd::kClean;
     report(*raw, f);
   }
   return raw;
@@ -254,14 +138,18 @@ void FlowTable::on_segment(const Segment& s, bool may_open) {
   const FlowKey key = FlowKey::of(s.src, s.dst);
   uint32_t reuse_index = 0;
   uint64_t previous_id = UINT64_MAX;
+  PrevEnd prev = PrevEnd::kUnclean;
   if (Entry* found = table_.find(key)) {
     Entry& e = *found;
-    if (!starts_new_connection(e.identity(), false, s)) {
+    const Identity who = e.identity();
+    if (!starts_new_connection(who, e.closing, s)) {
       process(e, s);
       return;
     }
     reuse_index = e.conn.reuse_index + 1;
     previous_id = e.conn.id;
+    prev = who.clean ? PrevEnd::kClean : e.closing ? PrevEnd::kUnclean : PrevEnd::kOpen;
+    // A closing connection keeps the reason it closed for.
     close(e, CloseReason::kReused, s.ts);
     // The new connection replaces the tombstone close() left.
     lru_unlink(tomb_head_, tomb_tail_, *tombstones_.find(key));
@@ -276,22 +164,27 @@ void FlowTable::on_segment(const Segment& s, bool may_open) {
     }
     reuse_index = t->who.reuse_index + 1;
     previous_id = t->who.id;
+    prev = t->who.clean ? PrevEnd::kClean : PrevEnd::kUnclean;
     lru_unlink(tomb_head_, tomb_tail_, *t);
     tombstones_.erase(key);
   } else if (auto r = retired_counts_.find(key); r != retired_counts_.end()) {
     reuse_index = r->second.next_index;
     previous_id = r->second.last_id;
+    prev = r->second.clean ? PrevEnd::kClean : PrevEnd::kUnclean;
   }
   if (!may_open) {
     ++stats_.ignored_segments;
     return;
   }
-  if (table_.size() >= limits_.max_flows && lru_head_) {
+  if (table_.size() >= limits_.max_flows && closing_head_) {
+    // A closing connection is done but for its late packets: it goes first.
+    close(*closing_head_, CloseReason::kFin, s.ts);
+  } else if (table_.size() >= limits_.max_flows && lru_head_) {
     // Evict the least recently active connection.
     ++stats_.evicted;
     close(*lru_head_, CloseReason::kEvicted, s.ts);
   }
-  process(*create(key, s, reuse_index, previous_id), s);
+  process(*create(key, s, reuse_index, previous_id, prev), s);
 }
 
 void FlowTable::process(Entry& e, const Segment& s) {
@@ -302,7 +195,7 @@ void FlowTable::process(Entry& e, const Segment& s) {
   const size_t buffered_before = e.buffered();
   ++e.packets;
   e.last_activity = std::max(s.ts, clock_);
-  if (&e != lru_tail_) {
+  if (!e.closing && &e != lru_tail_) {
     lru_unlink(lru_head_, lru_tail_, e);
     lru_push_back(lru_head_, lru_tail_, e);
   }
@@ -329,11 +222,17 @@ void FlowTable::process(Entry& e, const Segment& s) {
       e.conn.synack_ts = s.ts;
     }
   }
+  e.guard.observe(d, s);
   // Analysis sees every segment in capture order, before reassembly.
   {
     std::vector<Finding> found;
     e.tracker.on_segment(e.conn, d, s, found);
     for (const Finding& f : found) report(e, f);
+  }
+  if (e.closing) {
+    // Its streams are complete: the segment is analysed, not stream data.
+    for (SegmentObserver* o : observers_) o->on_segment(e.conn, d, s);
+    return;
   }
 
   // A direction's offsets start at its SYN, or else at its first byte:
@@ -347,35 +246,8 @@ void FlowTable::process(Entry& e, const Segment& s) {
     if (e.pending_fin[di]) rs.set_end(*e.pending_fin[di]);
   }
 
-  DirOutput out(*this, e, d);
-  if (s.payload_len + s.missing_len > 0 && !s.has(tcp_flags::kSyn | tcp_flags::kFin |
-                                                  tcp_flags::kRst) &&
-      rs.is_keep_alive(data_seq, s.payload_len + s.missing_len)) {
-    ++stats_.keep_alives;
-  } else if (s.payload_len + s.missing_len > 0) {
-    const AddResult r =
-        rs.add(data_seq, s.payload, s.payload_len, s.missing_len, s.ts, out);
-    st.retransmitted_bytes += r.old_bytes;
-    if (r.conflict) {
-      ++st.conflicting_overlaps;
-      ++stats_.conflicting_overlaps;
-      Finding f;
-      f.kind = Finding::Kind::kConflictingOverlap;
-      f.dir = d;
-      f.ts = s.ts;
-      f.length = s.payload_len;
-      f.text = "a retransmitted segment carries different bytes than the first copy "
-               "(the first copy is kept)";
-      report(e, f);
-    }
-    if (r.before_start) stats_.bytes_before_start += s.payload_len;
-  }
-  if (s.has(tcp_flags::kFin)) {
-    st.fin = true;
-    const uint32_t fin_seq = data_seq + s.payload_len + s.missing_len;
-    if (rs.has_base()) rs.set_end(fin_seq);
-    else if (!e.pending_fin[di]) e.pending_fin[di] = fin_seq;
-  }
+  stream_segment(e, d, s, data_seq);
+  if (s.has(tcp_flags::kFin)) st.fin = true;
   if (s.has(tcp_flags::kRst)) st.rst = true;
 
   // An ACK past a hole in the other direction proves those bytes crossed
@@ -384,11 +256,18 @@ void FlowTable::process(Entry& e, const Segment& s) {
   StreamReassembler& peer = e.streams[pi];
   if (s.has(tcp_flags::kAck) && peer.has_base()) {
     const int64_t acked = peer.offset_of(s.ack);
+    if (acked > 0) e.guard.acked(pi, static_cast<uint64_t>(acked));
+    if (auto held = e.guard.release_if_in_window(pi)) {
+      feed(e, reverse(d), held->seg, held->data_seq);
+    }
     const bool hole_before_data =
         peer.has_holes() && peer.first_buffered_offset() < static_cast<uint64_t>(acked);
     const bool hole_before_fin = peer.end_offset() && peer.next_offset() < *peer.end_offset();
     if (acked > static_cast<int64_t>(peer.next_offset()) &&
         (hole_before_data || hole_before_fin)) {
+      // Zeek's content gap, at the ACK that first passes the hole (Zeek's
+      // reassembler skips it then, whatever arrives later).
+      if (e.acked[pi] <= peer.next_offset()) e.tracker.on_content_gap(e.conn, reverse(d));
       e.acked[pi] = std::max<uint64_t>(e.acked[pi], static_cast<uint64_t>(acked));
       if (!e.proof_pending[pi]) {
         e.proof_pending[pi] = true;
@@ -415,78 +294,34 @@ void FlowTable::process(Entry& e, const Segment& s) {
   // before them is delivered. After a RST nothing more is expected.
   const bool reset = e.conn.dir[0].rst || e.conn.dir[1].rst;
   if (reset && !e.streams[0].has_holes() && !e.streams[1].has_holes()) {
-    close(e, CloseReason::kRst, s.ts);
+    begin_close(e, CloseReason::kRst, s.ts);
   } else if (e.complete(0) && e.complete(1)) {
-    close(e, CloseReason::kFin, s.ts);
+    begin_close(e, CloseReason::kFin, s.ts);
   }
 }
 
-void FlowTable::note_shutdowns(Entry& e, Timestamp ts) {
-  for (int i = 0; i < 2; ++i) {
-    if (e.shut[i] || !e.complete(i)) continue;
-    e.shut[i] = true;
-    for (Sink* sink : sinks_) sink->on_shutdown(e.conn, static_cast<Dir>(i), false, ts);
+void FlowTable::begin_close(Entry& e, CloseReason why, Timestamp ts) {
+  end_streams(e, ts);
+  e.closing = true;
+  e.closing_why = why;
+  e.closing_at = clock_;
+  if (limits_.close_delay <= 0) {
+    close(e, why, ts);
+    return;
   }
-}
-
-void FlowTable::report(Entry& e, const Finding& f) {
-  for (Sink* sink : sinks_) sink->on_finding(e.conn, f);
-}
-
-void FlowTable::flush_proven_holes(Entry& e, Timestamp ts) {
-  for (int i = 0; i < 2; ++i) {
-    if (!e.proof_pending[i]) continue;
-    StreamReassembler& rs = e.streams[i];
-    if (rs.next_offset() >= e.acked[i]) {
-      e.proof_pending[i] = false;
-      continue;
-    }
-    if (e.packets - e.proof_packet[i] < limits_.ack_proof_packets &&
-        ts - e.proof_ts[i] < limits_.ack_proof_time) {
-      continue;
-    }
-    DirOutput out(*this, e, static_cast<Dir>(i));
-    rs.flush_holes_until(e.acked[i], ts, out);
-    // The ACK covers the FIN too: nothing more can come before it.
-    if (rs.end_offset() && e.acked[i] > *rs.end_offset()) rs.flush_all(ts, out);
-    e.proof_pending[i] = false;
-  }
-}
-
-void FlowTable::enforce_buffer_caps(Entry& e, Timestamp ts) {
-  for (int i = 0; i < 2; ++i) {
-    StreamReassembler& rs = e.streams[i];
-    while (rs.buffered_bytes() > limits_.max_buffer_per_direction) {
-      const size_t before = rs.buffered_bytes();
-      DirOutput out(*this, e, static_cast<Dir>(i));
-      rs.flush_holes_until(rs.first_buffered_offset() + 1, ts, out);
-      buffered_ -= before - rs.buffered_bytes();
-      ++stats_.forced_flushes;
-    }
-  }
-  // Over the global cap: give up the oldest holes first.
-  for (Entry* it = lru_head_; buffered_ > limits_.max_buffer_total && it;
-       it = it->lru_next) {
-    Entry& victim = *it;
-    for (int i = 0; i < 2; ++i) {
-      StreamReassembler& rs = victim.streams[i];
-      if (!rs.has_holes()) continue;
-      const size_t before = rs.buffered_bytes();
-      DirOutput out(*this, victim, static_cast<Dir>(i));
-      rs.flush_all(ts, out);
-      buffered_ -= before;
-      ++stats_.forced_flushes;
-    }
-  }
+  // Nothing more goes into the streams: give their memory back.
+  for (StreamReassembler& rs : e.streams) rs = StreamReassembler();
+  lru_unlink(lru_head_, lru_tail_, e);
+  lru_push_back(closing_head_, closing_tail_, e);
 }
 
 void FlowTable::close(Entry& e, CloseReason why, Timestamp ts) {
-  buffered_ -= e.buffered();
-  for (int i = 0; i < 2; ++i) {
-    DirOutput out(*this, e, static_cast<Dir>(i));
-    e.streams[i].flush_all(ts, out);
+  const bool was_closing = e.closing && limits_.close_delay > 0;
+  if (e.closing) {
+    why = e.closing_why;
+  } else {
+    end_streams(e, ts);
   }
-  note_shutdowns(e, ts);
   {
     std::vector<Finding> found;
     e.tracker.on_close(e.conn, found);
@@ -497,7 +332,7 @@ void FlowTable::close(Entry& e, CloseReason why, Timestamp ts) {
   const FlowKey key = e.key;
   if (why == CloseReason::kIdle || why == CloseReason::kEvicted) {
     // Packets that come after this are a new connection on the tuple.
-    retired_counts_[key] = {e.conn.reuse_index + 1, e.conn.id};
+    retired_counts_[key] = {e.conn.reuse_index + 1, e.conn.id, false};
   } else {
     // A compact tombstone lets late packets (the last ACK, retransmitted
     // FINs) be recognised instead of opening a new, swapped flow.
@@ -513,16 +348,23 @@ void FlowTable::close(Entry& e, CloseReason why, Timestamp ts) {
     t->closed_at = clock_;
     lru_push_back(tomb_head_, tomb_tail_, *t);
   }
-  lru_unlink(lru_head_, lru_tail_, e);
+  if (was_closing) {
+    lru_unlink(closing_head_, closing_tail_, e);
+  } else {
+    lru_unlink(lru_head_, lru_tail_, e);
+  }
   table_.erase(key);  // destroys e
 }
 
 void FlowTable::expire(Timestamp now) {
+  while (closing_head_ && now - closing_head_->closing_at > limits_.close_delay) {
+    close(*closing_head_, closing_head_->closing_why, now);
+  }
   while (tomb_head_) {
     Tombstone& t = *tomb_head_;
     if (now - t.closed_at <= limits_.closed_linger) break;
     const FlowKey key = t.key;
-    retired_counts_[key] = {t.who.reuse_index + 1, t.who.id};
+    retired_counts_[key] = {t.who.reuse_index + 1, t.who.id, t.who.clean};
     lru_unlink(tomb_head_, tomb_tail_, t);
     tombstones_.erase(key);  // destroys t
   }
@@ -536,6 +378,7 @@ void FlowTable::finish() {
   std::vector<Entry*> open;
   open.reserve(table_.size());
   for (Entry* e = lru_head_; e; e = e->lru_next) open.push_back(e);
+  for (Entry* e = closing_head_; e; e = e->lru_next) open.push_back(e);
   std::sort(open.begin(), open.end(),
             [](const Entry* a, const Entry* b) { return a->conn.id < b->conn.id; });
   for (Entry* e : open) close(*e, CloseReason::kEndOfInput, e->conn.last_ts);

@@ -1,11 +1,17 @@
 // Segments -> connections: direction, ISNs, 4-tuple reuse, closing, limits.
 //
 // A connection is keyed by its 4-tuple plus VLAN. The SYN's sender is the
-// client; for a connection picked up midstream, the first packet's sender.
+// client; for a connection picked up midstream, the receiver of a lone
+// SYN-ACK, or else the side not on a likely server port (server_ports.h),
+// or else the first packet's sender.
 // A SYN with a new ISN (or any SYN once the old connection has closed)
 // starts a new connection on the same tuple, numbered c1, c2 ... like
-// tcpflow. A closed connection lingers as a tombstone so that its late
-// packets (the last ACK, retransmitted FINs) do not open a new, swapped flow.
+// tcpflow. Once both FINs (or a RST) end a connection, its streams are
+// complete at once, but the connection stays for close_delay of capture
+// time, as in Zeek (tcp_close_delay), so that the analysis sees its last
+// packets (the final ACK, retransmitted FINs, duplicate ACKs) before the
+// sinks get on_close. After that it lingers as a tombstone so that even
+// later packets do not open a new, swapped flow.
 #pragma once
 
 #include <memory>
@@ -18,6 +24,7 @@
 #include "tcp_analysis.h"
 #include "tcpscribe/segment.h"
 #include "tcpscribe/sink.h"
+#include "window_guard.h"
 
 namespace tcpscribe {
 
@@ -27,6 +34,9 @@ struct FlowTableLimits {
   size_t max_buffer_total = 256u << 20;        ///< out-of-order bytes held in all
   Timestamp idle_timeout = 900 * kNanosPerSecond;  ///< 0: never
   Timestamp closed_linger = 120 * kNanosPerSecond; ///< how long a tombstone stays
+  /// After both FINs or a RST: how long the connection is still analysed
+  /// before on_close (Zeek's tcp_close_delay). 0: on_close at once.
+  Timestamp close_delay = 5 * kNanosPerSecond;
   uint64_t max_bytes_per_direction = 0;        ///< -b: 0 means unlimited
   /// Packets on a connection after the peer acknowledged past a hole before
   /// the hole is declared lost (captures reorder data and ACKs a little).
@@ -38,7 +48,7 @@ struct FlowTableStats {
   uint64_t segments = 0;
   uint64_t connections = 0;
   uint64_t reused_tuples = 0;       ///< connections that replaced one on the same tuple
-  uint64_t late_segments = 0;       ///< segments for a connection already closed
+  uint64_t late_segments = 0;       ///< segments more than close_delay after the close
   uint64_t ignored_segments = 0;    ///< -R: segments of connections not already open
   uint64_t forced_flushes = 0;      ///< holes declared lost because a buffer cap was hit
   uint64_t evicted = 0;             ///< connections closed because of max_flows
@@ -48,6 +58,7 @@ struct FlowTableStats {
   uint64_t keep_alives = 0;         ///< keep-alive probes (their byte is not data)
   uint64_t gap_bytes = 0;           ///< bytes delivered as gaps, all connections
   uint64_t conflicting_overlaps = 0;
+  uint64_t out_of_window = 0;       ///< segments left out: far outside any window
   size_t peak_buffered = 0;
 };
 
@@ -79,12 +90,24 @@ class FlowTable {
   struct Entry;
   class DirOutput;
 
+  /// How the connection that had the tuple before ended.
+  enum class PrevEnd : uint8_t { kOpen, kClean, kUnclean };
   Entry* create(const FlowKey& key, const Segment& s, uint32_t reuse_index,
-                uint64_t previous_id);
+                uint64_t previous_id, PrevEnd prev);
   void note_shutdowns(Entry& e, Timestamp ts);
   void report(Entry& e, const Finding& f);
   bool starts_new_connection(const Identity& e, bool closed, const Segment& s) const;
   void process(Entry& e, const Segment& s);
+  /// The segment's bytes and FIN into its direction's stream, unless the
+  /// window guard holds it back (window_guard.h).
+  void stream_segment(Entry& e, Dir d, const Segment& s, uint32_t data_seq);
+  void feed(Entry& e, Dir d, const Segment& s, uint32_t data_seq);
+  void reject_out_of_window(Entry& e, Dir d, const WindowGuard::Held& h);
+  /// Delivers what is buffered (holes become gaps), sends the shutdowns.
+  void end_streams(Entry& e, Timestamp ts);
+  /// Both FINs or a RST: streams end now, on_close after close_delay.
+  void begin_close(Entry& e, CloseReason why, Timestamp ts);
+  /// on_close; a closing connection keeps the reason it closed for.
   void close(Entry& e, CloseReason why, Timestamp ts);
   void enforce_buffer_caps(Entry& e, Timestamp ts);
   void flush_proven_holes(Entry& e, Timestamp ts);
@@ -101,6 +124,7 @@ class FlowTable {
   struct Retired {
     uint32_t next_index;
     uint64_t last_id;
+    bool clean;
   };
   std::unordered_map<FlowKey, Retired, FlowKeyHash> retired_counts_;
   // Open connections, least recently active first. Intrusive (Entry::lru_prev,
@@ -108,6 +132,10 @@ class FlowTable {
   // node of its own.
   Entry* lru_head_ = nullptr;
   Entry* lru_tail_ = nullptr;
+  // Closing connections (begin_close), in order of closing, through the
+  // same pointers: they are not in the LRU list.
+  Entry* closing_head_ = nullptr;
+  Entry* closing_tail_ = nullptr;
   FlowTableStats stats_;
   size_t buffered_ = 0;
   uint64_t next_id_ = 0;

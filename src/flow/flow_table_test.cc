@@ -1,50 +1,20 @@
 // Reassembly scenarios with crafted segments, each replayed at initial
 // sequence numbers around the 32-bit wrap (libtins' technique), so every
 // scenario crosses 2^32 somewhere.
-#include <gtest/gtest.h>
-
-#include "test_support.h"
+#include "flow_table_fixture.h"
 
 namespace tcpscribe {
 namespace {
 
+using testing::A;
 using testing::Crafter;
+using testing::F;
+using testing::P;
+using testing::R;
+using testing::Reassembly;
 using testing::RecordingSink;
 using testing::run_frames;
-
-constexpr uint8_t S = tcp_flags::kSyn;
-constexpr uint8_t A = tcp_flags::kAck;
-constexpr uint8_t F = tcp_flags::kFin;
-constexpr uint8_t R = tcp_flags::kRst;
-constexpr uint8_t P = tcp_flags::kPsh;
-
-class Reassembly : public ::testing::TestWithParam<uint32_t> {
- protected:
-  // Client ISN is the parameter; the server's is offset so both wrap.
-  uint32_t c0() const { return GetParam(); }
-  uint32_t s0() const { return GetParam() - 7; }
-  // Sequence numbers of stream offset `o` in each direction.
-  uint32_t cs(uint32_t o) const { return c0() + 1 + o; }
-  uint32_t ss(uint32_t o) const { return s0() + 1 + o; }
-
-  void handshake(std::vector<std::vector<uint8_t>>& f) const {
-    f.push_back(k.frame(true, c0(), 0, S));
-    f.push_back(k.frame(false, s0(), cs(0), S | A));
-    f.push_back(k.frame(true, cs(0), ss(0), A));
-  }
-  void close_both(std::vector<std::vector<uint8_t>>& f, uint32_t c_end,
-                  uint32_t s_end) const {
-    f.push_back(k.frame(true, cs(c_end), ss(s_end), F | A));
-    f.push_back(k.frame(false, ss(s_end), cs(c_end) + 1, F | A));
-    f.push_back(k.frame(true, cs(c_end) + 1, ss(s_end) + 1, A));
-  }
-  const RecordingSink::Conn& only(const RecordingSink& r) const {
-    EXPECT_EQ(r.conns.size(), 1u);
-    return r.conns.begin()->second;
-  }
-
-  Crafter k;
-};
+using testing::S;
 
 TEST_P(Reassembly, InOrder) {
   std::vector<std::vector<uint8_t>> f;
@@ -267,13 +237,32 @@ TEST_P(Reassembly, MidstreamPickupStartsAtFirstByteSeen) {
   EXPECT_EQ(c.reason, CloseReason::kEndOfInput);
 }
 
-TEST_P(Reassembly, ServerFirstPacketMakesItTheClientMidstream) {
+// Midstream, the server (port 80) speaks first: the port says it is the
+// server, as Zeek's likely_server_ports does.
+TEST_P(Reassembly, MidstreamServerOnServicePortStaysTheServer) {
   std::vector<std::vector<uint8_t>> f;
   f.push_back(k.frame(false, ss(0), cs(0), P | A, "220 ready"));
+  f.push_back(k.frame(true, cs(0), ss(9), P | A, "EHLO"));
   RecordingSink r;
   run_frames(f, r);
-  EXPECT_EQ(only(r).info.client.port, 80);
-  EXPECT_EQ(only(r).dir[0].bytes, "220 ready");
+  const auto& c = only(r);
+  EXPECT_EQ(c.info.client.port, 40000);
+  EXPECT_EQ(c.info.server.port, 80);
+  EXPECT_EQ(c.dir[1].bytes, "220 ready");
+  EXPECT_EQ(c.dir[0].bytes, "EHLO");
+  // Zeek's history of a connection whose roles were flipped starts with ^.
+  EXPECT_EQ(c.info.analysis.history, "^dD");
+}
+
+// Neither port is a service port: the first packet's sender is the client.
+TEST_P(Reassembly, MidstreamWithoutServicePortFirstSenderIsTheClient) {
+  Crafter high("10.0.0.1", 40000, "10.0.0.2", 19003);
+  std::vector<std::vector<uint8_t>> f;
+  f.push_back(high.frame(false, ss(0), cs(0), P | A, "hello"));
+  RecordingSink r;
+  run_frames(f, r);
+  EXPECT_EQ(only(r).info.client.port, 19003);
+  EXPECT_EQ(only(r).dir[0].bytes, "hello");
 }
 
 TEST_P(Reassembly, DataOnSyn) {

@@ -107,6 +107,10 @@ void ConnectionTracker::on_bad_checksum(Connection& c, Dir d) {
   if (dir_[index_of(d)].checksum.step()) add_history(c, d, 'C');
 }
 
+void ConnectionTracker::on_content_gap(Connection& c, Dir d) {
+  if (dir_[index_of(d)].gap.step()) add_history(c, d, 'G');
+}
+
 void ConnectionTracker::on_segment(Connection& c, Dir d, const Segment& s,
                                    std::vector<Finding>& findings) {
   const int di = index_of(d);
@@ -217,8 +221,13 @@ void ConnectionTracker::analyze_sequence(Connection& c, Dir d, const Segment& s)
   if (s.has(kAck) && r.tobeacked_known && seq_gt(ack, r.max_seq_to_be_acked)) {
     ++n.ack_lost_segment;
     r.max_seq_to_be_acked = r.next_seq;
-    // Zeek's content gap belongs to the side whose bytes are missing.
-    if (r.gap.step()) add_history(c, reverse(d), 'G');
+    // Zeek's content gap (of the side whose bytes are missing) only when
+    // the ACK passes every byte captured: Wireshark's test also fires when
+    // retransmissions cut the bytes at other boundaries, and holes between
+    // captured bytes are the reassembly's to report (on_content_gap).
+    if (r.next_known && seq_gt(ack, r.next_seq) && r.gap.step()) {
+      add_history(c, reverse(d), 'G');
+    }
   }
 
   // Where the segment ends in sequence space (SYN and FIN count one).

@@ -44,6 +44,9 @@ class ConnectionTracker {
   /// A segment of direction `d` failed its checksum (Zeek's `c`). The
   /// decoder does not verify checksums today; this is the hook if it does.
   void on_bad_checksum(Connection& c, Dir d);
+  /// Bytes of direction `d` that the capture never saw became a gap in its
+  /// stream (Zeek's content gap, `g`); the flow table's reassembly knows.
+  void on_content_gap(Connection& c, Dir d);
 
   /// Zeek's per-endpoint TCP state.
   enum class EndpointState : uint8_t {

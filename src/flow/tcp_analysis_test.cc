@@ -418,7 +418,23 @@ TEST_P(TcpAnalysis, AckOfUnseenSegmentOncePerHole) {
   EXPECT_EQ(t.counts(kS).ack_lost_segment, 1u);
   EXPECT_EQ(t.counts(kS).duplicate_ack, 1u);
   t.close();
+  // The hole lies between captured bytes: whether it was lost or fills
+  // later is the reassembly's to say (FlowTable calls on_content_gap).
+  EXPECT_EQ(t.c.analysis.history, "ShADa");
+}
+
+// Zeek's `g`: the peer acknowledges bytes past every byte captured.
+TEST_P(TcpAnalysis, AckPastEveryByteSeenIsAContentGap) {
+  Conversation t = make();
+  t.handshake();
+  t.client(1, 1, kAck | kPsh, 100);
+  t.server(1, 101, kAck);
+  EXPECT_EQ(t.c.analysis.history, "ShADa");
+  t.server(1, 301, kAck);  // 101..300 never captured
+  EXPECT_EQ(t.counts(kS).ack_lost_segment, 1u);
   EXPECT_EQ(t.c.analysis.history, "ShADaG");
+  t.tracker.on_content_gap(t.c, kS);  // the reassembly reports a hole
+  EXPECT_EQ(t.c.analysis.history, "ShADaGg");
 }
 
 TEST_P(TcpAnalysis, RstIsNeverALostSegment) {

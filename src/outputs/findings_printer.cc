@@ -16,6 +16,7 @@ std::string FindingsPrinter::prefix(const Connection& c, Dir d) const {
 }
 
 std::string FindingsPrinter::line(const Connection& c, const Finding& f) {
+  if (f.routine && !print_routine_) return "";
   if (!f.alarm) return "";
   if (told_elsewhere_ && told_elsewhere_(c, f)) return "";
   if (f.kind == Finding::Kind::kCaptureGap) {
@@ -27,7 +28,8 @@ std::string FindingsPrinter::line(const Connection& c, const Finding& f) {
     if (++gaps_[c.id] > kGapLinesPerConnection) return "";
   }
   std::string out = prefix(c, f.dir);
-  if (f.kind == Finding::Kind::kCaptureGap || f.kind == Finding::Kind::kConflictingOverlap) {
+  if (f.kind == Finding::Kind::kCaptureGap || f.kind == Finding::Kind::kConflictingOverlap ||
+      f.kind == Finding::Kind::kOutOfWindow) {
     out += f.dir == Dir::kClientToServer ? "client->server: " : "server->client: ";
   }
   out += f.text;

@@ -17,8 +17,11 @@ namespace tcpscribe {
 class FindingsPrinter {
  public:
   /// `color`: the line takes the color of the direction it concerns.
-  FindingsPrinter(std::string name_template, bool color, bool print_gaps)
-      : template_(std::move(name_template)), color_(color), print_gaps_(print_gaps) {}
+  /// `print_routine`: also Finding::routine ones (-v).
+  FindingsPrinter(std::string name_template, bool color, bool print_gaps,
+                  bool print_routine = false)
+      : template_(std::move(name_template)), color_(color), print_gaps_(print_gaps),
+        print_routine_(print_routine) {}
 
   /// Tells whether another finding tells the story of `f` better.
   using Filter = std::function<bool(const Connection&, const Finding&)>;
@@ -41,14 +44,16 @@ class FindingsPrinter {
   bool color_;
   bool print_gaps_;
   Filter told_elsewhere_;
+  bool print_routine_;
   std::unordered_map<uint64_t, uint64_t> gaps_;  // per connection
 };
 
 /// Prints findings to a stream of their own (stderr when flows go to files).
 class FindingsSink : public Sink {
  public:
-  FindingsSink(std::string name_template, bool color, std::FILE* out)
-      : printer_(std::move(name_template), color, true), out_(out) {}
+  FindingsSink(std::string name_template, bool color, std::FILE* out,
+               bool print_routine = false)
+      : printer_(std::move(name_template), color, true, print_routine), out_(out) {}
   void on_open(const Connection&) override {}
   void on_data(const Connection&, Dir, uint64_t, std::span<const uint8_t>, Timestamp) override {}
   void on_gap(const Connection&, Dir, uint64_t, uint64_t, Timestamp) override {}

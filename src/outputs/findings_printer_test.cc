@@ -24,6 +24,19 @@ TEST(FindingsPrinter, OneLineNamedByTheConnection) {
             "after the server closed its side (FIN)\n");
 }
 
+TEST(FindingsPrinter, RoutineFindingsOnlyWhenAskedFor) {
+  Finding f;
+  f.kind = Finding::Kind::kTupleReuse;
+  f.text = "4-tuple reused by a new SYN (connection 1 on it; the previous one, #0, closed "
+           "normally)";
+  f.routine = true;
+  EXPECT_EQ(FindingsPrinter("%a", false, true).line(conn(), f), "");
+  EXPECT_EQ(FindingsPrinter("%a", false, true, true).line(conn(), f),
+            "!! 54442: " + f.text + "\n");
+  f.routine = false;
+  EXPECT_EQ(FindingsPrinter("%a", false, true).line(conn(), f), "!! 54442: " + f.text + "\n");
+}
+
 TEST(FindingsPrinter, GapLinesAreLimitedThenCounted) {
   FindingsPrinter p("%A.%a-%B.%b", false, true);
   Connection c = conn();

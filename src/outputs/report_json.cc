@@ -60,6 +60,7 @@ const char* finding_kind_name(Finding::Kind k) {
     case Finding::Kind::kTupleReuse: return "tuple_reuse";
     case Finding::Kind::kCaptureGap: return "capture_gap";
     case Finding::Kind::kConflictingOverlap: return "conflicting_overlap";
+    case Finding::Kind::kOutOfWindow: return "out_of_window";
     case Finding::Kind::kHttp: return "http";
   }
   return "?";

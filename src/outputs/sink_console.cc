@@ -22,7 +22,7 @@ ConsoleSink::ConsoleSink(ConsoleOptions o, std::FILE* out)
       out_(out),
       // Gaps already have their marker line in the conversation.
       findings_(opt_.name_template.empty() ? kDefaultTemplate : opt_.name_template,
-                opt_.color, false) {
+                opt_.color, false, opt_.routine_findings) {
   if (opt_.name_template.empty()) opt_.name_template = kDefaultTemplate;
 }
 

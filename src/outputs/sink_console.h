@@ -24,6 +24,7 @@ struct ConsoleOptions {
   std::string name_template;  ///< the header's flow name
   bool flush_each = false;    ///< live capture: every chunk reaches the terminal at once
   bool findings = true;       ///< "!!" lines (-q turns them off)
+  bool routine_findings = false;  ///< -v: "!!" lines for routine findings too
 };
 
 class ConsoleSink : public Sink {

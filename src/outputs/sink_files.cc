@@ -42,7 +42,17 @@ void FileSink::on_open(const Connection&) {}
 
 FileSink::DirFile& FileSink::file_for(const Connection& c, Dir d) {
   DirFile& f = conns_[c.id].dir[index_of(d)];
-  if (f.path.empty()) {
+  if (f.done) {
+    // Bytes after the FIN (a bogus segment past it): the finished file is
+    // continued, on the same writer thread.
+    f.path = expand_name(opt_.name_template, c, d);
+    f.path.erase(0, f.path.find_first_not_of('/'));
+    f.continue_file = true;  // the writer's offsets start at the file's end
+    f.submitted = false;
+    f.done = false;
+    f.shift += f.end;
+    f.end = 0;
+  } else if (f.path.empty()) {
     f.path = expand_name(opt_.name_template, c, d);
     // Names stay inside the output directory.
     f.path.erase(0, f.path.find_first_not_of('/'));
@@ -83,6 +93,7 @@ void FileSink::submit(uint64_t id, DirFile& f, bool final, Timestamp mtime) {
 void FileSink::on_data(const Connection& c, Dir d, uint64_t offset,
                        std::span<const uint8_t> bytes, Timestamp ts) {
   DirFile& f = file_for(c, d);
+  offset -= std::min(offset, f.shift);
   const uint64_t id = c.id * 2 + static_cast<uint64_t>(index_of(d));
   if (!f.pending.empty() && f.pending_offset + f.pending.size() != offset) {
     submit(id, f, false);
@@ -118,7 +129,21 @@ void FileSink::on_data(const Connection& c, Dir d, uint64_t offset,
 void FileSink::on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length,
                       Timestamp) {
   DirFile& f = file_for(c, d);
+  offset -= std::min(offset, f.shift);
   f.end = std::max(f.end, offset + length);
+}
+
+void FileSink::on_shutdown(const Connection& c, Dir d, bool reset, Timestamp) {
+  // After a RST, bytes before it may still fill holes: wait for on_close.
+  if (reset) return;
+  auto it = conns_.find(c.id);
+  if (it == conns_.end()) return;
+  DirFile& f = it->second.dir[index_of(d)];
+  if (f.path.empty() || f.done) return;
+  submit(c.id * 2 + static_cast<uint64_t>(index_of(d)), f, true, c.dir[index_of(d)].first_ts);
+  f.done = true;
+  f.pending = {};  // give the memory back: nothing more is expected
+  f.index = {};
 }
 
 void FileSink::on_close(const Connection& c, CloseReason) {
@@ -126,6 +151,7 @@ void FileSink::on_close(const Connection& c, CloseReason) {
   if (it == conns_.end()) return;
   for (int i = 0; i < 2; ++i) {
     DirFile& f = it->second.dir[i];
+    if (f.done) continue;
     // Like tcpflow, a file carries the time of its direction's first packet.
     if (!f.path.empty()) submit(c.id * 2 + static_cast<uint64_t>(i), f, true, c.dir[i].first_ts);
   }
@@ -144,7 +170,9 @@ void FileSink::flush_pending() {
 void FileSink::finish() {
   for (auto& [id, cf] : conns_) {
     for (int i = 0; i < 2; ++i) {
-      if (!cf.dir[i].path.empty()) submit(id * 2 + static_cast<uint64_t>(i), cf.dir[i], true);
+      if (!cf.dir[i].path.empty() && !cf.dir[i].done) {
+        submit(id * 2 + static_cast<uint64_t>(i), cf.dir[i], true);
+      }
     }
   }
   conns_.clear();

@@ -39,6 +39,9 @@ class FileSink : public Sink {
                std::span<const uint8_t> bytes, Timestamp ts) override;
   void on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length,
               Timestamp ts) override;
+  /// A direction that reached its FIN is complete: its file is finished
+  /// now, not at on_close (which comes a close delay later).
+  void on_shutdown(const Connection& c, Dir d, bool reset, Timestamp ts) override;
   void on_close(const Connection& c, CloseReason why) override;
   void finish() override;
   /// Hands every direction's buffered bytes to the writers (live capture:
@@ -56,6 +59,8 @@ class FileSink : public Sink {
     size_t route = 0;
     bool submitted = false;    // the writer knows the path
     bool continue_file = false;
+    bool done = false;         // finished at its FIN (on_shutdown)
+    uint64_t shift = 0;        // stream offset where a continued file resumes
     uint64_t end = 0;          // stream bytes covered so far, gaps included
     uint64_t pending_offset = 0;
     std::vector<uint8_t> pending;

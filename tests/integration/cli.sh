@@ -309,6 +309,12 @@ fi
 "$bin" -r "$pcaps/reset_mid_transfer_lo.pcap" -C -B -0 'src port 19002' >"$tmp/rst.out"
 cmp -s "$tmp/rst.out" "$tmp/rst/127.000.000.001.19002-127.000.000.001.38718" && ok ||
   bad "-C -B -0 of a reset stream is not the stream's bytes"
+# A client port reused after a clean close: no "!!" line, except with -v.
+"$bin" -r "$pcaps/port_reuse_lo.pcap" -o "$tmp/reuse" 2>&1 | grep -q 'reused by a new SYN' &&
+  bad "routine reuse printed without -v" || ok
+"$bin" -v -r "$pcaps/port_reuse_lo.pcap" -o "$tmp/reuse_v" 2>&1 |
+  grep -q '^!! .*c1: 4-tuple reused by a new SYN .*closed normally' && ok ||
+  bad "-v lacks the routine reuse line"
 
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

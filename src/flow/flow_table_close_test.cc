@@ -1,0 +1,189 @@
+// Flow table scenarios at and after the close: the close delay, tuple
+// reuse after it, content gaps, segments far outside any window.
+#include "flow_table_fixture.h"
+
+namespace tcpscribe {
+namespace {
+
+using testing::Crafter;
+using testing::Reassembly;
+using testing::RecordingSink;
+using testing::run_frames;
+using testing::A;
+using testing::F;
+using testing::P;
+using testing::R;
+using testing::S;
+
+// Frames at given capture times (ns after the first), straight into a
+// flow table that the caller may inspect before finish().
+struct Timed {
+  Timestamp at;
+  std::vector<uint8_t> frame;
+};
+void run_timed(FlowTable& table, const std::vector<Timed>& frames) {
+  Decoder dec;
+  for (const Timed& t : frames) {
+    RawPacket p;
+    p.ts = 1'000'000'000 + t.at;
+    p.linktype = 1;
+    p.caplen = p.origlen = static_cast<uint32_t>(t.frame.size());
+    p.data = t.frame.data();
+    Segment s;
+    if (dec.decode(p, s)) table.on_segment(s);
+  }
+}
+
+// After both FINs the streams are complete, but the final ACK, a
+// retransmitted FIN and duplicate ACKs are still analysed (Zeek's
+// tcp_close_delay); only what comes later than that is "late".
+TEST_P(Reassembly, SegmentsAfterBothFinsAreAnalysedUntilTheCloseDelay) {
+  constexpr Timestamp ms = 1'000'000;
+  RecordingSink r;
+  FlowTable table(FlowTableLimits{}, {&r});
+  run_timed(table, {{0, k.frame(true, c0(), 0, S)},
+                    {1 * ms, k.frame(false, s0(), cs(0), S | A)},
+                    {2 * ms, k.frame(true, cs(0), ss(0), P | A, "GET /")},
+                    {3 * ms, k.frame(false, ss(0), cs(5), P | A, "OK")},
+                    {4 * ms, k.frame(false, ss(2), cs(5), F | A)},
+                    {5 * ms, k.frame(true, cs(5), ss(3), F | A)}});
+  EXPECT_FALSE(only(r).closed);  // streams done, connection still analysed
+  EXPECT_EQ(only(r).dir[0].bytes, "GET /");
+  EXPECT_EQ(r.shutdowns.size(), 2u);
+  run_timed(table, {{6 * ms, k.frame(false, ss(3), cs(6), A)},       // final ACK
+                    {7 * ms, k.frame(false, ss(3), cs(6), A)},       // duplicate ACK
+                    {200 * ms, k.frame(true, cs(5), ss(3), F | A)}}); // FIN again
+  EXPECT_FALSE(only(r).closed);
+  EXPECT_EQ(table.stats().late_segments, 0u);
+  // Past the close delay: on_close, then late segments.
+  run_timed(table, {{6 * kNanosPerSecond, k.frame(false, ss(3), cs(6), A)}});
+  ASSERT_TRUE(only(r).closed);
+  EXPECT_EQ(only(r).reason, CloseReason::kFin);
+  EXPECT_EQ(table.stats().late_segments, 1u);
+  const Connection& c = only(r).info;
+  EXPECT_EQ(c.analysis.history, "ShDdfFa");  // the final ACK: a
+  EXPECT_EQ(c.analysis.conn_state, "SF");
+  EXPECT_EQ(c.analysis.dir[1].duplicate_ack, 1u);
+  EXPECT_EQ(c.analysis.dir[0].retransmission, 1u);
+  EXPECT_EQ(c.dir[1].packets, 5u);  // not the late one
+  EXPECT_EQ(c.dir[0].packets, 4u);
+  table.finish();
+  EXPECT_EQ(r.conns.size(), 1u);
+}
+
+// A closing connection whose tuple a new SYN takes keeps its own reason;
+// the reuse is routine (no console line) after a clean close only.
+TEST_P(Reassembly, ReuseAfterCleanCloseIsRoutine) {
+  for (const bool clean : {true, false}) {
+    std::vector<std::vector<uint8_t>> f;
+    handshake(f);
+    f.push_back(k.frame(true, cs(0), ss(0), P | A, "one"));
+    if (clean) {
+      close_both(f, 3, 0);
+    } else {
+      f.push_back(k.frame(false, ss(0), cs(3), R | A));
+    }
+    f.push_back(k.frame(true, c0() + 100000, 0, S));
+    RecordingSink r;
+    run_frames(f, r);
+    ASSERT_EQ(r.conns.size(), 2u);
+    EXPECT_EQ(r.conns[0].reason, clean ? CloseReason::kFin : CloseReason::kRst);
+    const Finding* reuse = nullptr;
+    for (const auto& [id, finding] : r.findings) {
+      if (finding.kind == Finding::Kind::kTupleReuse) reuse = &finding;
+    }
+    ASSERT_NE(reuse, nullptr);
+    EXPECT_EQ(reuse->routine, clean);
+    EXPECT_EQ(reuse->text, clean ? "4-tuple reused by a new SYN (connection 1 on it; the "
+                                   "previous one, #0, closed normally)"
+                                 : "4-tuple reused by a new SYN (connection 1 on it; the "
+                                   "previous one, #0, had not closed normally)");
+  }
+}
+
+// Zeek's `G`: at the ACK that passes a hole; a hole filled before that
+// ACK is none, and later ACKs of the same hole add nothing.
+TEST_P(Reassembly, ContentGapInHistoryOnlyForAcknowledgedHoles) {
+  for (const bool fills : {false, true}) {
+    std::vector<std::vector<uint8_t>> f;
+    handshake(f);
+    f.push_back(k.frame(true, cs(0), ss(0), P | A, "abcd"));
+    f.push_back(k.frame(true, cs(8), ss(0), P | A, "ijkl"));
+    if (fills) f.push_back(k.frame(true, cs(4), ss(0), P | A, "efgh"));
+    f.push_back(k.frame(false, ss(0), cs(12), A));  // ACKs past the hole
+    f.push_back(k.frame(false, ss(0), cs(12), P | A, "ok"));
+    close_both(f, 12, 2);
+    RecordingSink r;
+    run_frames(f, r);
+    EXPECT_EQ(only(r).info.analysis.history, fills ? "ShADTadFf" : "ShADaGdFf");
+    EXPECT_EQ(only(r).dir[0].gaps.size(), fills ? 0u : 1u);
+  }
+}
+
+// A segment far outside any window (crafted windows: 65535, unscaled, so
+// at most 1 MiB past the stream) is left out and reported, unless the
+// next segment continues it (a long capture outage: then both go in).
+TEST_P(Reassembly, FarOutOfWindowSegmentDoesNotStretchTheStream) {
+  constexpr uint32_t kFar = 3u << 20;
+  for (const bool continued : {false, true}) {
+    std::vector<std::vector<uint8_t>> f;
+    handshake(f);
+    f.push_back(k.frame(true, cs(0), ss(0), P | A, "abcd"));
+    f.push_back(k.frame(true, cs(kFar), ss(0), P | A, "FAR!"));
+    if (continued) f.push_back(k.frame(true, cs(kFar + 4), ss(0), P | A, "more"));
+    f.push_back(k.frame(true, cs(4), ss(0), P | A, "efgh"));
+    RecordingSink r;
+    FlowTableLimits limits;
+    Decoder dec;
+    FlowTable table(limits, {&r});
+    Timestamp ts = 1'000'000'000;
+    for (const auto& frame : f) {
+      RawPacket p{ts += 1'000'000, 1, static_cast<uint32_t>(frame.size()),
+                  static_cast<uint32_t>(frame.size()), frame.data()};
+      Segment seg;
+      if (dec.decode(p, seg)) table.on_segment(seg);
+    }
+    table.finish();
+    const auto& c = only(r);
+    EXPECT_EQ(table.stats().out_of_window, continued ? 0u : 1u);
+    if (continued) {
+      ASSERT_EQ(c.dir[0].gaps.size(), 1u);
+      EXPECT_EQ(c.dir[0].gaps[0], std::make_pair(uint64_t{8}, uint64_t{kFar - 8}));
+      EXPECT_EQ(c.dir[0].bytes.substr(kFar), "FAR!more");
+      continue;
+    }
+    EXPECT_EQ(c.dir[0].bytes, "abcdefgh");
+    EXPECT_TRUE(c.dir[0].gaps.empty());
+    ASSERT_EQ(r.findings.size(), 1u);
+    const Finding& w = r.findings[0].second;
+    EXPECT_EQ(w.kind, Finding::Kind::kOutOfWindow);
+    EXPECT_EQ(w.dir, Dir::kClientToServer);
+    EXPECT_EQ(w.offset, kFar);
+    EXPECT_EQ(w.length, 4u);
+    EXPECT_EQ(w.text, "segment left out: it starts " + std::to_string(kFar - 8) +
+                          " bytes past the stream's end, far outside any window the "
+                          "connection showed (largest 65535 bytes); 4 bytes at offset " +
+                          std::to_string(kFar));
+  }
+}
+
+// A FIN far outside any window does not end the stream there.
+TEST_P(Reassembly, FarOutOfWindowFinIsLeftOut) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "abcd"));
+  f.push_back(k.frame(true, cs(50u << 20), ss(0), F | A));
+  f.push_back(k.frame(false, ss(0), cs(4), F | A));
+  RecordingSink r;
+  run_frames(f, r);
+  EXPECT_EQ(only(r).dir[0].bytes, "abcd");
+  EXPECT_TRUE(only(r).dir[0].gaps.empty());
+  EXPECT_EQ(only(r).reason, CloseReason::kEndOfInput);
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_NE(r.findings[0].second.text.find("0 bytes at offset 52428800, and a FIN"),
+            std::string::npos)
+      << r.findings[0].second.text;
+}
+
+}  // namespace
+}  // namespace tcpscribe

@@ -1,0 +1,141 @@
+// FlowTable's private structures, shared by flow_table.cc (connections,
+// closing, tombstones) and flow_table_stream.cc (bytes into streams).
+#pragma once
+
+#include <optional>
+
+#include "flow_table.h"
+
+namespace tcpscribe {
+
+/// What a connection must remember, even after it closed, to tell its own
+/// late packets from a new connection on the same tuple.
+struct FlowTable::Identity {
+  uint64_t id = 0;
+  uint32_t reuse_index = 0;
+  Endpoint client;
+  bool client_syn = false;
+  bool server_syn = false;
+  uint32_t client_isn = 0;
+  uint32_t server_isn = 0;
+  bool base_known[2] = {false, false};
+  uint32_t base_seq[2] = {0, 0};
+  bool clean = false;  // ended by both FINs: reusing its tuple is routine
+
+  Dir dir_of(const Endpoint& src) const {
+    return src == client ? Dir::kClientToServer : Dir::kServerToClient;
+  }
+};
+
+struct FlowTable::Tombstone {
+  FlowKey key;
+  Identity who;
+  Timestamp closed_at = 0;
+  Tombstone* lru_prev = nullptr;
+  Tombstone* lru_next = nullptr;
+};
+
+struct FlowTable::Entry {
+  FlowKey key;
+  Connection conn;
+  StreamReassembler streams[2];
+  ConnectionTracker tracker;  // Zeek/Wireshark analysis (tcp_analysis.h)
+  WindowGuard guard;          // segments far outside any window
+  bool client_syn = false;
+  bool server_syn = false;
+  uint32_t client_isn = 0;
+  uint32_t server_isn = 0;
+  uint64_t packets = 0;
+  Timestamp last_activity = 0;
+  // Where each direction's stream starts; kept after close so that a late
+  // SYN (reordered capture) is recognised as this connection's.
+  bool base_known[2] = {false, false};
+  uint32_t base_seq[2] = {0, 0};
+  // A FIN seen before its direction had a first byte to anchor offsets.
+  std::optional<uint32_t> pending_fin[2];
+  bool shut[2] = {false, false};  // on_shutdown sent
+  // Holes the peer has acknowledged past: proven lost unless they fill soon.
+  uint64_t acked[2] = {0, 0};
+  bool proof_pending[2] = {false, false};
+  uint64_t proof_packet[2] = {0, 0};
+  Timestamp proof_ts[2] = {0, 0};
+  // Both FINs (or a RST) ended it: its streams are done, its late
+  // packets are still analysed until close_delay has passed.
+  bool closing = false;
+  CloseReason closing_why = CloseReason::kFin;
+  Timestamp closing_at = 0;
+  Entry* lru_prev = nullptr;  // LRU list, or the closing list when closing
+  Entry* lru_next = nullptr;
+
+  Dir dir_of(const Endpoint& src) const {
+    return src == conn.client ? Dir::kClientToServer : Dir::kServerToClient;
+  }
+  Identity identity() const {
+    Identity w;
+    w.id = conn.id;
+    w.reuse_index = conn.reuse_index;
+    w.client = conn.client;
+    w.client_syn = client_syn;
+    w.server_syn = server_syn;
+    w.client_isn = client_isn;
+    w.server_isn = server_isn;
+    for (int i = 0; i < 2; ++i) {
+      w.base_known[i] = base_known[i];
+      w.base_seq[i] = base_seq[i];
+    }
+    w.clean = closing && closing_why == CloseReason::kFin;
+    return w;
+  }
+  /// Everything a direction sent before its FIN has been delivered.
+  bool complete(int i) const {
+    return streams[i].has_base() ? streams[i].complete() : pending_fin[i].has_value();
+  }
+  size_t buffered() const {
+    return streams[0].buffered_bytes() + streams[1].buffered_bytes();
+  }
+};
+
+/// Adapts one direction's reassembler output to the sinks, applying -b.
+class FlowTable::DirOutput : public StreamOutput {
+ public:
+  DirOutput(FlowTable& t, Entry& e, Dir d) : t_(t), e_(e), d_(d) {}
+
+  void data(uint64_t offset, std::span<const uint8_t> bytes, Timestamp ts) override {
+    const uint64_t limit = t_.limits_.max_bytes_per_direction;
+    DirectionStats& st = e_.conn.dir[index_of(d_)];
+    st.delivered_bytes += bytes.size();
+    if (limit && offset + bytes.size() > limit) {
+      const uint64_t keep = offset >= limit ? 0 : limit - offset;
+      t_.stats_.bytes_over_limit += bytes.size() - keep;
+      st.dropped_bytes += bytes.size() - keep;
+      bytes = bytes.first(keep);
+      if (bytes.empty()) return;
+    }
+    for (Sink* s : t_.sinks_) s->on_data(e_.conn, d_, offset, bytes, ts);
+  }
+  void gap(uint64_t offset, uint64_t length, Timestamp ts) override {
+    const uint64_t limit = t_.limits_.max_bytes_per_direction;
+    e_.conn.dir[index_of(d_)].gap_bytes += length;
+    t_.stats_.gap_bytes += length;
+    if (limit && offset + length > limit) {
+      if (offset >= limit) return;
+      length = limit - offset;
+    }
+    for (Sink* s : t_.sinks_) s->on_gap(e_.conn, d_, offset, length, ts);
+    Finding f;
+    f.kind = Finding::Kind::kCaptureGap;
+    f.dir = d_;
+    f.ts = ts;
+    f.offset = offset;
+    f.length = length;
+    f.text = std::to_string(length) + " bytes missing from the capture at offset " +
+             std::to_string(offset);
+    t_.report(e_, f);
+  }
+
+ private:
+  FlowTable& t_;
+  Entry& e_;
+  Dir d_;
+};
+}  // namespace tcpscribe

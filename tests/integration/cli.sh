@@ -31,6 +31,18 @@ expect 1 "filter 'port' does not compile" -- "$bin" -r "$pcaps/redis_cli_lo.pcap
 expect 1 'unknown letter' -- "$bin" -r "$pcaps/redis_cli_lo.pcap" -Fq
 expect 1 'unknown escape' -- "$bin" -r "$pcaps/redis_cli_lo.pcap" -T '%Q'
 expect 1 'color' -- "$bin" -r "$pcaps/redis_cli_lo.pcap" --color=sometimes
+# Numbers: refused when negative (not wrapped), 0 where it means nothing, or out of range.
+r1=$pcaps/redis_cli_lo.pcap
+expect 1 "tcpscribe: --reorder-window takes a whole number from 0 to 10000000, not '-5'" -- "$bin" -r "$r1" -c --reorder-window -5
+expect 1 "tcpscribe: -b takes a whole number of 1 or more, not '-1'" -- "$bin" -r "$r1" -c -b -1
+expect 1 "tcpscribe: -b takes a whole number of 1 or more, not '0'" -- "$bin" -r "$r1" -c -b 0
+expect 1 "tcpscribe: --max-buffer takes a whole number from 1 to 1048576, not '0'" -- "$bin" -r "$r1" -c --max-buffer 0
+expect 1 "tcpscribe: --max-flow-buffer takes a whole number from 1 to 1048576, not '0'" -- "$bin" -r "$r1" -c --max-flow-buffer 0
+expect 1 "tcpscribe: -f takes a whole number from 1 to 16777216, not '0'" -- "$bin" -r "$r1" -c -f 0
+expect 1 "tcpscribe: --snaplen takes a whole number from 1 to 262144, not '0'" -- "$bin" -r "$r1" -c --snaplen 0
+expect 1 "tcpscribe: --writer-threads takes a whole number from 0 to 64, not '1.5'" -- "$bin" -r "$r1" -c --writer-threads 1.5
+expect 1 "tcpscribe: --idle-timeout takes 0 to 1000000000 seconds" -- "$bin" -r "$r1" -c --idle-timeout -1
+expect 0 '' -- "$bin" -r "$r1" -c --reorder-window 0 --writer-threads 0 --idle-timeout 0
 expect 0 '' -- "$bin" --help
 grep -q -- '--reorder-window' "$tmp/out" || bad "--help lacks --reorder-window"
 expect 0 '' -- "$bin" -V

@@ -28,8 +28,8 @@ po::options_description visible_options() {
     ("relinquish-privileges,U", po::value<std::string>(), "after opening the capture and the output, switch to USER")
     ("chroot,z", po::value<std::string>(), "with -U, chroot to DIR after opening them")
     ("finish,R", po::value<std::vector<std::string>>(), "read FILE only to finish connections opened by earlier files")
-    ("outdir,o", po::value<std::string>(), "write flow files into DIR (default '.'; created if missing)")
-    ("console,c", "print the conversation on stdout instead of writing files")
+    ("outdir,o", po::value<std::string>(), "write flow files into DIR (created if missing); default '.', but none when --report, --html, --har, -X or --netrecord is given without -o")
+    ("console,c", "print the conversation on stdout instead of writing files (not with -o, --report -, --har -)")
     ("console-noheader,C", "like -c, without the 'src-dst: ' header")
     ("hex,D", "console output as a hex dump (with -c or -C)")
     ("binary,B", "console output byte for byte (no '.' for non-printables)")
@@ -149,6 +149,32 @@ bool parse_numbers(const po::variables_map& vm, Options& opt, std::ostream& err)
   return true;
 }
 
+/// Outputs that would share standard output, or flags that say nothing,
+/// are refused; a run that names a report and no -o writes no flow files.
+bool settle_outputs(const po::variables_map& vm, Options& opt, std::ostream& err) {
+  const char* console = vm.count("console-noheader") ? "-C" : "-c";
+  if (opt.console && vm.count("outdir")) {
+    err << "tcpscribe: " << console << " prints the conversation instead of writing flow files; "
+        << "drop -o, or drop " << console << " to write files\n";
+    return false;
+  }
+  std::vector<std::string> to_stdout;
+  if (opt.console) to_stdout.push_back(console);
+  if (opt.report_path == "-") to_stdout.push_back("--report -");
+  if (opt.har_path == "-") to_stdout.push_back("--har -");
+  if (to_stdout.size() > 1) {
+    err << "tcpscribe: " << to_stdout[0] << " and " << to_stdout[1]
+        << " would both write to standard output; give " << to_stdout[1] << " a file name\n";
+    return false;
+  }
+  // A report asked for on its own should not litter the current directory.
+  const bool report = !opt.report_path.empty() || !opt.html_path.empty() ||
+                      !opt.har_path.empty() || !opt.dfxml_path.empty() ||
+                      !opt.netrecord_root.empty();
+  if (report && !vm.count("outdir")) opt.no_files = true;
+  return true;
+}
+
 }  // namespace
 
 int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
@@ -236,6 +262,7 @@ int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
   }
   opt.quiet = vm.count("quiet");
   opt.verbose = static_cast<int>(vm.count("verbose"));
+  if (!settle_outputs(vm, opt, err)) return kExitUsage;
   if (!parse_numbers(vm, opt, err)) return kExitUsage;
   if (vm.count("color")) {
     const std::string c = vm["color"].as<std::string>();

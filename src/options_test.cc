@@ -86,3 +86,51 @@ TEST(Options, IdleTimeoutMustBeFinite) {
 
 }  // namespace
 }  // namespace tcpscribe
+
+namespace tcpscribe {
+namespace {
+
+TEST(Options, OutputsSharingStandardOutputAreRefused) {
+  std::string err;
+  EXPECT_EQ(parse({"-r", "x.pcap", "-c", "--report", "-"}, err), kExitUsage);
+  EXPECT_EQ(err, "tcpscribe: -c and --report - would both write to standard output; give "
+                 "--report - a file name\n");
+  EXPECT_EQ(parse({"-r", "x.pcap", "-C", "--har", "-"}, err), kExitUsage);
+  EXPECT_EQ(err, "tcpscribe: -C and --har - would both write to standard output; give "
+                 "--har - a file name\n");
+  EXPECT_EQ(parse({"-r", "x.pcap", "--report", "-", "--har", "-"}, err), kExitUsage);
+  EXPECT_EQ(err, "tcpscribe: --report - and --har - would both write to standard output; give "
+                 "--har - a file name\n");
+  EXPECT_EQ(parse({"-r", "x.pcap", "-c", "-o", "out"}, err), kExitUsage);
+  EXPECT_EQ(err, "tcpscribe: -c prints the conversation instead of writing flow files; drop -o, "
+                 "or drop -c to write files\n");
+  // One of them alone, or -c with reports in files, is fine.
+  EXPECT_EQ(parse({"-r", "x.pcap", "-c", "--report", "r.jsonl", "--har", "h.har"}, err), kExitOk);
+  EXPECT_EQ(parse({"-r", "x.pcap", "--report", "-", "--har", "h.har"}, err), kExitOk);
+}
+
+TEST(Options, ReportsWithoutOutdirWriteNoFlowFiles) {
+  for (std::vector<std::string> report :
+       {std::vector<std::string>{"--report", "r.jsonl"}, {"--html", "r.html"}, {"--har", "h.har"},
+        {"-X", "r.xml"}, {"--netrecord", "/tmp/n"}}) {
+    Options opt;
+    std::string err;
+    std::vector<std::string> args = {"-r", "x.pcap"};
+    args.insert(args.end(), report.begin(), report.end());
+    ASSERT_EQ(parse(args, opt, err), kExitOk) << err;
+    EXPECT_TRUE(opt.no_files) << report[0];
+    Options with_dir;
+    args.insert(args.end(), {"-o", "flows"});
+    ASSERT_EQ(parse(args, with_dir, err), kExitOk) << err;
+    EXPECT_FALSE(with_dir.no_files) << report[0];
+    EXPECT_EQ(with_dir.outdir, "flows");
+  }
+  Options plain;
+  std::string err;
+  ASSERT_EQ(parse({"-r", "x.pcap", "-e", "http"}, plain, err), kExitOk);
+  EXPECT_FALSE(plain.no_files);
+  EXPECT_EQ(plain.outdir, ".");
+}
+
+}  // namespace
+}  // namespace tcpscribe

@@ -172,6 +172,7 @@ int Pipeline::open() {
     xo.outdir = opt_.outdir;
     xo.name_template = opt_.name_template;
     xo.command_line = opt_.command_line;
+    xo.flow_files = files_ != nullptr;
 #ifdef TCPSCRIBE_VERSION
     xo.version = TCPSCRIBE_VERSION;
 #endif

@@ -116,7 +116,7 @@ std::string DfxmlReportSink::fileobject(const Connection& c, Dir d, const Files&
   const Endpoint& src = c.src(d);
   const Endpoint& dst = c.dst(d);
   std::string o = "    <fileobject>\n";
-  if (f.exists[i]) {
+  if (f.exists[i] && opt_.flow_files) {
     o += "      <filename>" +
          xml_escape(opt_.outdir + "/" + expand_name(opt_.name_template, c, d)) +
          "</filename>\n";

@@ -21,6 +21,7 @@ struct DfxmlOptions {
   std::string name_template;      ///< as FileSinkOptions::name_template
   std::string command_line;       ///< for <command_line>
   std::string version;            ///< for <version>
+  bool flow_files = true;         ///< false: no flow files are written, so no <filename>
 };
 
 class DfxmlReportSink : public Sink {

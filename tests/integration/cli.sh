@@ -43,6 +43,24 @@ expect 1 "tcpscribe: --snaplen takes a whole number from 1 to 262144, not '0'" -
 expect 1 "tcpscribe: --writer-threads takes a whole number from 0 to 64, not '1.5'" -- "$bin" -r "$r1" -c --writer-threads 1.5
 expect 1 "tcpscribe: --idle-timeout takes 0 to 1000000000 seconds" -- "$bin" -r "$r1" -c --idle-timeout -1
 expect 0 '' -- "$bin" -r "$r1" -c --reorder-window 0 --writer-threads 0 --idle-timeout 0
+# Outputs that would share standard output, and -c with -o, are refused.
+expect 1 'tcpscribe: -c and --report - would both write to standard output' -- "$bin" -r "$r1" -c --report -
+expect 1 'tcpscribe: -C and --har - would both write to standard output' -- "$bin" -r "$r1" -C --har -
+expect 1 'tcpscribe: --report - and --har - would both write to standard output' -- "$bin" -r "$r1" --report - --har -
+expect 1 'tcpscribe: -c prints the conversation instead of writing flow files; drop -o' -- "$bin" -r "$r1" -c -o "$tmp/o0"
+[ -e "$tmp/o0" ] && bad "-c -o created the directory"
+# A report asked for without -o writes no flow files into the current directory.
+for rep in "--report r.jsonl" "--html r.html" "--har r.har" "-X r.xml" "--netrecord rec"; do
+  mkdir -p "$tmp/cwd" && rm -rf "$tmp/cwd"/* && (cd "$tmp/cwd" && "$bin" -r "$pcaps/http_keepalive_lo.pcap" $rep 2>"$tmp/err"); rc=$?
+  left=$(ls "$tmp/cwd" | tr '\n' ' ')
+  want="${rep#* } "; [ "$rep" = "--netrecord rec" ] && want="rec_1 "
+  [ $rc -eq 0 ] && [ "$left" = "$want" ] && ok || bad "$rep without -o: exit $rc, left '$left', want '$want'"
+done
+(cd "$tmp/cwd" && rm -f ./* && "$bin" -r "$pcaps/http_keepalive_lo.pcap" -X r.xml -o flows 2>/dev/null)
+[ "$(ls "$tmp/cwd/flows" | wc -l)" -eq 2 ] && grep -q '<filename>flows/127.000.000.001' "$tmp/cwd/r.xml" && ok ||
+  bad "-X with -o: $(ls "$tmp/cwd/flows" | wc -l) flow files"
+(cd "$tmp/cwd" && "$bin" -r "$pcaps/http_keepalive_lo.pcap" -X r2.xml)
+grep -q '<filename>' "$tmp/cwd/r2.xml" && bad "-X without flow files names files" || ok
 expect 0 '' -- "$bin" --help
 grep -q -- '--reorder-window' "$tmp/out" || bad "--help lacks --reorder-window"
 expect 0 '' -- "$bin" -V

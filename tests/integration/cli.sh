@@ -215,6 +215,16 @@ if [ -f "$snap" ]; then
     bad "snaplen-cut stream: file is not 1000000 bytes"
 fi
 
+# -C -B -0 is the exact stream: a hole is zero bytes (as in the flow file), its marker on stderr.
+lost=$here/../../../shared/pcaps/lost_segment_http_entity_gap.pcap
+if [ -f "$lost" ]; then
+  "$bin" -C -B -0 -r "$lost" 'src port 80' >"$tmp/exact.out" 2>"$tmp/err"
+  "$bin" -q -r "$lost" -o "$tmp/exact" 'src port 80'
+  cmp -s "$tmp/exact.out" "$tmp/exact/192.150.187.043.00080-141.142.228.005.59856" &&
+    grep -q '^192.150.187.043.00080-141.142.228.005.59856: \[gap: 1448 bytes missing from the capture at offset 1448, written as zero bytes\]$' "$tmp/err" &&
+    ok || bad "-C -B -0 differs from the flow file: $(cat "$tmp/err")"
+fi
+
 # Colors: never by default when piped, always on request, NO_COLOR wins over auto.
 "$bin" -r "$pcaps/redis_cli_lo.pcap" -c --color=always | grep -q $'\033\[3' && ok || bad "--color=always has no colors"
 "$bin" -r "$pcaps/redis_cli_lo.pcap" -c | grep -q $'\033' && bad "colors when piped" || ok

@@ -50,11 +50,8 @@ std::string dfxml_time(Timestamp t) {
 
 DfxmlReportSink::DfxmlReportSink(const std::string& path, DfxmlOptions o)
     : path_(path), opt_(std::move(o)) {
-  out_ = std::fopen(path.c_str(), "w");
-  if (!out_) {
-    fail("cannot open");
-    return;
-  }
+  if (!file_.open(path, error_)) return;
+  out_ = file_.stream();
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&now, &tm);
@@ -80,12 +77,10 @@ DfxmlReportSink::DfxmlReportSink(const std::string& path, DfxmlOptions o)
       "  <configuration>\n");
 }
 
-DfxmlReportSink::~DfxmlReportSink() {
-  if (out_) std::fclose(out_);
-}
+DfxmlReportSink::~DfxmlReportSink() = default;
 
 void DfxmlReportSink::fail(const char* what) {
-  if (error_.empty()) error_ = std::string(what) + " " + path_ + ": " + std::strerror(errno);
+  if (error_.empty()) error_ = std::string(what) + " " + path_ + ".tmp: " + std::strerror(errno);
 }
 
 void DfxmlReportSink::write(const std::string& s) {
@@ -159,8 +154,13 @@ void DfxmlReportSink::finish() {
   write("  </configuration>\n  <total_flows>" + std::to_string(flows_) +
         "</total_flows>\n</dfxml>\n");
   if (!out_) return;
-  if (std::fclose(out_) != 0) fail("cannot write");
   out_ = nullptr;
+  if (failed()) {
+    file_.abandon();
+    error_ += " (" + path_ + " is left as it was)";
+    return;
+  }
+  file_.commit(error_);
 }
 
 }  // namespace tcpscribe

@@ -12,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "atomic_file.h"
 #include "tcpscribe/sink.h"
 
 namespace tcpscribe {
@@ -26,7 +27,9 @@ struct DfxmlOptions {
 
 class DfxmlReportSink : public Sink {
  public:
-  /// Opens `path` and writes the header; on failure error() says why.
+  /// Creates `path`.tmp and writes the header; on failure error() says
+  /// why. finish() renames it to `path`, so a failed write leaves no cut
+  /// or empty report under the name.
   DfxmlReportSink(const std::string& path, DfxmlOptions o);
   ~DfxmlReportSink() override;
   DfxmlReportSink(const DfxmlReportSink&) = delete;
@@ -43,6 +46,8 @@ class DfxmlReportSink : public Sink {
 
   const std::string& error() const { return error_; }
   bool failed() const { return !error_.empty(); }
+  /// The file the report goes to (for -U: its directory, its owner).
+  AtomicFile& file() { return file_; }
 
  private:
   struct Files {
@@ -55,6 +60,7 @@ class DfxmlReportSink : public Sink {
 
   std::string path_;
   DfxmlOptions opt_;
+  AtomicFile file_;
   std::FILE* out_ = nullptr;
   std::string error_;
   std::unordered_map<uint64_t, Files> files_;

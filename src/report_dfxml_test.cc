@@ -119,7 +119,7 @@ TEST(Dfxml, NamesAndSizesMatchTheFiles) {
 TEST(Dfxml, UnwritablePathIsAnError) {
   DfxmlReportSink sink("/nonexistent-dir/report.xml", DfxmlOptions{});
   EXPECT_TRUE(sink.failed());
-  EXPECT_EQ(sink.error().rfind("cannot open /nonexistent-dir/report.xml: ", 0), 0u);
+  EXPECT_EQ(sink.error(), "cannot create /nonexistent-dir/report.xml.tmp: No such file or directory");
   sink.finish();
 }
 

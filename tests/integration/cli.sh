@@ -162,6 +162,31 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
   if [ $rc -eq 0 ] && [ "$(ls "$tmp/unew" | wc -l)" -eq 8 ] && [ "$(stat -c %U "$tmp/unew")" = nobody ] &&
      cmp -s "$tmp/unew/$req" "$tmp/whole/$req"; then ok
   else bad "-U nobody with two -r files: exit $rc, $(ls "$tmp/unew" 2>/dev/null | wc -l) files: $(cat "$tmp/err")"; fi
+  # An output the user could not put in place at the end is refused at the
+  # start, before anything is read, and leaves nothing behind.
+  mkdir -p "$tmp/rootonly" && chmod 755 "$tmp/rootonly"
+  for rep in "--html r.html" "--har r.har" "-X r.xml" "--netrecord rec"; do
+    set -- $rep
+    expect 1 "tcpscribe: -U nobody: the user cannot write into $tmp/rootonly \(Permission denied\), where $1 " -- \
+      "$bin" -U nobody -r "$full" "$1" "$tmp/rootonly/$2"
+    [ -z "$(ls "$tmp/rootonly")" ] || bad "-U refusal of $rep left $(ls "$tmp/rootonly")"
+  done
+  expect 1 "tcpscribe: -U nobody: the user cannot write into $tmp/rootonly \(Permission denied\), where flow files are written" -- \
+    "$bin" -U nobody -r "$full" -o "$tmp/rootonly"
+  # Into a directory the user may write (sticky, like /tmp), with -z too:
+  # every report, log and HTTP body lands, owned by the user.
+  mkdir -p "$tmp/shared" && chmod 1777 "$tmp/shared"
+  for z in "" "-z $tmp/shared"; do
+    rm -rf "$tmp/shared"/*
+    "$bin" -U nobody $z -e http -r "$full" -o "$tmp/shared/f" --html "$tmp/shared/r.html" --har "$tmp/shared/r.har" \
+      -X "$tmp/shared/r.xml" --netrecord "$tmp/shared/rec" --report "$tmp/shared/r.jsonl" 2>"$tmp/err"; rc=$?
+    got=$(cd "$tmp/shared" && ls | tr '\n' ' ')
+    bodies=$(ls "$tmp/shared/f" | grep -c HTTPBODY)
+    owners=$(stat -c %U "$tmp/shared/r.html" "$tmp/shared/r.har" "$tmp/shared/r.xml" | sort -u | tr '\n' ' ')
+    if [ $rc -eq 0 ] && [ "$got" = "f r.har r.html r.jsonl r.xml rec_1 " ] && [ "$bodies" -eq 2 ] &&
+       [ "$owners" = "nobody " ]; then ok
+    else bad "-U nobody $z with every output: exit $rc, '$got', $bodies bodies, owners $owners: $(cat "$tmp/err")"; fi
+  done
   expect 1 "no such user" -- "$bin" -U no-such-user-here -r "$full" -o "$tmp/o5"
   expect 1 "z needs -U" -- "$bin" -z /tmp -r "$full" -o "$tmp/o6"
 fi
@@ -201,6 +226,17 @@ else bad "ulimit -n 64 with 300 open flows: exit $rc, $n files: $(head -2 "$tmp/
 if [ "$(id -u)" -eq 0 ] && mkdir -p "$tmp/small" && mount -t tmpfs -o size=64k tmpfs "$tmp/small" 2>/dev/null; then
   mnt=$tmp/small
   expect 3 'cannot write .*No space left on device' -- "$bin" -r "$tmp/many.pcap" -o "$mnt/out"
+  # Reports on a full disk: an error, no cut or empty file, the old report kept.
+  rm -rf "$mnt/out"
+  for rep in "--har r.har" "-X r.xml" "--html r.html"; do
+    set -- $rep
+    echo old >"$mnt/$2"
+    head -c 1M /dev/zero >"$mnt/fill" 2>/dev/null
+    expect 3 "cannot write $mnt/$2.tmp: No space left on device \($mnt/$2 is left as it was\)" -- \
+      "$bin" -r "$tmp/many.pcap" -e http "$1" "$mnt/$2"
+    [ "$(cat "$mnt/$2")" = old ] && [ ! -e "$mnt/$2.tmp" ] && ok || bad "$rep on a full disk: $(ls "$mnt")"
+    rm -f "$mnt/fill" "$mnt/$2"
+  done
   umount "$mnt"; mnt=""
 else
   echo "note: full-disk case skipped (needs root to mount a small tmpfs)"

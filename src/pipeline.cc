@@ -232,6 +232,7 @@ int Pipeline::open() {
   limits.max_bytes_per_direction = opt_.max_bytes;
   table_ = std::make_unique<FlowTable>(limits, sinks);
   if (html_) table_->add_observer(html_.get());
+  if (dfxml_) table_->add_observer(dfxml_.get());
   return kExitOk;
 }
 

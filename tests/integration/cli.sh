@@ -259,6 +259,10 @@ if [ -f "$lost" ]; then
   cmp -s "$tmp/exact.out" "$tmp/exact/192.150.187.043.00080-141.142.228.005.59856" &&
     grep -q '^192.150.187.043.00080-141.142.228.005.59856: \[gap: 1448 bytes missing from the capture at offset 1448, written as zero bytes\]$' "$tmp/err" &&
     ok || bad "-C -B -0 differs from the flow file: $(cat "$tmp/err")"
+  # -X carries tcpflow 1.6.1's len and MAC addresses (its report.xml for this capture).
+  "$bin" -q -r "$lost" -o "$tmp/lostx" -X "$tmp/lost.xml"
+  grep -q "mac_daddr='c8:bc:c8:96:d2:a0' mac_saddr='00:10:db:88:d2:ef' family='2' src_ipn='192.150.187.43' dst_ipn='141.142.228.5' srcport='80' dstport='59856' packets='6' len='3963' />" "$tmp/lost.xml" &&
+    ok || bad "-X lacks tcpflow's len/MACs: $(grep srcport=.80 "$tmp/lost.xml")"
 fi
 
 # Colors: never by default when piped, always on request, NO_COLOR wins over auto.

@@ -76,9 +76,7 @@ bool parse_number(const po::variables_map& vm, const NumberSpec& n, T& out, std:
   if (!vm.count(n.key)) return true;
   const std::string text = vm[n.key].as<std::string>();
   uint64_t v = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
-  if (text.empty() || ec != std::errc() || ptr != end || v < n.min || v > n.max) {
+  if (!parse_whole_number(text, n.min, n.max, v)) {
     err << "tcpscribe: " << n.shown << " takes a whole number ";
     if (n.max == UINT64_MAX) {
       err << "of " << n.min << " or more";
@@ -176,6 +174,15 @@ bool settle_outputs(const po::variables_map& vm, Options& opt, std::ostream& err
 }
 
 }  // namespace
+
+bool parse_whole_number(const std::string& text, uint64_t min, uint64_t max, uint64_t& out) {
+  uint64_t v = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || ptr != end || v < min || v > max) return false;
+  out = v;
+  return true;
+}
 
 int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
   po::options_description all = visible_options();

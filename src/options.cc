@@ -1,12 +1,12 @@
 #include "options.h"
 
 #include <boost/program_options.hpp>
-#include <charconv>
 #include <cmath>
 #include <ostream>
 #include <sstream>
 
 #include "name_template.h"
+#include "whole_number.h"
 
 namespace po = boost::program_options;
 
@@ -174,15 +174,6 @@ bool settle_outputs(const po::variables_map& vm, Options& opt, std::ostream& err
 }
 
 }  // namespace
-
-bool parse_whole_number(const std::string& text, uint64_t min, uint64_t max, uint64_t& out) {
-  uint64_t v = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
-  if (text.empty() || ec != std::errc() || ptr != end || v < min || v > max) return false;
-  out = v;
-  return true;
-}
 
 int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
   po::options_description all = visible_options();

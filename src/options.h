@@ -71,12 +71,6 @@ struct Options {
   bool show_version = false;
 };
 
-/// `text` as a whole decimal number within [min, max] into `out`; false for
-/// anything else ("-5", "1e3", "", " 5"). Boost would wrap "-5" to 2^64-5
-/// for an unsigned option, so numeric options are read as text and checked
-/// here.
-bool parse_whole_number(const std::string& text, uint64_t min, uint64_t max, uint64_t& out);
-
 /// Parses argv. Returns kExitOk with `opt` filled, or kExitUsage after
 /// printing one line to `err` that names the problem.
 int parse_options(int argc, char** argv, Options& opt, std::ostream& err);

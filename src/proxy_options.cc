@@ -5,7 +5,7 @@
 #include <cmath>
 #include <ostream>
 
-#include "options.h"
+#include "whole_number.h"
 
 namespace po = boost::program_options;
 

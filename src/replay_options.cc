@@ -4,8 +4,8 @@
 #include <cmath>
 #include <ostream>
 
-#include "options.h"
 #include "proxy_options.h"
+#include "whole_number.h"
 
 namespace tcpscribe {
 

@@ -34,6 +34,13 @@ struct Segment {
   /// Payload bytes the IP header announces beyond what the capture holds
   /// (cut by the snapshot length). They follow `payload` in sequence space.
   uint32_t missing_len = 0;
+  /// The frame the segment came in (for the DFXML report): its length on
+  /// the wire and in the capture, and its Ethernet destination and source
+  /// addresses (12 bytes at `mac`; null for other link types). Like
+  /// `payload`, `mac` is valid only while the segment is being handled.
+  uint32_t frame_len = 0;
+  uint32_t frame_caplen = 0;
+  const uint8_t* mac = nullptr;
 
   bool has(uint8_t f) const { return (flags & f) != 0; }
   /// Sequence space the segment occupies (SYN and FIN count one each).

@@ -407,8 +407,7 @@ int run_live(const Options& opt) {
   if (realtime) set_realtime(true);
   if (!opt.user.empty()) {
     std::string error;
-    if (!drop_privileges(opt.user, opt.chroot_dir, pipeline.outdir_fd(),
-                         pipeline.created_outdir(), error)) {
+    if (!pipeline.drop_privileges(opt.user, opt.chroot_dir, error)) {
       std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
       pcap_close(p);
       return kExitUsage;

@@ -182,8 +182,7 @@ int run_offline(const Options& opt) {
   }
   if (!opt.user.empty()) {
     std::string error;
-    if (!drop_privileges(opt.user, opt.chroot_dir, pipeline.outdir_fd(),
-                         pipeline.created_outdir(), error)) {
+    if (!pipeline.drop_privileges(opt.user, opt.chroot_dir, error)) {
       std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
       return kExitUsage;
     }

@@ -1,10 +1,12 @@
 #include "options.h"
 
 #include <boost/program_options.hpp>
+#include <cmath>
 #include <ostream>
 #include <sstream>
 
 #include "name_template.h"
+#include "whole_number.h"
 
 namespace po = boost::program_options;
 
@@ -20,20 +22,20 @@ po::options_description visible_options() {
     ("read,r", po::value<std::vector<std::string>>(), "read packets from a pcap/pcapng FILE ('-' = stdin, read as it arrives); repeatable: all are merged by timestamp")
     ("interface,i", po::value<std::string>(), "capture live on IFACE ('any' for all interfaces)")
     ("no-promiscuous,p", "do not put the interface into promiscuous mode")
-    ("buffer-size", po::value<size_t>(), "kernel capture buffer in MiB (default 64)")
-    ("queue-size", po::value<size_t>(), "MiB of packets queued between capture and reassembly (default 256)")
-    ("snaplen", po::value<int>(), "bytes captured per packet (default 262144: all)")
+    ("buffer-size", po::value<std::string>(), "kernel capture buffer in MiB, 1 to 2047 (default 64)")
+    ("queue-size", po::value<std::string>(), "MiB of packets queued between capture and reassembly (default 256)")
+    ("snaplen", po::value<std::string>(), "bytes captured per packet, 1 to 262144 (default 262144: all)")
     ("relinquish-privileges,U", po::value<std::string>(), "after opening the capture and the output, switch to USER")
     ("chroot,z", po::value<std::string>(), "with -U, chroot to DIR after opening them")
     ("finish,R", po::value<std::vector<std::string>>(), "read FILE (merged by timestamp) only to finish connections the -r files opened")
-    ("outdir,o", po::value<std::string>(), "write flow files into DIR (default '.'; created if missing)")
-    ("console,c", "print the conversation on stdout instead of writing files")
+    ("outdir,o", po::value<std::string>(), "write flow files into DIR (created if missing); default '.', but none when --report, --html, --har, -X or --netrecord is given without -o")
+    ("console,c", "print the conversation on stdout instead of writing files (not with -o, --report -, --har -)")
     ("console-noheader,C", "like -c, without the 'src-dst: ' header")
     ("hex,D", "console output as a hex dump (with -c or -C)")
     ("binary,B", "console output byte for byte (no '.' for non-printables)")
     ("no-newline,0", "console: no newline after each chunk, no [reset]/[closed] lines (with -C -B: the exact stream)")
     ("strip,s", "replace non-printable bytes with '.' (files too)")
-    ("max-bytes,b", po::value<uint64_t>(), "keep at most N bytes of each direction of a flow")
+    ("max-bytes,b", po::value<std::string>(), "keep at most N bytes (1 or more) of each direction of a flow")
     ("template,T", po::value<std::string>(), "file name template (default %A.%a-%B.%b%V%v%C%c)")
     ("format,F", po::value<std::vector<std::string>>(), "file name prefixes: c count, t time_t, T ISO time, k/m/g bins, X no files")
     ("index,I", "write FILE.findx beside each flow file: offset|time|length")
@@ -44,19 +46,51 @@ po::options_description visible_options() {
     ("html", po::value<std::string>(), "write a single-file HTML report to FILE: connections on a timeline, packets, HTTP, details (opens offline)")
     ("dfxml,X", po::value<std::string>(), "write a DFXML report to FILE, like tcpflow's report.xml")
     ("har", po::value<std::string>(), "write an HTTP Archive 1.2 of every HTTP transaction to FILE (implies -e http; - = stdout)")
-    ("max-fds,f", po::value<size_t>(), "use at most N file descriptors for flow files")
-    ("writer-threads", po::value<size_t>(), "threads that create and write flow files (default 2; 0 = none)")
+    ("max-fds,f", po::value<std::string>(), "use at most N file descriptors for flow files (1 or more; default: the open-file limit less 32)")
+    ("writer-threads", po::value<std::string>(), "threads that create and write flow files, 0 to 64 (default 2; 0 = none)")
     ("quiet,q", "no warnings, no progress line")
     ("verbose,v", "statistics and details on stderr (and routine findings)")
     ("color", po::value<std::string>(), "console colors: auto (default), always, never; NO_COLOR disables auto")
-    ("max-flows", po::value<size_t>(), "open connections held at once before the oldest is closed (default 1000000)")
-    ("max-buffer", po::value<size_t>(), "MiB of out-of-order data held in all (default 256)")
-    ("max-flow-buffer", po::value<size_t>(), "MiB of out-of-order data held per direction (default 16)")
-    ("reorder-window", po::value<size_t>(), "packets held to restore timestamp order (default 256; 0 = capture order)")
+    ("max-flows", po::value<std::string>(), "open connections held at once before the oldest is closed (default 1000000)")
+    ("max-buffer", po::value<std::string>(), "MiB of out-of-order data held in all (default 256)")
+    ("max-flow-buffer", po::value<std::string>(), "MiB of out-of-order data held per direction (default 16)")
+    ("reorder-window", po::value<std::string>(), "packets held to restore timestamp order, 0 to 10000000 (default 256; 0 = capture order)")
     ("idle-timeout", po::value<double>(), "close connections idle this many seconds of capture time (default 900; 0 = never)");
   // clang-format on
   return d;
 }
+
+/// A numeric option: its key, how messages name it, its range.
+struct NumberSpec {
+  const char* key;
+  const char* shown;
+  uint64_t min;
+  uint64_t max;
+};
+
+/// Reads option `n` as a whole decimal number within its range into `out`
+/// (left alone when the option is absent). Boost would wrap "-5" to
+/// 2^64-5 for an unsigned type, so the text is checked here instead.
+template <typename T>
+bool parse_number(const po::variables_map& vm, const NumberSpec& n, T& out, std::ostream& err) {
+  if (!vm.count(n.key)) return true;
+  const std::string text = vm[n.key].as<std::string>();
+  uint64_t v = 0;
+  if (!parse_whole_number(text, n.min, n.max, v)) {
+    err << "tcpscribe: " << n.shown << " takes a whole number ";
+    if (n.max == UINT64_MAX) {
+      err << "of " << n.min << " or more";
+    } else {
+      err << "from " << n.min << " to " << n.max;
+    }
+    err << ", not '" << text << "'\n";
+    return false;
+  }
+  out = static_cast<T>(v);
+  return true;
+}
+
+constexpr uint64_t kMaxMib = 1 << 20;  // 1 TiB: any sane amount, and no overflow in bytes
 
 }  // namespace
 
@@ -81,6 +115,65 @@ void print_version(std::ostream& out) {
   out << "tcpscribe\n";
 #endif
 }
+
+namespace {
+
+/// Every numeric option, checked against its documented range.
+bool parse_numbers(const po::variables_map& vm, Options& opt, std::ostream& err) {
+  const bool ok =
+      parse_number(vm, {"buffer-size", "--buffer-size", 1, 2047}, opt.buffer_mib, err) &&
+      parse_number(vm, {"queue-size", "--queue-size", 1, kMaxMib}, opt.queue_mib, err) &&
+      parse_number(vm, {"snaplen", "--snaplen", 1, 262144}, opt.snaplen, err) &&
+      parse_number(vm, {"max-bytes", "-b", 1, UINT64_MAX}, opt.max_bytes, err) &&
+      parse_number(vm, {"max-fds", "-f", 1, 1u << 24}, opt.max_fds, err) &&
+      parse_number(vm, {"writer-threads", "--writer-threads", 0, 64}, opt.writer_threads, err) &&
+      parse_number(vm, {"reorder-window", "--reorder-window", 0, 10'000'000},
+                   opt.reorder_window, err) &&
+      parse_number(vm, {"max-flows", "--max-flows", 1, 100'000'000}, opt.max_flows, err) &&
+      parse_number(vm, {"max-buffer", "--max-buffer", 1, kMaxMib}, opt.max_buffer_mib, err) &&
+      parse_number(vm, {"max-flow-buffer", "--max-flow-buffer", 1, kMaxMib},
+                   opt.max_flow_buffer_mib, err);
+  if (!ok) return false;
+  if (vm.count("idle-timeout")) {
+    // NaN and infinity parse as doubles; a billion seconds is 31 years.
+    const double s = vm["idle-timeout"].as<double>();
+    if (!std::isfinite(s) || s < 0 || s > 1e9) {
+      err << "tcpscribe: --idle-timeout takes 0 to 1000000000 seconds (0 = never), not '"
+          << s << "'\n";
+      return false;
+    }
+    opt.idle_timeout = static_cast<Timestamp>(s * kNanosPerSecond);
+  }
+  return true;
+}
+
+/// Outputs that would share standard output, or flags that say nothing,
+/// are refused; a run that names a report and no -o writes no flow files.
+bool settle_outputs(const po::variables_map& vm, Options& opt, std::ostream& err) {
+  const char* console = vm.count("console-noheader") ? "-C" : "-c";
+  if (opt.console && vm.count("outdir")) {
+    err << "tcpscribe: " << console << " prints the conversation instead of writing flow files; "
+        << "drop -o, or drop " << console << " to write files\n";
+    return false;
+  }
+  std::vector<std::string> to_stdout;
+  if (opt.console) to_stdout.push_back(console);
+  if (opt.report_path == "-") to_stdout.push_back("--report -");
+  if (opt.har_path == "-") to_stdout.push_back("--har -");
+  if (to_stdout.size() > 1) {
+    err << "tcpscribe: " << to_stdout[0] << " and " << to_stdout[1]
+        << " would both write to standard output; give " << to_stdout[1] << " a file name\n";
+    return false;
+  }
+  // A report asked for on its own should not litter the current directory.
+  const bool report = !opt.report_path.empty() || !opt.html_path.empty() ||
+                      !opt.har_path.empty() || !opt.dfxml_path.empty() ||
+                      !opt.netrecord_root.empty();
+  if (report && !vm.count("outdir")) opt.no_files = true;
+  return true;
+}
+
+}  // namespace
 
 int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
   po::options_description all = visible_options();
@@ -125,9 +218,6 @@ int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
     opt.live = true;
   }
   opt.promiscuous = !vm.count("no-promiscuous");
-  if (vm.count("buffer-size")) opt.buffer_mib = vm["buffer-size"].as<size_t>();
-  if (vm.count("queue-size")) opt.queue_mib = vm["queue-size"].as<size_t>();
-  if (vm.count("snaplen")) opt.snaplen = vm["snaplen"].as<int>();
   if (vm.count("relinquish-privileges")) opt.user = vm["relinquish-privileges"].as<std::string>();
   if (vm.count("chroot")) opt.chroot_dir = vm["chroot"].as<std::string>();
   if (!opt.chroot_dir.empty() && opt.user.empty()) {
@@ -136,10 +226,6 @@ int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
   }
   if (opt.live && !opt.inputs.empty()) {
     err << "tcpscribe: give either -i IFACE or -r FILE, not both\n";
-    return kExitUsage;
-  }
-  if (opt.snaplen <= 0 || opt.buffer_mib == 0 || opt.queue_mib == 0) {
-    err << "tcpscribe: --snaplen, --buffer-size and --queue-size must be positive\n";
     return kExitUsage;
   }
   opt.console = vm.count("console") || vm.count("console-noheader");
@@ -174,25 +260,8 @@ int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
   }
   opt.quiet = vm.count("quiet");
   opt.verbose = static_cast<int>(vm.count("verbose"));
-  if (vm.count("max-bytes")) opt.max_bytes = vm["max-bytes"].as<uint64_t>();
-  if (vm.count("writer-threads")) opt.writer_threads = vm["writer-threads"].as<size_t>();
-  if (vm.count("max-fds")) opt.max_fds = vm["max-fds"].as<size_t>();
-  if (vm.count("reorder-window")) opt.reorder_window = vm["reorder-window"].as<size_t>();
-  if (vm.count("max-flows")) opt.max_flows = vm["max-flows"].as<size_t>();
-  if (vm.count("max-buffer")) opt.max_buffer_mib = vm["max-buffer"].as<size_t>();
-  if (vm.count("max-flow-buffer")) opt.max_flow_buffer_mib = vm["max-flow-buffer"].as<size_t>();
-  if (vm.count("idle-timeout")) {
-    const double s = vm["idle-timeout"].as<double>();
-    if (s < 0) {
-      err << "tcpscribe: --idle-timeout must be 0 or more seconds\n";
-      return kExitUsage;
-    }
-    opt.idle_timeout = static_cast<Timestamp>(s * kNanosPerSecond);
-  }
-  if (opt.max_flows == 0) {
-    err << "tcpscribe: --max-flows must be at least 1\n";
-    return kExitUsage;
-  }
+  if (!settle_outputs(vm, opt, err)) return kExitUsage;
+  if (!parse_numbers(vm, opt, err)) return kExitUsage;
   if (vm.count("color")) {
     const std::string c = vm["color"].as<std::string>();
     if (!parse_color_mode(c, opt.color)) {

@@ -13,6 +13,7 @@
 #include "har.h"
 #include "http.h"
 #include "progress.h"
+#include "privileges.h"
 #include "report_dfxml.h"
 #include "report_html.h"
 #include "report_json.h"
@@ -162,6 +163,7 @@ int Pipeline::open() {
                    opt_.netrecord_root.c_str(), why.c_str());
       return kExitOutput;
     }
+    netrecord_->hold_directory();
     sinks.push_back(netrecord_.get());
   }
   if (!opt_.report_path.empty()) {
@@ -177,6 +179,7 @@ int Pipeline::open() {
     xo.outdir = opt_.outdir;
     xo.name_template = opt_.name_template;
     xo.command_line = opt_.command_line;
+    xo.flow_files = files_ != nullptr;
 #ifdef TCPSCRIBE_VERSION
     xo.version = TCPSCRIBE_VERSION;
 #endif
@@ -192,6 +195,10 @@ int Pipeline::open() {
     for (const InputFile& in : opt_.inputs) names.push_back(in.path);
     if (opt_.live) names.push_back(opt_.interface);
     html_ = std::make_unique<HtmlReport>(opt_.html_path, names);
+    if (!html_->open()) {
+      std::fprintf(stderr, "tcpscribe: %s\n", html_->error().c_str());
+      return kExitOutput;
+    }
     sinks.push_back(html_.get());
   }
   if (opt_.http) {
@@ -204,6 +211,7 @@ int Pipeline::open() {
     }
     HttpOptions ho;
     ho.outdir = opt_.outdir;
+    ho.outdir_fd = outdir_fd_;
     ho.name_template = opt_.name_template;
     ho.extract_bodies = !opt_.console && !opt_.no_files;
     ho.keep_encoded = opt_.keep_encoded;
@@ -234,7 +242,32 @@ int Pipeline::open() {
   limits.max_bytes_per_direction = opt_.max_bytes;
   table_ = std::make_unique<FlowTable>(limits, sinks);
   if (html_) table_->add_observer(html_.get());
+  if (dfxml_) table_->add_observer(dfxml_.get());
   return kExitOk;
+}
+
+bool Pipeline::drop_privileges(const std::string& user, const std::string& chroot_dir,
+                               std::string& error) {
+  DropPlan plan;
+  plan.user = user;
+  plan.chroot_dir = chroot_dir;
+  if (outdir_fd_ >= 0) {
+    if (created_outdir_) plan.created_dir_fd = outdir_fd_;
+    plan.writable.push_back({outdir_fd_, opt_.outdir, "flow files are written"});
+  }
+  auto add = [&plan](AtomicFile& f, const std::string& what) {
+    if (f.dir_fd() < 0) return;  // standard output
+    plan.writable.push_back({f.dir_fd(), f.dir(), what + " " + f.path() + " is put in place at the end"});
+    plan.files.push_back(fileno(f.stream()));
+  };
+  if (html_) add(html_->file(), "--html");
+  if (har_) add(har_->file(), "--har");
+  if (dfxml_) add(dfxml_->file(), "-X");
+  if (netrecord_ && netrecord_->hold_directory() >= 0) {
+    plan.writable.push_back({netrecord_->hold_directory(), netrecord_->directory(),
+                             "--netrecord creates a log per connection"});
+  }
+  return tcpscribe::drop_privileges(plan, error);
 }
 
 uint32_t Pipeline::begin_source(std::string name, bool finish_only) {
@@ -314,11 +347,16 @@ int Pipeline::finish() {
                  "out-of-order buffer was full (raise --max-flow-buffer/--max-buffer)\n",
                  static_cast<unsigned long long>(table_->stats().forced_flushes));
   }
+  // Every output is completed and every failure named: one that failed
+  // must not cost the others their file.
+  int rc = status_;
+  auto failed = [&rc](const std::string& line) {
+    std::fprintf(stderr, "tcpscribe: %s\n", line.c_str());
+    rc = kExitOutput;
+  };
   std::string error;
-  if (http_ && http_->failed()) {
-    std::fprintf(stderr, "tcpscribe: %s\n", http_->error().c_str());
-    return kExitOutput;
-  }
+  if (har_ && !har_->finish(error)) failed(error);
+  if (http_ && http_->failed()) failed(http_->error());
   if (netrecord_ && netrecord_->gaps() > 0 && !opt_.quiet) {
     std::fprintf(stderr,
                  "tcpscribe: warning: %llu gaps (%llu bytes) are missing from the netrecord "
@@ -326,38 +364,17 @@ int Pipeline::finish() {
                  static_cast<unsigned long long>(netrecord_->gaps()),
                  static_cast<unsigned long long>(netrecord_->gap_bytes()));
   }
-  if (netrecord_ && netrecord_->failed()) {
-    std::fprintf(stderr, "tcpscribe: %s\n", netrecord_->error().c_str());
-    return kExitOutput;
-  }
-  if (html_ && html_->failed()) {
-    std::fprintf(stderr, "tcpscribe: %s\n", html_->error().c_str());
-    return kExitOutput;
-  }
-  if (report_ && report_->failed()) {
-    std::fprintf(stderr, "tcpscribe: %s\n", report_->error().c_str());
-    return kExitOutput;
-  }
-  if (dfxml_ && dfxml_->failed()) {
-    std::fprintf(stderr, "tcpscribe: %s\n", dfxml_->error().c_str());
-    return kExitOutput;
-  }
-  if (har_ && !har_->finish(error)) {
-    std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
-    return kExitOutput;
-  }
+  if (netrecord_ && netrecord_->failed()) failed(netrecord_->error());
+  if (html_ && html_->failed()) failed(html_->error());
+  if (report_ && report_->failed()) failed(report_->error());
+  if (dfxml_ && dfxml_->failed()) failed(dfxml_->error());
   if (files_ && files_->failed()) {
-    std::fprintf(stderr,
-                 "tcpscribe: %s; stopped (free space or fix permissions, then run again)\n",
-                 files_->error().c_str());
-    return kExitOutput;
+    failed(files_->error() + "; stopped (free space or fix permissions, then run again)");
   }
   if (console_ && console_->failed()) {
-    std::fprintf(stderr, "tcpscribe: cannot write to standard output: %s\n",
-                 std::strerror(errno));
-    return kExitOutput;
+    failed(std::string("cannot write to standard output: ") + std::strerror(errno));
   }
-  return status_;
+  return rc;
 }
 
 }  // namespace tcpscribe

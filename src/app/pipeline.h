@@ -60,10 +60,12 @@ class Pipeline {
     kernel_drops_ = kernel;
     interface_drops_ = interface;
   }
-  /// The output directory, open (-1 without file output), and whether
-  /// this run created it (so -U can hand it to the unprivileged user).
-  int outdir_fd() const { return outdir_fd_; }
-  bool created_outdir() const { return created_outdir_; }
+  /// -U/-z, after open(): switches to `user` (privileges.h) once it is
+  /// sure the user can write everywhere the outputs still create or rename
+  /// files (the flow directory, the directories of --html, --har, -X and
+  /// --netrecord). False and one line in `error` otherwise.
+  bool drop_privileges(const std::string& user, const std::string& chroot_dir,
+                       std::string& error);
   const DecodeStats& decode_stats() const { return decoder_.stats(); }
   const FlowTableStats& flow_stats() const { return table_->stats(); }
 

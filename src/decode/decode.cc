@@ -69,6 +69,9 @@ bool Decoder::decode(const RawPacket& p, Segment& out) {
   size_t n = p.caplen;
   uint16_t ethertype = 0;
   int vlan = -1;
+  out.frame_len = p.origlen;
+  out.frame_caplen = p.caplen;
+  out.mac = nullptr;
 
   switch (p.linktype) {
     case kEthernetMpacket:
@@ -79,6 +82,7 @@ bool Decoder::decode(const RawPacket& p, Segment& out) {
       [[fallthrough]];
     case kEthernet:
       if (n < 14) { ++stats_.truncated; return false; }
+      out.mac = d;
       ethertype = be16(d + 12);
       d += 14;
       n -= 14;

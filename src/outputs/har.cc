@@ -282,9 +282,7 @@ std::string har_entry(const HttpTransaction& t) {
   return j.take();
 }
 
-HarWriter::~HarWriter() {
-  if (f_ && !is_stdout_) std::fclose(f_);
-}
+HarWriter::~HarWriter() = default;
 
 void HarWriter::put(const std::string& s) {
   if (!f_ || write_failed_) return;
@@ -296,16 +294,8 @@ void HarWriter::put(const std::string& s) {
 
 bool HarWriter::open(const std::string& path, std::string& error) {
   path_ = path;
-  if (path == "-") {
-    f_ = stdout;
-    is_stdout_ = true;
-  } else {
-    f_ = std::fopen(path.c_str(), "w");
-    if (!f_) {
-      error = "cannot write HAR file " + path + ": " + std::strerror(errno);
-      return false;
-    }
-  }
+  if (!file_.open(path, error)) return false;
+  f_ = file_.stream();
   std::string head = "{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"tcpscribe\",\"version\":";
   append_har_string(head, TCPSCRIBE_VERSION);
   head += "},\"pages\":[],\"entries\":[";
@@ -322,20 +312,16 @@ void HarWriter::add(const HttpTransaction& t) {
 bool HarWriter::finish(std::string& error) {
   if (!f_) return true;
   put("\n]}}\n");
-  if (std::fflush(f_) != 0 && !write_failed_) {
-    write_failed_ = true;
-    write_errno_ = errno;
-  }
-  if (!is_stdout_ && std::fclose(f_) != 0 && !write_failed_) {
-    write_failed_ = true;
-    write_errno_ = errno;
-  }
   f_ = nullptr;
   if (write_failed_) {
-    error = "cannot write HAR file " + path_ + ": " + std::strerror(write_errno_ ? write_errno_ : EIO);
+    file_.abandon();
+    const char* why = std::strerror(write_errno_ ? write_errno_ : EIO);
+    error = path_ == "-" ? std::string("cannot write the HAR to standard output: ") + why
+                         : "cannot write " + path_ + ".tmp: " + why + " (" + path_ +
+                               " is left as it was)";
     return false;
   }
-  return true;
+  return file_.commit(error);
 }
 
 }  // namespace tcpscribe

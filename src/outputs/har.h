@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "atomic_file.h"
 #include "http.h"
 
 namespace tcpscribe {
@@ -42,20 +43,23 @@ class HarWriter {
   HarWriter(const HarWriter&) = delete;
   HarWriter& operator=(const HarWriter&) = delete;
 
-  /// Creates FILE ("-": standard output) and writes the log header.
+  /// Creates FILE.tmp ("-": standard output) and writes the log header;
+  /// finish() renames it to FILE, so a failed write never leaves a cut HAR.
   bool open(const std::string& path, std::string& error);
   /// Adds an entry (responses without a request are skipped).
   void add(const HttpTransaction& t);
   /// Closes the document. False (and `error`) if anything failed to write.
   bool finish(std::string& error);
   uint64_t entries() const { return entries_; }
+  /// The file the archive goes to (for -U: its directory, its owner).
+  AtomicFile& file() { return file_; }
 
  private:
   void put(const std::string& s);
 
+  AtomicFile file_;
   std::FILE* f_ = nullptr;
   std::string path_;
-  bool is_stdout_ = false;
   bool write_failed_ = false;
   int write_errno_ = 0;
   uint64_t entries_ = 0;

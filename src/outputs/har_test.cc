@@ -213,7 +213,7 @@ TEST(HarWriter, ReportsAnUnwritableFile) {
   HarWriter w;
   std::string error;
   EXPECT_FALSE(w.open("/nonexistent-dir/x.har", error));
-  EXPECT_EQ(error, "cannot write HAR file /nonexistent-dir/x.har: No such file or directory");
+  EXPECT_EQ(error, "cannot create /nonexistent-dir/x.har.tmp: No such file or directory");
 }
 
 }  // namespace

@@ -73,6 +73,10 @@ bool write_netrecord(int fd, char side, int64_t micros, std::string_view what,
 
 NetrecordFiles::NetrecordFiles(std::string root) : root_(std::move(root)) {}
 
+NetrecordFiles::~NetrecordFiles() {
+  if (dir_fd_ >= 0) ::close(dir_fd_);
+}
+
 namespace {
 
 void split_root(const std::string& root, std::string& dir, std::string& base) {
@@ -87,6 +91,26 @@ void split_root(const std::string& root, std::string& dir, std::string& base) {
 }
 
 }  // namespace
+
+std::string NetrecordFiles::directory() const {
+  std::string dir, base;
+  split_root(root_, dir, base);
+  return dir;
+}
+
+int NetrecordFiles::hold_directory() {
+  if (dir_fd_ < 0) dir_fd_ = ::open(directory().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  // Numbering continues after the logs there now; read while the
+  // directory may still be read (before -U).
+  if (next_ == 0) scan_existing();
+  return dir_fd_;
+}
+
+int NetrecordFiles::reopen(const std::string& path) const {
+  if (dir_fd_ < 0) return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  const std::string name = path.substr(path.rfind('/') + 1);  // npos + 1 == 0
+  return ::openat(dir_fd_, name.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+}
 
 std::string NetrecordFiles::check_writable() const {
   std::string dir, base;
@@ -113,8 +137,12 @@ void NetrecordFiles::scan_existing() {
   std::string dir, base;
   split_root(root_, dir, base);
   next_ = 1;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return;
+  const int fd = dir_fd_ >= 0 ? ::openat(dir_fd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  DIR* d = fd >= 0 ? ::fdopendir(fd) : ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (fd >= 0) ::close(fd);
+    return;
+  }
   const std::string prefix = base + "_";
   while (dirent* e = ::readdir(d)) {
     std::string_view name = e->d_name;
@@ -133,7 +161,10 @@ int NetrecordFiles::create_next(uint64_t& number, std::string& path, std::string
   for (int attempts = 0; attempts < 1000; ++attempts) {
     const uint64_t n = next_++;
     std::string p = root_ + "_" + std::to_string(n);
-    const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+    constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC;
+    const int fd = dir_fd_ >= 0
+                       ? ::openat(dir_fd_, p.substr(p.rfind('/') + 1).c_str(), kFlags, 0644)
+                       : ::open(p.c_str(), kFlags, 0644);
     if (fd >= 0) {
       number = n;
       path = std::move(p);

@@ -41,10 +41,22 @@ bool write_netrecord(int fd, char side, int64_t micros, std::string_view what,
 class NetrecordFiles {
  public:
   explicit NetrecordFiles(std::string root);
+  ~NetrecordFiles();
+  NetrecordFiles(const NetrecordFiles&) = delete;
+  NetrecordFiles& operator=(const NetrecordFiles&) = delete;
 
   /// Checks that the directory of the root exists and accepts new files.
   /// Returns an empty string, or why not ("/x: No such file or directory").
   std::string check_writable() const;
+
+  /// Opens the root's directory and keeps it: logs are then created and
+  /// reopened through it, so they land in the right place after -U/-z.
+  /// Returns the descriptor, or -1 (logs are then found by path).
+  int hold_directory();
+  /// The directory, as messages name it.
+  std::string directory() const;
+  /// Reopens a log this object created, for append (-1 and errno on failure).
+  int reopen(const std::string& path) const;
 
   /// Creates the next log. Returns its fd (O_WRONLY|O_APPEND|O_CLOEXEC) and
   /// sets `number` and `path`, or returns -1 with `error` set.
@@ -57,6 +69,7 @@ class NetrecordFiles {
 
   std::string root_;
   uint64_t next_ = 0;  // 0: not scanned yet
+  int dir_fd_ = -1;    // hold_directory()
 };
 
 struct NetrecordRecord {

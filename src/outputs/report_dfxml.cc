@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "name_template.h"
+#include "tcpscribe/segment.h"
 
 namespace tcpscribe {
 
@@ -50,11 +51,8 @@ std::string dfxml_time(Timestamp t) {
 
 DfxmlReportSink::DfxmlReportSink(const std::string& path, DfxmlOptions o)
     : path_(path), opt_(std::move(o)) {
-  out_ = std::fopen(path.c_str(), "w");
-  if (!out_) {
-    fail("cannot open");
-    return;
-  }
+  if (!file_.open(path, error_)) return;
+  out_ = file_.stream();
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&now, &tm);
@@ -80,12 +78,10 @@ DfxmlReportSink::DfxmlReportSink(const std::string& path, DfxmlOptions o)
       "  <configuration>\n");
 }
 
-DfxmlReportSink::~DfxmlReportSink() {
-  if (out_) std::fclose(out_);
-}
+DfxmlReportSink::~DfxmlReportSink() = default;
 
 void DfxmlReportSink::fail(const char* what) {
-  if (error_.empty()) error_ = std::string(what) + " " + path_ + ": " + std::strerror(errno);
+  if (error_.empty()) error_ = std::string(what) + " " + path_ + ".tmp: " + std::strerror(errno);
 }
 
 void DfxmlReportSink::write(const std::string& s) {
@@ -110,20 +106,46 @@ void DfxmlReportSink::on_gap(const Connection& c, Dir d, uint64_t offset, uint64
   f.size[i] = std::max(f.size[i], offset + length);
 }
 
+void DfxmlReportSink::on_segment(const Connection& c, Dir d, const Segment& s) {
+  Files& f = files_[c.id];
+  const int i = index_of(d);
+  f.len[i] += s.frame_len;
+  f.caplen[i] += s.frame_caplen;
+  if (!f.has_mac[i] && s.mac) {
+    std::memcpy(f.mac[i], s.mac, sizeof f.mac[i]);
+    f.has_mac[i] = true;
+  }
+}
+
+namespace {
+
+std::string mac_text(const uint8_t* m) {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+                m[5]);
+  return buf;
+}
+
+}  // namespace
+
 std::string DfxmlReportSink::fileobject(const Connection& c, Dir d, const Files& f) const {
   const int i = index_of(d);
   const DirectionStats& st = c.dir[i];
   const Endpoint& src = c.src(d);
   const Endpoint& dst = c.dst(d);
   std::string o = "    <fileobject>\n";
-  if (f.exists[i]) {
+  if (f.exists[i] && opt_.flow_files) {
     o += "      <filename>" +
          xml_escape(opt_.outdir + "/" + expand_name(opt_.name_template, c, d)) +
          "</filename>\n";
   }
   o += "      <filesize>" + std::to_string(f.size[i]) + "</filesize>\n";
   o += "      <tcpflow startime='" + dfxml_time(st.first_ts) + "' endtime='" +
-       dfxml_time(st.last_ts) + "' family='" + (src.addr.v6 ? "10" : "2") + "' src_ipn='" +
+       dfxml_time(st.last_ts) + "' ";
+  if (f.has_mac[i]) {
+    o += "mac_daddr='" + mac_text(f.mac[i]) + "' mac_saddr='" + mac_text(f.mac[i] + 6) + "' ";
+  }
+  o += std::string("family='") + (src.addr.v6 ? "10" : "2") + "' src_ipn='" +
        xml_escape(format_addr(src.addr)) + "' dst_ipn='" + xml_escape(format_addr(dst.addr)) +
        "' srcport='" + std::to_string(src.port) + "' dstport='" + std::to_string(dst.port) +
        "' ";
@@ -132,6 +154,8 @@ std::string DfxmlReportSink::fileobject(const Connection& c, Dir d, const Files&
   if (c.analysis.dir[i].out_of_order > 0) {
     o += "out_of_order_count='" + std::to_string(c.analysis.dir[i].out_of_order) + "' ";
   }
+  o += "len='" + std::to_string(f.len[i]) + "' ";
+  if (f.caplen[i] != f.len[i]) o += "caplen='" + std::to_string(f.caplen[i]) + "' ";
   o += "/>\n    </fileobject>\n";
   return o;
 }
@@ -159,8 +183,13 @@ void DfxmlReportSink::finish() {
   write("  </configuration>\n  <total_flows>" + std::to_string(flows_) +
         "</total_flows>\n</dfxml>\n");
   if (!out_) return;
-  if (std::fclose(out_) != 0) fail("cannot write");
   out_ = nullptr;
+  if (failed()) {
+    file_.abandon();
+    error_ += " (" + path_ + " is left as it was)";
+    return;
+  }
+  file_.commit(error_);
 }
 
 }  // namespace tcpscribe

@@ -1,5 +1,7 @@
 #include "sink_console.h"
 
+#include <algorithm>
+
 #include "name_template.h"
 #include "progress.h"
 
@@ -24,19 +26,21 @@ ConsoleSink::ConsoleSink(ConsoleOptions o, std::FILE* out)
       findings_(opt_.name_template.empty() ? kDefaultTemplate : opt_.name_template,
                 opt_.color, false, opt_.routine_findings) {
   if (opt_.name_template.empty()) opt_.name_template = kDefaultTemplate;
+  exact_ = !opt_.header && opt_.binary && !opt_.newline && !opt_.hex;
+  if (exact_) opt_.color = false;  // escape sequences are not bytes of the stream
 }
 
 void ConsoleSink::on_finding(const Connection& c, const Finding& f) {
   if (!opt_.findings) return;
   const std::string s = findings_.line(c, f);
-  if (!s.empty()) write(s);
+  if (!s.empty()) exact_ ? note(s) : write(s);
 }
 
 void ConsoleSink::on_close(const Connection& c, CloseReason) {
   mark_resets(c);
   if (!opt_.findings) return;
   const std::string s = findings_.close_line(c);
-  if (!s.empty()) write(s);
+  if (!s.empty()) exact_ ? note(s) : write(s);
 }
 
 void ConsoleSink::begin(std::string& out, const Connection& c, Dir d) const {
@@ -101,6 +105,14 @@ void ConsoleSink::on_data(const Connection& c, Dir d, uint64_t offset,
 void ConsoleSink::on_gap(const Connection& c, Dir d, uint64_t offset,
                          uint64_t length, Timestamp) {
   std::string out;
+  if (exact_) {
+    write_zeros(length);
+    if (!opt_.findings) return;  // -q
+    note(expand_name(opt_.name_template, c, d) + ": [gap: " + std::to_string(length) +
+         " bytes missing from the capture at offset " + std::to_string(offset) +
+         ", written as zero bytes]\n");
+    return;
+  }
   if (opt_.color) out += kYellow;
   if (opt_.header) {
     out += expand_name(opt_.name_template, c, d);
@@ -167,6 +179,21 @@ void ConsoleSink::end_marker(const Connection& c, Dir d, const char* what) {
   out += '\n';
   end(out);
   write(out);
+}
+
+void ConsoleSink::write_zeros(uint64_t length) {
+  static const char kZeros[64 << 10] = {};
+  while (length > 0 && !failed_) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(length, sizeof kZeros));
+    if (std::fwrite(kZeros, 1, n, out_) != n) failed_ = true;
+    length -= n;
+  }
+  if (opt_.flush_each && std::fflush(out_) != 0) failed_ = true;
+}
+
+void ConsoleSink::note(const std::string& s) {
+  std::fwrite(s.data(), 1, s.size(), opt_.notes);
+  std::fflush(opt_.notes);
 }
 
 void ConsoleSink::finish() {

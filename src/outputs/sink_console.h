@@ -3,7 +3,9 @@
 // Each chunk is formatted completely and written with one call, so chunks
 // of different flows never interleave. Unlike tcpflow, what is printed is
 // the reassembled stream: ordered, without retransmitted copies, with a
-// one-line marker where the capture has a hole.
+// one-line marker where the capture has a hole. With -C -B -0 standard
+// output is exactly the stream: a hole is zero bytes at its offset (as in
+// the flow file), and its marker goes to standard error with the findings.
 #pragma once
 
 #include <cstdio>
@@ -25,6 +27,9 @@ struct ConsoleOptions {
   bool flush_each = false;    ///< live capture: every chunk reaches the terminal at once
   bool findings = true;       ///< "!!" lines (-q turns them off)
   bool routine_findings = false;  ///< -v: "!!" lines for routine findings too
+  /// Where gap markers and findings go when standard output must carry
+  /// exactly the stream (-C -B -0).
+  std::FILE* notes = stderr;
 };
 
 class ConsoleSink : public Sink {
@@ -53,6 +58,9 @@ class ConsoleSink : public Sink {
   void begin(std::string& out, const Connection& c, Dir d) const;
   void end(std::string& out) const;
   void write(const std::string& s);
+  void note(const std::string& s);
+  /// -C -B -0: `length` zero bytes stand for a hole, as in the flow file.
+  void write_zeros(uint64_t length);
 
   // "[reset]" and "[closed]" marker lines (see on_shutdown).
   bool end_markers() const { return opt_.newline; }
@@ -63,6 +71,9 @@ class ConsoleSink : public Sink {
   ConsoleOptions opt_;
   std::FILE* out_;
   FindingsPrinter findings_;
+  /// -C -B -0: the output is the stream itself, byte for byte; what is
+  /// not a byte of it (markers, findings) goes to opt_.notes.
+  bool exact_ = false;
   bool failed_ = false;
   /// Per connection with an ended direction: a FIN not marked yet, a
   /// reset already marked.

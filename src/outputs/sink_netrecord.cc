@@ -56,7 +56,7 @@ bool NetrecordSink::ensure_open(uint64_t conn_id, Log& log) {
   while (open_count_ >= opt_.max_open_files && !open_lru_.empty()) {
     close_fd(logs_.at(open_lru_.front()));
   }
-  log.fd = ::open(log.path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  log.fd = files_.reopen(log.path);
   log.positioned = false;
   if (log.fd < 0) {
     fail(&log, "cannot reopen " + log.path + ": " + std::strerror(errno));

@@ -48,6 +48,9 @@ class NetrecordSink : public Sink {
 
   /// Empty, or why the root's directory does not take new files.
   std::string check_writable() const { return files_.check_writable(); }
+  /// See NetrecordFiles::hold_directory().
+  int hold_directory() { return files_.hold_directory(); }
+  std::string directory() const { return files_.directory(); }
 
   void on_open(const Connection& c) override;
   void on_data(const Connection& c, Dir d, uint64_t offset,

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <ostream>
 
+#include "whole_number.h"
+
 namespace po = boost::program_options;
 
 namespace tcpscribe {
@@ -19,7 +21,7 @@ po::options_description visible_options() {
     ("forward,f", po::value<std::string>(), "connect each client to HOST:PORT (a name, IPv4 or [IPv6])")
     ("log-root,w", po::value<std::string>(), "write a netrecord log per connection: ROOT_1, ROOT_2, ... (never overwrites; numbering continues after existing logs)")
     ("hex,D", "show chunks as a hexdump -C style dump")
-    ("max-dump", po::value<uint64_t>(), "show at most N bytes of each chunk, then '... M more bytes'")
+    ("max-dump", po::value<std::string>(), "show at most N bytes of each chunk (0 or more), then '... M more bytes'")
     ("no-dump", "show one line per chunk, without its bytes")
     ("json", "one JSON object per event on stdout instead of the text view")
     ("quiet,q", "no console view (errors still go to stderr)")
@@ -27,8 +29,8 @@ po::options_description visible_options() {
     ("idle-timeout", po::value<double>(), "close a connection after SECONDS without data either way (default 0 = never)")
     ("connect-timeout", po::value<double>(), "give up connecting upstream after SECONDS (default 10)")
     ("drain", po::value<double>(), "after SIGINT/SIGTERM, let open connections finish for up to SECONDS (default 5)")
-    ("buffer", po::value<size_t>(), "bytes read at once and held per direction (default 1048576); bounds memory per connection")
-    ("max-connections", po::value<size_t>(), "connections open at once; beyond it clients wait in the listen queue (default 10000)")
+    ("buffer", po::value<std::string>(), "bytes read at once and held per direction (default 1048576); bounds memory per connection")
+    ("max-connections", po::value<std::string>(), "connections open at once, 1 to 1000000; beyond it clients wait in the listen queue (default 10000)")
     ("inspect", po::value<std::vector<std::string>>()->multitoken(), "check netrecord LOG files and summarise them instead of proxying")
     ("extract", po::value<std::string>(), "with --inspect: write each log's streams to DIR/NAME.c and DIR/NAME.s");
   // clang-format on
@@ -187,7 +189,12 @@ int parse_proxy_options(int argc, char** argv, ProxyOptions& opt, std::ostream& 
   }
   opt.hex = vm.count("hex") > 0;
   opt.dump = vm.count("no-dump") == 0;
-  if (vm.count("max-dump")) opt.max_dump = vm["max-dump"].as<uint64_t>();
+  if (vm.count("max-dump") &&
+      !parse_whole_number(vm["max-dump"].as<std::string>(), 0, UINT64_MAX, opt.max_dump)) {
+    err << "tcpscribe proxy: --max-dump takes a whole number of bytes, 0 or more, not '"
+        << vm["max-dump"].as<std::string>() << "'\n";
+    return 1;
+  }
   opt.json = vm.count("json") > 0;
   opt.quiet = vm.count("quiet") > 0;
   if (vm.count("color")) {
@@ -202,19 +209,22 @@ int parse_proxy_options(int argc, char** argv, ProxyOptions& opt, std::ostream& 
       !seconds(vm, "drain", opt.drain, err)) {
     return 1;
   }
+  uint64_t n = 0;
   if (vm.count("buffer")) {
-    opt.buffer = vm["buffer"].as<size_t>();
-    if (opt.buffer < 512 || opt.buffer > (64u << 20)) {
-      err << "tcpscribe proxy: --buffer takes 512 to 67108864 bytes\n";
+    if (!parse_whole_number(vm["buffer"].as<std::string>(), 512, 64u << 20, n)) {
+      err << "tcpscribe proxy: --buffer takes 512 to 67108864 bytes, not '"
+          << vm["buffer"].as<std::string>() << "'\n";
       return 1;
     }
+    opt.buffer = n;
   }
   if (vm.count("max-connections")) {
-    opt.max_connections = vm["max-connections"].as<size_t>();
-    if (opt.max_connections == 0) {
-      err << "tcpscribe proxy: --max-connections must be at least 1\n";
+    if (!parse_whole_number(vm["max-connections"].as<std::string>(), 1, 1'000'000, n)) {
+      err << "tcpscribe proxy: --max-connections takes 1 to 1000000, not '"
+          << vm["max-connections"].as<std::string>() << "'\n";
       return 1;
     }
+    opt.max_connections = n;
   }
   return 0;
 }

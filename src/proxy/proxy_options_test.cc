@@ -101,5 +101,27 @@ TEST(ProxyOptions, Inspect) {
   EXPECT_EQ(o.extract_dir, "/tmp/x");
 }
 
+TEST(ProxyOptions, NumbersAreWholeAndInRange) {
+  ProxyOptions o;
+  std::string err;
+  const std::vector<std::string> base = {"--listen", ":0", "--forward", "h:1"};
+  auto with = [&](std::vector<std::string> more) {
+    std::vector<std::string> a = base;
+    a.insert(a.end(), more.begin(), more.end());
+    o = ProxyOptions{};
+    return parse(a, o, err);
+  };
+  EXPECT_EQ(with({"--max-connections", "-1"}), 1);
+  EXPECT_EQ(err, "tcpscribe proxy: --max-connections takes 1 to 1000000, not '-1'\n");
+  EXPECT_EQ(with({"--max-dump", "-1"}), 1);
+  EXPECT_EQ(err, "tcpscribe proxy: --max-dump takes a whole number of bytes, 0 or more, not '-1'\n");
+  EXPECT_EQ(with({"--buffer", "-5"}), 1);
+  EXPECT_EQ(err, "tcpscribe proxy: --buffer takes 512 to 67108864 bytes, not '-5'\n");
+  ASSERT_EQ(with({"--max-dump", "0", "--buffer", "512", "--max-connections", "1000000"}), 0) << err;
+  EXPECT_EQ(o.max_dump, 0u);
+  EXPECT_EQ(o.buffer, 512u);
+  EXPECT_EQ(o.max_connections, 1000000u);
+}
+
 }  // namespace
 }  // namespace tcpscribe

@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "proxy_options.h"
+#include "whole_number.h"
 
 namespace tcpscribe {
 
@@ -27,8 +28,8 @@ po::options_description visible_options() {
     ("compare", "compare each connection's answer with the recorded one; print 'same' or the first difference; exit 5 if any differ")
     ("ignore", po::value<std::vector<std::string>>()->value_name("REGEX"), "with --compare: replace every match of REGEX (ECMAScript) by '<ignored>' in both answers first (repeatable)")
     ("record", po::value<std::string>()->value_name("ROOT"), "write the replayed conversations as netrecord logs ROOT_1, ROOT_2, ... (never overwrites)")
-    ("repeat", po::value<unsigned>()->value_name("N"), "replay every conversation N times (default 1); copies run at the same time unless --concurrency limits them")
-    ("concurrency", po::value<size_t>()->value_name("N"), "keep at most N connections open; the rest wait their turn in start order (default 0 = no limit)")
+    ("repeat", po::value<std::string>()->value_name("N"), "replay every conversation N times (default 1); copies run at the same time unless --concurrency limits them")
+    ("concurrency", po::value<std::string>()->value_name("N"), "keep at most N connections open; the rest wait their turn in start order (default 0 = no limit)")
     ("realtime", "send from a SCHED_FIFO (real-time) thread so that other busy processes cannot delay sends (root or CAP_SYS_NICE)")
     ("timing-report", "print how far sends and connection starts were from their schedule (p50, p99, max)")
     ("json", po::value<std::string>()->value_name("FILE"), "write a JSON report (connections, results, timing samples) to FILE ('-' = stdout)")
@@ -141,14 +142,23 @@ int parse_replay_options(int argc, char** argv, ReplayOptions& opt, std::ostream
     opt.ignore = vm["ignore"].as<std::vector<std::string>>();
   }
   if (vm.count("record")) opt.record_root = vm["record"].as<std::string>();
+  uint64_t n = 0;
   if (vm.count("repeat")) {
-    opt.repeat = vm["repeat"].as<unsigned>();
-    if (opt.repeat == 0) {
-      err << "tcpscribe replay: --repeat must be at least 1\n";
+    if (!parse_whole_number(vm["repeat"].as<std::string>(), 1, 1'000'000, n)) {
+      err << "tcpscribe replay: --repeat takes 1 to 1000000, not '"
+          << vm["repeat"].as<std::string>() << "'\n";
       return 1;
     }
+    opt.repeat = static_cast<unsigned>(n);
   }
-  if (vm.count("concurrency")) opt.concurrency = vm["concurrency"].as<size_t>();
+  if (vm.count("concurrency")) {
+    if (!parse_whole_number(vm["concurrency"].as<std::string>(), 0, 1'000'000, n)) {
+      err << "tcpscribe replay: --concurrency takes 0 (no limit) to 1000000, not '"
+          << vm["concurrency"].as<std::string>() << "'\n";
+      return 1;
+    }
+    opt.concurrency = n;
+  }
   opt.timing_report = vm.count("timing-report") > 0;
   opt.realtime = vm.count("realtime") > 0;
   if (vm.count("json")) opt.json_path = vm["json"].as<std::string>();

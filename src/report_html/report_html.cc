@@ -328,28 +328,23 @@ void HtmlReport::add_http(const HtmlHttpTransaction& t) {
   ++http_kept_;
 }
 
+bool HtmlReport::open() {
+  if (!file_.is_open() && !file_.open(path_, error_)) return false;
+  return true;
+}
+
 void HtmlReport::finish() {
+  if (!open()) return;
+  // Written beside and renamed, so a reader never sees half a page.
   const std::string page = html();
-  // Write beside and rename, so a reader never sees half a page (a live
-  // run may write it while someone has the old one open).
-  const std::string tmp = path_ + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) {
-    error_ = "cannot create " + tmp + ": " + std::strerror(errno);
+  if (std::fwrite(page.data(), 1, page.size(), file_.stream()) != page.size()) {
+    error_ = "cannot write " + path_ + ".tmp: " + std::strerror(errno) + " (" + path_ +
+             " is left as it was)";
+    file_.abandon();
     return;
   }
-  const bool wrote = std::fwrite(page.data(), 1, page.size(), f) == page.size();
-  const int write_errno = errno;
-  const bool closed = std::fclose(f) == 0;
-  if (!wrote || !closed) {
-    error_ = "cannot write " + tmp + ": " + std::strerror(wrote ? errno : write_errno);
-    std::remove(tmp.c_str());
-    return;
-  }
-  if (std::rename(tmp.c_str(), path_.c_str()) != 0) {
-    error_ = "cannot rename " + tmp + " to " + path_ + ": " + std::strerror(errno);
-    std::remove(tmp.c_str());
-  }
+  std::string error;
+  if (!file_.commit(error)) error_ = error;
 }
 
 }  // namespace tcpscribe

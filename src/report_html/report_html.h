@@ -27,6 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "atomic_file.h"
 #include "tcpscribe/sink.h"
 
 namespace tcpscribe {
@@ -153,8 +154,14 @@ class HtmlReport : public Sink, public SegmentObserver {
   void on_shutdown(const Connection& c, Dir d, bool reset, Timestamp ts) override;
   void on_finding(const Connection& c, const Finding& f) override;
   void on_close(const Connection& c, CloseReason why) override;
-  /// Writes the page (again, if called twice: a live run's exit).
+  /// Creates `path`.tmp and holds its directory now, so the page can be
+  /// put in place at the end even after -U/-z. Optional: finish() opens
+  /// it when this was not called. False and error() on failure.
+  bool open();
+  /// Writes the page to `path`.tmp and renames it to `path`.
   void finish() override;
+  /// The file the page goes to (for -U: its directory, its owner).
+  AtomicFile& file() { return file_; }
 
   void on_segment(const Connection& c, Dir d, const Segment& s) override;
   void on_segment_after_close(uint64_t id, Dir d, const Segment& s) override;
@@ -213,6 +220,7 @@ class HtmlReport : public Sink, public SegmentObserver {
   uint64_t connections_seen_ = 0;
   uint64_t http_seen_ = 0;
   size_t http_kept_ = 0;
+  AtomicFile file_;
   std::string error_;
 };
 

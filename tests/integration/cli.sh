@@ -31,6 +31,36 @@ expect 1 "filter 'port' does not compile" -- "$bin" -r "$pcaps/redis_cli_lo.pcap
 expect 1 'unknown letter' -- "$bin" -r "$pcaps/redis_cli_lo.pcap" -Fq
 expect 1 'unknown escape' -- "$bin" -r "$pcaps/redis_cli_lo.pcap" -T '%Q'
 expect 1 'color' -- "$bin" -r "$pcaps/redis_cli_lo.pcap" --color=sometimes
+# Numbers: refused when negative (not wrapped), 0 where it means nothing, or out of range.
+r1=$pcaps/redis_cli_lo.pcap
+expect 1 "tcpscribe: --reorder-window takes a whole number from 0 to 10000000, not '-5'" -- "$bin" -r "$r1" -c --reorder-window -5
+expect 1 "tcpscribe: -b takes a whole number of 1 or more, not '-1'" -- "$bin" -r "$r1" -c -b -1
+expect 1 "tcpscribe: -b takes a whole number of 1 or more, not '0'" -- "$bin" -r "$r1" -c -b 0
+expect 1 "tcpscribe: --max-buffer takes a whole number from 1 to 1048576, not '0'" -- "$bin" -r "$r1" -c --max-buffer 0
+expect 1 "tcpscribe: --max-flow-buffer takes a whole number from 1 to 1048576, not '0'" -- "$bin" -r "$r1" -c --max-flow-buffer 0
+expect 1 "tcpscribe: -f takes a whole number from 1 to 16777216, not '0'" -- "$bin" -r "$r1" -c -f 0
+expect 1 "tcpscribe: --snaplen takes a whole number from 1 to 262144, not '0'" -- "$bin" -r "$r1" -c --snaplen 0
+expect 1 "tcpscribe: --writer-threads takes a whole number from 0 to 64, not '1.5'" -- "$bin" -r "$r1" -c --writer-threads 1.5
+expect 1 "tcpscribe: --idle-timeout takes 0 to 1000000000 seconds" -- "$bin" -r "$r1" -c --idle-timeout -1
+expect 0 '' -- "$bin" -r "$r1" -c --reorder-window 0 --writer-threads 0 --idle-timeout 0
+# Outputs that would share standard output, and -c with -o, are refused.
+expect 1 'tcpscribe: -c and --report - would both write to standard output' -- "$bin" -r "$r1" -c --report -
+expect 1 'tcpscribe: -C and --har - would both write to standard output' -- "$bin" -r "$r1" -C --har -
+expect 1 'tcpscribe: --report - and --har - would both write to standard output' -- "$bin" -r "$r1" --report - --har -
+expect 1 'tcpscribe: -c prints the conversation instead of writing flow files; drop -o' -- "$bin" -r "$r1" -c -o "$tmp/o0"
+[ -e "$tmp/o0" ] && bad "-c -o created the directory"
+# A report asked for without -o writes no flow files into the current directory.
+for rep in "--report r.jsonl" "--html r.html" "--har r.har" "-X r.xml" "--netrecord rec"; do
+  mkdir -p "$tmp/cwd" && rm -rf "$tmp/cwd"/* && (cd "$tmp/cwd" && "$bin" -r "$pcaps/http_keepalive_lo.pcap" $rep 2>"$tmp/err"); rc=$?
+  left=$(ls "$tmp/cwd" | tr '\n' ' ')
+  want="${rep#* } "; [ "$rep" = "--netrecord rec" ] && want="rec_1 "
+  [ $rc -eq 0 ] && [ "$left" = "$want" ] && ok || bad "$rep without -o: exit $rc, left '$left', want '$want'"
+done
+(cd "$tmp/cwd" && rm -f ./* && "$bin" -r "$pcaps/http_keepalive_lo.pcap" -X r.xml -o flows 2>/dev/null)
+[ "$(ls "$tmp/cwd/flows" | wc -l)" -eq 2 ] && grep -q '<filename>flows/127.000.000.001' "$tmp/cwd/r.xml" && ok ||
+  bad "-X with -o: $(ls "$tmp/cwd/flows" | wc -l) flow files"
+(cd "$tmp/cwd" && "$bin" -r "$pcaps/http_keepalive_lo.pcap" -X r2.xml)
+grep -q '<filename>' "$tmp/cwd/r2.xml" && bad "-X without flow files names files" || ok
 expect 0 '' -- "$bin" --help
 grep -q -- '--reorder-window' "$tmp/out" || bad "--help lacks --reorder-window"
 expect 0 '' -- "$bin" -V
@@ -225,6 +255,31 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
   if [ $rc -eq 0 ] && [ "$(ls "$tmp/unew" | wc -l)" -eq 8 ] && [ "$(stat -c %U "$tmp/unew")" = nobody ] &&
      cmp -s "$tmp/unew/$req" "$tmp/whole/$req"; then ok
   else bad "-U nobody with two -r files: exit $rc, $(ls "$tmp/unew" 2>/dev/null | wc -l) files: $(cat "$tmp/err")"; fi
+  # An output the user could not put in place at the end is refused at the
+  # start, before anything is read, and leaves nothing behind.
+  mkdir -p "$tmp/rootonly" && chmod 755 "$tmp/rootonly"
+  for rep in "--html r.html" "--har r.har" "-X r.xml" "--netrecord rec"; do
+    set -- $rep
+    expect 1 "tcpscribe: -U nobody: the user cannot write into $tmp/rootonly \(Permission denied\), where $1 " -- \
+      "$bin" -U nobody -r "$full" "$1" "$tmp/rootonly/$2"
+    [ -z "$(ls "$tmp/rootonly")" ] || bad "-U refusal of $rep left $(ls "$tmp/rootonly")"
+  done
+  expect 1 "tcpscribe: -U nobody: the user cannot write into $tmp/rootonly \(Permission denied\), where flow files are written" -- \
+    "$bin" -U nobody -r "$full" -o "$tmp/rootonly"
+  # Into a directory the user may write (sticky, like /tmp), with -z too:
+  # every report, log and HTTP body lands, owned by the user.
+  mkdir -p "$tmp/shared" && chmod 1777 "$tmp/shared"
+  for z in "" "-z $tmp/shared"; do
+    rm -rf "$tmp/shared"/*
+    "$bin" -U nobody $z -e http -r "$full" -o "$tmp/shared/f" --html "$tmp/shared/r.html" --har "$tmp/shared/r.har" \
+      -X "$tmp/shared/r.xml" --netrecord "$tmp/shared/rec" --report "$tmp/shared/r.jsonl" 2>"$tmp/err"; rc=$?
+    got=$(cd "$tmp/shared" && ls | tr '\n' ' ')
+    bodies=$(ls "$tmp/shared/f" | grep -c HTTPBODY)
+    owners=$(stat -c %U "$tmp/shared/r.html" "$tmp/shared/r.har" "$tmp/shared/r.xml" | sort -u | tr '\n' ' ')
+    if [ $rc -eq 0 ] && [ "$got" = "f r.har r.html r.jsonl r.xml rec_1 " ] && [ "$bodies" -eq 2 ] &&
+       [ "$owners" = "nobody " ]; then ok
+    else bad "-U nobody $z with every output: exit $rc, '$got', $bodies bodies, owners $owners: $(cat "$tmp/err")"; fi
+  done
   expect 1 "no such user" -- "$bin" -U no-such-user-here -r "$full" -o "$tmp/o5"
   expect 1 "z needs -U" -- "$bin" -z /tmp -r "$full" -o "$tmp/o6"
 fi
@@ -284,6 +339,17 @@ fi
 if [ "$(id -u)" -eq 0 ] && mkdir -p "$tmp/small" && mount -t tmpfs -o size=64k tmpfs "$tmp/small" 2>/dev/null; then
   mnt=$tmp/small
   expect 3 'cannot write .*No space left on device' -- "$bin" -r "$tmp/many.pcap" -o "$mnt/out"
+  # Reports on a full disk: an error, no cut or empty file, the old report kept.
+  rm -rf "$mnt/out"
+  for rep in "--har r.har" "-X r.xml" "--html r.html"; do
+    set -- $rep
+    echo old >"$mnt/$2"
+    head -c 1M /dev/zero >"$mnt/fill" 2>/dev/null
+    expect 3 "cannot write $mnt/$2.tmp: No space left on device \($mnt/$2 is left as it was\)" -- \
+      "$bin" -r "$tmp/many.pcap" -e http "$1" "$mnt/$2"
+    [ "$(cat "$mnt/$2")" = old ] && [ ! -e "$mnt/$2.tmp" ] && ok || bad "$rep on a full disk: $(ls "$mnt")"
+    rm -f "$mnt/fill" "$mnt/$2"
+  done
   umount "$mnt"; mnt=""
 else
   echo "note: full-disk case skipped (needs root to mount a small tmpfs)"
@@ -296,6 +362,20 @@ if [ -f "$snap" ]; then
   "$bin" -q -r "$snap" -o "$tmp/snap" 2>/dev/null
   [ "$(stat -c %s "$tmp/snap/192.168.002.020.12345-192.168.001.010.60706")" -eq 1000000 ] && ok ||
     bad "snaplen-cut stream: file is not 1000000 bytes"
+fi
+
+# -C -B -0 is the exact stream: a hole is zero bytes (as in the flow file), its marker on stderr.
+lost=$here/../../../shared/pcaps/lost_segment_http_entity_gap.pcap
+if [ -f "$lost" ]; then
+  "$bin" -C -B -0 -r "$lost" 'src port 80' >"$tmp/exact.out" 2>"$tmp/err"
+  "$bin" -q -r "$lost" -o "$tmp/exact" 'src port 80'
+  cmp -s "$tmp/exact.out" "$tmp/exact/192.150.187.043.00080-141.142.228.005.59856" &&
+    grep -q '^192.150.187.043.00080-141.142.228.005.59856: \[gap: 1448 bytes missing from the capture at offset 1448, written as zero bytes\]$' "$tmp/err" &&
+    ok || bad "-C -B -0 differs from the flow file: $(cat "$tmp/err")"
+  # -X carries tcpflow 1.6.1's len and MAC addresses (its report.xml for this capture).
+  "$bin" -q -r "$lost" -o "$tmp/lostx" -X "$tmp/lost.xml"
+  grep -q "mac_daddr='c8:bc:c8:96:d2:a0' mac_saddr='00:10:db:88:d2:ef' family='2' src_ipn='192.150.187.43' dst_ipn='141.142.228.5' srcport='80' dstport='59856' packets='6' len='3963' />" "$tmp/lost.xml" &&
+    ok || bad "-X lacks tcpflow's len/MACs: $(grep srcport=.80 "$tmp/lost.xml")"
 fi
 
 # Colors: never by default when piped, always on request, NO_COLOR wins over auto.

@@ -90,6 +90,8 @@ struct HttpAnalyzer::Side final : HttpParserEvents {
   void start_body(const BodyFraming& f);
   void take_decoded(std::span<const uint8_t> bytes);
   void write(std::span<const uint8_t> bytes);
+  /// The current message's body file, created on first use.
+  BodyFile& body_file();
 
   HttpAnalyzer& an;
   Conn& conn;
@@ -227,8 +229,21 @@ void HttpAnalyzer::Side::start_body(const BodyFraming& f) {
 
 void HttpAnalyzer::Side::write(std::span<const uint8_t> bytes) {
   if (!an.opt_.extract_bodies || bytes.empty()) return;
-  if (!file) file = std::make_unique<BodyFile>(an.body_path(*an.current_, dir, msg->number));
-  file->append(bytes);
+  body_file().append(bytes);
+}
+
+BodyFile& HttpAnalyzer::Side::body_file() {
+  if (!file) {
+    file = std::make_unique<BodyFile>(an.body_path(*an.current_, dir, msg->number));
+    if (an.opt_.outdir_fd >= 0) {
+      // The name inside the output directory (flow names never leave it).
+      std::string name = file->path().substr(an.opt_.outdir.size() + 1);
+      name.erase(0, name.find_first_not_of('/'));
+      file->place(an.opt_.outdir_fd, std::move(name));
+    }
+    file->set_time(msg->start_ts);
+  }
+  return *file;
 }
 
 void HttpAnalyzer::Side::take_decoded(std::span<const uint8_t> bytes) {
@@ -277,8 +292,7 @@ void HttpAnalyzer::Side::on_body_gap(uint64_t length, Timestamp ts) {
     msg->decoded_bytes += length;
   }
   if (!write_decoded && an.opt_.extract_bodies) {
-    if (!file) file = std::make_unique<BodyFile>(an.body_path(*an.current_, dir, msg->number));
-    file->hole(length);
+    body_file().hole(length);
   }
 }
 

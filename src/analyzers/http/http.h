@@ -29,6 +29,7 @@ namespace tcpscribe {
 
 struct HttpOptions {
   std::string outdir = ".";
+  int outdir_fd = -1;              ///< the open output directory: bodies are created through it
   std::string name_template;       ///< flow file names (name_template.h); empty: default
   bool extract_bodies = true;      ///< write <flow>-HTTPBODY-NNN files
   bool keep_encoded = false;       ///< -Z: bodies as sent (gzip stays gzip)

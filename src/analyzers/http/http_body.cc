@@ -1,6 +1,7 @@
 #include "http_body.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -31,7 +32,8 @@ bool BodyFile::flush(bool final) {
   if (pending_.empty() && !created_ && end_ == 0) return true;
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC;
   if (!created_) flags |= O_TRUNC;
-  const int fd = ::open(path_.c_str(), flags, 0644);
+  const int fd = dir_fd_ >= 0 ? ::openat(dir_fd_, name_.c_str(), flags, 0644)
+                              : ::open(path_.c_str(), flags, 0644);
   if (fd < 0) {
     error_ = "cannot write " + path_ + ": " + std::strerror(errno);
     pending_.clear();
@@ -52,6 +54,13 @@ bool BodyFile::flush(bool final) {
   // A body that ends in a hole still has its full length.
   if (final && error_.empty() && ::ftruncate(fd, static_cast<off_t>(end_)) != 0) {
     error_ = "cannot write " + path_ + ": " + std::strerror(errno);
+  }
+  if (final && error_.empty() && mtime_ > 0) {
+    const timespec t{static_cast<time_t>(mtime_ / kNanosPerSecond),
+                     static_cast<long>(mtime_ % kNanosPerSecond)};
+    const timespec times[2] = {t, t};
+    // A file system that refuses times loses no data: not an error.
+    (void)::futimens(fd, times);
   }
   if (::close(fd) != 0 && error_.empty()) {
     error_ = "cannot write " + path_ + ": " + std::strerror(errno);

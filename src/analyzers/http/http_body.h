@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "tcpscribe/packet.h"
+
 namespace tcpscribe {
 
 /// A body file written in pieces of at most `chunk` bytes, each with its
@@ -20,6 +22,17 @@ class BodyFile {
   ~BodyFile() { close(); }
   BodyFile(const BodyFile&) = delete;
   BodyFile& operator=(const BodyFile&) = delete;
+
+  /// Creates and reopens the file as `name` inside the open directory
+  /// `dir_fd` instead of by path, so it lands in the right place after -z.
+  void place(int dir_fd, std::string name) {
+    dir_fd_ = dir_fd;
+    name_ = std::move(name);
+  }
+  /// The file's times when it is closed: the capture time of its message
+  /// (ns since the epoch; 0: left as the file system sets them), as flow
+  /// files carry their first packet's.
+  void set_time(Timestamp ns) { mtime_ = ns; }
 
   void append(std::span<const uint8_t> bytes);
   void hole(uint64_t length);
@@ -36,6 +49,9 @@ class BodyFile {
   bool flush(bool final);
 
   std::string path_;
+  int dir_fd_ = -1;
+  std::string name_;
+  Timestamp mtime_ = 0;
   size_t chunk_;
   std::vector<uint8_t> pending_;
   uint64_t pending_offset_ = 0;

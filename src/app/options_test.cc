@@ -1,0 +1,136 @@
+#include "options.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace tcpscribe {
+namespace {
+
+int parse(std::vector<std::string> args, Options& opt, std::string& err) {
+  args.insert(args.begin(), "tcpscribe");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  std::ostringstream e;
+  const int rc = parse_options(static_cast<int>(argv.size()), argv.data(), opt, e);
+  err = e.str();
+  return rc;
+}
+
+int parse(std::vector<std::string> args, std::string& err) {
+  Options opt;
+  return parse(std::move(args), opt, err);
+}
+
+TEST(Options, NumbersInRangeAreTaken) {
+  Options opt;
+  std::string err;
+  ASSERT_EQ(parse({"-r", "x.pcap", "--reorder-window", "0", "-b", "1", "-f", "1",
+                   "--max-buffer", "1", "--max-flow-buffer", "1048576", "--writer-threads", "0",
+                   "--snaplen", "262144", "--buffer-size", "2047", "--queue-size", "1",
+                   "--max-flows", "1", "--idle-timeout", "0.5"},
+                  opt, err),
+            kExitOk)
+      << err;
+  EXPECT_EQ(opt.reorder_window, 0u);
+  EXPECT_EQ(opt.max_bytes, 1u);
+  EXPECT_EQ(opt.max_fds, 1u);
+  EXPECT_EQ(opt.max_buffer_mib, 1u);
+  EXPECT_EQ(opt.max_flow_buffer_mib, 1048576u);
+  EXPECT_EQ(opt.writer_threads, 0u);
+  EXPECT_EQ(opt.snaplen, 262144);
+  EXPECT_EQ(opt.buffer_mib, 2047u);
+  EXPECT_EQ(opt.queue_mib, 1u);
+  EXPECT_EQ(opt.max_flows, 1u);
+  EXPECT_EQ(opt.idle_timeout, 500'000'000);
+}
+
+TEST(Options, NegativeNumbersAreRefusedNotWrapped) {
+  std::string err;
+  EXPECT_EQ(parse({"-r", "x.pcap", "--reorder-window", "-5"}, err), kExitUsage);
+  EXPECT_EQ(err,
+            "tcpscribe: --reorder-window takes a whole number from 0 to 10000000, not '-5'\n");
+  EXPECT_EQ(parse({"-r", "x.pcap", "-b", "-1"}, err), kExitUsage);
+  EXPECT_EQ(err, "tcpscribe: -b takes a whole number of 1 or more, not '-1'\n");
+  EXPECT_EQ(parse({"-r", "x.pcap", "--max-flows", "-1"}, err), kExitUsage);
+  EXPECT_EQ(err, "tcpscribe: --max-flows takes a whole number from 1 to 100000000, not '-1'\n");
+}
+
+TEST(Options, ZeroIsRefusedWhereItMeansNothing) {
+  std::string err;
+  for (const char* flag : {"-b", "-f", "--max-buffer", "--max-flow-buffer", "--snaplen",
+                           "--buffer-size", "--queue-size", "--max-flows"}) {
+    EXPECT_EQ(parse({"-r", "x.pcap", flag, "0"}, err), kExitUsage) << flag;
+    EXPECT_NE(err.find(std::string(flag) + " takes a whole number"), std::string::npos) << err;
+  }
+}
+
+TEST(Options, NotAWholeNumberOrTooLarge) {
+  std::string err;
+  for (const char* bad : {"1e3", "12x", "", " 5", "+5", "0x10", "1.5"}) {
+    EXPECT_EQ(parse({"-r", "x.pcap", "--reorder-window", bad}, err), kExitUsage) << bad;
+  }
+  EXPECT_EQ(parse({"-r", "x.pcap", "--buffer-size", "2048"}, err), kExitUsage);
+  EXPECT_EQ(err, "tcpscribe: --buffer-size takes a whole number from 1 to 2047, not '2048'\n");
+  EXPECT_EQ(parse({"-r", "x.pcap", "--max-buffer", "99999999999999999999999"}, err), kExitUsage);
+  EXPECT_EQ(parse({"-r", "x.pcap", "--writer-threads", "65"}, err), kExitUsage);
+}
+
+TEST(Options, IdleTimeoutMustBeFinite) {
+  std::string err;
+  for (const char* bad : {"-1", "nan", "inf", "1e10"}) {
+    EXPECT_EQ(parse({"-r", "x.pcap", "--idle-timeout", bad}, err), kExitUsage) << bad;
+    EXPECT_NE(err.find("--idle-timeout takes 0 to 1000000000 seconds"), std::string::npos) << err;
+  }
+}
+
+}  // namespace
+}  // namespace tcpscribe
+
+namespace tcpscribe {
+namespace {
+
+TEST(Options, OutputsSharingStandardOutputAreRefused) {
+  std::string err;
+  EXPECT_EQ(parse({"-r", "x.pcap", "-c", "--report", "-"}, err), kExitUsage);
+  EXPECT_EQ(err, "tcpscribe: -c and --report - would both write to standard output; give "
+                 "--report - a file name\n");
+  EXPECT_EQ(parse({"-r", "x.pcap", "-C", "--har", "-"}, err), kExitUsage);
+  EXPECT_EQ(err, "tcpscribe: -C and --har - would both write to standard output; give "
+                 "--har - a file name\n");
+  EXPECT_EQ(parse({"-r", "x.pcap", "--report", "-", "--har", "-"}, err), kExitUsage);
+  EXPECT_EQ(err, "tcpscribe: --report - and --har - would both write to standard output; give "
+                 "--har - a file name\n");
+  EXPECT_EQ(parse({"-r", "x.pcap", "-c", "-o", "out"}, err), kExitUsage);
+  EXPECT_EQ(err, "tcpscribe: -c prints the conversation instead of writing flow files; drop -o, "
+                 "or drop -c to write files\n");
+  // One of them alone, or -c with reports in files, is fine.
+  EXPECT_EQ(parse({"-r", "x.pcap", "-c", "--report", "r.jsonl", "--har", "h.har"}, err), kExitOk);
+  EXPECT_EQ(parse({"-r", "x.pcap", "--report", "-", "--har", "h.har"}, err), kExitOk);
+}
+
+TEST(Options, ReportsWithoutOutdirWriteNoFlowFiles) {
+  for (std::vector<std::string> report :
+       {std::vector<std::string>{"--report", "r.jsonl"}, {"--html", "r.html"}, {"--har", "h.har"},
+        {"-X", "r.xml"}, {"--netrecord", "/tmp/n"}}) {
+    Options opt;
+    std::string err;
+    std::vector<std::string> args = {"-r", "x.pcap"};
+    args.insert(args.end(), report.begin(), report.end());
+    ASSERT_EQ(parse(args, opt, err), kExitOk) << err;
+    EXPECT_TRUE(opt.no_files) << report[0];
+    Options with_dir;
+    args.insert(args.end(), {"-o", "flows"});
+    ASSERT_EQ(parse(args, with_dir, err), kExitOk) << err;
+    EXPECT_FALSE(with_dir.no_files) << report[0];
+    EXPECT_EQ(with_dir.outdir, "flows");
+  }
+  Options plain;
+  std::string err;
+  ASSERT_EQ(parse({"-r", "x.pcap", "-e", "http"}, plain, err), kExitOk);
+  EXPECT_FALSE(plain.no_files);
+  EXPECT_EQ(plain.outdir, ".");
+}
+
+}  // namespace
+}  // namespace tcpscribe

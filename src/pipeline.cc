@@ -138,6 +138,7 @@ int Pipeline::open() {
     fo.write_index = opt_.write_index;
     fo.writer_threads = opt_.writer_threads;
     fo.writer_nice = opt_.writer_nice;
+    fo.current = &current_;
     files_ = std::make_unique<FileSink>(fo);
     sinks.push_back(files_.get());
   }
@@ -234,7 +235,9 @@ void Pipeline::begin_source(std::string name, bool finish_only) {
 
 void Pipeline::consume(const RawPacket& p) {
   Segment seg;
+  current_.ref = p.region;  // its bytes may be kept by reference meanwhile
   if (decoder_.decode(p, seg)) table_->on_segment(seg, !finish_only_);
+  current_.ref = nullptr;
 }
 
 void Pipeline::on_packet(const RawPacket& p) {

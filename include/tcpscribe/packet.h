@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace tcpscribe {
@@ -11,6 +12,11 @@ using Timestamp = int64_t;
 
 constexpr Timestamp kNanosPerSecond = 1'000'000'000;
 
+/// Memory a packet may live in (src/byte_region.h).
+struct ByteRegion;
+/// Holding one keeps the region's bytes readable and unchanged.
+using ByteRegionRef = std::shared_ptr<const ByteRegion>;
+
 /// One captured frame. `data` stays valid until the next call to the
 /// source that produced it.
 struct RawPacket {
@@ -19,6 +25,10 @@ struct RawPacket {
   uint32_t caplen = 0;     ///< Bytes present at `data`.
   uint32_t origlen = 0;    ///< Bytes the frame had on the wire.
   const uint8_t* data = nullptr;
+  /// Not null when `data` lies in a region that can be kept beyond the
+  /// next call to the source: a copy of *region keeps the bytes (valid,
+  /// like `data`, until that next call).
+  const ByteRegionRef* region = nullptr;
 };
 
 enum class ReadStatus { kPacket, kEnd, kError };

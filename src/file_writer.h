@@ -10,8 +10,12 @@
 // short files) is handed over with one lock and at most one wake-up. A job
 // per queue node would cost a lock, often a futex wake, and allocations
 // freed on the other thread (contended malloc arenas) for every file.
-// Large data is moved into the block, not copied.
+// Large data is moved into the block, not copied, and bytes a job holds by
+// reference (views into a chunk of the capture, kept alive by the job) are
+// written from where they are with one pwritev.
 #pragma once
+
+#include <sys/uio.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -23,7 +27,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <sys/uio.h>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Offline benchmark: tcpflow vs tcpscribe on synthetic captures.
+# Offline benchmark: tcpflow vs tcpscribe on synthetic captures and a real
+# loopback capture.
 #
 #   bench/offline.sh [TCPSCRIBE_BINARY]
 #
@@ -18,7 +19,11 @@
 #   BENCH_RUNS        runs per tool and capture, best wall time kept (3)
 #   BENCH_BULK_MIB    MiB per bulk transfer (64), BENCH_MANY connections in
 #                     many.pcap (50000), BENCH_CONCURRENT open at once (10000)
-#   BENCH_CAPS        captures to run (default "bulk many")
+#   BENCH_REAL_MB     MB of HTTP bodies in real.pcap (1300), BENCH_REAL_CONNS
+#                     its connections (2000); real.pcap is made by
+#                     real_capture.py from curl and python3 -m http.server on
+#                     127.0.0.1 with tcpdump -i lo (needs root)
+#   BENCH_CAPS        captures to run (default "bulk many real")
 #   BENCH_TOOLS       tools to run (default "tcpflow tcpscribe"); "floor" adds
 #                     create_floor.c: it only creates and writes the files
 #                     the capture should produce (the file system's share
@@ -32,8 +37,9 @@
 #                     (default 3G).
 #   BENCH_KEEP=1      keep the work dir
 # Exit status: 0 when every tcpscribe run succeeded and its output matched the
-# manifest; 1 otherwise; 2 on setup errors.  tcpflow's mistakes are reported,
-# never fatal.
+# manifest (real: every HTTP body is a served file, and the files are
+# byte-identical to tcpflow's when tcpflow ran); 1 otherwise; 2 on setup
+# errors.  tcpflow's mistakes are reported, never fatal.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -42,7 +48,9 @@ RUNS=${BENCH_RUNS:-3}
 BULK_MIB=${BENCH_BULK_MIB:-64}
 MANY=${BENCH_MANY:-50000}
 CONCURRENT=${BENCH_CONCURRENT:-10000}
-CAPS=${BENCH_CAPS:-bulk many}
+REAL_MB=${BENCH_REAL_MB:-1300}
+REAL_CONNS=${BENCH_REAL_CONNS:-2000}
+CAPS=${BENCH_CAPS:-bulk many real}
 TOOLS=${BENCH_TOOLS:-tcpflow tcpscribe}
 BENCH_OUT=${BENCH_OUT:-$REPO/bench/results-offline.md}
 BUILD_DIR=${BENCH_BUILD_DIR:-$REPO/build-release}
@@ -67,6 +75,13 @@ pkgs=()
 command -v python3 >/dev/null || pkgs+=(python3)
 [ -x /usr/bin/time ] || pkgs+=(time)
 case " $TOOLS " in *" tcpflow "*) command -v tcpflow >/dev/null || pkgs+=(tcpflow) ;; esac
+HAVE_REAL=0
+case " $CAPS " in *" real "*)
+  HAVE_REAL=1
+  [ "$(id -u)" -eq 0 ] || die "the real capture runs tcpdump -i lo and needs root (or BENCH_CAPS=\"bulk many\")"
+  command -v tcpdump >/dev/null || pkgs+=(tcpdump)
+  command -v curl >/dev/null || pkgs+=(curl) ;;
+esac
 [ ${#pkgs[@]} -eq 0 ] || apt_install "${pkgs[@]}"
 
 # --- tcpscribe binary --------------------------------------------------------
@@ -109,10 +124,12 @@ if [ -n "$FRESH_FS" ]; then
   [ "$(id -u)" -eq 0 ] || die "BENCH_FRESH_FS needs root (mkfs and mount of a loop image)"
   command -v mkfs.ext4 >/dev/null || apt_install e2fsprogs
 fi
+# real.pcap and two tools' outputs of it: 3 x 1.3 GB more.
+NEED_GIB=$((2 + HAVE_REAL * (3 * REAL_MB / 1000 + 1)))
 if [ -z "${BENCH_TMP:-}" ]; then
   BENCH_TMP=/var/tmp
   if [ -z "$FRESH_FS" ] && [ "$(df --output=fstype /dev/shm 2>/dev/null | tail -n 1)" = tmpfs ] \
-     && [ "$(df --output=avail -k /dev/shm | tail -n 1)" -ge $((2 * 1024 * 1024)) ]; then
+     && [ "$(df --output=avail -k /dev/shm | tail -n 1)" -ge $((NEED_GIB * 1024 * 1024)) ]; then
     BENCH_TMP=/dev/shm
   fi
 fi
@@ -141,8 +158,11 @@ cleanup() {
 trap cleanup EXIT
 
 CAPDIR=${BENCH_CAPTURES:-$WORK/captures}
+mkdir -p "$CAPDIR"
 want="bulk_mib=$BULK_MIB many=$MANY concurrent=$CONCURRENT seed=1 only=all"
-if [ -f "$CAPDIR/params.txt" ] && [ "$(cat "$CAPDIR/params.txt")" = "$want" ] \
+if [[ " $CAPS " != *" bulk "* && " $CAPS " != *" many "* ]]; then
+  :  # only the real capture
+elif [ -f "$CAPDIR/params.txt" ] && [ "$(cat "$CAPDIR/params.txt")" = "$want" ] \
    && [ -f "$CAPDIR/bulk.pcap" ] && [ -f "$CAPDIR/many.pcap" ] \
    && [ -f "$CAPDIR/manifest.tsv" ]; then
   log "reusing captures in $CAPDIR"
@@ -153,6 +173,18 @@ else
     --many "$MANY" --concurrent "$CONCURRENT" --seed 1 >&2
 fi
 MANIFEST=$CAPDIR/manifest.tsv
+if [ "$HAVE_REAL" = 1 ]; then
+  want_real="total_mb=$REAL_MB connections=$REAL_CONNS parallel=4 seed=1"
+  if [ -f "$CAPDIR/real.pcap" ] && [ -f "$CAPDIR/real-manifest.tsv" ] \
+     && [[ "$(cat "$CAPDIR/real-params.txt" 2>/dev/null)" == "$want_real "* ]]; then
+    log "reusing real.pcap in $CAPDIR"
+  else
+    log "making real.pcap in $CAPDIR (curl <-> python3 http.server on 127.0.0.1, tcpdump -i lo)"
+    python3 "$HERE/real_capture.py" make "$CAPDIR" --total-mb "$REAL_MB" \
+      --connections "$REAL_CONNS" --parallel 4 --seed 1 >&2 || die "cannot make real.pcap"
+  fi
+  REAL_REQUESTS=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$CAPDIR/real-params.txt")
+fi
 
 FLOOR=
 if [[ " $TOOLS " == *" floor "* ]]; then
@@ -171,7 +203,7 @@ run_tool() {  # tool capture outdir logfile timefile
 }
 
 # --- measure ----------------------------------------------------------------
-declare -A BEST RSS FILES CORRECT EXPECTED FAILED ALL
+declare -A BEST RSS FILES CORRECT EXPECTED FAILED ALL LAST SAME
 status=0
 TMPFS=0; [ "$(df --output=fstype "$WORK" | tail -n 1)" = tmpfs ] && TMPFS=1
 for c in $CAPS; do
@@ -179,6 +211,7 @@ for c in $CAPS; do
   [ -f "$cap" ] || die "no capture $cap"
   if [ "${BENCH_WARMUP:-0}" = 1 ]; then
     for t in $TOOLS; do   # untimed run of each tool
+      if [ "$c" = real ] && [ "$t" = floor ]; then continue; fi  # no manifest of files
       out="$WORK/warmup-$c-$t"
       if [ -n "$FRESH_FS" ]; then fresh_fs; out="$FS_MNT/warmup-$c-$t"; fi
       mkdir -p "$out"
@@ -190,6 +223,7 @@ for c in $CAPS; do
     # shellcheck disable=SC2086  # TOOLS is a list of words
     if [ $((r % 2)) -eq 0 ]; then order=$(printf '%s\n' $TOOLS | tac | tr '\n' ' '); fi
     for t in $order; do
+      if [ "$c" = real ] && [ "$t" = floor ]; then continue; fi
       # A fresh output dir per run. On tmpfs the previous run's is deleted
       # before this one starts, so each run reuses memory that the last one
       # freed: keeping them all made every run take fresh memory, which in a
@@ -219,8 +253,20 @@ for c in $CAPS; do
       if [ -z "${RSS[$k]:-}" ] || [ "$rss" -gt "${RSS[$k]}" ]; then RSS[$k]=$rss; fi
       if [ "$r" -eq "$RUNS" ] && [ "$t" != floor ]; then  # verify the last run's output
         vr=0
-        line=$(python3 "$HERE/gen_captures.py" verify "$MANIFEST" "$out" \
-                 --capture "$c.pcap" 2>"$WORK/$c-$t.verify") || vr=$?
+        if [ "$c" = real ]; then
+          # No manifest of file names (the ports are the kernel's): every
+          # response body must be a served file, every request counted.
+          line=$(python3 "$HERE/real_capture.py" verify "$CAPDIR/real-manifest.tsv" "$out" \
+                   --requests "$REAL_REQUESTS" 2>"$WORK/$c-$t.verify") || vr=$?
+          line=$(sed 's/bodies_ok=/correct=/; s/requests=\([0-9]*\)/requests=\1 expected=\1/' <<<"$line")
+          # Name, size and sha256 of every file, to compare the tools.
+          LAST[$k]=$WORK/$c-$t.listing
+          (cd "$out" && find . -type f ! -name report.xml -printf '%P\n' | LC_ALL=C sort |
+             xargs -r -d '\n' sha256sum) >"${LAST[$k]}"
+        else
+          line=$(python3 "$HERE/gen_captures.py" verify "$MANIFEST" "$out" \
+                   --capture "$c.pcap" 2>"$WORK/$c-$t.verify") || vr=$?
+        fi
         log "  verify: $line"
         if [ "$vr" -ne 0 ]; then sed 's/^/  /' "$WORK/$c-$t.verify" | head -n 10 >&2; fi
         for kv in $line; do
@@ -238,30 +284,47 @@ for c in $CAPS; do
       if [ "$TMPFS" = 1 ] && [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$out"; fi
     done
   done
+  if [ -n "${LAST[$c/tcpflow]:-}" ] && [ -n "${LAST[$c/tcpscribe]:-}" ]; then
+    # The same capture, two tools: the same files, byte for byte.
+    if diff "${LAST[$c/tcpflow]}" "${LAST[$c/tcpscribe]}" >"$WORK/$c.diff" 2>&1; then
+      SAME[$c]=yes
+    else
+      SAME[$c]=no; status=1
+      log "$c: tcpscribe's files differ from tcpflow's:"; head -n 10 "$WORK/$c.diff" >&2
+    fi
+    log "$c: files identical to tcpflow's: ${SAME[$c]}"
+  fi
 done
 
 # --- report -----------------------------------------------------------------
+median() { tr ' ' '\n' | sort -n | awk '{v[NR]=$1} END{m=int((NR+1)/2); print (NR%2 ? v[m] : (v[m]+v[m+1])/2)}'; }
 table() {
-  echo "| capture | tool | wall s (best of $RUNS) | all runs s | peak RSS MB | files | correct files |"
-  echo "|---|---|---:|---|---:|---:|---:|"
+  echo "| capture | tool | wall s (best of $RUNS) | median s | all runs s | peak RSS MB | files | correct files |"
+  echo "|---|---|---:|---:|---|---:|---:|---:|"
   for c in $CAPS; do
     for t in $TOOLS; do
       k="$c/$t"
+      [ -n "${ALL[$k]:-}" ] || continue  # floor on real
       mb=$(awk -v k="${RSS[$k]}" 'BEGIN{printf "%.1f", k/1024}')
       note=${FAILED[$k]:+ (${FAILED[$k]})}
-      echo "| $c | $t | ${BEST[$k]}$note | ${ALL[$k]} | $mb | ${FILES[$k]:-?} | ${CORRECT[$k]:-?}/${EXPECTED[$k]:-?} |"
+      echo "| $c | $t | ${BEST[$k]}$note | $(median <<<"${ALL[$k]}") | ${ALL[$k]} | $mb | ${FILES[$k]:-?} | ${CORRECT[$k]:-?}/${EXPECTED[$k]:-?} |"
     done
   done
   if [[ " $TOOLS " == *" tcpflow "* && " $TOOLS " == *" tcpscribe "* ]]; then
     echo
     for c in $CAPS; do
-      awk -v c="$c" -v a="${BEST[$c/tcpflow]}" -v b="${BEST[$c/tcpscribe]}" 'BEGIN{
-        if (b > 0) printf "- %s: tcpflow/tcpscribe wall time = %.2f\n", c, a/b;
-        else printf "- %s: tcpflow/tcpscribe wall time = n/a (tcpscribe %ss)\n", c, b }'
+      awk -v c="$c" -v a="${BEST[$c/tcpflow]}" -v b="${BEST[$c/tcpscribe]}" \
+          -v ma="$(median <<<"${ALL[$c/tcpflow]}")" -v mb="$(median <<<"${ALL[$c/tcpscribe]}")" \
+          -v same="${SAME[$c]:-}" 'BEGIN{
+        if (b > 0 && mb > 0) printf "- %s: tcpflow/tcpscribe wall time = %.2f best, %.2f median", c, a/b, ma/mb;
+        else printf "- %s: tcpflow/tcpscribe wall time = n/a (tcpscribe %ss)", c, b;
+        if (same != "") printf "; files byte-identical to tcpflow'"'"'s: %s", same;
+        printf "\n" }'
     done
   fi
   if [[ " $TOOLS " == *" floor "* ]]; then
     for c in $CAPS; do
+      [ -n "${BEST[$c/floor]:-}" ] || continue
       awk -v c="$c" -v f="${BEST[$c/floor]}" -v a="${BEST[$c/tcpflow]:-0}" -v b="${BEST[$c/tcpscribe]:-0}" 'BEGIN{
         printf "- %s: creating and writing the files alone (floor) takes %.2f s", c, f;
         if (f > 0 && a > 0) printf "; tcpflow/floor = %.2f", a/f;
@@ -279,7 +342,12 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
   echo "# Offline benchmark: tcpflow vs tcpscribe"
   echo
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores, ${cpu:-unknown CPU}, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
-  echo "- captures: bulk.pcap = 4 x $BULK_MIB MiB interleaved transfers ($(du -m "$CAPDIR/bulk.pcap" | cut -f1) MB); many.pcap = $MANY short connections, $CONCURRENT open at once ($(du -m "$CAPDIR/many.pcap" | cut -f1) MB)"
+  if [ -f "$CAPDIR/bulk.pcap" ]; then
+    echo "- captures: bulk.pcap = 4 x $BULK_MIB MiB interleaved transfers ($(du -m "$CAPDIR/bulk.pcap" | cut -f1) MB); many.pcap = $MANY short connections, $CONCURRENT open at once ($(du -m "$CAPDIR/many.pcap" | cut -f1) MB)"
+  fi
+  if [ "$HAVE_REAL" = 1 ]; then
+    echo "- real.pcap: curl <-> python3 -m http.server on 127.0.0.1, tcpdump -i lo ($(cat "$CAPDIR/real-params.txt"); $(du -m "$CAPDIR/real.pcap" | cut -f1) MB); its 'files' are checked as HTTP responses (correct = bodies equal to a served file, of all requests) and against tcpflow's files"
+  fi
   echo "- tcpflow: $(tcpflow -V 2>&1 | head -n 1)"
   if [ -n "$BIN" ]; then
     echo "- tcpscribe: $BIN (build type: ${BUILD_TYPE:-unknown}; commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none))"

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace tcpscribe {
@@ -10,6 +11,11 @@ namespace tcpscribe {
 using Timestamp = int64_t;
 
 constexpr Timestamp kNanosPerSecond = 1'000'000'000;
+
+/// Memory a packet may live in (src/byte_region.h).
+struct ByteRegion;
+/// Holding one keeps the region's bytes readable and unchanged.
+using ByteRegionRef = std::shared_ptr<const ByteRegion>;
 
 /// One captured frame. `data` stays valid until the next call to the
 /// source that produced it.
@@ -22,6 +28,10 @@ struct RawPacket {
   /// Which input it came from: the index of its -r/-R file in command-line
   /// order (several files are read merged by timestamp), 0 for live capture.
   uint32_t source = 0;
+  /// Not null when `data` lies in a region that can be kept beyond the
+  /// next call to the source: a copy of *region keeps the bytes (valid,
+  /// like `data`, until that next call).
+  const ByteRegionRef* region = nullptr;
 };
 
 enum class ReadStatus { kPacket, kEnd, kError };

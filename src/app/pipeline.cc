@@ -143,6 +143,7 @@ int Pipeline::open() {
     fo.write_index = opt_.write_index;
     fo.writer_threads = opt_.writer_threads;
     fo.writer_nice = opt_.writer_nice;
+    fo.current = &current_;
     files_ = std::make_unique<FileSink>(fo);
     sinks.push_back(files_.get());
   }
@@ -283,7 +284,9 @@ const Pipeline::Source& Pipeline::source_of(const RawPacket& p) const {
 void Pipeline::consume(const RawPacket& p) {
   Segment seg;
   // A -R file's packets only continue connections open at their time.
+  current_.ref = p.region;  // its bytes may be kept by reference meanwhile
   if (decoder_.decode(p, seg)) table_->on_segment(seg, !source_of(p).finish_only);
+  current_.ref = nullptr;
 }
 
 void Pipeline::on_packet(const RawPacket& p) {

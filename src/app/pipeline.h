@@ -74,6 +74,7 @@ class Pipeline {
 
   const Options& opt_;
   BpfFilter filter_;
+  CurrentRegion current_;  // the region of the packet being consumed
   Decoder decoder_;
   ReorderWindow window_;
   std::unique_ptr<FileSink> files_;

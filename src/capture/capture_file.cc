@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "pcap_chunk_reader.h"
 #include "pcapng_reader.h"
 
 namespace tcpscribe {
@@ -115,6 +116,7 @@ std::FILE* open_stream(int fd, bool owns_fd, CaptureFile::IdleHook on_idle,
 }  // namespace
 
 uint64_t CaptureFile::position() const {
+  if (chunked_) return chunked_->position();
   if (!file_ || size_ == 0) return 0;
   const long pos = std::ftell(file_);
   return pos < 0 ? 0 : static_cast<uint64_t>(pos);
@@ -173,6 +175,16 @@ std::unique_ptr<CaptureFile> CaptureFile::open(const std::string& path,
     error = cf->name_ + ": " + (got == 0 ? "empty file" : "file too short") +
             ", not a pcap or pcapng capture";
     return nullptr;
+  }
+  if (cf->size_ > 0 && !is_pcapng_magic(magic)) {
+    // A regular pcap file: read in chunks, when PcapChunkReader takes it.
+    if (auto reader = PcapChunkReader::open(fileno(f), cf->name_)) {
+      std::fclose(f);  // the reader has its own descriptor
+      cf->buffer_.reset();
+      cf->chunked_ = reader.get();
+      cf->inner_ = std::move(reader);
+      return cf;
+    }
   }
   cf->file_ = f;
   if (is_pcapng_magic(magic)) {

@@ -12,6 +12,8 @@
 
 namespace tcpscribe {
 
+class PcapChunkReader;
+
 /// A capture file being read, with what progress reports need.
 class CaptureFile : public PacketSource {
  public:
@@ -43,6 +45,7 @@ class CaptureFile : public PacketSource {
   std::unique_ptr<char[]> buffer_;
   std::unique_ptr<PacketSource> inner_;
   std::FILE* file_ = nullptr;  // owned by inner_
+  PcapChunkReader* chunked_ = nullptr;  // inner_, when it is one
   std::string name_;
   uint64_t size_ = 0;
   bool streaming_ = false;

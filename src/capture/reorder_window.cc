@@ -13,7 +13,12 @@ void ReorderWindow::hold(const RawPacket& p) {
   }
   Slot& s = slots_[slot];
   s.meta = p;
-  s.bytes.assign(p.data, p.data + p.caplen);
+  s.meta.region = nullptr;
+  if (p.region && *p.region) {
+    s.region = *p.region;  // no copy of the bytes
+  } else {
+    s.bytes.assign(p.data, p.data + p.caplen);
+  }
   heap_.push({p.ts, serial_++, slot});
 }
 

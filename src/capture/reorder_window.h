@@ -12,6 +12,7 @@
 #include <queue>
 #include <vector>
 
+#include "byte_region.h"
 #include "tcpscribe/packet.h"
 
 namespace tcpscribe {
@@ -21,7 +22,8 @@ class ReorderWindow {
   /// `window` packets are held; 0 passes packets straight through.
   explicit ReorderWindow(size_t window) : window_(window) {}
 
-  /// Adds a packet (copied); calls `emit(const RawPacket&)` for each packet
+  /// Adds a packet (copied, or when it lies in a region, kept by a
+  /// reference to the region); calls `emit(const RawPacket&)` for each packet
   /// that leaves the window, earliest first.
   template <typename Emit>
   void push(const RawPacket& p, Emit&& emit) {
@@ -57,6 +59,7 @@ class ReorderWindow {
   struct Slot {
     RawPacket meta;
     std::vector<uint8_t> bytes;
+    ByteRegionRef region;  // meta.data points into it (else into bytes)
   };
 
   void hold(const RawPacket& p);
@@ -66,11 +69,16 @@ class ReorderWindow {
     const Held h = heap_.top();
     heap_.pop();
     Slot& s = slots_[h.slot];
-    s.meta.data = s.bytes.data();
+    if (s.region) {
+      s.meta.region = &s.region;
+    } else {
+      s.meta.data = s.bytes.data();
+    }
     if (released_any_ && s.meta.ts < last_released_) ++late_;
     released_any_ = true;
     if (s.meta.ts > last_released_) last_released_ = s.meta.ts;
     emit(static_cast<const RawPacket&>(s.meta));
+    s.region.reset();
     free_.push_back(h.slot);
   }
 

@@ -60,5 +60,32 @@ TEST(ReorderWindow, EqualTimestampsKeepCaptureOrder) {
   EXPECT_EQ(out, (std::vector<uint8_t>{0, 1, 2, 3, 4}));
 }
 
+
+// A packet in a region is held by a reference to the region, not copied:
+// it leaves the window at the same address, still naming its region, and
+// the window lets go of the region once the packet is out.
+TEST(ReorderWindow, PacketsInARegionAreHeldByReference) {
+  std::vector<uint8_t> bytes{10, 20, 30, 40};
+  auto region = std::make_shared<const ByteRegion>(ByteRegion{bytes.data(), bytes.size()});
+  ReorderWindow w(2);
+  std::vector<const uint8_t*> seen;
+  std::vector<long> uses;
+  auto emit = [&](const RawPacket& p) {
+    seen.push_back(p.data);
+    ASSERT_TRUE(p.region);
+    EXPECT_EQ(*p.region, region);
+    uses.push_back(region.use_count());
+  };
+  for (Timestamp t : {3, 1, 2}) {
+    RawPacket p{t, 1, 1, 1, bytes.data() + t, &region};
+    w.push(p, emit);
+  }
+  EXPECT_EQ(region.use_count(), 3);  // two packets held
+  w.drain(emit);
+  EXPECT_EQ(seen, (std::vector<const uint8_t*>{&bytes[1], &bytes[2], &bytes[3]}));
+  EXPECT_EQ(uses, (std::vector<long>{4, 3, 2}));  // each held until emitted
+  EXPECT_EQ(region.use_count(), 1);
+}
+
 }  // namespace
 }  // namespace tcpscribe

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "test_support.h"
+#include "test_files.h"
 
 namespace tcpscribe {
 namespace {

@@ -77,7 +77,14 @@ void FileWriter::recycle(std::vector<uint8_t>&& buffer) {
 
 void FileWriter::submit(WriteJob job, size_t route) {
   if (workers_.empty()) {
+    std::vector<iovec> iov;
     JobView v;
+    for (const auto& view : job.views) {
+      iov.push_back({const_cast<uint8_t*>(view.data()), view.size()});
+      v.view_bytes += view.size();
+    }
+    v.views = reinterpret_cast<const uint8_t*>(iov.data());
+    v.view_count = iov.size();
     v.file = job.file;
     v.path = job.path;
     v.continue_file = job.continue_file;
@@ -111,7 +118,9 @@ std::unique_ptr<FileWriter::Block> FileWriter::new_block() {
 void FileWriter::add_to_block(Worker& w, WriteJob& job) {
   const bool move = job.data.size() >= kMoveAtLeast;
   const size_t path_bytes = job.path.empty() ? 0 : job.path.size() + 1;
-  const size_t need = sizeof(Record) + path_bytes + (move ? 0 : job.data.size()) + job.index.size();
+  const size_t view_bytes = job.views.size() * sizeof(iovec);
+  const size_t need = sizeof(Record) + view_bytes + path_bytes + (move ? 0 : job.data.size()) +
+                      job.index.size();
   const size_t padded = (need + 7) & ~size_t{7};
   if (w.filling && !w.filling->bytes.empty() &&
       w.filling->bytes.size() + padded > w.filling->bytes.capacity()) {
@@ -129,6 +138,15 @@ void FileWriter::add_to_block(Worker& w, WriteJob& job) {
   r.index_len = static_cast<uint32_t>(job.index.size());
   r.continue_file = job.continue_file;
   r.final = job.final;
+  r.views = static_cast<uint32_t>(job.views.size());
+  for (const auto& view : job.views) b.queued += view.size();
+  if (job.keep) {
+    if (job.keep.get() != b.last_kept) {
+      b.last_kept = job.keep.get();
+      b.pinned += job.keep->size;
+    }
+    b.keep.push_back(std::move(job.keep));
+  }
   if (move) {
     b.queued += job.data.size();
     b.moved.push_back(std::move(job.data));
@@ -141,6 +159,11 @@ void FileWriter::add_to_block(Worker& w, WriteJob& job) {
   uint8_t* p = b.bytes.data() + at;
   std::memcpy(p, &r, sizeof r);
   p += sizeof r;
+  for (const auto& view : job.views) {
+    const iovec v{const_cast<uint8_t*>(view.data()), view.size()};
+    std::memcpy(p, &v, sizeof v);
+    p += sizeof v;
+  }
   if (path_bytes) {
     std::memcpy(p, job.path.data(), path_bytes);  // with its NUL
     p += path_bytes;
@@ -160,7 +183,7 @@ void FileWriter::hand_over(Worker& w) {
   {
     std::unique_lock<std::mutex> lock(queued_mu_);
     queued_cv_.wait(lock, [&] { return queued_bytes_ < max_queued_ || queued_bytes_ == 0; });
-    queued_bytes_ += b->queued;
+    queued_bytes_ += b->queued + b->pinned;
   }
   bool wake;
   {
@@ -197,6 +220,14 @@ void FileWriter::execute_block(Worker& w, Block& b) {
     v.extend_to = r.extend_to;
     v.mtime_ns = r.mtime_ns;
     v.final = r.final != 0;
+    v.views = q;
+    v.view_count = r.views;
+    for (uint32_t i = 0; i < r.views; ++i) {
+      iovec iv;
+      std::memcpy(&iv, q, sizeof iv);
+      v.view_bytes += iv.iov_len;
+      q += sizeof iv;
+    }
     if (r.path_len) {
       v.path = std::string_view(reinterpret_cast<const char*>(q), r.path_len);
       q += r.path_len + 1;
@@ -237,11 +268,14 @@ void FileWriter::run(Worker& w) {
       w.busy = true;
     }
     execute_block(w, *b);
-    const size_t bytes = b->queued;
+    const size_t bytes = b->queued + b->pinned;
     for (auto& data : b->moved) recycle(std::move(data));
     b->moved.clear();
+    b->keep.clear();
+    b->last_kept = nullptr;
     b->bytes.clear();
     b->queued = 0;
+    b->pinned = 0;
     {
       std::lock_guard<std::mutex> lock(pool_mu_);
       if (free_blocks_.size() < kPoolBlocks) free_blocks_.push_back(std::move(b));
@@ -314,22 +348,40 @@ int FileWriter::open_file(Worker& w, std::string_view path, bool create, bool ke
   return fd;
 }
 
-bool FileWriter::write_job(OpenFile& f, std::string_view path, const JobView& job) {
-  f.written_end = std::max<uint64_t>(f.written_end, job.offset + job.data.size());
-  const uint8_t* p = job.data.data();
-  size_t left = job.data.size();
-  off_t at = static_cast<off_t>(f.base + job.offset);
-  while (left > 0) {
-    const ssize_t n = pwrite(f.fd, p, left, at);
+bool FileWriter::write_bytes(int fd, std::string_view path, const JobView& job, off_t at) {
+  // The job's own data, then its views: one pwritev.
+  iovec iov[kMaxViews + 1];
+  size_t count = 0;
+  if (!job.data.empty()) iov[count++] = {const_cast<uint8_t*>(job.data.data()), job.data.size()};
+  for (size_t i = 0; i < job.view_count && i < kMaxViews; ++i) {
+    std::memcpy(&iov[count], job.views + i * sizeof(iovec), sizeof(iovec));
+    if (iov[count].iov_len > 0) ++count;
+  }
+  size_t first = 0;
+  while (first < count) {
+    const ssize_t n = pwritev(fd, iov + first, static_cast<int>(count - first), at);
     if (n < 0) {
       if (errno == EINTR) continue;
       fail("cannot write " + shown(path), errno);
       return false;
     }
-    p += n;
-    left -= static_cast<size_t>(n);
     at += n;
+    // Past what was written (a short write continues mid-iovec).
+    for (auto left = static_cast<size_t>(n); left > 0;) {
+      const size_t step = std::min(left, iov[first].iov_len);
+      iov[first].iov_base = static_cast<uint8_t*>(iov[first].iov_base) + step;
+      iov[first].iov_len -= step;
+      left -= step;
+      if (iov[first].iov_len == 0) ++first;
+    }
   }
+  return true;
+}
+
+bool FileWriter::write_job(OpenFile& f, std::string_view path, const JobView& job) {
+  f.written_end =
+      std::max<uint64_t>(f.written_end, job.offset + job.data.size() + job.view_bytes);
+  if (!write_bytes(f.fd, path, job, static_cast<off_t>(f.base + job.offset))) return false;
   if (!job.index.empty()) {
     const std::string index_path = std::string(path) + ".findx";
     const int fd = openat(dirfd_, index_path.c_str(),
@@ -383,7 +435,7 @@ void FileWriter::execute(Worker& w, const JobView& job) {
   auto [it, created] = w.files.try_emplace(job.file);
   OpenFile& f = it->second;
   if (created) f.path = job.path;
-  if (!job.data.empty() || job.final || created) {
+  if (!job.data.empty() || job.view_count > 0 || job.final || created) {
     if (!ensure_open(w, f, job.file, created, job.continue_file)) return;
   }
   if (!write_job(f, f.path, job)) return;

@@ -10,8 +10,12 @@
 // short files) is handed over with one lock and at most one wake-up. A job
 // per queue node would cost a lock, often a futex wake, and allocations
 // freed on the other thread (contended malloc arenas) for every file.
-// Large data is moved into the block, not copied.
+// Large data is moved into the block, not copied, and bytes a job holds by
+// reference (views into a chunk of the capture, kept alive by the job) are
+// written from where they are with one pwritev.
 #pragma once
+
+#include <sys/uio.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -28,6 +32,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "byte_region.h"
+
 namespace tcpscribe {
 
 /// One piece of work on one file. The first job for a file names its path.
@@ -37,6 +43,10 @@ struct WriteJob {
   bool continue_file = false; ///< first job: keep what is there and write after it
   uint64_t offset = 0;        ///< stream offset of `data`
   std::vector<uint8_t> data;
+  /// Bytes written after `data`, by reference (at most kMaxViews): they
+  /// must stay readable until the job is done, which `keep` sees to.
+  std::vector<std::span<const uint8_t>> views;
+  ByteRegionRef keep;
   std::string index;          ///< lines for PATH.findx, offsets relative to the stream
   uint64_t extend_to = 0;     ///< final job: the file covers at least this much stream
   /// Final job: the file's access and modification time, in nanoseconds
@@ -47,6 +57,8 @@ struct WriteJob {
 
 class FileWriter {
  public:
+  static constexpr size_t kMaxViews = 64;
+
   /// `threads` 0 runs jobs in the caller's thread. `max_fds` bounds the open
   /// descriptors of all threads together. `max_queued` bounds the bytes
   /// waiting; submit() blocks beyond it.
@@ -87,13 +99,18 @@ class FileWriter {
     std::string path;
     std::list<uint64_t>::iterator lru;
   };
-  /// Jobs for one worker, back to back: a Record, then the path (with a
-  /// terminating NUL), the data unless it was moved into `moved`, and the
-  /// index lines; each record starts 8-byte aligned.
+  /// Jobs for one worker, back to back: a Record, its views (iovecs), the
+  /// path (with a terminating NUL), the data unless it was moved into
+  /// `moved`, and the index lines; each record starts 8-byte aligned.
   struct Block {
     std::vector<uint8_t> bytes;
     std::vector<std::vector<uint8_t>> moved;
-    size_t queued = 0;  // bytes counted in queued_bytes_
+    std::vector<ByteRegionRef> keep;  // the views' regions
+    // Bytes counted in queued_bytes_: the jobs' bytes, and the size of each
+    // region the views keep (once per block), which is the memory queued.
+    size_t queued = 0;
+    size_t pinned = 0;  // of which regions'
+    const ByteRegion* last_kept = nullptr;
   };
   struct Record {
     uint64_t file;
@@ -104,6 +121,7 @@ class FileWriter {
     uint32_t data_len;   // inline bytes
     uint32_t index_len;
     uint32_t moved;      // 0: data inline; else 1 + its place in Block::moved
+    uint32_t views;      // iovecs after the record
     uint8_t continue_file;
     uint8_t final;
   };
@@ -114,6 +132,9 @@ class FileWriter {
     bool continue_file = false;
     uint64_t offset = 0;
     std::span<const uint8_t> data;
+    const uint8_t* views = nullptr;  // `view_count` iovecs (unaligned)
+    size_t view_count = 0;
+    uint64_t view_bytes = 0;
     std::string_view index;
     uint64_t extend_to = 0;
     int64_t mtime_ns = 0;
@@ -154,6 +175,8 @@ class FileWriter {
   /// Opens (creating when asked) `path`, NUL-terminated; -1 after an error.
   /// `base` becomes the length of a file that is continued.
   int open_file(Worker& w, std::string_view path, bool create, bool keep, uint64_t& base);
+  /// Writes the job's data and views at `at`; false after an error.
+  bool write_bytes(int fd, std::string_view path, const JobView& job, off_t at);
   /// Writes the job's data and index lines; a final job extends the file
   /// over a trailing gap. False after an error.
   bool write_job(OpenFile& f, std::string_view path, const JobView& job);

@@ -82,6 +82,11 @@ void FileSink::submit(uint64_t id, DirFile& f, bool final, Timestamp mtime) {
   job.offset = f.pending_offset;
   job.data = std::move(f.pending);
   f.pending.clear();
+  job.views = std::move(f.views);
+  f.views.clear();
+  f.view_bytes = 0;
+  job.keep = std::move(f.view_region);
+  if (viewing_ == &f) viewing_ = nullptr;
   job.index = std::move(f.index);
   f.index.clear();
   job.final = final;
@@ -90,14 +95,12 @@ void FileSink::submit(uint64_t id, DirFile& f, bool final, Timestamp mtime) {
   writer_->submit(std::move(job), f.route);
 }
 
-void FileSink::on_data(const Connection& c, Dir d, uint64_t offset,
-                       std::span<const uint8_t> bytes, Timestamp ts) {
-  DirFile& f = file_for(c, d);
-  offset -= std::min(offset, f.shift);
-  const uint64_t id = c.id * 2 + static_cast<uint64_t>(index_of(d));
-  if (!f.pending.empty() && f.pending_offset + f.pending.size() != offset) {
-    submit(id, f, false);
-  }
+ByteRegionRef FileSink::by_reference(std::span<const uint8_t> bytes) const {
+  if (!opt_.current || opt_.strip_nonprint || bytes.size() < opt_.view_at_least) return nullptr;
+  return opt_.current->holding(bytes.data(), bytes.size());
+}
+
+void FileSink::append_copy(DirFile& f, uint64_t offset, std::span<const uint8_t> bytes) {
   if (f.pending.empty()) {
     f.pending_offset = offset;
     // A stream that fills whole chunks gets a recycled chunk-sized buffer
@@ -114,6 +117,33 @@ void FileSink::on_data(const Connection& c, Dir d, uint64_t offset,
       if (!printable(f.pending[i])) f.pending[i] = '.';
     }
   }
+}
+
+void FileSink::on_data(const Connection& c, Dir d, uint64_t offset,
+                       std::span<const uint8_t> bytes, Timestamp ts) {
+  DirFile& f = file_for(c, d);
+  offset -= std::min(offset, f.shift);
+  const uint64_t id = c.id * 2 + static_cast<uint64_t>(index_of(d));
+  if (viewing_ && viewing_ != &f) submit(viewing_id_, *viewing_, false);
+  ByteRegionRef region = by_reference(bytes);
+  // A job is one contiguous run of stream bytes: its copied bytes, then
+  // its bytes by reference, all in one region.
+  if ((!f.pending.empty() || !f.views.empty()) &&
+      (f.pending_offset + f.pending.size() + f.view_bytes != offset ||
+       (!region && !f.views.empty()) ||
+       (region && f.view_region && region != f.view_region))) {
+    submit(id, f, false);
+  }
+  if (region) {
+    if (f.pending.empty() && f.views.empty()) f.pending_offset = offset;
+    f.views.push_back(bytes);
+    f.view_bytes += bytes.size();
+    f.view_region = std::move(region);
+    viewing_ = &f;
+    viewing_id_ = id;
+  } else {
+    append_copy(f, offset, bytes);
+  }
   f.end = std::max(f.end, offset + bytes.size());
   if (opt_.write_index) {
     char line[96];
@@ -123,7 +153,11 @@ void FileSink::on_data(const Connection& c, Dir d, uint64_t offset,
                   static_cast<long long>(ts % kNanosPerSecond / 1000), bytes.size());
     f.index += line;
   }
-  if (f.pending.size() >= opt_.chunk_bytes) submit(id, f, false);
+  if (f.views.empty() ? f.pending.size() >= opt_.chunk_bytes
+                      : f.pending.size() + f.view_bytes >= opt_.view_batch ||
+                            f.views.size() >= FileWriter::kMaxViews) {
+    submit(id, f, false);
+  }
 }
 
 void FileSink::on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length,
@@ -161,7 +195,10 @@ void FileSink::on_close(const Connection& c, CloseReason) {
 void FileSink::flush_pending() {
   for (auto& [id, cf] : conns_) {
     for (int i = 0; i < 2; ++i) {
-      if (!cf.dir[i].pending.empty()) submit(id * 2 + static_cast<uint64_t>(i), cf.dir[i], false);
+      const DirFile& f = cf.dir[i];
+      if (!f.pending.empty() || !f.views.empty()) {
+        submit(id * 2 + static_cast<uint64_t>(i), cf.dir[i], false);
+      }
     }
   }
   writer_->kick();

@@ -12,6 +12,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "byte_region.h"
 #include "file_writer.h"
 #include "tcpscribe/sink.h"
 
@@ -27,6 +28,11 @@ struct FileSinkOptions {
   bool write_index = false;        ///< -I: FILE.findx with offset|time|length
   size_t writer_threads = 2;       ///< 0: write in the calling thread
   int writer_nice = 0;             ///< niceness of the writer threads (live: yield)
+  /// Large pieces of data in the region of the packet being handled are
+  /// written from there, not copied (null: every byte is copied).
+  const CurrentRegion* current = nullptr;
+  size_t view_at_least = 16u << 10;  ///< smaller pieces are copied all the same
+  size_t view_batch = 256u << 10;    ///< bytes by reference per write
 };
 
 class FileSink : public Sink {
@@ -64,6 +70,10 @@ class FileSink : public Sink {
     uint64_t end = 0;          // stream bytes covered so far, gaps included
     uint64_t pending_offset = 0;
     std::vector<uint8_t> pending;
+    // Bytes after `pending`, left where they are (in `view_region`).
+    std::vector<std::span<const uint8_t>> views;
+    size_t view_bytes = 0;
+    ByteRegionRef view_region;
     std::string index;
   };
   struct ConnFiles {
@@ -71,6 +81,11 @@ class FileSink : public Sink {
   };
 
   DirFile& file_for(const Connection& c, Dir d);
+  /// The stable region holding `bytes` when they are worth writing from
+  /// there, else null (they are copied).
+  ByteRegionRef by_reference(std::span<const uint8_t> bytes) const;
+  /// Appends copied bytes to the direction's pending chunk.
+  void append_copy(DirFile& f, uint64_t offset, std::span<const uint8_t> bytes);
   /// `mtime`: a final job's file time (0: none).
   void submit(uint64_t id, DirFile& f, bool final, Timestamp mtime = 0);
 
@@ -79,6 +94,11 @@ class FileSink : public Sink {
   std::unordered_map<uint64_t, ConnFiles> conns_;
   std::unordered_set<std::string> names_this_run_;
   std::unique_ptr<FileWriter> writer_;
+  // The one direction holding bytes by reference, if any: each such byte
+  // keeps its whole chunk of the capture in memory, so another
+  // direction's data hands them to the writer first.
+  DirFile* viewing_ = nullptr;
+  uint64_t viewing_id_ = 0;
 };
 
 }  // namespace tcpscribe

@@ -93,10 +93,10 @@ void print_stats(const DecodeStats& d, const FlowTableStats& f, uint64_t files,
 
 }  // namespace
 
-Pipeline::Pipeline(const Options& opt) : opt_(opt), window_(opt.reorder_window) {}
+Pipeline::Pipeline(const Options& opt) : opt_(opt) {}
 
 Pipeline::~Pipeline() {
-  table_.reset();
+  core_.reset();
   http_.reset();
   har_.reset();
   report_.reset();
@@ -110,7 +110,7 @@ Pipeline::~Pipeline() {
 
 int Pipeline::open() {
   std::string error;
-  if (!filter_.set(opt_.filter, error)) {
+  if (!BpfFilter{}.set(opt_.filter, error)) {  // before any output is created
     std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
     return kExitUsage;
   }
@@ -235,15 +235,28 @@ int Pipeline::open() {
     if (console_) console_->set_told_elsewhere(told);
     if (findings_) findings_->set_told_elsewhere(told);
   }
-  FlowTableLimits limits;
-  limits.max_flows = opt_.max_flows;
-  limits.max_buffer_total = opt_.max_buffer_mib << 20;
-  limits.max_buffer_per_direction = opt_.max_flow_buffer_mib << 20;
-  limits.idle_timeout = opt_.idle_timeout;
-  limits.max_bytes_per_direction = opt_.max_bytes;
-  table_ = std::make_unique<FlowTable>(limits, sinks);
-  if (html_) table_->add_observer(html_.get());
-  if (dfxml_) table_->add_observer(dfxml_.get());
+  PacketCoreConfig core;
+  core.filter = opt_.filter;
+  core.reorder_window = opt_.reorder_window;
+  core.limits.max_flows = opt_.max_flows;
+  core.limits.max_buffer_total = opt_.max_buffer_mib << 20;
+  core.limits.max_buffer_per_direction = opt_.max_flow_buffer_mib << 20;
+  core.limits.idle_timeout = opt_.idle_timeout;
+  core.limits.max_bytes_per_direction = opt_.max_bytes;
+  core.current = &current_;
+  core_ = std::make_unique<PacketCore>(core, sinks);
+  if (!core_->compile_filter(error)) {
+    std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
+    return kExitUsage;
+  }
+  core_->set_problem_handler([this](const std::string& source, const std::string& text,
+                                    bool input_error) {
+    progress_clear_line();
+    std::fprintf(stderr, "tcpscribe: %s: %s\n", source.c_str(), text.c_str());
+    if (input_error) status_ = kExitInput;
+  });
+  if (html_) core_->add_observer(html_.get());
+  if (dfxml_) core_->add_observer(dfxml_.get());
   return kExitOk;
 }
 
@@ -272,56 +285,16 @@ bool Pipeline::drop_privileges(const std::string& user, const std::string& chroo
 }
 
 uint32_t Pipeline::begin_source(std::string name, bool finish_only) {
-  sources_.push_back({std::move(name), finish_only});
-  return static_cast<uint32_t>(sources_.size() - 1);
+  return core_->add_source(std::move(name), finish_only);
 }
 
-const Pipeline::Source& Pipeline::source_of(const RawPacket& p) const {
-  static const Source kUnnamed{"input", false};
-  return p.source < sources_.size() ? sources_[p.source] : kUnnamed;
-}
+void Pipeline::on_packet(const RawPacket& p) { core_->on_packet(p); }
 
-void Pipeline::consume(const RawPacket& p) {
-  Segment seg;
-  // A -R file's packets only continue connections open at their time.
-  current_.ref = p.region;  // its bytes may be kept by reference meanwhile
-  if (decoder_.decode(p, seg)) table_->on_segment(seg, !source_of(p).finish_only);
-  current_.ref = nullptr;
-}
-
-void Pipeline::on_packet(const RawPacket& p) {
-  std::string error;
-  if (!filter_.matches(p, error)) {
-    if (!error.empty() && !filter_warned_) {
-      progress_clear_line();
-      std::fprintf(stderr, "tcpscribe: %s: %s; those packets are skipped\n",
-                   source_of(p).name.c_str(), error.c_str());
-      filter_warned_ = true;
-    }
-    return;
-  }
-  if (!linktype_supported(p.linktype)) {
-    if (unknown_linktypes_.insert(p.linktype).second) {
-      progress_clear_line();
-      std::fprintf(stderr,
-                   "tcpscribe: %s: link type %d is not supported; its packets are "
-                   "skipped (supported: Ethernet, VLAN/QinQ, PPPoE, MPLS, Linux "
-                   "SLL/SLL2, BSD loopback, raw IP)\n",
-                   source_of(p).name.c_str(), p.linktype);
-      status_ = kExitInput;
-    }
-    return;
-  }
-  window_.push(p, [this](const RawPacket& q) { consume(q); });
-}
-
-void Pipeline::flush_window() {
-  window_.drain([this](const RawPacket& q) { consume(q); });
-}
+void Pipeline::flush_window() { core_->flush(); }
 
 void Pipeline::tick(Timestamp now) {
-  flush_window();
-  table_->expire(now);
+  core_->flush();
+  core_->expire(now);
   if (files_) files_->flush_pending();
 }
 
@@ -331,24 +304,24 @@ bool Pipeline::output_failed() const {
 }
 
 int Pipeline::finish() {
-  flush_window();
+  core_->flush();
   if (html_) {
     HtmlCaptureInfo info;
-    info.packets_read = static_cast<int64_t>(decoder_.stats().packets);
+    info.packets_read = static_cast<int64_t>(core_->decode_stats().packets);
     info.kernel_drops = kernel_drops_;
     info.interface_drops = interface_drops_;
     html_->set_capture_info(info);
   }
-  table_->finish();
+  core_->finish();
   if (opt_.verbose) {
-    print_stats(decoder_.stats(), table_->stats(), files_ ? files_->files_written() : 0,
-                window_.late());
+    print_stats(core_->decode_stats(), core_->flow_stats(),
+                files_ ? files_->files_written() : 0, core_->late_packets());
   }
-  if (!opt_.quiet && table_->stats().forced_flushes > 0) {
+  if (!opt_.quiet && core_->flow_stats().forced_flushes > 0) {
     std::fprintf(stderr,
                  "tcpscribe: warning: %llu holes were declared lost because an "
                  "out-of-order buffer was full (raise --max-flow-buffer/--max-buffer)\n",
-                 static_cast<unsigned long long>(table_->stats().forced_flushes));
+                 static_cast<unsigned long long>(core_->flow_stats().forced_flushes));
   }
   // Every output is completed and every failure named: one that failed
   // must not cost the others their file.

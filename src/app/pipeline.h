@@ -1,5 +1,6 @@
-// The passive pipeline every capture mode shares:
-// packets -> BPF filter -> ReorderWindow -> Decoder -> FlowTable -> sinks.
+// The passive modes' run: the packet core (BPF filter -> reorder window ->
+// decoder -> flow table, src/flow/packet_core.h) feeding the outputs the
+// options ask for, the HTTP analyzer first.
 #pragma once
 
 #include <memory>
@@ -7,11 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "bpf_filter.h"
-#include "decode.h"
-#include "flow_table.h"
+#include "packet_core.h"
 #include "options.h"
-#include "reorder_window.h"
 
 namespace tcpscribe {
 
@@ -66,17 +64,13 @@ class Pipeline {
   /// --netrecord). False and one line in `error` otherwise.
   bool drop_privileges(const std::string& user, const std::string& chroot_dir,
                        std::string& error);
-  const DecodeStats& decode_stats() const { return decoder_.stats(); }
-  const FlowTableStats& flow_stats() const { return table_->stats(); }
+  const DecodeStats& decode_stats() const { return core_->decode_stats(); }
+  const FlowTableStats& flow_stats() const { return core_->flow_stats(); }
 
  private:
-  void consume(const RawPacket& p);
 
   const Options& opt_;
-  BpfFilter filter_;
   CurrentRegion current_;  // the region of the packet being consumed
-  Decoder decoder_;
-  ReorderWindow window_;
   std::unique_ptr<FileSink> files_;
   std::unique_ptr<ConsoleSink> console_;
   std::unique_ptr<FindingsSink> findings_;
@@ -86,17 +80,9 @@ class Pipeline {
   std::unique_ptr<HtmlReport> html_;
   std::unique_ptr<NetrecordSink> netrecord_;
   std::unique_ptr<DfxmlReportSink> dfxml_;
-  std::unique_ptr<FlowTable> table_;
-  struct Source {
-    std::string name;
-    bool finish_only;
-  };
-  const Source& source_of(const RawPacket& p) const;
+  std::unique_ptr<PacketCore> core_;  // after the outputs: it holds pointers to them
 
-  std::vector<Source> sources_;
   bool streaming_ = false;
-  bool filter_warned_ = false;
-  std::set<int> unknown_linktypes_;
   int status_ = kExitOk;
   int outdir_fd_ = -1;
   int64_t kernel_drops_ = -1;  // unknown (capture files)

@@ -77,7 +77,7 @@ TEST(ReorderWindow, PacketsInARegionAreHeldByReference) {
     uses.push_back(region.use_count());
   };
   for (Timestamp t : {3, 1, 2}) {
-    RawPacket p{t, 1, 1, 1, bytes.data() + t, &region};
+    RawPacket p{t, 1, 1, 1, bytes.data() + t, 0, &region};
     w.push(p, emit);
   }
   EXPECT_EQ(region.use_count(), 3);  // two packets held

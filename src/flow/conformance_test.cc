@@ -28,7 +28,6 @@
 #include <sstream>
 
 #include "capture_file.h"
-#include "reorder_window.h"
 #include "test_files.h"
 #include "test_support.h"
 
@@ -93,19 +92,9 @@ Endpoint parse_endpoint(const std::string& s) {
 /// Runs a capture the way `tcpscribe -r` does and records every stream.
 void reconstruct(const fs::path& file, RecordingSink& sink) {
   std::string error;
-  auto cap = CaptureFile::open(file.string(), error);
-  ASSERT_TRUE(cap) << error;
-  Decoder dec;
-  FlowTable table(FlowTableLimits{}, {&sink});
-  ReorderWindow window(256);
-  auto consume = [&](const RawPacket& p) {
-    Segment s;
-    if (dec.decode(p, s)) table.on_segment(s);
-  };
-  RawPacket p;
-  while (cap->next(p) == ReadStatus::kPacket) window.push(p, consume);
-  window.drain(consume);
-  table.finish();
+  PacketCore core({}, {&sink});
+  ASSERT_TRUE(testing::feed_capture(file.string(), core, error)) << error;
+  core.finish();
 }
 
 std::string expected_bytes(const std::string& capture, const Row& row, const std::string& d) {

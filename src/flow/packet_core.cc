@@ -4,6 +4,7 @@ namespace tcpscribe {
 
 PacketCore::PacketCore(PacketCoreConfig config, std::vector<Sink*> sinks)
     : filter_text_(std::move(config.filter)),
+      current_(config.current),
       window_(config.reorder_window),
       table_(config.limits, std::move(sinks)) {}
 
@@ -49,8 +50,10 @@ void PacketCore::on_packet(const RawPacket& p) {
 
 void PacketCore::consume(const RawPacket& p) {
   Segment seg;
+  if (current_) current_->ref = p.region;  // its bytes may be kept by reference meanwhile
   // A -R source's packets only continue connections open at their time.
   if (decoder_.decode(p, seg)) table_.on_segment(seg, !source_of(p).finish_only);
+  if (current_) current_->ref = nullptr;
 }
 
 void PacketCore::flush() {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bpf_filter.h"
+#include "byte_region.h"
 #include "decode.h"
 #include "flow_table.h"
 #include "reorder_window.h"
@@ -23,6 +24,9 @@ struct PacketCoreConfig {
   std::string filter;              ///< BPF expression; empty: every packet
   size_t reorder_window = 256;     ///< packets held to restore time order; 0: none
   FlowTableLimits limits;
+  /// Set around each packet's decoding to the region holding its bytes, so
+  /// outputs may keep them by reference (null: nobody needs it).
+  CurrentRegion* current = nullptr;
 };
 
 class PacketCore {
@@ -75,6 +79,7 @@ class PacketCore {
   void problem(const RawPacket& p, const std::string& text, bool input_error);
 
   std::string filter_text_;
+  CurrentRegion* current_;
   BpfFilter filter_;
   ReorderWindow window_;
   Decoder decoder_;

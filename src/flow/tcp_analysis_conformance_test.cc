@@ -34,10 +34,9 @@
 #include <sstream>
 
 #include "capture_file.h"
-#include "decode.h"
 #include "flow_table.h"
-#include "reorder_window.h"
 #include "tcp_analysis.h"
+#include "test_support.h"
 
 namespace tcpscribe {
 namespace {
@@ -148,27 +147,20 @@ class Recorder : public Sink, public SegmentObserver {
 /// capture order, so there is no reordering window.
 std::vector<std::unique_ptr<Stream>> analyze(const fs::path& file) {
   std::string error;
-  auto cap = CaptureFile::open(file.string(), error);
-  EXPECT_TRUE(cap) << error;
-  if (!cap) return {};
   // TCPSCRIBE_ANALYSIS_TRACE=1 prints each TCP segment's events, to set
   // beside `tshark -Y tcp.analysis.flags` (segments are numbered in order,
   // not by frame).
   const bool trace = std::getenv("TCPSCRIBE_ANALYSIS_TRACE") != nullptr;
   Recorder rec(trace);
   {
-    Decoder dec;
-    FlowTable table(FlowTableLimits{}, {&rec});
-    table.add_observer(&rec);
-    ReorderWindow window(0);
-    auto consume = [&](const RawPacket& p) {
-      Segment s;
-      if (dec.decode(p, s)) table.on_segment(s);
-    };
-    RawPacket p;
-    while (cap->next(p) == ReadStatus::kPacket) window.push(p, consume);
-    window.drain(consume);
-    table.finish();
+    PacketCoreConfig config;
+    config.reorder_window = 0;  // tshark works in capture order
+    PacketCore core(config, {&rec});
+    core.add_observer(&rec);
+    const bool read = testing::feed_capture(file.string(), core, error);
+    EXPECT_TRUE(read) << error;
+    if (!read) return {};
+    core.finish();
   }
   if (trace) {
     for (auto& st : rec.streams) {

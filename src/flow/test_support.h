@@ -8,6 +8,7 @@
 #include <tuple>
 #include <vector>
 
+#include "capture_file.h"
 #include "decode.h"
 #include "flow_table.h"
 #include "packet_core.h"
@@ -122,6 +123,18 @@ inline void run_frames(const std::vector<std::vector<uint8_t>>& frames, Sink& si
     core.on_packet(p);
   }
   core.finish();
+}
+
+/// Reads a capture file into `core` as `tcpscribe -r` does and releases
+/// the reorder window; the caller finishes (so it can look in between).
+inline bool feed_capture(const std::string& file, PacketCore& core, std::string& error) {
+  auto cap = CaptureFile::open(file, error);
+  if (!cap) return false;
+  core.add_source(cap->name(), false);
+  RawPacket p;
+  while (cap->next(p) == ReadStatus::kPacket) core.on_packet(p);
+  core.flush();
+  return true;
 }
 
 }  // namespace tcpscribe::testing

@@ -6,11 +6,10 @@
 #include <cstdlib>
 
 #include "capture_file.h"
-#include "decode.h"
 #include "flow_table.h"
 #include "http.h"
-#include "reorder_window.h"
 #include "test_files.h"
+#include "test_support.h"
 
 #ifndef TCPSCRIBE_SOURCE_DIR
 #define TCPSCRIBE_SOURCE_DIR "."
@@ -428,9 +427,6 @@ TEST(HtmlReport, FinishWritesThePageOrSaysWhyNot) {
 /// analyzer's transactions and findings when it is built (zlib).
 void read_capture(const std::string& file, HtmlReport& r) {
   std::string error;
-  auto cap = CaptureFile::open(file, error);
-  ASSERT_TRUE(cap) << error;
-  Decoder dec;
   std::vector<Sink*> sinks;
 #ifdef TCPSCRIBE_HAVE_ZLIB
   HttpOptions ho;
@@ -441,20 +437,13 @@ void read_capture(const std::string& file, HtmlReport& r) {
   sinks.push_back(&http);
 #endif
   sinks.push_back(&r);
-  FlowTable table(FlowTableLimits{}, sinks);
-  table.add_observer(&r);
-  ReorderWindow window(256);
-  auto consume = [&](const RawPacket& p) {
-    Segment s;
-    if (dec.decode(p, s)) table.on_segment(s);
-  };
-  RawPacket p;
-  while (cap->next(p) == ReadStatus::kPacket) window.push(p, consume);
-  window.drain(consume);
+  PacketCore core({}, sinks);
+  core.add_observer(&r);
+  ASSERT_TRUE(testing::feed_capture(file, core, error)) << error;
   HtmlCaptureInfo info;
-  info.packets_read = static_cast<int64_t>(dec.stats().packets);
+  info.packets_read = static_cast<int64_t>(core.decode_stats().packets);
   r.set_capture_info(info);
-  table.finish();
+  core.finish();
 }
 
 // tests/pcaps/port_reuse_lo.pcap (tshark: 20 TCP frames, 2 streams, the

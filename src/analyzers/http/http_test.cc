@@ -15,11 +15,10 @@ TEST(HttpSetup, NeedsZlib) {
 #include <filesystem>
 
 #include "capture_file.h"
-#include "decode.h"
 #include "flow_table.h"
 #include "http_decode.h"
 #include "http_test_support.h"
-#include "reorder_window.h"
+#include "test_support.h"
 
 #ifndef TCPSCRIBE_SOURCE_DIR
 #define TCPSCRIBE_SOURCE_DIR "."
@@ -629,19 +628,9 @@ TEST(HttpDelivery, SameResultsWhateverThePieces) {
 /// Runs a capture the way `tcpscribe -r ... -e http` does.
 void analyze_capture(const std::string& file, HttpAnalyzer& http) {
   std::string error;
-  auto cap = CaptureFile::open(file, error);
-  ASSERT_TRUE(cap) << error;
-  Decoder dec;
-  FlowTable table(FlowTableLimits{}, {&http});
-  ReorderWindow window(256);
-  auto consume = [&](const RawPacket& p) {
-    Segment s;
-    if (dec.decode(p, s)) table.on_segment(s);
-  };
-  RawPacket p;
-  while (cap->next(p) == ReadStatus::kPacket) window.push(p, consume);
-  window.drain(consume);
-  table.finish();
+  PacketCore core({}, {&http});
+  ASSERT_TRUE(testing::feed_capture(file, core, error)) << error;
+  core.finish();
 }
 
 TEST(HttpCapture, RequestAfterServerClosedFromRealPrograms) {

@@ -114,7 +114,19 @@ int Pipeline::open() {
     std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
     return kExitUsage;
   }
+  // The outputs, in the order their sinks see the events; then the HTTP
+  // analyzer in front of them, then the packet core that feeds them all.
   std::vector<Sink*> sinks;
+  if (const int rc = open_streams(sinks); rc != kExitOk) return rc;
+  if (const int rc = open_reports(sinks); rc != kExitOk) return rc;
+  if (const int rc = open_http(sinks); rc != kExitOk) return rc;
+  return open_core(sinks);
+}
+
+/// The bytes themselves: the console (-c) or the flow files, and the
+/// findings on stderr when the flows go to files.
+int Pipeline::open_streams(std::vector<Sink*>& sinks) {
+  std::string error;
   if (opt_.console) {
     ConsoleOptions co;
     co.header = opt_.console_header;
@@ -154,6 +166,12 @@ int Pipeline::open() {
                                                opt_.verbose > 0);
     sinks.push_back(findings_.get());
   }
+  return kExitOk;
+}
+
+/// --netrecord, --report, -X and --html: each opened now, so a path that
+/// cannot be written stops the run before anything is read.
+int Pipeline::open_reports(std::vector<Sink*>& sinks) {
   if (!opt_.netrecord_root.empty()) {
     NetrecordSinkOptions no;
     no.root = opt_.netrecord_root;
@@ -202,39 +220,50 @@ int Pipeline::open() {
     }
     sinks.push_back(html_.get());
   }
-  if (opt_.http) {
-    if (!opt_.har_path.empty()) {
-      har_ = std::make_unique<HarWriter>();
-      if (!har_->open(opt_.har_path, error)) {
-        std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
-        return kExitOutput;
-      }
+  return kExitOk;
+}
+
+/// -e http (and --har): the analyzer goes first, so its findings reach the
+/// other sinks before their on_close.
+int Pipeline::open_http(std::vector<Sink*>& sinks) {
+  if (!opt_.http) return kExitOk;
+  std::string error;
+  if (!opt_.har_path.empty()) {
+    har_ = std::make_unique<HarWriter>();
+    if (!har_->open(opt_.har_path, error)) {
+      std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
+      return kExitOutput;
     }
-    HttpOptions ho;
-    ho.outdir = opt_.outdir;
-    ho.outdir_fd = outdir_fd_;
-    ho.name_template = opt_.name_template;
-    ho.extract_bodies = !opt_.console && !opt_.no_files;
-    ho.keep_encoded = opt_.keep_encoded;
-    ho.max_text_bytes = har_ ? 64u << 10 : 0;  // small bodies go into the HAR
-    std::vector<Sink*> others = sinks;
-    http_ = std::make_unique<HttpAnalyzer>(
-        ho,
-        [others](const Connection& c, const Finding& f) {
-          for (Sink* s : others) s->on_finding(c, f);
-        },
-        [this](const HttpTransaction& t) {
-          if (har_) har_->add(t);
-          if (html_) html_->add_http(t);
-        });
-    // First, so its findings reach the other sinks before their on_close.
-    sinks.insert(sinks.begin(), http_.get());
-    // One line per story: HTTP's "request sent after the server closed"
-    // replaces the TCP analysis' line about the same bytes (kept in reports).
-    auto told = [h = http_.get()](const Connection& c, const Finding& f) { return h->tells(c, f); };
-    if (console_) console_->set_told_elsewhere(told);
-    if (findings_) findings_->set_told_elsewhere(told);
   }
+  HttpOptions ho;
+  ho.outdir = opt_.outdir;
+  ho.outdir_fd = outdir_fd_;
+  ho.name_template = opt_.name_template;
+  ho.extract_bodies = !opt_.console && !opt_.no_files;
+  ho.keep_encoded = opt_.keep_encoded;
+  ho.max_text_bytes = har_ ? 64u << 10 : 0;  // small bodies go into the HAR
+  std::vector<Sink*> others = sinks;
+  http_ = std::make_unique<HttpAnalyzer>(
+      ho,
+      [others](const Connection& c, const Finding& f) {
+        for (Sink* s : others) s->on_finding(c, f);
+      },
+      [this](const HttpTransaction& t) {
+        if (har_) har_->add(t);
+        if (html_) html_->add_http(t);
+      });
+  // First, so its findings reach the other sinks before their on_close.
+  sinks.insert(sinks.begin(), http_.get());
+  // One line per story: HTTP's "request sent after the server closed"
+  // replaces the TCP analysis' line about the same bytes (kept in reports).
+  auto told = [h = http_.get()](const Connection& c, const Finding& f) { return h->tells(c, f); };
+  if (console_) console_->set_told_elsewhere(told);
+  if (findings_) findings_->set_told_elsewhere(told);
+  return kExitOk;
+}
+
+int Pipeline::open_core(const std::vector<Sink*>& sinks) {
+  std::string error;
   PacketCoreConfig core;
   core.filter = opt_.filter;
   core.reorder_window = opt_.reorder_window;

@@ -68,6 +68,10 @@ class Pipeline {
   const FlowTableStats& flow_stats() const { return core_->flow_stats(); }
 
  private:
+  int open_streams(std::vector<Sink*>& sinks);
+  int open_reports(std::vector<Sink*>& sinks);
+  int open_http(std::vector<Sink*>& sinks);
+  int open_core(const std::vector<Sink*>& sinks);
 
   const Options& opt_;
   CurrentRegion current_;  // the region of the packet being consumed

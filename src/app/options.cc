@@ -173,6 +173,103 @@ bool settle_outputs(const po::variables_map& vm, Options& opt, std::ostream& err
   return true;
 }
 
+
+/// Where the packets come from: -r/-R in command-line order, -i, the
+/// trailing filter, -U and -z.
+bool read_inputs(const po::parsed_options& parsed, const po::variables_map& vm, Options& opt,
+                 std::ostream& err) {
+  // -r and -R keep their command-line order.
+  for (const po::option& o : parsed.options) {
+    if (o.string_key == "read" || o.string_key == "finish") {
+      for (const std::string& v : o.value) {
+        opt.inputs.push_back({v, o.string_key == "finish"});
+      }
+    }
+  }
+  if (vm.count("expression")) {
+    std::ostringstream s;
+    for (const std::string& w : vm["expression"].as<std::vector<std::string>>()) {
+      if (s.tellp() > 0) s << ' ';
+      s << w;
+    }
+    opt.filter = s.str();
+  }
+  if (vm.count("interface")) {
+    opt.interface = vm["interface"].as<std::string>();
+    opt.live = true;
+  }
+  opt.promiscuous = !vm.count("no-promiscuous");
+  if (vm.count("relinquish-privileges")) opt.user = vm["relinquish-privileges"].as<std::string>();
+  if (vm.count("chroot")) opt.chroot_dir = vm["chroot"].as<std::string>();
+  if (!opt.chroot_dir.empty() && opt.user.empty()) {
+    err << "tcpscribe: -z needs -U USER (chroot only makes sense when dropping root)\n";
+    return false;
+  }
+  if (opt.live && !opt.inputs.empty()) {
+    err << "tcpscribe: give either -i IFACE or -r FILE, not both\n";
+    return false;
+  }
+  return true;
+}
+
+/// What is written: console flags, -e, the reports' paths.
+bool read_outputs(const po::variables_map& vm, Options& opt, std::ostream& err) {
+  if (vm.count("outdir")) opt.outdir = vm["outdir"].as<std::string>();
+  opt.console = vm.count("console") || vm.count("console-noheader");
+  opt.console_header = !vm.count("console-noheader");
+  opt.hex = vm.count("hex");
+  opt.binary = vm.count("binary");
+  opt.chunk_newline = !vm.count("no-newline");
+  opt.strip_nonprint = vm.count("strip");
+  opt.write_index = vm.count("index");
+  if (vm.count("enable")) {
+    for (const std::string& e : vm["enable"].as<std::vector<std::string>>()) {
+      if (e == "http" || e == "all") {
+        opt.http = true;
+      } else {
+        err << "tcpscribe: -e: unknown scanner '" << e << "' (known: http)\n";
+        return false;
+      }
+    }
+  }
+  opt.keep_encoded = vm.count("no-decompress");
+  if (vm.count("netrecord")) opt.netrecord_root = vm["netrecord"].as<std::string>();
+  if (vm.count("report")) opt.report_path = vm["report"].as<std::string>();
+  if (vm.count("html")) opt.html_path = vm["html"].as<std::string>();
+  if (vm.count("dfxml")) opt.dfxml_path = vm["dfxml"].as<std::string>();
+  if (vm.count("har")) {
+    opt.har_path = vm["har"].as<std::string>();
+    opt.http = true;
+  }
+  return true;
+}
+
+/// -T and -F: the flow files' name template.
+bool read_names(const po::variables_map& vm, Options& opt, std::ostream& err) {
+  std::string tmpl = vm.count("template") ? vm["template"].as<std::string>() : kDefaultTemplate;
+  std::string error;
+  if (vm.count("format")) {
+    for (const std::string& letters : vm["format"].as<std::vector<std::string>>()) {
+      if (letters.find('X') != std::string::npos) opt.no_files = true;
+      // tcpflow ignores the binning letters when -T is given.
+      std::string effective = letters;
+      if (vm.count("template")) {
+        std::erase_if(effective, [](char ch) { return ch == 'k' || ch == 'm' || ch == 'g'; });
+      }
+      if (!apply_name_prefixes(effective, tmpl, error)) {
+        err << "tcpscribe: " << error << "\n";
+        return false;
+      }
+    }
+  }
+  if (!validate_template(tmpl, error)) {
+    err << "tcpscribe: " << error << "\n";
+    return false;
+  }
+  opt.name_template = tmpl;
+  return true;
+}
+
 }  // namespace
 
 int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
@@ -194,74 +291,18 @@ int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
     err << "tcpscribe: " << e.what() << " (see tcpscribe --help)\n";
     return kExitUsage;
   }
-  // -r and -R keep their command-line order.
-  for (const po::option& o : parsed.options) {
-    if (o.string_key == "read" || o.string_key == "finish") {
-      for (const std::string& v : o.value) {
-        opt.inputs.push_back({v, o.string_key == "finish"});
-      }
-    }
-  }
   opt.show_help = vm.count("help");
   opt.show_version = vm.count("version");
-  if (vm.count("expression")) {
-    std::ostringstream s;
-    for (const std::string& w : vm["expression"].as<std::vector<std::string>>()) {
-      if (s.tellp() > 0) s << ' ';
-      s << w;
-    }
-    opt.filter = s.str();
-  }
-  if (vm.count("outdir")) opt.outdir = vm["outdir"].as<std::string>();
-  if (vm.count("interface")) {
-    opt.interface = vm["interface"].as<std::string>();
-    opt.live = true;
-  }
-  opt.promiscuous = !vm.count("no-promiscuous");
-  if (vm.count("relinquish-privileges")) opt.user = vm["relinquish-privileges"].as<std::string>();
-  if (vm.count("chroot")) opt.chroot_dir = vm["chroot"].as<std::string>();
-  if (!opt.chroot_dir.empty() && opt.user.empty()) {
-    err << "tcpscribe: -z needs -U USER (chroot only makes sense when dropping root)\n";
-    return kExitUsage;
-  }
-  if (opt.live && !opt.inputs.empty()) {
-    err << "tcpscribe: give either -i IFACE or -r FILE, not both\n";
-    return kExitUsage;
-  }
-  opt.console = vm.count("console") || vm.count("console-noheader");
-  opt.console_header = !vm.count("console-noheader");
-  opt.hex = vm.count("hex");
-  opt.binary = vm.count("binary");
-  opt.chunk_newline = !vm.count("no-newline");
-  opt.strip_nonprint = vm.count("strip");
-  opt.write_index = vm.count("index");
-  if (vm.count("enable")) {
-    for (const std::string& e : vm["enable"].as<std::vector<std::string>>()) {
-      if (e == "http" || e == "all") {
-        opt.http = true;
-      } else {
-        err << "tcpscribe: -e: unknown scanner '" << e << "' (known: http)\n";
-        return kExitUsage;
-      }
-    }
-  }
-  opt.keep_encoded = vm.count("no-decompress");
-  if (vm.count("netrecord")) opt.netrecord_root = vm["netrecord"].as<std::string>();
-  if (vm.count("report")) opt.report_path = vm["report"].as<std::string>();
-  if (vm.count("html")) opt.html_path = vm["html"].as<std::string>();
-  if (vm.count("dfxml")) opt.dfxml_path = vm["dfxml"].as<std::string>();
   for (int i = 0; i < argc; ++i) {
     if (i > 0) opt.command_line += ' ';
     opt.command_line += argv[i];
   }
-  if (vm.count("har")) {
-    opt.har_path = vm["har"].as<std::string>();
-    opt.http = true;
-  }
   opt.quiet = vm.count("quiet");
   opt.verbose = static_cast<int>(vm.count("verbose"));
-  if (!settle_outputs(vm, opt, err)) return kExitUsage;
-  if (!parse_numbers(vm, opt, err)) return kExitUsage;
+  if (!read_inputs(parsed, vm, opt, err) || !read_outputs(vm, opt, err) ||
+      !settle_outputs(vm, opt, err) || !parse_numbers(vm, opt, err)) {
+    return kExitUsage;
+  }
   if (vm.count("color")) {
     const std::string c = vm["color"].as<std::string>();
     if (!parse_color_mode(c, opt.color)) {
@@ -269,27 +310,7 @@ int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
       return kExitUsage;
     }
   }
-  std::string tmpl = vm.count("template") ? vm["template"].as<std::string>() : kDefaultTemplate;
-  std::string error;
-  if (vm.count("format")) {
-    for (const std::string& letters : vm["format"].as<std::vector<std::string>>()) {
-      if (letters.find('X') != std::string::npos) opt.no_files = true;
-      // tcpflow ignores the binning letters when -T is given.
-      std::string effective = letters;
-      if (vm.count("template")) {
-        std::erase_if(effective, [](char ch) { return ch == 'k' || ch == 'm' || ch == 'g'; });
-      }
-      if (!apply_name_prefixes(effective, tmpl, error)) {
-        err << "tcpscribe: " << error << "\n";
-        return kExitUsage;
-      }
-    }
-  }
-  if (!validate_template(tmpl, error)) {
-    err << "tcpscribe: " << error << "\n";
-    return kExitUsage;
-  }
-  opt.name_template = tmpl;
+  if (!read_names(vm, opt, err)) return kExitUsage;
   if (!opt.show_help && !opt.show_version && opt.inputs.empty() && !opt.live) {
     err << "tcpscribe: no input: give a capture file with -r FILE or an interface with -i "
            "IFACE (see tcpscribe --help)\n";

@@ -369,25 +369,62 @@ void print_queue_memory(const PacketQueue& queue, size_t queue_mib) {
                queue.made_on_demand());
 }
 
+
+/// --queue-size and --buffer-size against the machine's memory: refused,
+/// lowered with a warning, or as asked.
+bool fit_queue(const Options& opt, QueueFit& fit, int& code) {
+  fit = fit_to_memory(opt.queue_mib, opt.buffer_mib, read_memory_info());
+  if (fit.code != kExitOk) {
+    std::fprintf(stderr, "%s\n", fit.message.c_str());
+    code = fit.code;
+    return false;
+  }
+  if (!fit.message.empty() && !opt.quiet) std::fprintf(stderr, "%s\n", fit.message.c_str());
+  return true;
+}
+
+/// The pipeline's settings for a live capture.
+Options live_pipeline_options(const Options& opt, bool realtime) {
+  Options popt = opt;  // the kernel filters already
+  popt.filter.clear();
+  // Each batch is put in timestamp order in place (Consumer), which
+  // restores what -i any mixes up without copying packets into a window.
+  popt.reorder_window = 0;
+  popt.writer_nice = realtime ? 0 : 5;
+  return popt;
+}
+
+/// After the capture: the kernel's counts into the reports, every flow
+/// finished, tcpdump's statistics; the exit code.
+int finish_live(const Options& opt, Pipeline& pipeline, pcap_t* p, const CaptureState& cap,
+                PacketQueue& queue, size_t queue_mib, const std::string& capture_error) {
+  struct pcap_stat st {};
+  const bool have_stats = pcap_stats(p, &st) == 0;
+  if (have_stats) pipeline.set_capture_drops(st.ps_drop, st.ps_ifdrop);
+  int rc = pipeline.finish();
+  print_statistics(pipeline, cap, have_stats, st);
+  if (opt.verbose > 0) print_queue_memory(queue, queue_mib);
+  g_pcap = nullptr;
+  pcap_close(p);
+  if (!capture_error.empty()) {
+    std::fprintf(stderr, "tcpscribe: capture on %s failed: %s; everything before it is written\n",
+                 opt.interface.c_str(), capture_error.c_str());
+    return rc != kExitOk ? rc : kExitCapture;
+  }
+  if (g_signals.load() >= 2 && rc == kExitOk) rc = kExitInterrupted;
+  return rc;
+}
+
 }  // namespace
 
 int run_live(const Options& opt) {
   install_signal_handlers();
-  const QueueFit fit = fit_to_memory(opt.queue_mib, opt.buffer_mib, read_memory_info());
-  if (fit.code != kExitOk) {
-    std::fprintf(stderr, "%s\n", fit.message.c_str());
-    return fit.code;
-  }
-  if (!fit.message.empty() && !opt.quiet) std::fprintf(stderr, "%s\n", fit.message.c_str());
+  QueueFit fit;
   int code = kExitOk;
+  if (!fit_queue(opt, fit, code)) return code;
   pcap_t* p = open_device(opt, code);
   if (!p) return code;
 
-  Options popt = opt;  // the kernel filters already
-  popt.filter.clear();
-  // Each batch is put in timestamp order in place (below), which restores
-  // what -i any mixes up without copying packets into a window.
-  popt.reorder_window = 0;
   // The capture thread must win the CPU on a busy machine: what waits in
   // the queue can wait, what waits in the kernel's ring is lost when it
   // overflows. It runs at real-time priority where allowed: it only copies
@@ -396,7 +433,7 @@ int run_live(const Options& opt) {
   // file writers yield to it (nice 5), which also yields to the programs
   // making the traffic.
   const bool realtime = set_realtime(true) && set_realtime(false);
-  popt.writer_nice = realtime ? 0 : 5;
+  const Options popt = live_pipeline_options(opt, realtime);
   Pipeline pipeline(popt);
   if (const int rc = pipeline.open(); rc != kExitOk) {
     pcap_close(p);
@@ -452,22 +489,7 @@ int run_live(const Options& opt) {
                  "finishing the connections\n",
                  discarded);
   }
-
-  struct pcap_stat st {};
-  const bool have_stats = pcap_stats(p, &st) == 0;
-  if (have_stats) pipeline.set_capture_drops(st.ps_drop, st.ps_ifdrop);
-  int rc = pipeline.finish();
-  print_statistics(pipeline, cap, have_stats, st);
-  if (opt.verbose > 0) print_queue_memory(queue, fit.queue_mib);
-  g_pcap = nullptr;
-  pcap_close(p);
-  if (!capture_error.empty()) {
-    std::fprintf(stderr, "tcpscribe: capture on %s failed: %s; everything before it is written\n",
-                 opt.interface.c_str(), capture_error.c_str());
-    return rc != kExitOk ? rc : kExitCapture;
-  }
-  if (g_signals.load() >= 2 && rc == kExitOk) rc = kExitInterrupted;
-  return rc;
+  return finish_live(opt, pipeline, p, cap, queue, fit.queue_mib, capture_error);
 }
 
 }  // namespace tcpscribe

@@ -2,13 +2,17 @@
 #include <cstring>
 #include <iostream>
 
+#include "diag.h"
 #include "live.h"
 #include "offline.h"
 #include "options.h"
+#include "progress.h"
 #include "proxy.h"
 #include "replay.h"
 
 int main(int argc, char** argv) {
+  // Every diagnostic line first erases a progress line on the terminal.
+  tcpscribe::diag::set_before_print([] { tcpscribe::progress_clear_line(); });
   if (argc > 1 && std::strcmp(argv[1], "proxy") == 0) {
     return tcpscribe::run_proxy(argc - 1, argv + 1);
   }

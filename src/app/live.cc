@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "diag.h"
 #include "live_memory.h"
 #include "packet_queue.h"
 #include "pipeline.h"
@@ -76,7 +77,7 @@ void print_listening(const std::string& name, pcap_t* p) {
   const int dlt = pcap_datalink(p);
   const char* dlt_name = pcap_datalink_val_to_name(dlt);
   const char* description = pcap_datalink_val_to_description(dlt);
-  std::fprintf(stderr, "tcpscribe: listening on %s, link-type %s (%s), snapshot length %d bytes\n",
+  diag::notef("listening on %s, link-type %s (%s), snapshot length %d bytes",
                name.c_str(), dlt_name ? dlt_name : std::to_string(dlt).c_str(),
                description ? description : "unknown", pcap_snapshot(p));
 }
@@ -100,7 +101,7 @@ pcap_t* open_device(const Options& opt, int& code) {
   const char* name = opt.interface.c_str();
   pcap_t* p = pcap_create(name, errbuf);
   if (!p) {
-    std::fprintf(stderr, "tcpscribe: %s: %s\n", name, errbuf);
+    diag::errorf("%s: %s", name, errbuf);
     code = kExitCapture;
     return nullptr;
   }
@@ -113,35 +114,34 @@ pcap_t* open_device(const Options& opt, int& code) {
   if (rc < 0) {
     switch (rc) {
       case PCAP_ERROR_PERM_DENIED:
-        std::fprintf(stderr,
-                     "tcpscribe: %s: no permission to capture (%s); run as root, or grant "
+        diag::errorf("%s: no permission to capture (%s); run as root, or grant "
                      "the capability: sudo setcap cap_net_raw,cap_net_admin=eip "
-                     "$(command -v tcpscribe)\n",
+                     "$(command -v tcpscribe)",
                      name, pcap_geterr(p));
         break;
       case PCAP_ERROR_NO_SUCH_DEVICE:
-        std::fprintf(stderr, "tcpscribe: no such interface '%s' (interfaces here: %s)\n", name,
+        diag::errorf("no such interface '%s' (interfaces here: %s)", name,
                      interface_list().c_str());
         break;
       case PCAP_ERROR_IFACE_NOT_UP:
-        std::fprintf(stderr, "tcpscribe: interface %s is down (ip link set %s up)\n", name,
+        diag::errorf("interface %s is down (ip link set %s up)", name,
                      name);
         break;
       default:
-        std::fprintf(stderr, "tcpscribe: %s: cannot capture: %s\n", name, pcap_geterr(p));
+        diag::errorf("%s: cannot capture: %s", name, pcap_geterr(p));
     }
     pcap_close(p);
     code = kExitCapture;
     return nullptr;
   }
   if (rc > 0 && !opt.quiet) {
-    std::fprintf(stderr, "tcpscribe: warning: %s: %s\n", name, pcap_statustostr(rc));
+    diag::warningf("%s: %s", name, pcap_statustostr(rc));
   }
   if (!opt.filter.empty()) {
     // The kernel applies the filter, so unwanted packets never reach us.
     struct bpf_program prog;
     if (pcap_compile(p, &prog, opt.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-      std::fprintf(stderr, "tcpscribe: filter '%s' does not compile: %s\n", opt.filter.c_str(),
+      diag::errorf("filter '%s' does not compile: %s", opt.filter.c_str(),
                    pcap_geterr(p));
       pcap_close(p);
       code = kExitUsage;
@@ -150,7 +150,7 @@ pcap_t* open_device(const Options& opt, int& code) {
     const int set = pcap_setfilter(p, &prog);
     pcap_freecode(&prog);
     if (set != 0) {
-      std::fprintf(stderr, "tcpscribe: %s: cannot set the filter: %s\n", name, pcap_geterr(p));
+      diag::errorf("%s: cannot set the filter: %s", name, pcap_geterr(p));
       pcap_close(p);
       code = kExitCapture;
       return nullptr;
@@ -330,9 +330,8 @@ class Consumer {
     bytes += queue_.queued_bytes();
     if (packets == 0) return;
     last_report_ = now;
-    std::fprintf(stderr,
-                 "tcpscribe: capture stopped; writing the %zu packets (%zu MiB) still queued; "
-                 "Ctrl-C again to discard them\n",
+    diag::notef("capture stopped; writing the %zu packets (%zu MiB) still queued; "
+                 "Ctrl-C again to discard them",
                  packets, (bytes + (1u << 20) - 1) >> 20);
   }
 
@@ -362,9 +361,8 @@ void print_statistics(Pipeline& pipeline, const CaptureState& cap, bool have_sta
 }
 
 void print_queue_memory(const PacketQueue& queue, size_t queue_mib) {
-  std::fprintf(stderr,
-               "tcpscribe: queue memory: %zu MiB mapped of %zu (%zu batches made on the "
-               "capture thread)\n",
+  diag::notef("queue memory: %zu MiB mapped of %zu (%zu batches made on the "
+               "capture thread)",
                queue.batches_made() * (PacketBatch::kCapacity >> 20), queue_mib,
                queue.made_on_demand());
 }
@@ -407,7 +405,7 @@ int finish_live(const Options& opt, Pipeline& pipeline, pcap_t* p, const Capture
   g_pcap = nullptr;
   pcap_close(p);
   if (!capture_error.empty()) {
-    std::fprintf(stderr, "tcpscribe: capture on %s failed: %s; everything before it is written\n",
+    diag::errorf("capture on %s failed: %s; everything before it is written",
                  opt.interface.c_str(), capture_error.c_str());
     return rc != kExitOk ? rc : kExitCapture;
   }
@@ -445,7 +443,7 @@ int run_live(const Options& opt) {
   if (!opt.user.empty()) {
     std::string error;
     if (!pipeline.drop_privileges(opt.user, opt.chroot_dir, error)) {
-      std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
+      diag::error(error);
       pcap_close(p);
       return kExitUsage;
     }
@@ -473,7 +471,7 @@ int run_live(const Options& opt) {
     setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 5);
   }
   if (opt.verbose > 0) {
-    std::fprintf(stderr, "tcpscribe: capture thread at %s\n",
+    diag::notef("capture thread at %s",
                  realtime ? "real-time priority (SCHED_FIFO)"
                           : "normal priority (no right to SCHED_FIFO); reassembly at nice 5");
   }
@@ -484,9 +482,8 @@ int run_live(const Options& opt) {
   queue.stop_faulting();
   faulter.join();
   if (g_signals.load() >= 2) {
-    std::fprintf(stderr,
-                 "tcpscribe: interrupted again: %zu captured packets were discarded unwritten; "
-                 "finishing the connections\n",
+    diag::notef("interrupted again: %zu captured packets were discarded unwritten; "
+                 "finishing the connections",
                  discarded);
   }
   return finish_live(opt, pipeline, p, cap, queue, fit.queue_mib, capture_error);

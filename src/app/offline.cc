@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "capture_file.h"
+#include "diag.h"
 #include "input_merge.h"
 #include "pipeline.h"
 #include "privileges.h"
@@ -106,7 +107,7 @@ void MergedRead::run(Progress& progress, Clock::time_point& last_flush) {
       // A stopped pipe reads as cut short: that is no damage.
       if (!stop_requested()) {
         progress.clear();
-        std::fprintf(stderr, "tcpscribe: %s; everything before it is written\n",
+        diag::errorf("%s; everything before it is written",
                      files_[i]->error().c_str());
         pipeline_.set_input_error();
       }
@@ -176,14 +177,14 @@ int run_offline(const Options& opt) {
     files.push_back(stop_requested() ? nullptr : CaptureFile::open(in.path, error, on_idle));
     pipeline.begin_source(files.back() ? files.back()->name() : in.path, in.finish_only);
     if (!files.back() && !stop_requested()) {
-      std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
+      diag::error(error);
       pipeline.set_input_error();
     }
   }
   if (!opt.user.empty()) {
     std::string error;
     if (!pipeline.drop_privileges(opt.user, opt.chroot_dir, error)) {
-      std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
+      diag::error(error);
       return kExitUsage;
     }
   }
@@ -192,9 +193,8 @@ int run_offline(const Options& opt) {
   MergedRead read(pipeline, files);
   read.run(progress, last_flush);
   if (stop_requested() && !opt.quiet) {
-    std::fprintf(stderr,
-                 "tcpscribe: interrupted after %llu packets: finishing every connection and "
-                 "writing the reports (interrupt again to exit at once)\n",
+    diag::notef("interrupted after %llu packets: finishing every connection and "
+                 "writing the reports (interrupt again to exit at once)",
                  static_cast<unsigned long long>(read.packets()));
   }
   files.clear();

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "diag.h"
 #include "findings_printer.h"
 #include "har.h"
 #include "http.h"
@@ -54,19 +55,17 @@ int open_outdir(const std::string& dir, bool& created, std::string& error) {
 
 void print_stats(const DecodeStats& d, const FlowTableStats& f, uint64_t files,
                  uint64_t late) {
-  std::fprintf(stderr,
-               "tcpscribe: %llu packets, %llu TCP segments, %llu connections "
+  diag::notef("%llu packets, %llu TCP segments, %llu connections "
                "(%llu on reused 4-tuples), %llu files; %llu packets came later than "
-               "the reorder window could put back in time order\n",
+               "the reorder window could put back in time order",
                static_cast<unsigned long long>(d.packets),
                static_cast<unsigned long long>(d.tcp_segments),
                static_cast<unsigned long long>(f.connections),
                static_cast<unsigned long long>(f.reused_tuples),
                static_cast<unsigned long long>(files), static_cast<unsigned long long>(late));
-  std::fprintf(stderr,
-               "tcpscribe: skipped: %llu not IP, %llu not TCP, %llu truncated headers, "
+  diag::notef("skipped: %llu not IP, %llu not TCP, %llu truncated headers, "
                "%llu malformed, %llu unknown link type; fragments: %llu seen, %llu "
-               "datagrams rebuilt, %llu unusable (cut)\n",
+               "datagrams rebuilt, %llu unusable (cut)",
                static_cast<unsigned long long>(d.not_ip),
                static_cast<unsigned long long>(d.not_tcp),
                static_cast<unsigned long long>(d.truncated),
@@ -75,12 +74,11 @@ void print_stats(const DecodeStats& d, const FlowTableStats& f, uint64_t files,
                static_cast<unsigned long long>(d.fragments),
                static_cast<unsigned long long>(d.reassembled),
                static_cast<unsigned long long>(d.fragments_cut));
-  std::fprintf(stderr,
-               "tcpscribe: %llu gap bytes, %llu conflicting overlaps, %llu keep-alives, "
+  diag::notef("%llu gap bytes, %llu conflicting overlaps, %llu keep-alives, "
                "%llu late segments after close, %llu out-of-window segments left out, "
                "%llu holes flushed by buffer caps, "
                "%llu connections evicted, %llu idle-closed, peak out-of-order buffer "
-               "%zu bytes\n",
+               "%zu bytes",
                static_cast<unsigned long long>(f.gap_bytes),
                static_cast<unsigned long long>(f.conflicting_overlaps),
                static_cast<unsigned long long>(f.keep_alives),
@@ -111,7 +109,7 @@ Pipeline::~Pipeline() {
 int Pipeline::open() {
   std::string error;
   if (!BpfFilter{}.set(opt_.filter, error)) {  // before any output is created
-    std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
+    diag::error(error);
     return kExitUsage;
   }
   // The outputs, in the order their sinks see the events; then the HTTP
@@ -143,7 +141,7 @@ int Pipeline::open_streams(std::vector<Sink*>& sinks) {
   } else if (!opt_.no_files) {
     outdir_fd_ = open_outdir(opt_.outdir, created_outdir_, error);
     if (outdir_fd_ < 0) {
-      std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
+      diag::error(error);
       return kExitOutput;
     }
     FileSinkOptions fo;
@@ -178,7 +176,7 @@ int Pipeline::open_reports(std::vector<Sink*>& sinks) {
     if (opt_.max_fds) no.max_open_files = opt_.max_fds;
     netrecord_ = std::make_unique<NetrecordSink>(no);
     if (const std::string why = netrecord_->check_writable(); !why.empty()) {
-      std::fprintf(stderr, "tcpscribe: cannot write netrecord logs under %s: %s\n",
+      diag::errorf("cannot write netrecord logs under %s: %s",
                    opt_.netrecord_root.c_str(), why.c_str());
       return kExitOutput;
     }
@@ -188,7 +186,7 @@ int Pipeline::open_reports(std::vector<Sink*>& sinks) {
   if (!opt_.report_path.empty()) {
     report_ = std::make_unique<JsonReportSink>(opt_.report_path);
     if (report_->failed()) {
-      std::fprintf(stderr, "tcpscribe: %s\n", report_->error().c_str());
+      diag::error(report_->error());
       return kExitOutput;
     }
     sinks.push_back(report_.get());
@@ -204,7 +202,7 @@ int Pipeline::open_reports(std::vector<Sink*>& sinks) {
 #endif
     dfxml_ = std::make_unique<DfxmlReportSink>(opt_.dfxml_path, xo);
     if (dfxml_->failed()) {
-      std::fprintf(stderr, "tcpscribe: %s\n", dfxml_->error().c_str());
+      diag::error(dfxml_->error());
       return kExitOutput;
     }
     sinks.push_back(dfxml_.get());
@@ -215,7 +213,7 @@ int Pipeline::open_reports(std::vector<Sink*>& sinks) {
     if (opt_.live) names.push_back(opt_.interface);
     html_ = std::make_unique<HtmlReport>(opt_.html_path, names);
     if (!html_->open()) {
-      std::fprintf(stderr, "tcpscribe: %s\n", html_->error().c_str());
+      diag::error(html_->error());
       return kExitOutput;
     }
     sinks.push_back(html_.get());
@@ -231,7 +229,7 @@ int Pipeline::open_http(std::vector<Sink*>& sinks) {
   if (!opt_.har_path.empty()) {
     har_ = std::make_unique<HarWriter>();
     if (!har_->open(opt_.har_path, error)) {
-      std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
+      diag::error(error);
       return kExitOutput;
     }
   }
@@ -275,13 +273,12 @@ int Pipeline::open_core(const std::vector<Sink*>& sinks) {
   core.current = &current_;
   core_ = std::make_unique<PacketCore>(core, sinks);
   if (!core_->compile_filter(error)) {
-    std::fprintf(stderr, "tcpscribe: %s\n", error.c_str());
+    diag::error(error);
     return kExitUsage;
   }
   core_->set_problem_handler([this](const std::string& source, const std::string& text,
                                     bool input_error) {
-    progress_clear_line();
-    std::fprintf(stderr, "tcpscribe: %s: %s\n", source.c_str(), text.c_str());
+    diag::errorf("%s: %s", source.c_str(), text.c_str());
     if (input_error) status_ = kExitInput;
   });
   if (html_) core_->add_observer(html_.get());
@@ -347,25 +344,23 @@ int Pipeline::finish() {
                 files_ ? files_->files_written() : 0, core_->late_packets());
   }
   if (!opt_.quiet && core_->flow_stats().forced_flushes > 0) {
-    std::fprintf(stderr,
-                 "tcpscribe: warning: %llu holes were declared lost because an "
-                 "out-of-order buffer was full (raise --max-flow-buffer/--max-buffer)\n",
+    diag::warningf("%llu holes were declared lost because an "
+                 "out-of-order buffer was full (raise --max-flow-buffer/--max-buffer)",
                  static_cast<unsigned long long>(core_->flow_stats().forced_flushes));
   }
   // Every output is completed and every failure named: one that failed
   // must not cost the others their file.
   int rc = status_;
   auto failed = [&rc](const std::string& line) {
-    std::fprintf(stderr, "tcpscribe: %s\n", line.c_str());
+    diag::error(line);
     rc = kExitOutput;
   };
   std::string error;
   if (har_ && !har_->finish(error)) failed(error);
   if (http_ && http_->failed()) failed(http_->error());
   if (netrecord_ && netrecord_->gaps() > 0 && !opt_.quiet) {
-    std::fprintf(stderr,
-                 "tcpscribe: warning: %llu gaps (%llu bytes) are missing from the netrecord "
-                 "logs: the format cannot mark them\n",
+    diag::warningf("%llu gaps (%llu bytes) are missing from the netrecord "
+                 "logs: the format cannot mark them",
                  static_cast<unsigned long long>(netrecord_->gaps()),
                  static_cast<unsigned long long>(netrecord_->gap_bytes()));
   }

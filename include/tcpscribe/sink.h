@@ -153,6 +153,11 @@ class Sink {
   /// Called once the input is exhausted, after every on_close. A sink that
   /// buffers output makes it durable here and reports errors.
   virtual void finish() {}
+  /// Why this output failed: one line naming what could not be written and
+  /// why, empty while all is well. Asked during the run (a failed output
+  /// stops the reading early) and after finish(); every output answers the
+  /// same way, so the run checks them all in one loop.
+  virtual std::string failure() const { return {}; }
 };
 
 /// Sees every TCP segment of a connection, after the flow table and the

@@ -137,7 +137,7 @@ int Pipeline::open_streams(std::vector<Sink*>& sinks) {
     co.findings = !opt_.quiet;
     co.routine_findings = opt_.verbose > 0;
     console_ = std::make_unique<ConsoleSink>(co, stdout);
-    sinks.push_back(console_.get());
+    add_output(sinks, console_.get(), true);
   } else if (!opt_.no_files) {
     outdir_fd_ = open_outdir(opt_.outdir, created_outdir_, error);
     if (outdir_fd_ < 0) {
@@ -155,14 +155,14 @@ int Pipeline::open_streams(std::vector<Sink*>& sinks) {
     fo.writer_nice = opt_.writer_nice;
     fo.current = &current_;
     files_ = std::make_unique<FileSink>(fo);
-    sinks.push_back(files_.get());
+    add_output(sinks, files_.get(), true);
   }
   if (!opt_.console && !opt_.quiet) {
     // With the flows in files, findings go to standard error.
     findings_ = std::make_unique<FindingsSink>(opt_.name_template,
                                                color_enabled(opt_.color, STDERR_FILENO), stderr,
                                                opt_.verbose > 0);
-    sinks.push_back(findings_.get());
+    add_output(sinks, findings_.get(), false);
   }
   return kExitOk;
 }
@@ -181,7 +181,7 @@ int Pipeline::open_reports(std::vector<Sink*>& sinks) {
       return kExitOutput;
     }
     netrecord_->hold_directory();
-    sinks.push_back(netrecord_.get());
+    add_output(sinks, netrecord_.get(), false);
   }
   if (!opt_.report_path.empty()) {
     report_ = std::make_unique<JsonReportSink>(opt_.report_path);
@@ -189,7 +189,7 @@ int Pipeline::open_reports(std::vector<Sink*>& sinks) {
       diag::error(report_->error());
       return kExitOutput;
     }
-    sinks.push_back(report_.get());
+    add_output(sinks, report_.get(), false);
   }
   if (!opt_.dfxml_path.empty()) {
     DfxmlOptions xo;
@@ -205,7 +205,7 @@ int Pipeline::open_reports(std::vector<Sink*>& sinks) {
       diag::error(dfxml_->error());
       return kExitOutput;
     }
-    sinks.push_back(dfxml_.get());
+    add_output(sinks, dfxml_.get(), false);
   }
   if (!opt_.html_path.empty()) {
     std::vector<std::string> names;
@@ -216,7 +216,7 @@ int Pipeline::open_reports(std::vector<Sink*>& sinks) {
       diag::error(html_->error());
       return kExitOutput;
     }
-    sinks.push_back(html_.get());
+    add_output(sinks, html_.get(), false);
   }
   return kExitOk;
 }
@@ -252,6 +252,12 @@ int Pipeline::open_http(std::vector<Sink*>& sinks) {
       });
   // First, so its findings reach the other sinks before their on_close.
   sinks.insert(sinks.begin(), http_.get());
+  outputs_.push_back({http_.get(), true});  // a body file that cannot be written stops the run
+  if (har_) {
+    // After the analyzer: its finish() writes the archive once the analyzer
+    // has handed over the last transaction.
+    add_output(sinks, har_.get(), false);
+  }
   // One line per story: HTTP's "request sent after the server closed"
   // replaces the TCP analysis' line about the same bytes (kept in reports).
   auto told = [h = http_.get()](const Connection& c, const Finding& f) { return h->tells(c, f); };
@@ -324,9 +330,16 @@ void Pipeline::tick(Timestamp now) {
   if (files_) files_->flush_pending();
 }
 
+void Pipeline::add_output(std::vector<Sink*>& sinks, Sink* s, bool stops_reading) {
+  sinks.push_back(s);
+  outputs_.push_back({s, stops_reading});
+}
+
 bool Pipeline::output_failed() const {
-  return (files_ && files_->failed()) || (console_ && console_->failed()) ||
-         (http_ && http_->failed());
+  for (const OutputEntry& o : outputs_) {
+    if (o.stops_reading && !o.sink->failure().empty()) return true;
+  }
+  return false;
 }
 
 int Pipeline::finish() {
@@ -355,24 +368,14 @@ int Pipeline::finish() {
     diag::error(line);
     rc = kExitOutput;
   };
-  std::string error;
-  if (har_ && !har_->finish(error)) failed(error);
-  if (http_ && http_->failed()) failed(http_->error());
   if (netrecord_ && netrecord_->gaps() > 0 && !opt_.quiet) {
     diag::warningf("%llu gaps (%llu bytes) are missing from the netrecord "
                  "logs: the format cannot mark them",
                  static_cast<unsigned long long>(netrecord_->gaps()),
                  static_cast<unsigned long long>(netrecord_->gap_bytes()));
   }
-  if (netrecord_ && netrecord_->failed()) failed(netrecord_->error());
-  if (html_ && html_->failed()) failed(html_->error());
-  if (report_ && report_->failed()) failed(report_->error());
-  if (dfxml_ && dfxml_->failed()) failed(dfxml_->error());
-  if (files_ && files_->failed()) {
-    failed(files_->error() + "; stopped (free space or fix permissions, then run again)");
-  }
-  if (console_ && console_->failed()) {
-    failed(std::string("cannot write to standard output: ") + std::strerror(errno));
+  for (const OutputEntry& o : outputs_) {
+    if (const std::string why = o.sink->failure(); !why.empty()) failed(why);
   }
   return rc;
 }

@@ -68,6 +68,15 @@ class Pipeline {
   const FlowTableStats& flow_stats() const { return core_->flow_stats(); }
 
  private:
+  /// Every output, in the order its failure is told; `stops_reading`: a
+  /// failure while running ends the reading early (nothing more could be
+  /// written), otherwise the run goes on and it is told at the end.
+  struct OutputEntry {
+    Sink* sink;
+    bool stops_reading;
+  };
+  /// `s` gets the events after the sinks before it, and is checked.
+  void add_output(std::vector<Sink*>& sinks, Sink* s, bool stops_reading);
   int open_streams(std::vector<Sink*>& sinks);
   int open_reports(std::vector<Sink*>& sinks);
   int open_http(std::vector<Sink*>& sinks);
@@ -84,6 +93,7 @@ class Pipeline {
   std::unique_ptr<HtmlReport> html_;
   std::unique_ptr<NetrecordSink> netrecord_;
   std::unique_ptr<DfxmlReportSink> dfxml_;
+  std::vector<OutputEntry> outputs_;
   std::unique_ptr<PacketCore> core_;  // after the outputs: it holds pointers to them
 
   bool streaming_ = false;

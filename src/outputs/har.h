@@ -36,10 +36,13 @@ std::string iso8601(Timestamp ns);
 /// One "entries" element, without a trailing newline.
 std::string har_entry(const HttpTransaction& t);
 
-class HarWriter {
+/// An output like the others: it takes no stream events (the HTTP
+/// analyzer hands it transactions through add()), and finish() closes the
+/// document after the analyzer delivered its last transaction.
+class HarWriter : public Sink {
  public:
   HarWriter() = default;
-  ~HarWriter();
+  ~HarWriter() override;
   HarWriter(const HarWriter&) = delete;
   HarWriter& operator=(const HarWriter&) = delete;
 
@@ -50,6 +53,15 @@ class HarWriter {
   void add(const HttpTransaction& t);
   /// Closes the document. False (and `error`) if anything failed to write.
   bool finish(std::string& error);
+
+  void on_open(const Connection&) override {}
+  void on_data(const Connection&, Dir, uint64_t, std::span<const uint8_t>, Timestamp) override {}
+  void on_gap(const Connection&, Dir, uint64_t, uint64_t, Timestamp) override {}
+  void on_close(const Connection&, CloseReason) override {}
+  void finish() override {
+    if (std::string e; !finish(e)) finish_error_ = e;
+  }
+  std::string failure() const override { return finish_error_; }
   uint64_t entries() const { return entries_; }
   /// The file the archive goes to (for -U: its directory, its owner).
   AtomicFile& file() { return file_; }
@@ -63,6 +75,7 @@ class HarWriter {
   bool write_failed_ = false;
   int write_errno_ = 0;
   uint64_t entries_ = 0;
+  std::string finish_error_;
 };
 
 }  // namespace tcpscribe

@@ -51,6 +51,7 @@ class DfxmlReportSink : public Sink, public SegmentObserver {
 
   const std::string& error() const { return error_; }
   bool failed() const { return !error_.empty(); }
+  std::string failure() const override { return error_; }
   /// The file the report goes to (for -U: its directory, its owner).
   AtomicFile& file() { return file_; }
 

@@ -41,6 +41,7 @@ class JsonReportSink : public Sink {
   /// empty while all is well.
   const std::string& error() const { return error_; }
   bool failed() const { return !error_.empty(); }
+  std::string failure() const override { return error_; }
 
   /// The line written for a connection (without the newline).
   static std::string format(const Connection& c, CloseReason why,

@@ -1,6 +1,8 @@
 #include "sink_console.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "name_template.h"
 #include "progress.h"
@@ -127,8 +129,8 @@ void ConsoleSink::on_gap(const Connection& c, Dir d, uint64_t offset,
 void ConsoleSink::write(const std::string& s) {
   if (failed_) return;
   progress_clear_line(s);
-  if (std::fwrite(s.data(), 1, s.size(), out_) != s.size()) failed_ = true;
-  if (opt_.flush_each && std::fflush(out_) != 0) failed_ = true;
+  if (std::fwrite(s.data(), 1, s.size(), out_) != s.size()) fail();
+  if (opt_.flush_each && std::fflush(out_) != 0) fail();
 }
 
 // A direction's end is a line like the gap marker: "src-dst: [reset]" when
@@ -181,14 +183,24 @@ void ConsoleSink::end_marker(const Connection& c, Dir d, const char* what) {
   write(out);
 }
 
+void ConsoleSink::fail() {
+  if (!failed_) errno_ = errno;
+  failed_ = true;
+}
+
+std::string ConsoleSink::failure() const {
+  if (!failed_) return {};
+  return std::string("cannot write to standard output: ") + std::strerror(errno_ ? errno_ : EIO);
+}
+
 void ConsoleSink::write_zeros(uint64_t length) {
   static const char kZeros[64 << 10] = {};
   while (length > 0 && !failed_) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(length, sizeof kZeros));
-    if (std::fwrite(kZeros, 1, n, out_) != n) failed_ = true;
+    if (std::fwrite(kZeros, 1, n, out_) != n) fail();
     length -= n;
   }
-  if (opt_.flush_each && std::fflush(out_) != 0) failed_ = true;
+  if (opt_.flush_each && std::fflush(out_) != 0) fail();
 }
 
 void ConsoleSink::note(const std::string& s) {
@@ -197,7 +209,7 @@ void ConsoleSink::note(const std::string& s) {
 }
 
 void ConsoleSink::finish() {
-  if (std::fflush(out_) != 0) failed_ = true;
+  if (std::fflush(out_) != 0) fail();
 }
 
 }  // namespace tcpscribe

@@ -53,8 +53,11 @@ class ConsoleSink : public Sink {
                          uint64_t offset);
 
   bool failed() const { return failed_; }
+  std::string failure() const override;
 
  private:
+  /// A write failed: remembers why (the first time) and stops writing.
+  void fail();
   void begin(std::string& out, const Connection& c, Dir d) const;
   void end(std::string& out) const;
   void write(const std::string& s);
@@ -75,6 +78,7 @@ class ConsoleSink : public Sink {
   /// not a byte of it (markers, findings) goes to opt_.notes.
   bool exact_ = false;
   bool failed_ = false;
+  int errno_ = 0;  // of the first failed write
   /// Per connection with an ended direction: a FIN not marked yet, a
   /// reset already marked.
   struct Ends {

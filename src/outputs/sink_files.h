@@ -57,6 +57,10 @@ class FileSink : public Sink {
   /// The first write error, empty while all is well ("cannot write X: ...").
   std::string error() const { return writer_->error(); }
   bool failed() const { return writer_->failed(); }
+  std::string failure() const override {
+    return failed() ? error() + "; stopped (free space or fix permissions, then run again)"
+                    : std::string();
+  }
   uint64_t files_written() const { return writer_->files_created(); }
 
  private:

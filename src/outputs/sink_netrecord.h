@@ -74,6 +74,7 @@ class NetrecordSink : public Sink {
   /// abandoned (the others go on); error() is the first such error.
   bool failed() const { return errors_ > 0; }
   const std::string& error() const { return first_error_; }
+  std::string failure() const override { return first_error_; }
   uint64_t error_count() const { return errors_; }
   /// Errors since the last call, for callers that report as they go.
   std::vector<std::string> take_errors();

@@ -185,6 +185,7 @@ class HtmlReport : public Sink, public SegmentObserver {
   /// The first write error, empty while all is well.
   const std::string& error() const { return error_; }
   bool failed() const { return !error_.empty(); }
+  std::string failure() const override { return error_; }
 
   // For tests and the page's header.
   const std::deque<Conn>& connections() const { return conns_; }

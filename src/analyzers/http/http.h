@@ -113,6 +113,7 @@ class HttpAnalyzer : public Sink {
   /// The first body-file write error, empty while all is well.
   const std::string& error() const { return error_; }
   bool failed() const { return !error_.empty(); }
+  std::string failure() const override { return error_; }
 
  private:
   struct Side;

@@ -13,7 +13,6 @@
 #include "findings_printer.h"
 #include "har.h"
 #include "http.h"
-#include "progress.h"
 #include "privileges.h"
 #include "report_dfxml.h"
 #include "report_html.h"

@@ -33,6 +33,8 @@ Endpoint endpoint_of(const sockaddr* sa);
 
 /// CLOCK_MONOTONIC in nanoseconds.
 int64_t monotonic_ns();
+/// CLOCK_REALTIME in nanoseconds since the epoch.
+int64_t realtime_ns();
 
 /// Sends small writes at once (TCP_NODELAY).
 void set_nodelay(int fd);

@@ -74,6 +74,7 @@ Proxy::~Proxy() {
 
 int Proxy::setup() {
   start_ = monotonic_ns();
+  wall_offset_ = realtime_ns() - start_;
   // Every session holds a client socket, an upstream socket and its log:
   // use all the descriptors the hard limit allows.
   rlimit rl;
@@ -85,13 +86,15 @@ int Proxy::setup() {
   if (!opt_.log_root.empty()) {
     NetrecordSinkOptions so;
     so.root = opt_.log_root;
-    so.start = start_;
+    so.start = wall(start_);
     so.max_open_files = SIZE_MAX;  // bounded by the sessions themselves
     sink_ = std::make_unique<NetrecordSink>(so);
     if (const std::string why = sink_->check_writable(); !why.empty()) {
       report("cannot write logs under " + opt_.log_root + ": " + why);
       return kExitOutput;
     }
+    netrecord_ = sink_.get();
+    sinks_.push_back(netrecord_);
   }
   if (!resolve_tcp(opt_.forward.host, opt_.forward.port, false, upstream_, error)) {
     report("--forward " + error);
@@ -197,14 +200,12 @@ void Proxy::accept_clients() {
     s.conn.id = s.sid;
     s.conn.client = endpoint_of(reinterpret_cast<sockaddr*>(&peer));
     s.conn.server = endpoint_of(upstream_.front().get());
-    s.conn.first_ts = s.opened;
-    s.conn.handshake_seen = true;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.u64 = s.sid << 1 | kClient;
     ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
     sessions_.emplace(s.sid, std::move(owned));
-    if (sink_) sink_->on_open(s.conn);
+    emit_open(s);
     console_.open(s.sid, secs(s.opened), s.client_name,
                   opt_.forward.host + ":" + std::to_string(opt_.forward.port),
                   sink_ ? sink_->path_of(s.sid) : nullptr);
@@ -224,13 +225,16 @@ void Proxy::start_connect(Session& s) {
       continue;
     }
     set_nodelay(fd);
+    s.refused = false;
     if (::connect(fd, a.get(), a.len) != 0 && errno != EINPROGRESS) {
       last_error = std::strerror(errno);
+      s.refused = errno == ECONNREFUSED;
       ::close(fd);
       ++s.addr_index;
       continue;
     }
     s.sock[kUpstream] = Socket{};
+    s.syn_sent = monotonic_ns();
     s.sock[kUpstream].fd = fd;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
@@ -250,6 +254,7 @@ void Proxy::finish_connect(Session& s) {
   socklen_t len = sizeof err;
   ::getsockopt(s.sock[kUpstream].fd, SOL_SOCKET, SO_ERROR, &err, &len);
   if (err != 0) {
+    s.refused = err == ECONNREFUSED;
     ::close(s.sock[kUpstream].fd);
     s.sock[kUpstream].fd = -1;
     ++s.addr_index;
@@ -262,6 +267,7 @@ void Proxy::finish_connect(Session& s) {
   }
   s.connected = true;
   s.last_activity = monotonic_ns();
+  mark_connected(s, s.last_activity);
   if (opt_.idle_timeout > 0) {
     const Timestamp due = s.last_activity + static_cast<Timestamp>(opt_.idle_timeout * 1e9);
     if (next_sweep_ == 0 || due < next_sweep_) next_sweep_ = due;
@@ -282,7 +288,7 @@ void Proxy::connect_failed(Session& s, const std::string& why) {
          std::to_string(opt_.forward.port) +
          (s.upstream_name.empty() ? "" : " (" + s.upstream_name + ")") + ": " + why +
          "; closing the client " + s.client_name);
-  if (sink_) sink_->on_shutdown(s.conn, Dir::kServerToClient, true, now);
+  emit_shutdown(s, Dir::kServerToClient, true, now);
   console_.shutdown(s.sid, secs(now), Dir::kServerToClient, "cannot connect: " + why);
   end_session(s, "upstream unreachable", CloseReason::kRst);
 }
@@ -310,7 +316,7 @@ void Proxy::end_session(Session& s, const char* reason, CloseReason why) {
     if (k.fd >= 0) ::close(k.fd);
     k.fd = -1;
   }
-  if (sink_) sink_->on_close(s.conn, why);
+  emit_close(s, why, now);
   console_.closed(s.sid, secs(now), reason, s.pipe[0].bytes, s.pipe[1].bytes,
                   static_cast<double>(now - s.opened) / 1e9);
   const uint64_t sid = s.sid;  // erase(s.sid) would read the key while destroying it

@@ -118,7 +118,7 @@ bool Proxy::pump(Session& s, Dir d) {
     turn_bytes += static_cast<size_t>(n);
     if (n == 0) {
       p.eof = true;
-      if (sink_) sink_->on_shutdown(s.conn, d, false, now);
+      emit_shutdown(s, d, false, now);
       console_.shutdown(s.sid, secs(now), d, "");
       continue;
     }
@@ -143,7 +143,7 @@ bool Proxy::forward_copy(Session& s, Dir d, std::span<const uint8_t> chunk, Time
   Socket& dst = s.sock[dst_side(d)];
   Pipe& p = s.pipe[index_of(d)];
   // Log first, then forward: every byte forwarded is in the log.
-  if (sink_) sink_->on_data(s.conn, d, p.bytes, chunk, now);
+  emit_data(s, d, chunk, now);
   console_.data(s.sid, secs(now), d, chunk);
   p.bytes += chunk.size();
   size_t sent = 0;
@@ -190,7 +190,7 @@ bool Proxy::forward_spliced(Session& s, Dir d, size_t n, Timestamp now) {
       }
       return forward_copy(s, d, {scratch_.get(), n}, now);
     }
-    sink_->on_data_from_pipe(s.conn, d, log_pipe_[0], n, now);
+    emit_data_from_pipe(s, d, log_pipe_[0], n, now);
   }
   console_.data_size(s.sid, secs(now), d, n);
   p.bytes += n;
@@ -241,7 +241,7 @@ bool Proxy::forward_spliced(Session& s, Dir d, size_t n, Timestamp now) {
 void Proxy::side_failed(Session& s, Side side, int err) {
   const Timestamp now = monotonic_ns();
   const Dir d = side == kClient ? Dir::kClientToServer : Dir::kServerToClient;
-  if (sink_) sink_->on_shutdown(s.conn, d, true, now);
+  emit_shutdown(s, d, true, now);
   console_.shutdown(s.sid, secs(now), d, std::strerror(err));
   Socket& other = s.sock[1 - side];
   if (other.fd >= 0) {

@@ -20,8 +20,17 @@
 #include "proxy_options.h"
 #include "sink_netrecord.h"
 
-namespace tcpscribe::proxy_detail {
+namespace tcpscribe {
 
+/// Zeek's conn_state (docs/ANALYSIS.md) of the proxy -> upstream leg, from
+/// what the proxy saw: `connected` (the upstream accepted), `refused` (it
+/// answered the SYN with a reset), and each direction's fin/rst, where c2s
+/// is the proxy's side of that leg.
+const char* proxy_conn_state(const Connection& c, bool connected, bool refused);
+
+}  // namespace tcpscribe
+
+namespace tcpscribe::proxy_detail {
 
 // Reads (or bytes) per direction before other sessions get a turn.
 constexpr int kReadsPerTurn = 16;
@@ -88,9 +97,11 @@ struct Session {
   Socket sock[2];
   Pipe pipe[2];  // index by Dir: 0 client->server, 1 server->client
   bool connected = false;
+  bool refused = false;  // the last upstream address answered the SYN with a reset
   bool queued = false;  // has more to read after its turn
   size_t addr_index = 0;
   Timestamp opened = 0;
+  Timestamp syn_sent = 0;  // the last connect() to the upstream
   Timestamp connect_deadline = 0;
   Timestamp last_activity = 0;
   std::string client_name;
@@ -111,6 +122,9 @@ class Proxy {
  private:
   static bool use_color(const ProxyOptions& o);
   double secs(Timestamp t) const { return static_cast<double>(t - start_) / 1e9; }
+  /// The wall-clock time (epoch nanoseconds) of a monotonic time: the
+  /// outputs get real times, the timers a clock that never jumps.
+  Timestamp wall(Timestamp mono) const { return mono + wall_offset_; }
   void report(const std::string& line) { diag::error(line); }
   void report_log_errors();
 
@@ -128,6 +142,15 @@ class Proxy {
   void setup_splice();
   void empty_pipe(int fd);
   void side_failed(Session& s, Side side, int err);
+  // The events every output gets (proxy_events.cc), with the Connection's
+  // statistics kept up to date first.
+  void emit_open(Session& s);
+  void mark_connected(Session& s, Timestamp now);
+  void count(Session& s, Dir d, size_t n, Timestamp now);
+  void emit_data(Session& s, Dir d, std::span<const uint8_t> chunk, Timestamp now);
+  void emit_data_from_pipe(Session& s, Dir d, int pipe_rd, size_t n, Timestamp now);
+  void emit_shutdown(Session& s, Dir d, bool reset, Timestamp now);
+  void emit_close(Session& s, CloseReason why, Timestamp now);
   void end_session(Session& s, const char* reason, CloseReason why);
   void sweep(Timestamp now);
   void on_signal();
@@ -136,6 +159,8 @@ class Proxy {
   const ProxyOptions& opt_;
   ProxyConsole console_;
   std::unique_ptr<NetrecordSink> sink_;
+  NetrecordSink* netrecord_ = nullptr;
+  std::vector<Sink*> sinks_;  // every output, in the order they get events
   std::vector<SocketAddress> upstream_;
   int epfd_ = -1;
   int listen_fd_ = -1;
@@ -143,6 +168,7 @@ class Proxy {
   bool listener_registered_ = false;
   Timestamp listener_resume_at_ = 0;
   Timestamp start_ = 0;
+  Timestamp wall_offset_ = 0;  // CLOCK_REALTIME - CLOCK_MONOTONIC at the start
   Timestamp next_sweep_ = 0;
   Timestamp drain_deadline_ = 0;
   bool draining_ = false;

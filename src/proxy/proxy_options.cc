@@ -20,6 +20,14 @@ po::options_description visible_options() {
     ("listen,l", po::value<std::string>(), "accept clients on HOST:PORT ([::1]:8080, :8080 = all interfaces; port 0 = any free port)")
     ("forward,f", po::value<std::string>(), "connect each client to HOST:PORT (a name, IPv4 or [IPv6])")
     ("log-root,w", po::value<std::string>(), "write a netrecord log per connection: ROOT_1, ROOT_2, ... (never overwrites; numbering continues after existing logs)")
+    ("netrecord", po::value<std::string>(), "the same as --log-root (the passive mode's name for it)")
+    ("report", po::value<std::string>(), "write a JSON Lines report to FILE: one object per connection as it ends (- = stdout, with -q)")
+    ("messages", po::value<std::string>(), "write JSON Lines to FILE: one object per request with its answer (- = stdout, with -q)")
+    ("html", po::value<std::string>(), "write a single-file HTML report to FILE when the proxy stops")
+    ("har", po::value<std::string>(), "write an HTTP Archive 1.2 of every HTTP transaction to FILE when the proxy stops (- = stdout, with -q)")
+    ("outdir,o", po::value<std::string>(), "write flow files into DIR (created if missing), named by the client and upstream endpoints")
+    ("enable,e", po::value<std::vector<std::string>>(), "run the protocol analyzer NAME (repeatable; all = every one); outputs that need one run it anyway")
+    ("decode", "show each request and answer decoded instead of the raw chunks of connections an analyzer understands")
     ("hex,D", "show chunks as a hexdump -C style dump")
     ("max-dump", po::value<std::string>(), "show at most N bytes of each chunk (0 or more), then '... M more bytes'")
     ("no-dump", "show one line per chunk, without its bytes")
@@ -99,7 +107,8 @@ void print_proxy_help(std::ostream& out) {
          "                                                           listens on all interfaces)\n"
          "       tcpscribe proxy --inspect LOG... [--extract DIR]\n"
          "Forwards each accepted connection to the upstream, shows what crosses it, and\n"
-         "records each connection as a netrecord log.\n\n"
+         "records each connection as a netrecord log; --report, --messages, --html, --har\n"
+         "and -o write what the passive mode writes for a capture of the same traffic.\n\n"
       << visible_options()
       << "\nExit status: 0 ok (also after SIGINT/SIGTERM), 1 bad usage, 2 --inspect found a\n"
          "damaged log, 3 logs could not be written, 4 cannot listen or resolve the upstream.\n";
@@ -123,6 +132,155 @@ bool parse_subcommand_line(int argc, char** argv, const po::options_description&
   return true;
 }
 
+namespace {
+
+/// Where to listen, where to forward, the log root: the flags or netrecord's
+/// own positional order.
+bool read_endpoints(const po::variables_map& vm, const std::vector<std::string>& positional,
+                    ProxyOptions& opt, std::ostream& err) {
+  if (vm.count("log-root") && vm.count("netrecord")) {
+    err << "tcpscribe proxy: --netrecord and --log-root are the same option; give one\n";
+    return false;
+  }
+  const char* root_flag = vm.count("netrecord") ? "netrecord" : "log-root";
+  std::string error;
+  if (!positional.empty()) {
+    // netrecord's own order: dest host, dest port, listen port, log root.
+    if (positional.size() != 4 || vm.count("listen") || vm.count("forward") ||
+        vm.count(root_flag)) {
+      err << "tcpscribe proxy: expected DEST_HOST DEST_PORT LISTEN_PORT LOG_ROOT, or --listen and"
+             " --forward, not both\n";
+      return false;
+    }
+    opt.forward.host = positional[0];
+    if (!parse_port(positional[1], opt.forward.port)) {
+      err << "tcpscribe proxy: bad destination port '" << positional[1] << "'\n";
+      return false;
+    }
+    opt.listen.host = "";  // all interfaces, as netrecord did
+    if (!parse_port(positional[2], opt.listen.port)) {
+      err << "tcpscribe proxy: bad listen port '" << positional[2] << "'\n";
+      return false;
+    }
+    opt.log_root = positional[3];
+  } else {
+    if (!vm.count("listen") || !vm.count("forward")) {
+      err << "tcpscribe proxy: --listen and --forward are required (see tcpscribe proxy --help)\n";
+      return false;
+    }
+    if (!parse_host_port(vm["listen"].as<std::string>(), opt.listen, error)) {
+      err << "tcpscribe proxy: --listen " << error << "\n";
+      return false;
+    }
+    if (!parse_host_port(vm["forward"].as<std::string>(), opt.forward, error)) {
+      err << "tcpscribe proxy: --forward " << error << "\n";
+      return false;
+    }
+    if (vm.count(root_flag)) opt.log_root = vm[root_flag].as<std::string>();
+  }
+  if (opt.forward.host.empty() || opt.forward.port == 0) {
+    err << "tcpscribe proxy: --forward needs a host and a port other than 0\n";
+    return false;
+  }
+  if (vm.count(root_flag) && opt.log_root.empty()) {
+    err << "tcpscribe proxy: --" << root_flag << " is empty\n";
+    return false;
+  }
+  return true;
+}
+
+/// The console view: -D, --max-dump, --no-dump, --json, -q, --color.
+bool read_view(const po::variables_map& vm, ProxyOptions& opt, std::ostream& err) {
+  opt.hex = vm.count("hex") > 0;
+  opt.dump = vm.count("no-dump") == 0;
+  if (vm.count("max-dump") &&
+      !parse_whole_number(vm["max-dump"].as<std::string>(), 0, UINT64_MAX, opt.max_dump)) {
+    err << "tcpscribe proxy: --max-dump takes a whole number of bytes, 0 or more, not '"
+        << vm["max-dump"].as<std::string>() << "'\n";
+    return false;
+  }
+  opt.json = vm.count("json") > 0;
+  opt.quiet = vm.count("quiet") > 0;
+  if (vm.count("color")) {
+    const std::string c = vm["color"].as<std::string>();
+    if (!parse_color_mode(c, opt.color)) {
+      err << "tcpscribe proxy: --color takes auto, always or never, not '" << c << "'\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+/// The outputs the passive modes share (--report, --messages, --html,
+/// --har, -o, -e, --decode). Standard output belongs to the console view
+/// unless -q, and to one output at most.
+bool read_outputs(const po::variables_map& vm, ProxyOptions& opt, std::ostream& err) {
+  const auto path = [&](const char* name, std::string& out) {
+    if (vm.count(name)) out = vm[name].as<std::string>();
+    if (vm.count(name) && out.empty()) {
+      err << "tcpscribe proxy: --" << name << " is empty\n";
+      return false;
+    }
+    return true;
+  };
+  if (!path("report", opt.report_path) || !path("messages", opt.messages_path) ||
+      !path("html", opt.html_path) || !path("har", opt.har_path) || !path("outdir", opt.outdir)) {
+    return false;
+  }
+  if (vm.count("enable")) opt.analyzers = vm["enable"].as<std::vector<std::string>>();
+  opt.decode = vm.count("decode") > 0;
+  if (opt.decode && (opt.quiet || opt.json)) {
+    err << "tcpscribe proxy: --decode is a view of the text console; drop "
+        << (opt.quiet ? "-q" : "--json") << "\n";
+    return false;
+  }
+  std::vector<const char*> to_stdout;  // flags given "-"
+  if (opt.report_path == "-") to_stdout.push_back("--report");
+  if (opt.messages_path == "-") to_stdout.push_back("--messages");
+  if (opt.har_path == "-") to_stdout.push_back("--har");
+  if (!to_stdout.empty() && !opt.quiet) {
+    err << "tcpscribe proxy: the console view and " << to_stdout[0]
+        << " - would both write to standard output; add -q, or give " << to_stdout[0]
+        << " a file name\n";
+    return false;
+  }
+  if (to_stdout.size() > 1) {
+    err << "tcpscribe proxy: " << to_stdout[0] << " - and " << to_stdout[1]
+        << " - would both write to standard output; give " << to_stdout[1] << " a file name\n";
+    return false;
+  }
+  return true;
+}
+
+/// Timeouts, buffer size, connection cap.
+bool read_limits(const po::variables_map& vm, ProxyOptions& opt, std::ostream& err) {
+  if (!seconds(vm, "idle-timeout", opt.idle_timeout, err) ||
+      !seconds(vm, "connect-timeout", opt.connect_timeout, err) ||
+      !seconds(vm, "drain", opt.drain, err)) {
+    return false;
+  }
+  uint64_t n = 0;
+  if (vm.count("buffer")) {
+    if (!parse_whole_number(vm["buffer"].as<std::string>(), 512, 64u << 20, n)) {
+      err << "tcpscribe proxy: --buffer takes 512 to 67108864 bytes, not '"
+          << vm["buffer"].as<std::string>() << "'\n";
+      return false;
+    }
+    opt.buffer = n;
+  }
+  if (vm.count("max-connections")) {
+    if (!parse_whole_number(vm["max-connections"].as<std::string>(), 1, 1'000'000, n)) {
+      err << "tcpscribe proxy: --max-connections takes 1 to 1000000, not '"
+          << vm["max-connections"].as<std::string>() << "'\n";
+      return false;
+    }
+    opt.max_connections = n;
+  }
+  return true;
+}
+
+}  // namespace
+
 int parse_proxy_options(int argc, char** argv, ProxyOptions& opt, std::ostream& err) {
   po::variables_map vm;
   std::vector<std::string> positional;
@@ -134,7 +292,6 @@ int parse_proxy_options(int argc, char** argv, ProxyOptions& opt, std::ostream& 
     opt.show_help = true;
     return 0;
   }
-  std::string error;
   if (vm.count("inspect")) {
     opt.inspect = vm["inspect"].as<std::vector<std::string>>();
     opt.inspect.insert(opt.inspect.end(), positional.begin(), positional.end());
@@ -145,86 +302,9 @@ int parse_proxy_options(int argc, char** argv, ProxyOptions& opt, std::ostream& 
     err << "tcpscribe proxy: --extract goes with --inspect\n";
     return 1;
   }
-  if (!positional.empty()) {
-    // netrecord's own order: dest host, dest port, listen port, log root.
-    if (positional.size() != 4 || vm.count("listen") || vm.count("forward") ||
-        vm.count("log-root")) {
-      err << "tcpscribe proxy: expected DEST_HOST DEST_PORT LISTEN_PORT LOG_ROOT, or --listen and"
-             " --forward, not both\n";
-      return 1;
-    }
-    opt.forward.host = positional[0];
-    if (!parse_port(positional[1], opt.forward.port)) {
-      err << "tcpscribe proxy: bad destination port '" << positional[1] << "'\n";
-      return 1;
-    }
-    opt.listen.host = "";  // all interfaces, as netrecord did
-    if (!parse_port(positional[2], opt.listen.port)) {
-      err << "tcpscribe proxy: bad listen port '" << positional[2] << "'\n";
-      return 1;
-    }
-    opt.log_root = positional[3];
-  } else {
-    if (!vm.count("listen") || !vm.count("forward")) {
-      err << "tcpscribe proxy: --listen and --forward are required (see tcpscribe proxy --help)\n";
-      return 1;
-    }
-    if (!parse_host_port(vm["listen"].as<std::string>(), opt.listen, error)) {
-      err << "tcpscribe proxy: --listen " << error << "\n";
-      return 1;
-    }
-    if (!parse_host_port(vm["forward"].as<std::string>(), opt.forward, error)) {
-      err << "tcpscribe proxy: --forward " << error << "\n";
-      return 1;
-    }
-    if (vm.count("log-root")) opt.log_root = vm["log-root"].as<std::string>();
-  }
-  if (opt.forward.host.empty() || opt.forward.port == 0) {
-    err << "tcpscribe proxy: --forward needs a host and a port other than 0\n";
+  if (!read_endpoints(vm, positional, opt, err) || !read_view(vm, opt, err) ||
+      !read_outputs(vm, opt, err) || !read_limits(vm, opt, err)) {
     return 1;
-  }
-  if (vm.count("log-root") && opt.log_root.empty()) {
-    err << "tcpscribe proxy: --log-root is empty\n";
-    return 1;
-  }
-  opt.hex = vm.count("hex") > 0;
-  opt.dump = vm.count("no-dump") == 0;
-  if (vm.count("max-dump") &&
-      !parse_whole_number(vm["max-dump"].as<std::string>(), 0, UINT64_MAX, opt.max_dump)) {
-    err << "tcpscribe proxy: --max-dump takes a whole number of bytes, 0 or more, not '"
-        << vm["max-dump"].as<std::string>() << "'\n";
-    return 1;
-  }
-  opt.json = vm.count("json") > 0;
-  opt.quiet = vm.count("quiet") > 0;
-  if (vm.count("color")) {
-    const std::string c = vm["color"].as<std::string>();
-    if (!parse_color_mode(c, opt.color)) {
-      err << "tcpscribe proxy: --color takes auto, always or never, not '" << c << "'\n";
-      return 1;
-    }
-  }
-  if (!seconds(vm, "idle-timeout", opt.idle_timeout, err) ||
-      !seconds(vm, "connect-timeout", opt.connect_timeout, err) ||
-      !seconds(vm, "drain", opt.drain, err)) {
-    return 1;
-  }
-  uint64_t n = 0;
-  if (vm.count("buffer")) {
-    if (!parse_whole_number(vm["buffer"].as<std::string>(), 512, 64u << 20, n)) {
-      err << "tcpscribe proxy: --buffer takes 512 to 67108864 bytes, not '"
-          << vm["buffer"].as<std::string>() << "'\n";
-      return 1;
-    }
-    opt.buffer = n;
-  }
-  if (vm.count("max-connections")) {
-    if (!parse_whole_number(vm["max-connections"].as<std::string>(), 1, 1'000'000, n)) {
-      err << "tcpscribe proxy: --max-connections takes 1 to 1000000, not '"
-          << vm["max-connections"].as<std::string>() << "'\n";
-      return 1;
-    }
-    opt.max_connections = n;
   }
   return 0;
 }

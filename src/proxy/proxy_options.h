@@ -42,6 +42,15 @@ struct ProxyOptions {
   double drain = 5;              ///< seconds open connections get after SIGINT/SIGTERM
   size_t buffer = 1 << 20;       ///< bytes read at once and held per direction
   size_t max_connections = 10000;
+  // The outputs the passive modes have, fed by the same events (OutputSet):
+  // empty / false = not asked for.
+  std::string report_path;       ///< --report: JSON Lines per connection (- = stdout)
+  std::string messages_path;     ///< --messages: JSON Lines per exchange (- = stdout)
+  std::string html_path;         ///< --html
+  std::string har_path;          ///< --har (- = stdout)
+  std::string outdir;            ///< -o: flow files in DIR; empty: none
+  std::vector<std::string> analyzers;  ///< -e NAME, repeatable
+  bool decode = false;           ///< --decode: messages instead of chunks
   std::vector<std::string> inspect;  ///< --inspect: read logs instead of proxying
   std::string extract_dir;       ///< --extract DIR with --inspect
   bool show_help = false;

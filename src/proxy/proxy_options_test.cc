@@ -83,6 +83,14 @@ TEST(ProxyOptions, UsageErrorsAreOneLine) {
       {"--listen", ":1", "--forward", "h:1", "--bogus"},
       {"--listen", "nonsense", "--forward", "h:1"},
       {"--listen", ":1", "--forward", "h:1", "--extract", "/tmp"},
+      {"--listen", ":1", "--forward", "h:1", "--netrecord", "/tmp/a", "-w", "/tmp/b"},
+      {"--listen", ":1", "--forward", "h:1", "--netrecord", ""},
+      {"127.0.0.1", "6379", "6380", "/tmp/r", "--netrecord", "/tmp/n"},
+      {"--listen", ":1", "--forward", "h:1", "--report", ""},
+      {"--listen", ":1", "--forward", "h:1", "--report", "-"},
+      {"--listen", ":1", "--forward", "h:1", "-q", "--report", "-", "--har", "-"},
+      {"--listen", ":1", "--forward", "h:1", "--decode", "-q"},
+      {"--listen", ":1", "--forward", "h:1", "--decode", "--json"},
   };
   for (const auto& args : bad) {
     ProxyOptions o;
@@ -91,6 +99,46 @@ TEST(ProxyOptions, UsageErrorsAreOneLine) {
     EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
     EXPECT_EQ(err.rfind("tcpscribe proxy: ", 0), 0u) << err;
   }
+}
+
+TEST(ProxyOptions, Outputs) {
+  ProxyOptions o;
+  std::string err;
+  ASSERT_EQ(parse({"-l", ":0", "-f", "h:1", "--netrecord", "/tmp/n", "--report", "r.jsonl",
+                   "--messages", "m.jsonl", "--html", "r.html", "--har", "r.har", "-o", "flows",
+                   "-e", "http", "-e", "all", "--decode"},
+                  o, err), 0) << err;
+  EXPECT_EQ(o.log_root, "/tmp/n");
+  EXPECT_EQ(o.report_path, "r.jsonl");
+  EXPECT_EQ(o.messages_path, "m.jsonl");
+  EXPECT_EQ(o.html_path, "r.html");
+  EXPECT_EQ(o.har_path, "r.har");
+  EXPECT_EQ(o.outdir, "flows");
+  EXPECT_EQ(o.analyzers, (std::vector<std::string>{"http", "all"}));
+  EXPECT_TRUE(o.decode);
+
+  // Without the flags: no outputs beyond the console (today's proxy).
+  o = ProxyOptions{};
+  ASSERT_EQ(parse({"-l", ":0", "-f", "h:1"}, o, err), 0) << err;
+  EXPECT_TRUE(o.report_path.empty() && o.messages_path.empty() && o.html_path.empty() &&
+              o.har_path.empty() && o.outdir.empty() && o.analyzers.empty() && !o.decode);
+
+  // Standard output: the console's unless -q, then one output's.
+  o = ProxyOptions{};
+  ASSERT_EQ(parse({"-l", ":0", "-f", "h:1", "-q", "--messages", "-"}, o, err), 0) << err;
+  EXPECT_EQ(o.messages_path, "-");
+  EXPECT_EQ(parse({"-l", ":0", "-f", "h:1", "--report", "-"}, o, err), 1);
+  EXPECT_EQ(err,
+            "tcpscribe proxy: the console view and --report - would both write to standard "
+            "output; add -q, or give --report a file name\n");
+  o = ProxyOptions{};
+  EXPECT_EQ(parse({"-l", ":0", "-f", "h:1", "-q", "--messages", "-", "--har", "-"}, o, err), 1);
+  EXPECT_EQ(err,
+            "tcpscribe proxy: --messages - and --har - would both write to standard output; "
+            "give --har a file name\n");
+  o = ProxyOptions{};
+  EXPECT_EQ(parse({"-l", ":0", "-f", "h:1", "-w", "a", "--netrecord", "b"}, o, err), 1);
+  EXPECT_EQ(err, "tcpscribe proxy: --netrecord and --log-root are the same option; give one\n");
 }
 
 TEST(ProxyOptions, Inspect) {

@@ -1,0 +1,115 @@
+#include "message_view.h"
+
+#include <cstdio>
+
+#include "color.h"
+#include "json_text.h"
+#include "name_template.h"
+
+namespace tcpscribe {
+namespace {
+
+void append_hex_byte(std::string& out, uint8_t b) {
+  static const char* kDigits = "0123456789abcdef";
+  out += "\\x";
+  out += kDigits[b >> 4];
+  out += kDigits[b & 15];
+}
+
+// One line of the view: coloured on its own, so that a pager or grep never
+// carries a colour into the next line.
+void append_line(std::string& out, const char* color, std::string_view indent,
+                 std::string_view text) {
+  if (color) out += color;
+  out += indent;
+  out += text;
+  if (color) out += kColorReset;
+  out += '\n';
+}
+
+}  // namespace
+
+std::string terminal_safe(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const auto b = static_cast<uint8_t>(s[i]);
+    if (b >= 0x20 && b < 0x7F) {
+      out += s[i++];
+      continue;
+    }
+    const size_t n = b < 0x80 ? 0 : utf8_sequence_length(s, i);
+    // U+0080-U+009F (C2 80 - C2 9F) are C1 controls: CSI is U+009B.
+    const bool c1 = n == 2 && b == 0xC2 && static_cast<uint8_t>(s[i + 1]) < 0xA0;
+    if (n > 1 && !c1) {
+      out.append(s.substr(i, n));
+      i += n;
+      continue;
+    }
+    const size_t bad = c1 ? 2 : 1;
+    for (size_t k = 0; k < bad; ++k) append_hex_byte(out, static_cast<uint8_t>(s[i + k]));
+    i += bad;
+  }
+  return out;
+}
+
+std::string clock_time(Timestamp ts) {
+  // Floor division, so a time before 1970 still gives a time of day.
+  Timestamp sec = ts / kNanosPerSecond;
+  Timestamp ns = ts % kNanosPerSecond;
+  if (ns < 0) {
+    ns += kNanosPerSecond;
+    --sec;
+  }
+  const Timestamp day = ((sec % 86400) + 86400) % 86400;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld.%06lld",
+                static_cast<long long>(day / 3600), static_cast<long long>(day / 60 % 60),
+                static_cast<long long>(day % 60), static_cast<long long>(ns / 1000));
+  return buf;
+}
+
+std::string latency_text(Timestamp latency) {
+  if (latency < 0) latency = 0;
+  const auto us = static_cast<unsigned long long>((latency + 500) / 1000);
+  char buf[48];
+  // Decided on the rounded value: 999.9996 ms reads "1.000 s", not "1000.000 ms".
+  if (us < 1'000'000) {
+    std::snprintf(buf, sizeof buf, "%llu.%03llu ms", us / 1000, us % 1000);
+  } else {
+    const unsigned long long ms = (static_cast<unsigned long long>(latency) + 500'000) / 1'000'000;
+    std::snprintf(buf, sizeof buf, "%llu.%03llu s", ms / 1000, ms % 1000);
+  }
+  return buf;
+}
+
+std::string format_message(const Connection& c, const DecodedMessage& m,
+                           const MessageViewOptions& o) {
+  const char* color = nullptr;
+  if (o.color) {
+    color = m.dir == Dir::kClientToServer ? kColorClientToServer : kColorServerToClient;
+  }
+  std::string header = clock_time(m.ts);
+  header += ' ';
+  header += expand_name(o.name_template.empty() ? kDefaultTemplate : o.name_template, c, m.dir);
+  header += " [";
+  header += terminal_safe(m.proto);
+  header += ']';
+  if (!m.summary.empty()) header += ' ' + terminal_safe(m.summary);
+  if (m.latency >= 0) header += " (+" + latency_text(m.latency) + ")";
+
+  std::string out;
+  append_line(out, color, "", header);
+  size_t shown = m.lines.size();
+  if (o.max_lines != 0 && o.max_lines < shown) shown = o.max_lines;
+  for (size_t i = 0; i < shown; ++i) append_line(out, color, "    ", terminal_safe(m.lines[i]));
+  if (shown < m.lines.size()) {
+    const size_t more = m.lines.size() - shown;
+    append_line(out, color, "    ",
+                "... " + std::to_string(more) + (more == 1 ? " more line" : " more lines"));
+  }
+  out += '\n';
+  return out;
+}
+
+}  // namespace tcpscribe

@@ -75,8 +75,6 @@ AnalyzerDispatcher::State& AnalyzerDispatcher::state_for(const Connection& c) {
     it->second = std::make_unique<State>();
     State& st = *it->second;
     order_for(c, st);
-    // Picked up midstream: neither direction is known to start a message.
-    st.aligned[0] = st.aligned[1] = c.handshake_seen;
     if (slots_.empty()) st.chosen = kNone;
   }
   return *it->second;
@@ -107,7 +105,12 @@ void AnalyzerDispatcher::on_data(const Connection& c, Dir d, uint64_t offset,
   st.held.push_back(std::move(h));
   st.held_bytes += bytes.size();
   const int i = index_of(d);
-  st.started[i] = true;
+  if (!st.started[i]) {
+    // Picked up midstream (asked now: on_open comes before the flow table
+    // has seen the handshake): the bytes need not start a message.
+    st.aligned[i] = c.handshake_seen;
+    st.started[i] = true;
+  }
   if (!st.done[i]) {
     std::string& first = st.first[i];
     const size_t take = std::min(bytes.size(), kProbeBytes - first.size());

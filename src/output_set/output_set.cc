@@ -187,7 +187,7 @@ int OutputSet::open_reports() {
 /// analyzers handed over last.
 int OutputSet::open_analyzers() {
   std::vector<const AnalyzerInfo*> enabled;
-  const bool all = !cfg_.messages_path.empty() || cfg_.decode;
+  const bool all = (!cfg_.messages_path.empty() || cfg_.decode) && cfg_.analyzers.empty();
   for (const AnalyzerInfo& a : analyzer_registry()) {
     bool on = all || (har_ && std::string(a.name) == "http");
     for (const std::string& n : cfg_.analyzers) on = on || n == a.name || n == "all";

@@ -5,6 +5,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "analyzer.h"
 #include "name_template.h"
 #include "whole_number.h"
 
@@ -12,6 +13,19 @@ namespace po = boost::program_options;
 
 namespace tcpscribe {
 namespace {
+
+/// -e's help: every analyzer the registry has.
+const std::string& enable_help() {
+  static const std::string text = [] {
+    std::string t = "run an analyzer (repeatable; all = every one):";
+    for (const AnalyzerInfo& a : analyzer_registry()) {
+      t += std::string(" ") + a.name + " (" + a.description + ");";
+    }
+    t.back() = '.';
+    return t + " Analyzers also run when --har, --messages or --decode needs them";
+  }();
+  return text;
+}
 
 po::options_description visible_options() {
   po::options_description d("Options");
@@ -39,13 +53,15 @@ po::options_description visible_options() {
     ("template,T", po::value<std::string>(), "file name template (default %A.%a-%B.%b%V%v%C%c)")
     ("format,F", po::value<std::vector<std::string>>(), "file name prefixes: c count, t time_t, T ISO time, k/m/g bins, X no files")
     ("index,I", "write FILE.findx beside each flow file: offset|time|length")
-    ("enable,e", po::value<std::vector<std::string>>(), "enable a scanner: http (parse HTTP/1.x, extract bodies to FLOW-HTTPBODY-NNN, HTTP findings)")
+    ("enable,e", po::value<std::vector<std::string>>(), enable_help().c_str())
     ("no-decompress,Z", "with -e http: keep bodies as sent (do not decode gzip/deflate)")
     ("netrecord", po::value<std::string>(), "write one netrecord log per connection: ROOT_1, ROOT_2, ... (never overwrites logs)")
     ("report", po::value<std::string>(), "write a JSON Lines report to FILE: one object per connection as it ends (- = stdout)")
     ("html", po::value<std::string>(), "write a single-file HTML report to FILE: connections on a timeline, packets, HTTP, details (opens offline)")
     ("dfxml,X", po::value<std::string>(), "write a DFXML report to FILE, like tcpflow's report.xml")
     ("har", po::value<std::string>(), "write an HTTP Archive 1.2 of every HTTP transaction to FILE (implies -e http; - = stdout)")
+    ("messages", po::value<std::string>(), "write one JSON object per application exchange (request + answer) to FILE as they complete (runs every analyzer unless -e names some; - = stdout)")
+    ("decode", "with -c: show each message (request, answer) decoded by its analyzer instead of raw chunks; connections no analyzer recognises stay raw")
     ("max-fds,f", po::value<std::string>(), "use at most N file descriptors for flow files (1 or more; default: the open-file limit less 32)")
     ("writer-threads", po::value<std::string>(), "threads that create and write flow files, 0 to 64 (default 2; 0 = none)")
     ("quiet,q", "no warnings, no progress line")
@@ -160,6 +176,7 @@ bool settle_outputs(const po::variables_map& vm, Options& opt, std::ostream& err
   if (opt.console) to_stdout.push_back(console);
   if (opt.report_path == "-") to_stdout.push_back("--report -");
   if (opt.har_path == "-") to_stdout.push_back("--har -");
+  if (opt.messages_path == "-") to_stdout.push_back("--messages -");
   if (to_stdout.size() > 1) {
     err << "tcpscribe: " << to_stdout[0] << " and " << to_stdout[1]
         << " would both write to standard output; give " << to_stdout[1] << " a file name\n";
@@ -168,7 +185,7 @@ bool settle_outputs(const po::variables_map& vm, Options& opt, std::ostream& err
   // A report asked for on its own should not litter the current directory.
   const bool report = !opt.report_path.empty() || !opt.html_path.empty() ||
                       !opt.har_path.empty() || !opt.dfxml_path.empty() ||
-                      !opt.netrecord_root.empty();
+                      !opt.netrecord_root.empty() || !opt.messages_path.empty();
   if (report && !vm.count("outdir")) opt.no_files = true;
   return true;
 }
@@ -224,23 +241,26 @@ bool read_outputs(const po::variables_map& vm, Options& opt, std::ostream& err) 
   opt.write_index = vm.count("index");
   if (vm.count("enable")) {
     for (const std::string& e : vm["enable"].as<std::vector<std::string>>()) {
-      if (e == "http" || e == "all") {
-        opt.http = true;
-      } else {
-        err << "tcpscribe: -e: unknown scanner '" << e << "' (known: http)\n";
+      if (e != "all" && !find_analyzer(e)) {
+        err << "tcpscribe: -e: unknown analyzer '" << e << "' (known: " << analyzer_names()
+            << ", all)\n";
         return false;
       }
+      opt.analyzers.push_back(e);
     }
+  }
+  if (vm.count("messages")) opt.messages_path = vm["messages"].as<std::string>();
+  opt.decode = vm.count("decode");
+  if (opt.decode && !opt.console) {
+    err << "tcpscribe: --decode shows decoded messages on the console: add -c (or -C)\n";
+    return false;
   }
   opt.keep_encoded = vm.count("no-decompress");
   if (vm.count("netrecord")) opt.netrecord_root = vm["netrecord"].as<std::string>();
   if (vm.count("report")) opt.report_path = vm["report"].as<std::string>();
   if (vm.count("html")) opt.html_path = vm["html"].as<std::string>();
   if (vm.count("dfxml")) opt.dfxml_path = vm["dfxml"].as<std::string>();
-  if (vm.count("har")) {
-    opt.har_path = vm["har"].as<std::string>();
-    opt.http = true;
-  }
+  if (vm.count("har")) opt.har_path = vm["har"].as<std::string>();
   return true;
 }
 

@@ -41,7 +41,9 @@ struct Options {
   uint64_t max_bytes = 0;          ///< -b (0: unlimited)
   std::string name_template;       ///< -T, with -F prefixes applied
   bool write_index = false;        ///< -I
-  bool http = false;               ///< -e http
+  std::vector<std::string> analyzers;  ///< -e NAME (registry names, or "all")
+  std::string messages_path;       ///< --messages: JSON Lines, one object per exchange
+  bool decode = false;             ///< --decode: the console shows messages, not chunks
   bool keep_encoded = false;       ///< -Z
   std::string har_path;            ///< --har
   std::string netrecord_root;      ///< --netrecord: one netrecord log per connection

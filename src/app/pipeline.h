@@ -1,26 +1,17 @@
 // The passive modes' run: the packet core (BPF filter -> reorder window ->
-// decoder -> flow table, src/flow/packet_core.h) feeding the outputs the
-// options ask for, the HTTP analyzer first.
+// decoder -> flow table, src/flow/packet_core.h) feeding the output set the
+// options ask for (src/output_set/output_set.h: the analyzers first).
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "packet_core.h"
 #include "options.h"
+#include "output_set.h"
+#include "packet_core.h"
 
 namespace tcpscribe {
-
-class ConsoleSink;
-class FileSink;
-class FindingsSink;
-class DfxmlReportSink;
-class HarWriter;
-class HtmlReport;
-class HttpAnalyzer;
-class JsonReportSink;
-class NetrecordSink;
 
 class Pipeline {
  public:
@@ -67,40 +58,20 @@ class Pipeline {
   const FlowTableStats& flow_stats() const { return core_->flow_stats(); }
 
  private:
-  /// Every output, in the order its failure is told; `stops_reading`: a
-  /// failure while running ends the reading early (nothing more could be
-  /// written), otherwise the run goes on and it is told at the end.
-  struct OutputEntry {
-    Sink* sink;
-    bool stops_reading;
-  };
-  /// `s` gets the events after the sinks before it, and is checked.
-  void add_output(std::vector<Sink*>& sinks, Sink* s, bool stops_reading);
-  int open_streams(std::vector<Sink*>& sinks);
-  int open_reports(std::vector<Sink*>& sinks);
-  int open_http(std::vector<Sink*>& sinks);
-  int open_core(const std::vector<Sink*>& sinks);
+  int open_core();
 
   const Options& opt_;
   CurrentRegion current_;  // the region of the packet being consumed
-  std::unique_ptr<FileSink> files_;
-  std::unique_ptr<ConsoleSink> console_;
-  std::unique_ptr<FindingsSink> findings_;
-  std::unique_ptr<HarWriter> har_;
-  std::unique_ptr<HttpAnalyzer> http_;
-  std::unique_ptr<JsonReportSink> report_;
-  std::unique_ptr<HtmlReport> html_;
-  std::unique_ptr<NetrecordSink> netrecord_;
-  std::unique_ptr<DfxmlReportSink> dfxml_;
-  std::vector<OutputEntry> outputs_;
+  std::unique_ptr<OutputSet> outputs_;
   std::unique_ptr<PacketCore> core_;  // after the outputs: it holds pointers to them
 
   bool streaming_ = false;
   int status_ = kExitOk;
-  int outdir_fd_ = -1;
   int64_t kernel_drops_ = -1;  // unknown (capture files)
   int64_t interface_drops_ = -1;
-  bool created_outdir_ = false;
 };
+
+/// The output set's configuration from the passive modes' options.
+OutputConfig output_config(const Options& opt, bool streaming);
 
 }  // namespace tcpscribe

@@ -8,12 +8,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "analyzer.h"
+#include "byte_region.h"
 #include "color.h"
 #include "sink_console.h"
 #include "tcpscribe/sink.h"
@@ -98,7 +100,7 @@ class OutputSet final : private AnalyzerOutput {
   uint64_t files_written() const;
   HtmlReport* html() const { return html_.get(); }
   /// The netrecord log of connection `id` (the proxy's console names it).
-  const char* netrecord_path(uint64_t id) const;
+  const std::string* netrecord_path(uint64_t id) const;
   bool has_netrecord() const { return netrecord_ != nullptr; }
   /// Only the netrecord log needs the bytes (the proxy may splice).
   bool only_netrecord() const;

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "message_view.h"
 #include "name_template.h"
 #include "progress.h"
 
@@ -124,6 +125,13 @@ void ConsoleSink::on_gap(const Connection& c, Dir d, uint64_t offset,
          std::to_string(offset) + "]\n";
   end(out);
   write(out);
+}
+
+void ConsoleSink::on_message(const Connection& c, const DecodedMessage& m) {
+  MessageViewOptions v;
+  v.color = opt_.color;
+  v.name_template = opt_.name_template;
+  write(format_message(c, m, v));
 }
 
 void ConsoleSink::write(const std::string& s) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "analyzer.h"
 #include "findings_printer.h"
 #include "tcpscribe/sink.h"
 
@@ -46,6 +47,9 @@ class ConsoleSink : public Sink {
   void on_close(const Connection& c, CloseReason why) override;
   void finish() override;
   void set_told_elsewhere(FindingsPrinter::Filter f) { findings_.set_told_elsewhere(std::move(f)); }
+  /// --decode: a message as its analyzer decoded it (message_view.h), in
+  /// place of the raw chunks of its connection.
+  void on_message(const Connection& c, const DecodedMessage& m);
 
   /// Formats `bytes` like tcpflow -D: "0000: 504f 5354 ...  POST ..." with
   /// 32 bytes a line; `offset` numbers the first line.

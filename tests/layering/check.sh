@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Data flows one way: capture -> decode -> flow -> analyzers -> outputs ->
-# report_html -> proxy -> replay -> app. A file may include headers from its
+# report_html -> output_set -> proxy -> replay -> app. A file may include headers from its
 # own folder, from a folder before it in that order, from common/ and from
 # include/tcpscribe/ (the shared vocabulary); never from a later stage. So
 # capture, decode and flow never see outputs, analyzers, the proxy or replay,
@@ -8,7 +8,7 @@
 # Usage: check.sh [SRC_DIR] (default: the src/ beside this test's tests/)
 set -u
 src=${1:-$(cd "$(dirname "$0")/../../src" && pwd)}
-order=(common capture decode flow analyzers outputs report_html proxy replay app)
+order=(common capture decode flow analyzers outputs report_html output_set proxy replay app)
 rank_of() {
   local i
   for i in "${!order[@]}"; do [ "${order[$i]}" = "$1" ] && { echo "$i"; return; }; done

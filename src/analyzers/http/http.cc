@@ -5,6 +5,7 @@
 
 #include "http_body.h"
 #include "http_decode.h"
+#include "http_records.h"
 #include "name_template.h"
 
 namespace tcpscribe {
@@ -247,6 +248,10 @@ BodyFile& HttpAnalyzer::Side::body_file() {
 }
 
 void HttpAnalyzer::Side::take_decoded(std::span<const uint8_t> bytes) {
+  if (an.opt_.decode_view && msg->preview.size() < an.opt_.preview_bytes) {
+    const size_t n = std::min(bytes.size(), an.opt_.preview_bytes - msg->preview.size());
+    msg->preview.append(reinterpret_cast<const char*>(bytes.data()), n);
+  }
   if (text_ok) {
     if (msg->body_text.size() + bytes.size() <= an.opt_.max_text_bytes) {
       msg->body_text.append(bytes.begin(), bytes.end());
@@ -329,6 +334,15 @@ void HttpAnalyzer::Side::on_message_end(const MessageEnd& end, Timestamp ts) {
   file.reset();
   decoding = write_decoded = text_ok = false;
   msg = nullptr;
+  if (an.opt_.out && an.opt_.decode_view) {
+    Timestamp latency = -1;
+    for (const HttpTransaction& t : conn.txns) {
+      if (&t.response == &m && t.request.present && t.request.ended) {
+        latency = m.start_ts - t.request.end_ts;
+      }
+    }
+    an.opt_.out->message(*an.current_, http_decoded_message(m, latency));
+  }
 }
 
 void HttpAnalyzer::Side::on_error(uint64_t offset, const std::string& what, Timestamp ts) {
@@ -545,7 +559,42 @@ void HttpAnalyzer::deliver(const Connection& c, Conn& k, HttpTransaction& t) {
     }
   }
   ++stats_.transactions;
+  if (opt_.out) {
+    std::string why;
+    if (!rs.present && rq.present) {
+      const uint64_t missing = k.server_missing + c.analysis.unseen_acked[index_of(kS2C)];
+      if (t.after_server_close) {
+        why = std::string("sent after the server closed (") + (k.server_reset ? "RST" : "FIN") + ")";
+      } else if (missing > 0) {
+        why = "the capture lacks " + std::to_string(missing) + " bytes the server sent";
+      } else {
+        why = end_reason(k.why);
+      }
+    }
+    opt_.out->exchange(c, http_exchange_record(t, why));
+  }
   if (on_transaction_) on_transaction_(t);
+}
+
+std::unique_ptr<ProtocolAnalyzer> make_http_analyzer(const AnalyzerSettings& s) {
+  HttpOptions o;
+  o.outdir = s.outdir;
+  o.outdir_fd = s.outdir_fd;
+  o.name_template = s.name_template;
+  o.extract_bodies = s.extract && s.outdir_fd >= 0;
+  o.keep_encoded = s.keep_encoded;
+  o.max_text_bytes = s.keep_text_bytes;
+  o.out = s.out;
+  o.decode_view = s.decode_view;
+  AnalyzerOutput* out = s.out;
+  HttpAnalyzer::FindingCallback on_finding;
+  HttpAnalyzer::TransactionCallback on_transaction;
+  if (out) {
+    on_finding = [out](const Connection& c, const Finding& f) { out->finding(c, f); };
+    on_transaction = [out](const HttpTransaction& t) { out->http_transaction(t); };
+  }
+  return std::make_unique<HttpAnalyzer>(std::move(o), std::move(on_finding),
+                                        std::move(on_transaction));
 }
 
 }  // namespace tcpscribe

@@ -22,6 +22,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "analyzer.h"
 #include "http_parser.h"
 #include "tcpscribe/sink.h"
 
@@ -36,6 +37,11 @@ struct HttpOptions {
   size_t max_head_bytes = 64u << 10;  ///< a head (or trailer block) longer than this is an error
   size_t max_text_bytes = 0;       ///< decoded bodies up to this size are kept (HAR text)
   size_t max_pending = 1000;       ///< transactions held per connection before forced delivery
+  /// Where exchange records (--messages) and, with decode_view, console
+  /// messages (--decode) go; null: neither is built.
+  AnalyzerOutput* out = nullptr;
+  bool decode_view = false;
+  size_t preview_bytes = 64;       ///< body bytes shown by the --decode view
 };
 
 /// One request or response as far as the capture shows it.
@@ -61,6 +67,7 @@ struct HttpMessage {
   std::string body_path;        ///< the extracted body file, empty if none
   bool has_text = false;        ///< body_text is the whole decoded body
   std::string body_text;
+  std::string preview;          ///< the decoded body's first bytes (--decode)
 
   uint64_t wire_size() const { return head.size + body_wire; }
 };
@@ -82,7 +89,7 @@ struct HttpTransaction {
   std::string url() const;
 };
 
-class HttpAnalyzer : public Sink {
+class HttpAnalyzer : public ProtocolAnalyzer {
  public:
   using FindingCallback = std::function<void(const Connection&, const Finding&)>;
   using TransactionCallback = std::function<void(const HttpTransaction&)>;
@@ -102,7 +109,7 @@ class HttpAnalyzer : public Sink {
   /// `f` (the TCP analysis' data after the server's FIN) is about a request
   /// this analyzer will report as sent after the server closed: its line
   /// tells the same story with more (which request, what said close).
-  bool tells(const Connection& c, const Finding& f) const;
+  bool tells(const Connection& c, const Finding& f) const override;
 
   struct Stats {
     uint64_t transactions = 0;   ///< delivered, orphan responses included
@@ -138,5 +145,9 @@ class HttpAnalyzer : public Sink {
   Stats stats_;
   std::string error_;
 };
+
+/// The registry's factory (registry.cc): an HttpAnalyzer whose findings,
+/// transactions, exchange records and messages go to `s.out`.
+std::unique_ptr<ProtocolAnalyzer> make_http_analyzer(const AnalyzerSettings& s);
 
 }  // namespace tcpscribe

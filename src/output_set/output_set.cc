@@ -312,6 +312,10 @@ const std::string* OutputSet::netrecord_path(uint64_t id) const {
   return netrecord_ ? netrecord_->path_of(id) : nullptr;
 }
 
+const char* OutputSet::analyzer_of(uint64_t id) const {
+  return dispatcher_ ? dispatcher_->chosen(id) : nullptr;
+}
+
 bool OutputSet::only_netrecord() const {
   return sinks_.size() == 1 && sinks_.front() == netrecord_.get();
 }

@@ -108,6 +108,9 @@ class OutputSet final : private AnalyzerOutput {
   /// they happen).
   std::vector<std::string> take_netrecord_errors();
   NetrecordSink* netrecord() const { return netrecord_.get(); }
+  /// The analyzer that has connection `id`: null while probing, when none
+  /// claimed it, or without analyzers (the proxy's --decode view).
+  const char* analyzer_of(uint64_t id) const;
   /// --decode without the console (the proxy): messages go here.
   void set_message_view(std::function<void(const Connection&, const DecodedMessage&)> f) {
     message_view_ = std::move(f);

@@ -72,83 +72,6 @@ Proxy::~Proxy() {
   if (epfd_ >= 0) ::close(epfd_);
 }
 
-int Proxy::setup() {
-  start_ = monotonic_ns();
-  wall_offset_ = realtime_ns() - start_;
-  // Every session holds a client socket, an upstream socket and its log:
-  // use all the descriptors the hard limit allows.
-  rlimit rl;
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
-  }
-  std::string error;
-  if (!opt_.log_root.empty()) {
-    NetrecordSinkOptions so;
-    so.root = opt_.log_root;
-    so.start = wall(start_);
-    so.max_open_files = SIZE_MAX;  // bounded by the sessions themselves
-    sink_ = std::make_unique<NetrecordSink>(so);
-    if (const std::string why = sink_->check_writable(); !why.empty()) {
-      report("cannot write logs under " + opt_.log_root + ": " + why);
-      return kExitOutput;
-    }
-    netrecord_ = sink_.get();
-    sinks_.push_back(netrecord_);
-  }
-  if (!resolve_tcp(opt_.forward.host, opt_.forward.port, false, upstream_, error)) {
-    report("--forward " + error);
-    return kExitStart;
-  }
-  std::vector<SocketAddress> listen_addrs;
-  if (!resolve_tcp(opt_.listen.host, opt_.listen.port, true, listen_addrs, error)) {
-    report("--listen " + error);
-    return kExitStart;
-  }
-  const SocketAddress& la = listen_addrs.front();
-  listen_fd_ = ::socket(la.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
-  if (listen_fd_ < 0 ||
-      ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-      ::bind(listen_fd_, la.get(), la.len) != 0 || ::listen(listen_fd_, 4096) != 0) {
-    report("cannot listen on " + describe_address(la.get()) + ": " + std::strerror(errno));
-    return kExitStart;
-  }
-  sockaddr_storage bound{};
-  socklen_t blen = sizeof bound;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &blen);
-  listen_name_ = describe_address(reinterpret_cast<sockaddr*>(&bound));
-
-  // SIGINT/SIGTERM arrive as events of the loop: no handler runs in the
-  // middle of a write, and the loop decides what shutting down means.
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGTERM);
-  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-  signal_fd_ = ::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-  epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
-  if (signal_fd_ < 0 || epfd_ < 0) {
-    report(std::string("cannot set up the event loop: ") + std::strerror(errno));
-    return kExitStart;
-  }
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = kTagSignal;
-  ::epoll_ctl(epfd_, EPOLL_CTL_ADD, signal_fd_, &ev);
-  resume_listener();
-  scratch_.reset(new uint8_t[opt_.buffer]);
-  setup_splice();
-
-  std::string what = "listening on " + listen_name_ + ", forwarding to " +
-                     opt_.forward.host + ":" + std::to_string(opt_.forward.port);
-  if (sink_) what += ", logs " + opt_.log_root + "_N";
-  report(what);  // also with -q: scripts wait for this line (port 0)
-  console_.notice(0, "listen", what);
-  return kExitOk;
-}
-
 void Proxy::resume_listener() {
   if (listener_registered_ || listen_fd_ < 0) return;
   epoll_event ev{};
@@ -208,7 +131,7 @@ void Proxy::accept_clients() {
     emit_open(s);
     console_.open(s.sid, secs(s.opened), s.client_name,
                   opt_.forward.host + ":" + std::to_string(opt_.forward.port),
-                  sink_ ? sink_->path_of(s.sid) : nullptr);
+                  netrecord_ ? netrecord_->path_of(s.sid) : nullptr);
     start_connect(s);
   }
 }
@@ -405,8 +328,24 @@ void Proxy::force_close_all() {
 }
 
 void Proxy::report_log_errors() {
-  if (!sink_) return;
-  for (const std::string& e : sink_->take_errors()) report(e + " (that log is abandoned)");
+  if (!netrecord_) return;
+  for (const std::string& e : netrecord_->take_errors()) report(e + " (that log is abandoned)");
+}
+
+bool Proxy::decoded(const Session& s) const {
+  return opt_.decode && outputs_->analyzer_of(s.sid) != nullptr;
+}
+
+void Proxy::flush_files(Timestamp now, Timestamp& wake) {
+  if (!files_dirty_) return;
+  // Not at every wake-up: a flush visits every open connection.
+  if (now < next_flush_) {
+    if (wake == 0 || next_flush_ < wake) wake = next_flush_;
+    return;
+  }
+  outputs_->flush_pending();
+  files_dirty_ = false;
+  next_flush_ = now + kNanosPerSecond / 20;
 }
 
 int Proxy::run() {
@@ -433,6 +372,7 @@ int Proxy::run() {
     consider(next_sweep_);
     if (draining_) consider(drain_deadline_);
     consider(listener_resume_at_);
+    if (queued_.empty()) flush_files(now, wake);
     int timeout = -1;
     if (!queued_.empty()) timeout = 0;
     else if (wake != 0) timeout = static_cast<int>(std::max<Timestamp>(0, (wake - now) / 1'000'000 + 1));
@@ -465,15 +405,11 @@ int Proxy::run() {
     report_log_errors();
   }
   report_log_errors();
-  if (sink_) {
-    sink_->finish();
-    if (sink_->failed()) {
-      report(std::to_string(sink_->error_count()) + " log(s) could not be written; first: " +
-             sink_->error());
-      return kExitOutput;
-    }
-  }
-  return 0;
+  // The reports that are written at the end (--html, --har) now; every
+  // output that failed is named, and the exit status says so.
+  outputs_->finish_sinks();
+  report_log_errors();
+  return outputs_->finish(kExitOk);
 }
 
 }  // namespace proxy_detail

@@ -16,8 +16,9 @@
 namespace tcpscribe {
 
 /// Entry point of `tcpscribe proxy ...` (argv[0] is "proxy"). Returns the
-/// exit status: 0 ok, 1 usage, 2 --inspect found a damaged log, 3 logs
-/// could not be written, 4 cannot listen or resolve the upstream.
+/// exit status: 0 ok, 1 usage, 2 --inspect found a damaged log, 3 logs or
+/// another output could not be written, 4 cannot listen or resolve the
+/// upstream.
 int run_proxy(int argc, char** argv);
 
 }  // namespace tcpscribe

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "json_text.h"
+#include "message_view.h"
 
 namespace tcpscribe {
 namespace {
@@ -157,6 +158,27 @@ void ProxyConsole::chunk(uint64_t sid, double t, Dir d, size_t total,
       else append_text(out, head);
     }
     if (shown < total) out += "... " + std::to_string(total - shown) + " more bytes\n";
+  }
+  if (opt_.color) out += kReset;
+  emit(out);
+}
+
+void ProxyConsole::message(uint64_t sid, const DecodedMessage& m) {
+  if (!enabled()) return;
+  // Text from the wire goes through terminal_safe(): no escape sequence
+  // from a peer reaches the terminal.
+  std::string out;
+  if (opt_.color) out += m.dir == Dir::kClientToServer ? kBlue : kRed;
+  out += tag(sid);
+  out += arrow(m.dir);
+  out += " [" + terminal_safe(m.proto) + "]";
+  if (!m.summary.empty()) out += ' ' + terminal_safe(m.summary);
+  if (m.latency >= 0) out += " (+" + latency_text(m.latency) + ")";
+  out += '\n';
+  for (const std::string& line : m.lines) {
+    out += "    ";
+    out += terminal_safe(line);
+    out += '\n';
   }
   if (opt_.color) out += kReset;
   emit(out);

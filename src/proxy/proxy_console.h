@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 
+#include "analyzer.h"
 #include "tcpscribe/sink.h"
 
 namespace tcpscribe {
@@ -45,6 +46,10 @@ class ProxyConsole {
   bool needs_bytes() const { return enabled() && opt_.dump && opt_.max_dump > 0; }
   /// A chunk of `n` bytes whose contents are not shown (!needs_bytes()).
   void data_size(uint64_t sid, double t, Dir d, size_t n) { chunk(sid, t, d, n, {}); }
+  /// --decode: a request or an answer an analyzer decoded, shown instead
+  /// of the chunks that carried it: "[sid=0001] C->S [http] GET / HTTP/1.1",
+  /// " (+1.445 ms)" for answers, then its lines indented by 4 spaces.
+  void message(uint64_t sid, const DecodedMessage& m);
   /// A side closed (FIN) or failed (`error` non-empty).
   void shutdown(uint64_t sid, double t, Dir d, const std::string& error);
   void closed(uint64_t sid, double t, const char* reason, uint64_t c2s, uint64_t s2c,

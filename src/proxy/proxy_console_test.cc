@@ -24,6 +24,29 @@ TEST(ProxyConsole, TextView) {
             "[sid=0001] S->C (6 bytes)\na.b\tc.\n");
 }
 
+TEST(ProxyConsole, DecodedMessage) {
+  ProxyConsole c({}, -1);
+  std::string out;
+  c.capture_to(&out);
+  DecodedMessage m;
+  m.proto = "http";
+  m.summary = "GET /a HTTP/1.1";
+  m.lines = {"GET /a HTTP/1.1", "Host: x\x1b[2J"};
+  c.message(3, m);
+  m.dir = Dir::kServerToClient;
+  m.summary = "200 OK";
+  m.latency = 1'445'000;
+  m.lines = {"HTTP/1.1 200 OK", "body: 5 bytes"};
+  c.message(3, m);
+  EXPECT_EQ(out,
+            "[sid=0003] C->S [http] GET /a HTTP/1.1\n"
+            "    GET /a HTTP/1.1\n"
+            "    Host: x\\x1b[2J\n"
+            "[sid=0003] S->C [http] 200 OK (+1.445 ms)\n"
+            "    HTTP/1.1 200 OK\n"
+            "    body: 5 bytes\n");
+}
+
 TEST(ProxyConsole, HexdumpLikeHexdumpC) {
   ProxyConsoleOptions o;
   o.hex = true;

@@ -52,6 +52,7 @@ void Proxy::emit_data(Session& s, Dir d, std::span<const uint8_t> chunk, Timesta
   const uint64_t offset = s.pipe[index_of(d)].bytes;
   const Timestamp w = wall(now);
   for (Sink* k : sinks_) k->on_data(s.conn, d, offset, chunk, w);
+  files_dirty_ = files_;
 }
 
 void Proxy::emit_data_from_pipe(Session& s, Dir d, int pipe_rd, size_t n, Timestamp now) {

@@ -19,9 +19,11 @@ void Proxy::setup_splice() {
   // the log's copy in the file. The log pipe must be as large as the
   // forwarding pipe, so that one tee() always copies a whole chunk.
   if (console_.needs_bytes()) return;
+  // Outputs other than the log (reports, analyzers, files) read the bytes.
+  if (!sinks_.empty() && !outputs_->only_netrecord()) return;
   if (!make_pipe(pipe_, opt_.buffer)) return;
   const size_t size = static_cast<size_t>(::fcntl(pipe_[1], F_GETPIPE_SZ));
-  if (sink_ && !make_pipe(log_pipe_, size)) {
+  if (netrecord_ && !make_pipe(log_pipe_, size)) {
     for (int& fd : pipe_) {
       ::close(fd);
       fd = -1;
@@ -144,7 +146,7 @@ bool Proxy::forward_copy(Session& s, Dir d, std::span<const uint8_t> chunk, Time
   Pipe& p = s.pipe[index_of(d)];
   // Log first, then forward: every byte forwarded is in the log.
   emit_data(s, d, chunk, now);
-  console_.data(s.sid, secs(now), d, chunk);
+  if (!decoded(s)) console_.data(s.sid, secs(now), d, chunk);
   p.bytes += chunk.size();
   size_t sent = 0;
   while (dst.writable && sent < chunk.size()) {
@@ -177,7 +179,7 @@ bool Proxy::forward_copy(Session& s, Dir d, std::span<const uint8_t> chunk, Time
 bool Proxy::forward_spliced(Session& s, Dir d, size_t n, Timestamp now) {
   Socket& dst = s.sock[dst_side(d)];
   Pipe& p = s.pipe[index_of(d)];
-  if (sink_) {
+  if (netrecord_) {
     const ssize_t t = ::tee(pipe_[0], log_pipe_[1], n, SPLICE_F_NONBLOCK);
     if (t != static_cast<ssize_t>(n)) {
       // Not the whole chunk (should not happen with equal pipes): take the

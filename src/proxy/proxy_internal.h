@@ -16,6 +16,7 @@
 #include "diag.h"
 #include "exit_codes.h"
 #include "net_util.h"
+#include "output_set.h"
 #include "proxy_console.h"
 #include "proxy_options.h"
 #include "sink_netrecord.h"
@@ -120,6 +121,13 @@ class Proxy {
   int run();
 
  private:
+  int bind_listener();
+  int open_outputs();
+  int setup_loop();
+  /// --decode: the connection's chunks are shown as messages instead.
+  bool decoded(const Session& s) const;
+  /// -o: hands buffered flow file data to the writers now and then.
+  void flush_files(Timestamp now, Timestamp& wake);
   static bool use_color(const ProxyOptions& o);
   double secs(Timestamp t) const { return static_cast<double>(t - start_) / 1e9; }
   /// The wall-clock time (epoch nanoseconds) of a monotonic time: the
@@ -158,9 +166,12 @@ class Proxy {
 
   const ProxyOptions& opt_;
   ProxyConsole console_;
-  std::unique_ptr<NetrecordSink> sink_;
-  NetrecordSink* netrecord_ = nullptr;
-  std::vector<Sink*> sinks_;  // every output, in the order they get events
+  std::unique_ptr<OutputSet> outputs_;
+  NetrecordSink* netrecord_ = nullptr;  // in outputs_, or null
+  std::vector<Sink*> sinks_;  // outputs_->sinks(): every output, in event order
+  bool files_ = false;        // -o: flow files wait in memory until flushed
+  bool files_dirty_ = false;  // data went to them since the last flush
+  Timestamp next_flush_ = 0;
   std::vector<SocketAddress> upstream_;
   int epfd_ = -1;
   int listen_fd_ = -1;

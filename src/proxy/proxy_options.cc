@@ -5,6 +5,7 @@
 #include <cmath>
 #include <ostream>
 
+#include "analyzer.h"
 #include "whole_number.h"
 
 namespace po = boost::program_options;
@@ -111,7 +112,8 @@ void print_proxy_help(std::ostream& out) {
          "and -o write what the passive mode writes for a capture of the same traffic.\n\n"
       << visible_options()
       << "\nExit status: 0 ok (also after SIGINT/SIGTERM), 1 bad usage, 2 --inspect found a\n"
-         "damaged log, 3 logs could not be written, 4 cannot listen or resolve the upstream.\n";
+         "damaged log, 3 logs or another output could not be written, 4 cannot listen or\n"
+         "resolve the upstream.\n";
 }
 
 bool parse_subcommand_line(int argc, char** argv, const po::options_description& visible,
@@ -228,6 +230,13 @@ bool read_outputs(const po::variables_map& vm, ProxyOptions& opt, std::ostream& 
     return false;
   }
   if (vm.count("enable")) opt.analyzers = vm["enable"].as<std::vector<std::string>>();
+  for (const std::string& name : opt.analyzers) {
+    if (name != "all" && !find_analyzer(name)) {
+      err << "tcpscribe proxy: -e: unknown analyzer '" << name << "' (known: "
+          << analyzer_names() << ", all)\n";
+      return false;
+    }
+  }
   opt.decode = vm.count("decode") > 0;
   if (opt.decode && (opt.quiet || opt.json)) {
     err << "tcpscribe proxy: --decode is a view of the text console; drop "

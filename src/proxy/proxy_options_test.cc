@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include "analyzer.h"
+
 namespace tcpscribe {
 namespace {
 
@@ -136,6 +138,10 @@ TEST(ProxyOptions, Outputs) {
   EXPECT_EQ(err,
             "tcpscribe proxy: --messages - and --har - would both write to standard output; "
             "give --har a file name\n");
+  o = ProxyOptions{};
+  EXPECT_EQ(parse({"-l", ":0", "-f", "h:1", "-e", "gopher"}, o, err), 1);
+  EXPECT_EQ(err, "tcpscribe proxy: -e: unknown analyzer 'gopher' (known: " + analyzer_names() +
+                     ", all)\n");
   o = ProxyOptions{};
   EXPECT_EQ(parse({"-l", ":0", "-f", "h:1", "-w", "a", "--netrecord", "b"}, o, err), 1);
   EXPECT_EQ(err, "tcpscribe proxy: --netrecord and --log-root are the same option; give one\n");

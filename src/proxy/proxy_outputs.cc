@@ -16,7 +16,12 @@ OutputConfig proxy_output_config(const ProxyOptions& opt, Timestamp start,
   c.max_fds = kProxyFlowFiles;
   c.quiet = opt.quiet;
   c.color = opt.color;
-  c.findings_on_stderr = !opt.quiet;
+  // Only analyzers find anything in a proxied connection (no packets, no
+  // TCP analysis); without them a findings printer would only cost the
+  // zero-copy path.
+  const bool analyzers = !opt.analyzers.empty() || !opt.har_path.empty() ||
+                         !opt.messages_path.empty() || opt.decode;
+  c.findings_on_stderr = !opt.quiet && analyzers;
   c.netrecord_root = opt.log_root;
   c.netrecord_start = start;
   c.netrecord_max_files = SIZE_MAX;  // bounded by the connections themselves

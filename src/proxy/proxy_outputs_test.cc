@@ -41,6 +41,23 @@ TEST(ProxyOutputs, EveryFlagReachesTheSet) {
   EXPECT_FALSE(c.keep_encoded);
 }
 
+TEST(ProxyOutputs, FindingsOnStderrOnlyWhenAnAnalyzerRuns) {
+  ProxyOptions o;
+  o.log_root = "/tmp/r";
+  o.report_path = "r.jsonl";
+  EXPECT_FALSE(proxy_output_config(o, 5, "p").findings_on_stderr);
+  for (int i = 0; i < 4; ++i) {
+    ProxyOptions a = o;
+    if (i == 0) a.analyzers = {"http"};
+    if (i == 1) a.har_path = "r.har";
+    if (i == 2) a.messages_path = "m.jsonl";
+    if (i == 3) a.decode = true;
+    EXPECT_TRUE(proxy_output_config(a, 5, "p").findings_on_stderr) << i;
+    a.quiet = true;
+    EXPECT_FALSE(proxy_output_config(a, 5, "p").findings_on_stderr) << i;
+  }
+}
+
 TEST(ProxyOutputs, NothingAskedNothingWritten) {
   ProxyOptions o;
   o.quiet = true;

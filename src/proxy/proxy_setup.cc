@@ -1,0 +1,136 @@
+// Starting the proxy: descriptors, the upstream's addresses, the listening
+// socket, the outputs, signals and the event loop.
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "netrecord.h"
+#include "proxy_internal.h"
+#include "proxy_outputs.h"
+
+namespace tcpscribe::proxy_detail {
+
+int Proxy::setup() {
+  start_ = monotonic_ns();
+  wall_offset_ = realtime_ns() - start_;
+  // Blocked before any output starts a thread (the flow files' writers):
+  // threads inherit the mask, so the signals wait for the loop's signalfd
+  // instead of reaching a thread that does not read it.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  // Every session holds a client socket, an upstream socket and its log:
+  // use all the descriptors the hard limit allows.
+  rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  // The log root first, as always: nothing is resolved or bound for a run
+  // that cannot record.
+  if (!opt_.log_root.empty()) {
+    if (const std::string why = NetrecordFiles(opt_.log_root).check_writable(); !why.empty()) {
+      report("cannot write logs under " + opt_.log_root + ": " + why);
+      return kExitOutput;
+    }
+  }
+  std::string error;
+  if (!resolve_tcp(opt_.forward.host, opt_.forward.port, false, upstream_, error)) {
+    report("--forward " + error);
+    return kExitStart;
+  }
+  if (const int rc = bind_listener(); rc != kExitOk) return rc;
+  if (const int rc = open_outputs(); rc != kExitOk) return rc;
+  if (::listen(listen_fd_, 4096) != 0) {
+    report("cannot listen on " + listen_name_ + ": " + std::strerror(errno));
+    return kExitStart;
+  }
+  if (const int rc = setup_loop(); rc != kExitOk) return rc;
+
+  std::string what = "listening on " + listen_name_ + ", forwarding to " +
+                     opt_.forward.host + ":" + std::to_string(opt_.forward.port);
+  if (netrecord_) what += ", logs " + opt_.log_root + "_N";
+  report(what);  // also with -q: scripts wait for this line (port 0)
+  console_.notice(0, "listen", what);
+  return kExitOk;
+}
+
+// The listening socket, bound (its name, with the port 0 chose, is known
+// to the outputs) but not yet listening.
+int Proxy::bind_listener() {
+  std::string error;
+  std::vector<SocketAddress> listen_addrs;
+  if (!resolve_tcp(opt_.listen.host, opt_.listen.port, true, listen_addrs, error)) {
+    report("--listen " + error);
+    return kExitStart;
+  }
+  const SocketAddress& la = listen_addrs.front();
+  listen_fd_ = ::socket(la.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  if (listen_fd_ < 0 ||
+      ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      ::bind(listen_fd_, la.get(), la.len) != 0) {
+    report("cannot listen on " + describe_address(la.get()) + ": " + std::strerror(errno));
+    return kExitStart;
+  }
+  sockaddr_storage bound{};
+  socklen_t blen = sizeof bound;
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &blen);
+  listen_name_ = describe_address(reinterpret_cast<sockaddr*>(&bound));
+  return kExitOk;
+}
+
+// Every output the options ask for, as the passive modes build them. With
+// --decode the analyzers' messages come to the proxy's console.
+int Proxy::open_outputs() {
+  const std::string source = "proxy " + listen_name_ + " -> " + opt_.forward.host + ":" +
+                             std::to_string(opt_.forward.port);
+  outputs_ = std::make_unique<OutputSet>(proxy_output_config(opt_, wall(start_), source));
+  if (const int rc = outputs_->open(); rc != kExitOk) return rc;
+  netrecord_ = outputs_->netrecord();
+  sinks_ = outputs_->sinks();
+  files_ = !opt_.outdir.empty();
+  if (opt_.decode) {
+    outputs_->set_message_view([this](const Connection& c, const DecodedMessage& m) {
+      console_.message(c.id, m);
+    });
+  }
+  return kExitOk;
+}
+
+// SIGINT/SIGTERM arrive as events of the loop (setup() blocked them): no
+// handler runs in the middle of a write, and the loop decides what
+// shutting down means.
+int Proxy::setup_loop() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  ::signal(SIGPIPE, SIG_IGN);
+  signal_fd_ = ::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (signal_fd_ < 0 || epfd_ < 0) {
+    report(std::string("cannot set up the event loop: ") + std::strerror(errno));
+    return kExitStart;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kTagSignal;
+  ::epoll_ctl(epfd_, EPOLL_CTL_ADD, signal_fd_, &ev);
+  resume_listener();
+  scratch_.reset(new uint8_t[opt_.buffer]);
+  setup_splice();
+  return kExitOk;
+}
+
+}  // namespace tcpscribe::proxy_detail

@@ -1,13 +1,11 @@
 // Starting the proxy: descriptors, the upstream's addresses, the listening
 // socket, the outputs, signals and the event loop.
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>

@@ -27,7 +27,10 @@
 #   BENCH_TOOLS       tools to run (default "tcpflow tcpscribe"); "floor" adds
 #                     create_floor.c: it only creates and writes the files
 #                     the capture should produce (the file system's share
-#                     of a run, a floor for any tool); not verified
+#                     of a run, a floor for any tool); not verified;
+#                     "tcpscribe-old" adds a second tcpscribe binary,
+#                     $BENCH_OLD_BIN, run and checked as tcpscribe is
+#                     (bench/compare.sh: old vs new in one run)
 #   BENCH_WARMUP=1    one untimed run of each tool per capture first
 #   BENCH_FRESH_FS=ext4  every run (warm-up included) writes into an ext4
 #                     file system made for it (a loop-mounted image in the
@@ -112,6 +115,13 @@ if [[ " $TOOLS " == *" tcpscribe "* ]]; then
     BIN="$BUILD_DIR/tcpscribe"
     BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$cache")
   fi
+fi
+
+OLD_BIN=
+if [[ " $TOOLS " == *" tcpscribe-old "* ]]; then
+  [ -n "${BENCH_OLD_BIN:-}" ] || die "BENCH_TOOLS names tcpscribe-old: set BENCH_OLD_BIN to its binary"
+  OLD_BIN=$(realpath "$BENCH_OLD_BIN")
+  [ -x "$OLD_BIN" ] || die "BENCH_OLD_BIN: $BENCH_OLD_BIN is not an executable"
 fi
 
 # --- work dir and captures --------------------------------------------------
@@ -199,6 +209,7 @@ run_tool() {  # tool capture outdir logfile timefile
     floor)     /usr/bin/time -f '%e %M' -o "$tf" "$FLOOR" "$MANIFEST" "$(basename "$cap")" "$out" >"$lg" 2>&1 ;;
     tcpflow)   /usr/bin/time -f '%e %M' -o "$tf" tcpflow -r "$cap" -o "$out" >"$lg" 2>&1 ;;
     tcpscribe) /usr/bin/time -f '%e %M' -o "$tf" "$BIN" -r "$cap" -o "$out" >"$lg" 2>&1 ;;
+    tcpscribe-old) /usr/bin/time -f '%e %M' -o "$tf" "$OLD_BIN" -r "$cap" -o "$out" >"$lg" 2>&1 ;;
   esac
 }
 
@@ -276,11 +287,11 @@ for c in $CAPS; do
             expected=*) EXPECTED[$k]=${kv#*=} ;;
           esac
         done
-        if [ "$t" = tcpscribe ] && { [ "$vr" -ne 0 ] || [ -n "${FAILED[$k]:-}" ]; }; then
+        if [[ $t == tcpscribe* ]] && { [ "$vr" -ne 0 ] || [ -n "${FAILED[$k]:-}" ]; }; then
           status=1
         fi
       fi
-      if [ "$t" = tcpscribe ] && [ -n "${FAILED[$k]:-}" ]; then status=1; fi
+      if [[ $t == tcpscribe* ]] && [ -n "${FAILED[$k]:-}" ]; then status=1; fi
       if [ "$TMPFS" = 1 ] && [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$out"; fi
     done
   done
@@ -352,6 +363,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
   if [ -n "$BIN" ]; then
     echo "- tcpscribe: $BIN (build type: ${BUILD_TYPE:-unknown}; commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none))"
   fi
+  if [ -n "$OLD_BIN" ]; then echo "- tcpscribe-old: $OLD_BIN"; fi
   echo "- wall time and peak RSS from /usr/bin/time -f '%e %M'; best wall of $RUNS runs, largest RSS of the runs; output dirs fresh per run under $BENCH_TMP${FRESH_FS:+, each on a new $FRESH_FS file system (loop image, mkfs defaults)} (tools alternate which goes first; on tmpfs each run's output is deleted before the next run, elsewhere all at the end); capture read once before each run (warm page cache); report.xml not counted; correctness checked on the last run against manifest.tsv (sha256 per direction)"
   echo
   echo "$TABLE"

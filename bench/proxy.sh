@@ -5,13 +5,19 @@
 #   - redis-benchmark -c 1 -t ping (latency: p50/p99 of PING_MBULK)
 #   - a 2 GiB bulk transfer (python sender -> python sink), MB/s
 # socat runs as `TCP-LISTEN:P,fork,reuseaddr,backlog=128 TCP:...` (bulk with
-# `-b 262144`). Each measurement is repeated BENCH_RUNS times, the three
-# paths taking turns; the best rate and the best p99 are kept.
+# `-b 262144`). Each measurement is repeated BENCH_RUNS times, the paths
+# taking turns (in reverse order every other run, so none always goes
+# first); the best rate and the best p99 are kept.
 #
 # Usage: bench/proxy.sh [path/to/tcpscribe]
 # Knobs: BENCH_RUNS (3), BENCH_REQUESTS (1000000), BENCH_PINGS (100000),
 #        BENCH_BULK_MIB (2048), BENCH_TMP (/var/tmp: logs go to disk),
-#        BENCH_OUT (bench/results-proxy.md), BENCH_PROXY_ARGS (extra flags).
+#        BENCH_OUT (bench/results-proxy.md), BENCH_PROXY_ARGS (extra flags),
+#        BENCH_PROXY_PATHS (paths measured, "direct socat tcpscribe"),
+#        BENCH_OLD_BIN (a second tcpscribe binary, the path "tcpscribe-old",
+#        logged and checked as "tcpscribe" is; see bench/compare.sh),
+#        BENCH_STEP_TIMEOUT (seconds one measurement may take, 900).
+# Exits non-zero when a measurement gives no number or a log misses bytes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$(realpath "${1:-$here/../build/tcpscribe}")
@@ -20,6 +26,19 @@ requests=${BENCH_REQUESTS:-1000000}
 pings=${BENCH_PINGS:-100000}
 bulk_mib=${BENCH_BULK_MIB:-2048}
 out=${BENCH_OUT:-$here/results-proxy.md}
+paths=${BENCH_PROXY_PATHS:-direct socat tcpscribe}
+old_bin=
+if [ -n "${BENCH_OLD_BIN:-}" ]; then
+  old_bin=$(realpath "$BENCH_OLD_BIN")
+  case " $paths " in *" tcpscribe-old "*) ;; *) paths="$paths tcpscribe-old" ;; esac
+fi
+for path in $paths; do
+  case $path in
+    direct|socat|tcpscribe) ;;
+    tcpscribe-old) [ -n "$old_bin" ] || { echo "path tcpscribe-old needs BENCH_OLD_BIN" >&2; exit 2; } ;;
+    *) echo "unknown path $path (direct socat tcpscribe tcpscribe-old)" >&2; exit 2 ;;
+  esac
+done
 work=$(mktemp -d "${BENCH_TMP:-/var/tmp}/tcpscribe-proxy-bench.XXXXXX")
 pids=()
 cleanup() {
@@ -36,7 +55,10 @@ for c in redis-server redis-benchmark socat python3; do
     apt-get install -y -qq "$pkg" >/dev/null
   fi
 done
-"$bin" proxy --help >/dev/null 2>&1 || { echo "$bin has no proxy mode" >&2; exit 1; }
+for b in "$bin" $old_bin; do
+  "$b" proxy --help >/dev/null 2>&1 || { echo "$b has no proxy mode" >&2; exit 1; }
+done
+proxy_bin() { if [ "$1" = tcpscribe-old ]; then echo "$old_bin"; else echo "$bin"; fi; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {
@@ -78,26 +100,39 @@ pids+=($!)
 wait_port "$rport"; wait_port "$bport"
 
 # One front per path and target: socat and tcpscribe for redis and bulk.
-declare -A port
+# Each tcpscribe path logs under logs/PATH/ (redis_N, bulk_N).
+declare -A port front
 port[direct,redis]=$rport; port[direct,bulk]=$bport
 for t in redis bulk; do
   up=${port[direct,$t]}
-  p=$(free_port); port[socat,$t]=$p
-  if [ $t = bulk ]; then
-    socat -b 262144 TCP-LISTEN:$p,fork,reuseaddr,backlog=128 TCP:127.0.0.1:$up &
-  else
-    socat TCP-LISTEN:$p,fork,reuseaddr,backlog=128 TCP:127.0.0.1:$up &
-  fi
-  pids+=($!)
-  p=$(free_port); port[tcpscribe,$t]=$p
-  mkdir -p "$work/logs"
-  # shellcheck disable=SC2086
-  "$bin" proxy -q --listen 127.0.0.1:$p --forward 127.0.0.1:$up --log-root "$work/logs/$t" \
-    ${BENCH_PROXY_ARGS:-} 2>"$work/proxy-$t.err" &
-  pids+=($!)
-  wait_port "${port[socat,$t]}"; wait_port "$p"
+  for path in $paths; do
+    [ "$path" = direct ] && continue
+    p=$(free_port); port[$path,$t]=$p
+    if [ "$path" = socat ] && [ $t = bulk ]; then
+      socat -b 262144 TCP-LISTEN:$p,fork,reuseaddr,backlog=128 TCP:127.0.0.1:$up &
+    elif [ "$path" = socat ]; then
+      socat TCP-LISTEN:$p,fork,reuseaddr,backlog=128 TCP:127.0.0.1:$up &
+    else
+      mkdir -p "$work/logs/$path"
+      # shellcheck disable=SC2086
+      "$(proxy_bin "$path")" proxy -q --listen 127.0.0.1:$p --forward 127.0.0.1:$up \
+        --log-root "$work/logs/$path/$t" ${BENCH_PROXY_ARGS:-} 2>"$work/proxy-$path-$t.err" &
+    fi
+    pids+=($!)
+    front[$path,$t]=$!
+    wait_port "$p"
+  done
 done
-paths="direct socat tcpscribe"
+# A front that died fails the benchmark (redis-benchmark would wait forever
+# for a port nobody listens on); every step also has a time limit.
+alive() {
+  local t
+  for t in redis bulk; do
+    [ -z "${front[$1,$t]:-}" ] || kill -0 "${front[$1,$t]}" 2>/dev/null \
+      || { echo "$1: the $t front exited; its last words:" >&2; tail -n 5 "$work/proxy-$1-$t.err" >&2 || true; exit 1; }
+  done
+}
+step_timeout=${BENCH_STEP_TIMEOUT:-900}
 
 csv_field() {  # csv_field TEST COLUMN < csv
   python3 -c "
@@ -107,19 +142,26 @@ for row in csv.DictReader(sys.stdin):
 }
 
 declare -A best
-keep_max() { [ -z "${best[$1]:-}" ] && best[$1]=$2 && return; python3 -c "import sys; sys.exit(0 if $2 > ${best[$1]} else 1)" && best[$1]=$2 || true; }
-keep_min() { [ -z "${best[$1]:-}" ] && best[$1]=$2 && return; python3 -c "import sys; sys.exit(0 if $2 < ${best[$1]} else 1)" && best[$1]=$2 || true; }
+# A measurement that gave no number (a proxy died, redis-benchmark failed)
+# ends the benchmark.
+is_number() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "$2: no measurement (got '$1')" >&2; exit 1; }; }
+keep_max() { is_number "$2" "$1"; [ -z "${best[$1]:-}" ] && best[$1]=$2 && return; python3 -c "import sys; sys.exit(0 if $2 > ${best[$1]} else 1)" && best[$1]=$2 || true; }
+keep_min() { is_number "$2" "$1"; [ -z "${best[$1]:-}" ] && best[$1]=$2 && return; python3 -c "import sys; sys.exit(0 if $2 < ${best[$1]} else 1)" && best[$1]=$2 || true; }
 
 for run in $(seq "$runs"); do
-  for path in $paths; do
+  order=$paths
+  # shellcheck disable=SC2086  # a list of words
+  if [ $((run % 2)) -eq 0 ]; then order=$(printf '%s\n' $paths | tac | tr '\n' ' '); fi
+  for path in $order; do
+    alive "$path"
     p=${port[$path,redis]}
-    redis-benchmark -p "$p" -c 50 -P 16 -t set,get -n "$requests" --csv >"$work/rb.csv"
+    timeout "$step_timeout" redis-benchmark -p "$p" -c 50 -P 16 -t set,get -n "$requests" --csv >"$work/rb.csv"
     keep_max "$path,set" "$(csv_field SET rps <"$work/rb.csv")"
     keep_max "$path,get" "$(csv_field GET rps <"$work/rb.csv")"
-    redis-benchmark -p "$p" -c 1 -t ping -n "$pings" --csv >"$work/rl.csv"
+    timeout "$step_timeout" redis-benchmark -p "$p" -c 1 -t ping -n "$pings" --csv >"$work/rl.csv"
     keep_min "$path,p50" "$(csv_field PING_MBULK p50_latency_ms <"$work/rl.csv")"
     keep_min "$path,p99" "$(csv_field PING_MBULK p99_latency_ms <"$work/rl.csv")"
-    rm -f "$work"/logs/redis_*
+    rm -f "$work/logs/$path"/redis_*
     # This VM's balloon reports free pages to the host, so memory left
     # unused for a few seconds costs a host page fault per page on its next
     # touch (2 GiB into the page cache: 0.55 s just after a delete, 6 s after
@@ -128,14 +170,14 @@ for run in $(seq "$runs"); do
     # page cache takes memory the way it would on real hardware.
     dd if=/dev/zero of="$work/warm" bs=1M count="$bulk_mib" status=none
     rm -f "$work/warm"
-    keep_max "$path,bulk" "$(python3 "$work/bulk.py" send "${port[$path,bulk]}" "$bulk_mib")"
-    if [ $path = tcpscribe ]; then
+    keep_max "$path,bulk" "$(timeout "$step_timeout" python3 "$work/bulk.py" send "${port[$path,bulk]}" "$bulk_mib")"
+    if [[ $path == tcpscribe* ]]; then
       # The log of the bulk connection holds every byte, in records.
-      log=$(ls "$work"/logs/bulk_* | tail -1)
-      bytes=$("$bin" proxy --inspect "$log" | sed -n 's/.*c: [0-9]* chunks \([0-9]*\) bytes.*/\1/p')
-      [ "$bytes" = $((bulk_mib << 20)) ] || { echo "bulk log holds $bytes bytes" >&2; exit 1; }
+      log=$(ls "$work/logs/$path"/bulk_* | tail -1)
+      bytes=$("$(proxy_bin "$path")" proxy --inspect "$log" | sed -n 's/.*c: [0-9]* chunks \([0-9]*\) bytes.*/\1/p')
+      [ "$bytes" = $((bulk_mib << 20)) ] || { echo "$path: bulk log holds $bytes bytes" >&2; exit 1; }
       logsize=$(stat -c %s "$log")
-      rm -f "$work"/logs/bulk_*
+      rm -f "$work/logs/$path"/bulk_*
     fi
     echo "run $run $path: SET ${best[$path,set]} GET ${best[$path,get]} p99 ${best[$path,p99]} bulk ${best[$path,bulk]}" >&2
   done
@@ -149,10 +191,15 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
     echo "| $path | ${best[$path,set]} | ${best[$path,get]} | ${best[$path,p50]} | ${best[$path,p99]} | ${best[$path,bulk]} |"
   done
   echo
-  echo "tcpscribe/socat: SET $(ratio "${best[tcpscribe,set]}" "${best[socat,set]}")," \
-       "GET $(ratio "${best[tcpscribe,get]}" "${best[socat,get]}")," \
-       "bulk $(ratio "${best[tcpscribe,bulk]}" "${best[socat,bulk]}")," \
-       "p99 $(ratio "${best[tcpscribe,p99]}" "${best[socat,p99]}") (lower is better)."
-  echo "tcpscribe logged every byte: the bulk log was $logsize bytes on $(df --output=fstype "$work" | tail -1)" \
-       "($(dirname "$work")); best of $runs runs, $(nproc) cores, $(date -u +%Y-%m-%d)."
+  if [ -n "${best[tcpscribe,set]:-}" ] && [ -n "${best[socat,set]:-}" ]; then
+    echo "tcpscribe/socat: SET $(ratio "${best[tcpscribe,set]}" "${best[socat,set]}")," \
+         "GET $(ratio "${best[tcpscribe,get]}" "${best[socat,get]}")," \
+         "bulk $(ratio "${best[tcpscribe,bulk]}" "${best[socat,bulk]}")," \
+         "p99 $(ratio "${best[tcpscribe,p99]}" "${best[socat,p99]}") (lower is better)."
+  fi
+  if [ -n "${logsize:-}" ]; then
+    echo "tcpscribe logged every byte: the bulk log was $logsize bytes on $(df --output=fstype "$work" | tail -1)" \
+         "($(dirname "$work"))."
+  fi
+  echo "Best of $runs runs, $(nproc) cores, $(date -u +%Y-%m-%d)."
 } | tee "$out"

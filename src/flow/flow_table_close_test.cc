@@ -15,23 +15,16 @@ using testing::P;
 using testing::R;
 using testing::S;
 
-// Frames at given capture times (ns after the first), straight into a
-// flow table that the caller may inspect before finish().
+// Frames at given capture times (ns after the first), into a packet core
+// that the caller may inspect before finish().
 struct Timed {
   Timestamp at;
   std::vector<uint8_t> frame;
 };
-void run_timed(FlowTable& table, const std::vector<Timed>& frames) {
-  Decoder dec;
-  for (const Timed& t : frames) {
-    RawPacket p;
-    p.ts = 1'000'000'000 + t.at;
-    p.linktype = 1;
-    p.caplen = p.origlen = static_cast<uint32_t>(t.frame.size());
-    p.data = t.frame.data();
-    Segment s;
-    if (dec.decode(p, s)) table.on_segment(s);
-  }
+void run_timed(PacketCore& core, const std::vector<Timed>& frames) {
+  std::vector<testing::TimedFrame> timed;
+  for (const Timed& t : frames) timed.push_back({1'000'000'000 + t.at, t.frame});
+  testing::feed_frames(core, timed);
 }
 
 // After both FINs the streams are complete, but the final ACK, a
@@ -40,8 +33,8 @@ void run_timed(FlowTable& table, const std::vector<Timed>& frames) {
 TEST_P(Reassembly, SegmentsAfterBothFinsAreAnalysedUntilTheCloseDelay) {
   constexpr Timestamp ms = 1'000'000;
   RecordingSink r;
-  FlowTable table(FlowTableLimits{}, {&r});
-  run_timed(table, {{0, k.frame(true, c0(), 0, S)},
+  PacketCore core(testing::core_config(), {&r});
+  run_timed(core, {{0, k.frame(true, c0(), 0, S)},
                     {1 * ms, k.frame(false, s0(), cs(0), S | A)},
                     {2 * ms, k.frame(true, cs(0), ss(0), P | A, "GET /")},
                     {3 * ms, k.frame(false, ss(0), cs(5), P | A, "OK")},
@@ -50,16 +43,16 @@ TEST_P(Reassembly, SegmentsAfterBothFinsAreAnalysedUntilTheCloseDelay) {
   EXPECT_FALSE(only(r).closed);  // streams done, connection still analysed
   EXPECT_EQ(only(r).dir[0].bytes, "GET /");
   EXPECT_EQ(r.shutdowns.size(), 2u);
-  run_timed(table, {{6 * ms, k.frame(false, ss(3), cs(6), A)},       // final ACK
+  run_timed(core, {{6 * ms, k.frame(false, ss(3), cs(6), A)},       // final ACK
                     {7 * ms, k.frame(false, ss(3), cs(6), A)},       // duplicate ACK
                     {200 * ms, k.frame(true, cs(5), ss(3), F | A)}}); // FIN again
   EXPECT_FALSE(only(r).closed);
-  EXPECT_EQ(table.stats().late_segments, 0u);
+  EXPECT_EQ(core.flow_stats().late_segments, 0u);
   // Past the close delay: on_close, then late segments.
-  run_timed(table, {{6 * kNanosPerSecond, k.frame(false, ss(3), cs(6), A)}});
+  run_timed(core, {{6 * kNanosPerSecond, k.frame(false, ss(3), cs(6), A)}});
   ASSERT_TRUE(only(r).closed);
   EXPECT_EQ(only(r).reason, CloseReason::kFin);
-  EXPECT_EQ(table.stats().late_segments, 1u);
+  EXPECT_EQ(core.flow_stats().late_segments, 1u);
   const Connection& c = only(r).info;
   EXPECT_EQ(c.analysis.history, "ShDdfFa");  // the final ACK: a
   EXPECT_EQ(c.analysis.conn_state, "SF");
@@ -67,7 +60,7 @@ TEST_P(Reassembly, SegmentsAfterBothFinsAreAnalysedUntilTheCloseDelay) {
   EXPECT_EQ(c.analysis.dir[0].retransmission, 1u);
   EXPECT_EQ(c.dir[1].packets, 5u);  // not the late one
   EXPECT_EQ(c.dir[0].packets, 4u);
-  table.finish();
+  core.finish();
   EXPECT_EQ(r.conns.size(), 1u);
 }
 
@@ -133,19 +126,11 @@ TEST_P(Reassembly, FarOutOfWindowSegmentDoesNotStretchTheStream) {
     if (continued) f.push_back(k.frame(true, cs(kFar + 4), ss(0), P | A, "more"));
     f.push_back(k.frame(true, cs(4), ss(0), P | A, "efgh"));
     RecordingSink r;
-    FlowTableLimits limits;
-    Decoder dec;
-    FlowTable table(limits, {&r});
-    Timestamp ts = 1'000'000'000;
-    for (const auto& frame : f) {
-      RawPacket p{ts += 1'000'000, 1, static_cast<uint32_t>(frame.size()),
-                  static_cast<uint32_t>(frame.size()), frame.data()};
-      Segment seg;
-      if (dec.decode(p, seg)) table.on_segment(seg);
-    }
-    table.finish();
+    PacketCore core(testing::core_config(), {&r});
+    testing::feed_frames(core, f);
+    core.finish();
     const auto& c = only(r);
-    EXPECT_EQ(table.stats().out_of_window, continued ? 0u : 1u);
+    EXPECT_EQ(core.flow_stats().out_of_window, continued ? 0u : 1u);
     if (continued) {
       ASSERT_EQ(c.dir[0].gaps.size(), 1u);
       EXPECT_EQ(c.dir[0].gaps[0], std::make_pair(uint64_t{8}, uint64_t{kFar - 8}));

@@ -153,21 +153,14 @@ TEST_P(Reassembly, AckPastHoleDeclaresGapWithoutWaitingForClose) {
   FlowTableLimits limits;
   limits.ack_proof_packets = 4;
   RecordingSink r;
-  Decoder dec;
-  FlowTable table(limits, {&r});
-  Timestamp ts = 1;
-  for (const auto& fr : f) {
-    RawPacket p{ts++, 1, static_cast<uint32_t>(fr.size()), static_cast<uint32_t>(fr.size()),
-                fr.data()};
-    Segment s;
-    ASSERT_TRUE(dec.decode(p, s));
-    table.on_segment(s);
-  }
+  PacketCore core(testing::core_config(limits), {&r});
+  testing::feed_frames(core, f);
+  EXPECT_EQ(core.decode_stats().tcp_segments, f.size());
   // Before the end of input, the gap and the data after it are out.
   const auto& c = r.conns.begin()->second;
   EXPECT_EQ(c.dir[0].bytes, std::string("abc") + std::string(3, '\0') + "ghi");
   EXPECT_FALSE(c.closed);
-  table.finish();
+  core.finish();
 }
 
 TEST_P(Reassembly, FinCapturedBeforeLastDataKeepsData) {
@@ -376,19 +369,12 @@ TEST_P(Reassembly, BufferCapDeclaresHoleAndReportsIt) {
   FlowTableLimits limits;
   limits.max_buffer_per_direction = 150;
   RecordingSink r;
-  Decoder dec;
-  FlowTable table(limits, {&r});
-  Timestamp ts = 1;
-  for (const auto& fr : f) {
-    RawPacket p{ts++, 1, static_cast<uint32_t>(fr.size()), static_cast<uint32_t>(fr.size()),
-                fr.data()};
-    Segment s;
-    ASSERT_TRUE(dec.decode(p, s));
-    table.on_segment(s);
-  }
-  EXPECT_EQ(table.stats().forced_flushes, 1u);
+  PacketCore core(testing::core_config(limits), {&r});
+  testing::feed_frames(core, f);
+  EXPECT_EQ(core.decode_stats().tcp_segments, f.size());
+  EXPECT_EQ(core.flow_stats().forced_flushes, 1u);
   EXPECT_EQ(r.conns[0].dir[0].bytes.size(), 210u);  // delivered before the end
-  table.finish();
+  core.finish();
 }
 
 TEST_P(Reassembly, ShutdownsFollowSequenceOrder) {

@@ -104,24 +104,55 @@ class Crafter {
   uint16_t cport_, sport_;
 };
 
+/// A crafted frame at a capture time; `cut` of its bytes were not captured.
+struct TimedFrame {
+  Timestamp ts;
+  std::vector<uint8_t> bytes;
+  uint32_t cut = 0;
+};
+
+/// The unit tests' packet core: frames are fed in the order given (no
+/// reorder window), with the limits given.
+inline PacketCoreConfig core_config(FlowTableLimits limits = {}) {
+  PacketCoreConfig config;
+  config.reorder_window = 0;
+  config.limits = limits;
+  return config;
+}
+
+/// Feeds frames (Ethernet unless `linktype` says otherwise) into `core`,
+/// without finishing, so a test can look at the sinks and the counts
+/// before the end of input.
+inline void feed_frames(PacketCore& core, const std::vector<TimedFrame>& frames,
+                        int linktype = 1) {
+  for (const TimedFrame& f : frames) {
+    RawPacket p;
+    p.ts = f.ts;
+    p.linktype = linktype;
+    p.caplen = static_cast<uint32_t>(f.bytes.size());
+    p.origlen = p.caplen + f.cut;
+    p.data = f.bytes.data();
+    core.on_packet(p);
+  }
+}
+
+/// The same, 1 ms apart from 1 s, each whole.
+inline void feed_frames(PacketCore& core, const std::vector<std::vector<uint8_t>>& frames,
+                        int linktype = 1, Timestamp first = 1'000'000'000) {
+  std::vector<TimedFrame> timed;
+  for (const auto& f : frames) {
+    timed.push_back({first, f});
+    first += 1'000'000;
+  }
+  feed_frames(core, timed, linktype);
+}
+
 /// Runs frames through the packet core (in the order given, 1 ms apart),
 /// then finishes.
 inline void run_frames(const std::vector<std::vector<uint8_t>>& frames, Sink& sink,
                        FlowTableLimits limits = {}, int linktype = 1) {
-  PacketCoreConfig config;
-  config.reorder_window = 0;
-  config.limits = limits;
-  PacketCore core(config, {&sink});
-  Timestamp ts = 1'000'000'000;
-  for (const auto& f : frames) {
-    RawPacket p;
-    p.ts = ts;
-    ts += 1'000'000;
-    p.linktype = linktype;
-    p.caplen = p.origlen = static_cast<uint32_t>(f.size());
-    p.data = f.data();
-    core.on_packet(p);
-  }
+  PacketCore core(core_config(limits), {&sink});
+  feed_frames(core, frames, linktype);
   core.finish();
 }
 

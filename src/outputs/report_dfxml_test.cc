@@ -25,23 +25,15 @@ TEST(Dfxml, EscapesAndTimes) {
 /// as the pipeline registers it; `cut[k]` bytes of frame k were not captured.
 void run_observed(std::vector<std::vector<uint8_t>> frames, DfxmlReportSink& sink,
                   std::vector<uint32_t> cut = {}) {
-  Decoder dec;
-  FlowTable table({}, {&sink});
-  table.add_observer(&sink);
-  Timestamp ts = 1'000'000'000;
+  PacketCore core(testing::core_config(), {&sink});
+  core.add_observer(&sink);
+  std::vector<testing::TimedFrame> timed;
   cut.resize(frames.size());
   for (size_t k = 0; k < frames.size(); ++k) {
-    RawPacket p;
-    p.ts = ts;
-    ts += 1'000'000;
-    p.linktype = 1;
-    p.caplen = static_cast<uint32_t>(frames[k].size());
-    p.origlen = p.caplen + cut[k];
-    p.data = frames[k].data();
-    Segment s;
-    if (dec.decode(p, s)) table.on_segment(s);
+    timed.push_back({1'000'000'000 + static_cast<Timestamp>(k) * 1'000'000, frames[k], cut[k]});
   }
-  table.finish();
+  testing::feed_frames(core, timed);
+  core.finish();
 }
 
 /// Ethernet destination and source: the client is 02:..:01, the server

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "color.h"
 #include "message_view.h"
 #include "name_template.h"
 #include "progress.h"
@@ -11,10 +12,10 @@
 namespace tcpscribe {
 namespace {
 
-constexpr const char* kBlue = "\033[34m";
-constexpr const char* kRed = "\033[31m";
-constexpr const char* kYellow = "\033[33m";
-constexpr const char* kReset = "\033[0m";
+constexpr const char* kBlue = kColorClientToServer;
+constexpr const char* kRed = kColorServerToClient;
+constexpr const char* kYellow = kColorFinding;
+constexpr const char* kReset = kColorReset;
 
 bool printable(uint8_t c) {
   return (c >= 0x20 && c < 0x7F) || c == '\n' || c == '\r' || c == '\t';

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -32,7 +33,9 @@ struct ExchangeRecord {
   std::string proto;           ///< the analyzer's name: "http"
   Timestamp ts = 0;            ///< first byte of the request (of the answer if none)
   Timestamp end = 0;           ///< last byte of the answer (of the request if unanswered)
-  Timestamp latency = -1;      ///< answer's first byte - request's last byte; -1: unanswered
+  /// Answer's first byte - request's last byte (negative when the server
+  /// answered before the request ended); none: unanswered.
+  std::optional<Timestamp> latency;
   std::string error_json;      ///< empty: no error (null); else a JSON value
   /// The protocol's own keys, in order, each value already JSON.
   std::vector<std::pair<std::string, std::string>> fields;

@@ -8,6 +8,7 @@
 
 #include "json_text.h"
 #include "report_json.h"
+#include "whole_lines.h"
 
 namespace tcpscribe {
 
@@ -23,13 +24,15 @@ void MessagesWriter::fail(int err) {
   error_ = "cannot write --messages " +
            (path_ == "-" ? std::string("to standard output") : path_) + ": " +
            std::strerror(err ? err : EIO);
+  // The exchanges written before the failure stay a valid JSON Lines file.
+  if (out_ && owned_) cut_to_whole_lines(out_);
 }
 
 bool MessagesWriter::open(std::string& error) {
   if (path_ == "-") {
     out_ = stdout;
   } else {
-    out_ = std::fopen(path_.c_str(), "w");
+    out_ = open_lines_file(path_);
     owned_ = out_ != nullptr;
     if (!out_) {
       fail(errno);
@@ -50,7 +53,7 @@ std::string MessagesWriter::format(const Connection& c, const ExchangeRecord& r)
   o += ",\"ts\":" + json_seconds(r.ts);
   o += ",\"end\":" + json_seconds(r.end);
   o += ",\"latency\":";
-  o += r.latency < 0 ? std::string("null") : json_seconds(r.latency);
+  o += r.latency ? json_seconds(*r.latency) : std::string("null");
   o += ",\"error\":";
   o += r.error_json.empty() ? std::string("null") : r.error_json;
   for (const auto& [key, value] : r.fields) {

@@ -60,6 +60,12 @@ TEST(MessagesWriter, UnansweredHasNullLatencyAndTheError) {
             "\"method\":\"POST\",\"target\":\"/up\",\"status\":null}");
 }
 
+TEST(MessagesWriter, AnAnswerBeforeTheRequestEndedHasANegativeLatency) {
+  ExchangeRecord r = answered();
+  r.latency = -2500000;  // a 413 sent while the upload was still arriving
+  EXPECT_NE(MessagesWriter::format(conn(1), r).find("\"latency\":-0.002500,"), std::string::npos);
+}
+
 TEST(MessagesWriter, ErrorObjectIsWrittenVerbatim) {
   ExchangeRecord r = unanswered();
   r.error_json = "{\"code\":\"ERR\",\"text\":\"wrong type\"}";

@@ -1,9 +1,10 @@
 #include "report_json.h"
 
-#include "json_text.h"
-
 #include <cerrno>
 #include <cstring>
+
+#include "json_text.h"
+#include "whole_lines.h"
 
 namespace tcpscribe {
 namespace {
@@ -90,7 +91,7 @@ JsonReportSink::JsonReportSink(const std::string& path) : path_(path) {
     out_ = stdout;
     return;
   }
-  out_ = std::fopen(path.c_str(), "w");
+  out_ = open_lines_file(path);
   owned_ = out_ != nullptr;
   if (!out_) fail("cannot open");
 }
@@ -101,6 +102,8 @@ JsonReportSink::~JsonReportSink() {
 
 void JsonReportSink::fail(const char* what) {
   if (error_.empty()) error_ = std::string(what) + " " + path_ + ": " + std::strerror(errno);
+  // The objects written before the failure stay a valid JSON Lines file.
+  if (out_ && owned_) cut_to_whole_lines(out_);
 }
 
 void JsonReportSink::on_finding(const Connection& c, const Finding& f) {

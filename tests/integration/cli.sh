@@ -350,6 +350,48 @@ if [ "$(id -u)" -eq 0 ] && mkdir -p "$tmp/small" && mount -t tmpfs -o size=64k t
     [ "$(cat "$mnt/$2")" = old ] && [ ! -e "$mnt/$2.tmp" ] && ok || bad "$rep on a full disk: $(ls "$mnt")"
     rm -f "$mnt/fill" "$mnt/$2"
   done
+  # JSON Lines outputs on a full disk: exit 3, one line, and every line
+  # left in the file is a whole, valid object (the cut one is taken back).
+  python3 - "$tmp/http100.pcap" <<'PY'
+import struct, sys
+def tcp(sp, dp, seq, ack, fl, pl=b''):
+    return struct.pack('!HHIIBBHHH', sp, dp, seq, ack, 0x50, fl, 65535, 0, 0) + pl
+def ip(s, d, p):
+    return struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(p), 0, 0, 64, 6, 0, bytes(s), bytes(d)) + p
+def eth(p): return b'\x02' * 12 + b'\x08\x00' + p
+C, S, fr = [10, 1, 0, 1], [10, 2, 0, 1], []
+for i in range(100):   # 100 connections, one GET and its answer each
+    rq = b'GET /object/%d HTTP/1.1\r\nHost: h\r\n\r\n' % i
+    rs = b'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'
+    sp = 20000 + i
+    fr += [eth(ip(C, S, tcp(sp, 8000, 100, 0, 2))), eth(ip(S, C, tcp(8000, sp, 900, 101, 18))),
+           eth(ip(C, S, tcp(sp, 8000, 101, 901, 24, rq))),
+           eth(ip(S, C, tcp(8000, sp, 901, 101 + len(rq), 24, rs))),
+           eth(ip(C, S, tcp(sp, 8000, 101 + len(rq), 901 + len(rs), 17))),
+           eth(ip(S, C, tcp(8000, sp, 901 + len(rs), 102 + len(rq), 17)))]
+with open(sys.argv[1], 'wb') as f:
+    f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    for k, x in enumerate(fr):
+        f.write(struct.pack('<IIII', 1000 + k // 6, k % 6, len(x), len(x)) + x)
+PY
+  # tmpfs counts whole pages: free two pages for the report, one for the messages.
+  for rep in "--report r.jsonl $tmp/many.pcap 8192" "--messages m.jsonl $tmp/http100.pcap 4096"; do
+    set -- $rep
+    head -c 1M /dev/zero >"$mnt/fill" 2>/dev/null
+    truncate -s "-$4" "$mnt/fill"
+    expect 3 "cannot write (--messages )?$mnt/$2: No space left on device" -- \
+      "$bin" -r "$3" "$1" "$mnt/$2"
+    python3 - "$mnt/$2" <<'PY' && ok || bad "$1 on a full disk left a cut line"
+import json, sys
+data = open(sys.argv[1], "rb").read()
+assert data.endswith(b"\n"), data[-40:]
+lines = data.decode().splitlines()
+assert len(lines) >= 1, "nothing kept"
+for l in lines:
+    json.loads(l)
+PY
+    rm -f "$mnt/fill" "$mnt/$2"
+  done
   umount "$mnt"; mnt=""
 else
   echo "note: full-disk case skipped (needs root to mount a small tmpfs)"

@@ -76,7 +76,7 @@ TEST(HttpRecords, UnansweredAndErrorExchanges) {
   ASSERT_EQ(seam.records.size(), 2u);
   EXPECT_EQ(seam.records[0].error_json, "\"404 Not Found\"");
   EXPECT_EQ(seam.records[1].error_json, "\"unanswered (the connection was reset)\"");
-  EXPECT_EQ(seam.records[1].latency, -1);
+  EXPECT_FALSE(seam.records[1].latency.has_value());
   EXPECT_EQ(fields(seam.records[1]),
             "method=\"GET\" target=\"/never\" host=\"a\" version=\"HTTP/1.1\" status=null "
             "reason=null request_body_bytes=0 response_body_bytes=null ");

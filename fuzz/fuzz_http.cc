@@ -9,8 +9,9 @@
 //     the same.
 //  2. HttpAnalyzer over the two-direction connection, each packet given
 //     whole and then byte by byte: the same transactions, exchange records,
-//     console messages and findings.
+//     console messages (each in the same order) and findings (the same set).
 #include <cstring>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -121,25 +122,31 @@ std::string run_parser(const std::string& stream, uint8_t flags, uint8_t seed, i
   return ev.text;
 }
 
-/// Writes down what the analyzer emits.
+/// Writes down what the analyzer emits, one text per kind: each output
+/// (findings, --messages, --decode, HAR) must get the same sequence however
+/// the bytes were cut; how the kinds interleave may differ (a transaction
+/// is handed on once the packet that ends it has been parsed).
 struct OutputText : AnalyzerOutput {
-  std::string text;
+  std::string exchanges, messages, txns;
+  // Findings come from the parser at once and from transactions when they
+  // are delivered: their interleaving may differ, the set may not.
+  std::multiset<std::string> findings;
   void finding(const Connection&, const Finding& f) override {
-    text += "\nfinding " + std::to_string(static_cast<int>(f.kind)) + " " +
-            std::to_string(f.offset) + "+" + std::to_string(f.length) + " " + f.text;
+    findings.insert("\nfinding " + std::to_string(static_cast<int>(f.kind)) + " " +
+                    std::to_string(f.offset) + "+" + std::to_string(f.length) + " " + f.text);
   }
   void exchange(const Connection&, const ExchangeRecord& r) override {
-    text += "\nexchange " + r.proto + " " + std::to_string(r.ts) + " " + std::to_string(r.end) +
+    exchanges += "\nexchange " + r.proto + " " + std::to_string(r.ts) + " " + std::to_string(r.end) +
             " " + std::to_string(r.latency) + " " + r.error_json;
-    for (const auto& [k, v] : r.fields) text += " " + k + "=" + v;
+    for (const auto& [k, v] : r.fields) exchanges += " " + k + "=" + v;
   }
   void message(const Connection&, const DecodedMessage& m) override {
-    text += "\nmessage " + std::to_string(index_of(m.dir)) + " " + std::to_string(m.ts) + " " +
+    messages += "\nmessage " + std::to_string(index_of(m.dir)) + " " + std::to_string(m.ts) + " " +
             m.summary + " " + std::to_string(m.latency);
-    for (const std::string& l : m.lines) text += "\n  " + l;
+    for (const std::string& l : m.lines) messages += "\n  " + l;
   }
   void http_transaction(const HttpTransaction& t) override {
-    text += "\ntxn " + std::to_string(t.index) + " " + t.url() + " " +
+    txns += "\ntxn " + std::to_string(t.index) + " " + t.url() + " " +
             std::to_string(t.request.present) + "/" + std::to_string(t.response.present) + " " +
             std::to_string(t.request.body_bytes) + " " + std::to_string(t.response.body_bytes) +
             " " + std::to_string(t.response.decoded_bytes) + " " + t.request.problem + "|" +
@@ -179,7 +186,9 @@ std::string run_analyzer(const std::vector<Packet>& packets, uint8_t flags, bool
   an->on_shutdown(c, Dir::kServerToClient, false, ts + 2);
   an->on_close(c, reset ? CloseReason::kRst : CloseReason::kFin);
   an->finish();
-  return out.text;
+  std::string text = out.exchanges + out.messages + out.txns;
+  for (const std::string& f : out.findings) text += f;
+  return text;
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 //    sink); after finish() every connection is closed.
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <cstdlib>
 #include <map>
 #include <vector>
 
@@ -32,6 +33,12 @@ using tcpscribe::fuzz::stream_byte;
 namespace {
 
 constexpr int kTuples = 4;
+
+/// FUZZ_TRACE=1: every segment and event on stderr, to read a reproducer.
+bool trace() {
+  static const bool on = std::getenv("FUZZ_TRACE") != nullptr;
+  return on;
+}
 
 Endpoint side_a(int t) {
   Endpoint e;
@@ -64,6 +71,8 @@ class CheckingSink : public Sink {
   }
   void on_data(const Connection& c, Dir d, uint64_t offset, std::span<const uint8_t> bytes,
                Timestamp) override {
+    if (trace()) std::fprintf(stderr, "data c%llu d%d %llu+%zu\n", id(c), index_of(d),
+                              static_cast<unsigned long long>(offset), bytes.size());
     Side& s = side(c, d, "data");
     FUZZ_CHECK(offset == s.next, "data at %llu, expected %llu (connection %llu)",
                static_cast<unsigned long long>(offset), static_cast<unsigned long long>(s.next),
@@ -73,6 +82,9 @@ class CheckingSink : public Sink {
     s.data += bytes.size();
   }
   void on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length, Timestamp) override {
+    if (trace()) std::fprintf(stderr, "gap c%llu d%d %llu+%llu\n", id(c), index_of(d),
+                              static_cast<unsigned long long>(offset),
+                              static_cast<unsigned long long>(length));
     Side& s = side(c, d, "gap");
     FUZZ_CHECK(offset == s.next, "gap at %llu, expected %llu",
                static_cast<unsigned long long>(offset), static_cast<unsigned long long>(s.next));
@@ -80,7 +92,8 @@ class CheckingSink : public Sink {
     s.next += length;
     s.gaps += length;
   }
-  void on_shutdown(const Connection& c, Dir d, bool, Timestamp) override {
+  void on_shutdown(const Connection& c, Dir d, bool reset, Timestamp) override {
+    if (trace()) std::fprintf(stderr, "shutdown c%llu d%d reset %d\n", id(c), index_of(d), reset);
     Side& s = side(c, d, "shutdown");
     s.shut = true;
   }
@@ -262,6 +275,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (len > 0) sent.ranges[t][hd].emplace_back(data_seq, len);
     // The cursor follows what was sent most of the time.
     if (how < 24) cursor[t][hd] = seq + s.seq_len();
+    if (trace()) {
+      std::fprintf(stderr, "seg t%d %s seq %u ack %u flags %02x len %u+%u ts %lld\n", t,
+                   hd ? "b>a" : "a>b", s.seq, s.ack, s.flags, len, s.missing_len,
+                   static_cast<long long>(ts));
+    }
     table.on_segment(s);
   }
   table.finish();

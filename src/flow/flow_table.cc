@@ -285,6 +285,14 @@ void FlowTable::process(Entry& e, const Segment& s) {
   for (SegmentObserver* o : observers_) o->on_segment(e.conn, d, s);
 
   if (s.has(tcp_flags::kRst) && !e.shut[di]) {
+    // The reset ends the direction: what it still holds (out-of-order
+    // bytes, holes as gaps) goes out first, so that nothing of it follows
+    // the shutdown (the sink contract, include/tcpscribe/sink.h).
+    if (const auto held = e.guard.take_held(di)) reject_out_of_window(e, d, *held);
+    const size_t held_before = e.buffered();
+    DirOutput out(*this, e, d);
+    e.streams[di].flush_all(s.ts, out);
+    buffered_ -= held_before - e.buffered();
     e.shut[di] = true;
     for (Sink* sink : sinks_) sink->on_shutdown(e.conn, d, true, s.ts);
   }

@@ -87,8 +87,10 @@ bool ContentDecoder::inflate_some(std::span<const uint8_t> in, const Output& out
   while (!in.empty()) {
     if (finished_) {
       // A gzip body may hold several members back to back; anything else
-      // after the end marker is ignored.
-      if (coding_ == ContentCoding::kGzip && in.front() == 0x1f) {
+      // after the end marker is ignored, and so is everything after that
+      // (whatever byte a later piece starts with), so the result does not
+      // depend on how the body was cut into pieces.
+      if (coding_ == ContentCoding::kGzip && trailing_ == 0 && in.front() == 0x1f) {
         inflateReset(&z_->s);
         finished_ = false;
       } else {

@@ -147,7 +147,6 @@ class HttpStreamParser {
   HttpParserEvents& ev_;
   size_t max_head_;
   State state_ = State::kStart;
-  State held_from_ = State::kStart;
   std::vector<Held> held_;
   size_t held_bytes_ = 0;
   std::string buf_;          // head, chunk-size line, trailer block, resync line

@@ -346,8 +346,14 @@ size_t HttpStreamParser::take_head_bytes(std::span<const uint8_t> d, size_t i, b
   const size_t n = d.size();
   while (i < n) {
     const void* nl = std::memchr(d.data() + i, '\n', n - i);
-    const size_t end =
-        nl ? static_cast<size_t>(static_cast<const uint8_t*>(nl) - d.data()) + 1 : n;
+    size_t end = nl ? static_cast<size_t>(static_cast<const uint8_t*>(nl) - d.data()) + 1 : n;
+    if (buf_.size() + (end - i) > max_head_) {
+      // Past the cap: take exactly one byte more than it allows, so where
+      // the block is declared too long (and how many bytes it took) does
+      // not depend on how the stream was cut into pieces.
+      end = i + (max_head_ + 1 - std::min(buf_.size(), max_head_));
+      nl = nullptr;
+    }
     buf_.append(reinterpret_cast<const char*>(d.data()) + i, end - i);
     if (trailers) cur_.body_wire += end - i;
     i = end;

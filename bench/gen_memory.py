@@ -4,6 +4,7 @@
     gen_memory.py open OUT.pcap --conns N --kib K [--seed S] [--manifest M]
     gen_memory.py syns OUT.pcap --conns N
     gen_memory.py reversed OUT.pcap --segments N
+    gen_memory.py pipeline OUT.pcap --requests N [--conns C]
 
 open   N connections open at once, each sending K KiB from the server:
        every handshake and a short request first, then rounds in which each
@@ -17,6 +18,10 @@ reversed
        one connection whose client sends N one-byte segments in reverse
        order (the last byte first), then its FIN: every byte but the first
        waits out of order.
+pipeline
+       C connections (default 1), each a client pipelining N GET requests
+       whose heads are ~8 KiB of short header lines ("a: b"), never
+       answered, then FIN both ways: every parsed head waits for a response.
 
 Classic pcap, Ethernet/IPv4/TCP, correct lengths and checksums.
 """
@@ -119,12 +124,45 @@ def gen_reversed(path, segments, seed):
     return w.n
 
 
+def gen_pipeline(path, requests, conns, seed):
+    rng = random.Random(seed)
+    server = ip_bytes("10.0.0.2")
+    w = PcapWriter(path, 1700005000 * 1000000)
+    pad = b"".join(b"%c: b\r\n" % (97 + k % 26) for k in range(1300))
+    state = []
+    for i in range(conns):
+        client = client_addr(i)
+        c2s = Endpoint(client, 40000, server, 80, mac(10 + i), mac(2))
+        s2c = Endpoint(server, 80, client, 40000, mac(2), mac(10 + i))
+        cisn, sisn = rng.getrandbits(32), rng.getrandbits(32)
+        w.put(c2s.frame(cisn, 0, SYN, opts=MSS_OPT), 5)
+        w.put(s2c.frame(sisn, cisn + 1, SYN | ACK, opts=MSS_OPT), 5)
+        w.put(c2s.frame(cisn + 1, sisn + 1, ACK), 5)
+        state.append([c2s, s2c, cisn + 1, sisn + 1])
+    for r in range(requests):
+        for c in state:
+            c2s, s2c, cseq, s1 = c
+            req = b"GET /p/%d HTTP/1.1\r\nHost: 10.0.0.2\r\n%s\r\n" % (r, pad)
+            for off in range(0, len(req), MSS):
+                seg = req[off:off + MSS]
+                w.put(c2s.frame(cseq + off, s1, ACK, seg), 2)
+            c[2] = cseq + len(req)
+            w.put(s2c.frame(s1, c[2], ACK), 2)
+    for c2s, s2c, cseq, s1 in state:
+        w.put(c2s.frame(cseq, s1, FIN | ACK), 5)
+        w.put(s2c.frame(s1, cseq + 1, FIN | ACK), 5)
+        w.put(c2s.frame(cseq + 1, s1 + 1, ACK), 5)
+    w.close()
+    return w.n
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("kind", choices=["open", "syns", "reversed"])
+    ap.add_argument("kind", choices=["open", "syns", "reversed", "pipeline"])
     ap.add_argument("out")
     ap.add_argument("--conns", type=int, default=1)
     ap.add_argument("--segments", type=int, default=1000000, help="reversed: one-byte segments")
+    ap.add_argument("--requests", type=int, default=8000, help="pipeline: requests per connection")
     ap.add_argument("--kib", type=int, default=64, help="open: KiB per connection")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--manifest", help="open: write the expected files' hashes here")
@@ -140,8 +178,10 @@ def main():
                     f.write("%s\t%s\t%d\t%s\n" % row)
     elif a.kind == "syns":
         n = gen_syns(a.out, a.conns, a.seed)
-    else:
+    elif a.kind == "reversed":
         n = gen_reversed(a.out, a.segments, a.seed)
+    else:
+        n = gen_pipeline(a.out, a.requests, a.conns, a.seed)
     print("%s: %d packets" % (a.out, n))
     return 0
 

@@ -14,6 +14,9 @@
 #   MEM_REVERSED  one-byte segments sent in reverse order on one connection
 #                 (default 1000000; 0: none); tcpscribe runs with the
 #                 default caps and with --max-flow-buffer 1
+#   MEM_PIPELINE  "NxC": C connections each pipelining N requests with
+#                 ~8 KiB heads of short lines, never answered (default
+#                 8000x1, 64 MB; "": none); tcpscribe runs with -e http
 #   MEM_TOOLS     "tcpscribe tcpflow" (default); tcpscribe runs with -o
 #                 (flow files), -c (console, to /dev/null: the reassembly's
 #                 own memory) and, on the SYN flood, -o with -e http too
@@ -33,6 +36,7 @@ CAPS=${MEM_CAPTURES:-/var/tmp/tcpscribe-memcap}
 OPEN=${MEM_OPEN:-10000x64 20000x32}
 SYNS=${MEM_SYNS:-200000}
 REVERSED=${MEM_REVERSED:-1000000}
+PIPELINE=${MEM_PIPELINE:-8000x1}
 TOOLS=${MEM_TOOLS:-tcpscribe tcpflow}
 read -r -a EXTRA <<<"${MEM_ARGS:-}"
 OUT=${MEM_OUT:-$REPO/bench/results-memory.md}
@@ -116,6 +120,20 @@ if [ "$REVERSED" -gt 0 ]; then
   done
 fi
 
+if [ -n "$PIPELINE" ]; then
+  n=${PIPELINE%x*} c=${PIPELINE#*x}
+  cap="$CAPS/pipeline-$n-$c.pcap"
+  [ -s "$cap" ] || python3 "$HERE/gen_memory.py" pipeline "$cap" --requests "$n" --conns "$c" >&2
+  for tool in $TOOLS; do
+    case $tool in
+      tcpscribe)
+        run "tcpscribe -o" "$cap" "" "$BIN" -r "$cap" -o . "${EXTRA[@]}"
+        run "tcpscribe -o -e http" "$cap" "" "$BIN" -r "$cap" -o . -e http "${EXTRA[@]}" ;;
+      tcpflow) run "tcpflow -o" "$cap" "" tcpflow -r "$cap" -o . ;;
+    esac
+  done
+fi
+
 {
   echo "## Memory ($(date -u +%Y-%m-%d), $("$BIN" --version 2>/dev/null | head -n 1))"
   echo
@@ -124,7 +142,8 @@ fi
   printf '%s\n' "${rows[@]}"
   echo
   echo "- open-N-K: N connections open at once, K KiB each from the server (gen_memory.py);"
-  echo "  syns-N: N SYNs never answered; reversed-N: N one-byte segments, last first."
+  echo "  syns-N: N SYNs never answered; reversed-N: N one-byte segments, last first;"
+  echo "  pipeline-N-C: C connections of N pipelined requests (8 KiB heads), unanswered."
   echo "  Outputs under $BENCH_TMP; $(nproc) CPUs."
 } | tee "$OUT"
 exit $status

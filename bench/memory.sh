@@ -33,10 +33,10 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$HERE")
 BIN=$(realpath "${1:-$REPO/build-release/tcpscribe}")
 CAPS=${MEM_CAPTURES:-/var/tmp/tcpscribe-memcap}
-OPEN=${MEM_OPEN:-10000x64 20000x32}
+OPEN=${MEM_OPEN-10000x64 20000x32}
 SYNS=${MEM_SYNS:-200000}
 REVERSED=${MEM_REVERSED:-1000000}
-PIPELINE=${MEM_PIPELINE:-8000x1}
+PIPELINE=${MEM_PIPELINE-8000x1}
 TOOLS=${MEM_TOOLS:-tcpscribe tcpflow}
 read -r -a EXTRA <<<"${MEM_ARGS:-}"
 OUT=${MEM_OUT:-$REPO/bench/results-memory.md}

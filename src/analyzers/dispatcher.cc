@@ -81,7 +81,8 @@ AnalyzerDispatcher::State& AnalyzerDispatcher::state_for(const Connection& c) {
 }
 
 void AnalyzerDispatcher::on_open(const Connection& c) {
-  state_for(c);
+  // No state until the connection's first event after it: connections
+  // that never carry a byte (a SYN flood, scans) cost nothing here.
   if (view_) view_->on_open(c);
 }
 
@@ -257,6 +258,8 @@ void AnalyzerDispatcher::on_close(const Connection& c, CloseReason why) {
     settle(c, st);
     if (st.chosen >= 0) slots_[static_cast<size_t>(st.chosen)].analyzer->on_close(c, why);
     conns_.erase(it);
+  } else if (!slots_.empty()) {
+    ++stats_.unclaimed;  // closed before any event: no analyzer could claim it
   }
   if (view_) view_->on_close(c, why);
 }

@@ -2,6 +2,9 @@
 // detection, Suricata's app-layer probing) and hands it the connection's
 // events.
 //
+// A connection's state is created at its first event after on_open, so
+// connections that never carry data cost nothing here.
+//
 // Until a choice is made, the dispatcher holds each direction's first bytes
 // (at most kProbeBytes per direction) and asks every candidate's probe
 // about them, port-hinted candidates first:
@@ -67,6 +70,9 @@ class AnalyzerDispatcher final : public Sink {
     uint64_t unclaimed = 0;  ///< connections no analyzer recognised
   };
   const Stats& stats() const { return stats_; }
+  /// Connections with state here: created at a connection's first data,
+  /// gap, shutdown or finding, not at its open.
+  size_t states() const { return conns_.size(); }
 
  private:
   struct Held;

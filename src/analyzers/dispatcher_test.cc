@@ -99,6 +99,33 @@ TEST(AnalyzerDispatcher, RecognisesHttpOnAPortWithoutHint) {
   EXPECT_EQ(f.view.log, (std::vector<std::string>{"open 3", "shut C", "shut S", "close"}));
 }
 
+// A connection gets state at its first event after the open, not at the
+// open: a flood of SYNs that never carry data costs nothing here, and is
+// still counted as unclaimed when it closes.
+TEST(AnalyzerDispatcher, StateComesWithTheFirstEventNotTheOpen) {
+  Fixture f(80);
+  for (uint64_t id = 10; id < 1010; ++id) {
+    Connection c = f.c;
+    c.id = id;
+    f.dispatcher.on_open(c);
+  }
+  EXPECT_EQ(f.dispatcher.states(), 0u);
+  f.send(Dir::kClientToServer, kRequest);
+  EXPECT_EQ(f.dispatcher.states(), 1u);
+  EXPECT_STREQ(f.dispatcher.chosen(3), "http");
+  for (uint64_t id = 10; id < 1010; ++id) {
+    Connection c = f.c;
+    c.id = id;
+    f.dispatcher.on_close(c, CloseReason::kEndOfInput);
+  }
+  EXPECT_EQ(f.dispatcher.stats().unclaimed, 1000u);
+  f.send(Dir::kServerToClient, kResponse);
+  f.close();
+  EXPECT_EQ(f.dispatcher.states(), 0u);
+  EXPECT_EQ(f.out.exchanges, std::vector<std::string>{"3 http \"GET\" \"/a\" 200"});
+  EXPECT_EQ(f.dispatcher.stats().claimed, 1u);
+}
+
 TEST(AnalyzerDispatcher, LeavesANonHttpServiceOnPort80Alone) {
   Fixture f(80);
   const std::string hello("\x16\x03\x01\x00\x05hello", 10);

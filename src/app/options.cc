@@ -70,6 +70,7 @@ po::options_description visible_options() {
     ("max-flows", po::value<std::string>(), "open connections held at once before the oldest is closed (default 1000000)")
     ("max-buffer", po::value<std::string>(), "MiB of out-of-order data held in all (default 256)")
     ("max-flow-buffer", po::value<std::string>(), "MiB of out-of-order data held per direction (default 16)")
+    ("max-file-buffer", po::value<std::string>(), "MiB of flow-file data gathered in memory in all before the largest pieces are written (default 16)")
     ("reorder-window", po::value<std::string>(), "packets held to restore timestamp order, 0 to 10000000 (default 256; 0 = capture order)")
     ("idle-timeout", po::value<double>(), "close connections idle this many seconds of capture time (default 900; 0 = never)");
   // clang-format on
@@ -148,7 +149,9 @@ bool parse_numbers(const po::variables_map& vm, Options& opt, std::ostream& err)
       parse_number(vm, {"max-flows", "--max-flows", 1, 100'000'000}, opt.max_flows, err) &&
       parse_number(vm, {"max-buffer", "--max-buffer", 1, kMaxMib}, opt.max_buffer_mib, err) &&
       parse_number(vm, {"max-flow-buffer", "--max-flow-buffer", 1, kMaxMib},
-                   opt.max_flow_buffer_mib, err);
+                   opt.max_flow_buffer_mib, err) &&
+      parse_number(vm, {"max-file-buffer", "--max-file-buffer", 1, kMaxMib},
+                   opt.file_buffer_mib, err);
   if (!ok) return false;
   if (vm.count("idle-timeout")) {
     // NaN and infinity parse as doubles; a billion seconds is 31 years.

@@ -61,6 +61,7 @@ struct Options {
   int writer_nice = 0;             ///< internal: niceness of the file writer threads
   size_t max_buffer_mib = 256;
   size_t max_flow_buffer_mib = 16;
+  size_t file_buffer_mib = 16;     ///< --max-file-buffer: flow-file bytes gathered in memory
   Timestamp idle_timeout = 900 * kNanosPerSecond;
   bool show_help = false;
   bool show_version = false;

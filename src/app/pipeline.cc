@@ -70,6 +70,7 @@ OutputConfig output_config(const Options& opt, bool streaming) {
   c.write_index = opt.write_index;
   c.writer_threads = opt.writer_threads;
   c.writer_nice = opt.writer_nice;
+  c.file_buffer_mib = opt.file_buffer_mib;
   c.quiet = opt.quiet;
   c.verbose = opt.verbose;
   c.color = opt.color;

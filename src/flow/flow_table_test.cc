@@ -377,6 +377,29 @@ TEST_P(Reassembly, BufferCapDeclaresHoleAndReportsIt) {
   core.finish();
 }
 
+// The cap counts memory, not payload: 20,000 one-byte pieces in reverse
+// order are 20,000 bytes (under a 64 KiB cap) but cost ~2.5 MB, so the cap
+// triggers and the buffer's memory stays under it.
+TEST_P(Reassembly, BufferCapCountsTheMemoryOfTinyPieces) {
+  constexpr uint32_t kPieces = 20000;
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  for (uint32_t o = kPieces; o-- > 1;) {
+    f.push_back(k.frame(true, cs(o), ss(0), A, std::string(1, static_cast<char>('a' + o % 26))));
+  }
+  FlowTableLimits limits;
+  limits.max_buffer_per_direction = 64u << 10;
+  RecordingSink r;
+  PacketCore core(testing::core_config(limits), {&r});
+  testing::feed_frames(core, f);
+  EXPECT_GT(core.flow_stats().forced_flushes, 0u);
+  EXPECT_GT(core.flow_stats().peak_buffered, limits.max_buffer_per_direction / 2);
+  EXPECT_LE(core.flow_stats().peak_buffered, limits.max_buffer_per_direction);
+  core.finish();
+  // Every byte of the stream is delivered or declared a gap.
+  EXPECT_EQ(r.conns.begin()->second.dir[0].bytes.size(), kPieces);
+}
+
 TEST_P(Reassembly, ShutdownsFollowSequenceOrder) {
   std::vector<std::vector<uint8_t>> f;
   handshake(f);

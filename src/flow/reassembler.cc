@@ -114,9 +114,9 @@ void StreamReassembler::insert(uint64_t offset, const uint8_t* data, uint64_t le
     piece.ts = ts;
     if (data) {
       piece.bytes.assign(data + (cur - offset), data + (stop - offset));
-      buffered_ += piece.bytes.size();
       r.new_bytes += piece.length;
     }
+    buffered_ += piece_cost(piece.bytes.size());
     it = std::next(pieces_.emplace_hint(it, cur, std::move(piece)));
     cur = stop;
   }
@@ -147,7 +147,7 @@ void StreamReassembler::deliver_ready(StreamOutput& out) {
   while (!pieces_.empty() && pieces_.begin()->first == next_) {
     auto node = pieces_.extract(pieces_.begin());
     Piece& p = node.mapped();
-    buffered_ -= p.bytes.size();
+    buffered_ -= piece_cost(p.bytes.size());
     emit(next_, p, out);
     next_ += p.length;
   }

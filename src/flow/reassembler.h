@@ -10,6 +10,7 @@
 // a gap (flow end, buffer cap, or the peer acknowledging past it).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -75,7 +76,17 @@ class StreamReassembler {
   bool complete() const { return end_ && next_ >= *end_; }
 
   uint64_t next_offset() const { return next_; }
+  /// Memory the buffered pieces cost, as the caps count it: each piece is
+  /// charged piece_cost(), so a flood of tiny pieces reaches a cap as
+  /// soon as its real memory does (a one-byte piece costs ~130 bytes).
   size_t buffered_bytes() const { return buffered_; }
+  /// A piece's map node (std::map node of offset + Piece, as malloc
+  /// rounds it) plus its bytes' allocation (at least malloc's smallest).
+  static constexpr size_t kPieceOverhead = 96;
+  static constexpr size_t kMinAllocation = 32;
+  static constexpr size_t piece_cost(size_t bytes) {
+    return kPieceOverhead + (bytes == 0 ? 0 : std::max(bytes, kMinAllocation));
+  }
   bool has_holes() const { return !pieces_.empty(); }
   /// Offset of the first buffered piece (only when has_holes()).
   uint64_t first_buffered_offset() const { return pieces_.begin()->first; }

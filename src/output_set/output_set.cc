@@ -100,6 +100,7 @@ int OutputSet::open_streams() {
     fo.write_index = cfg_.write_index;
     fo.writer_threads = cfg_.writer_threads;
     fo.writer_nice = cfg_.writer_nice;
+    fo.pending_budget = cfg_.file_buffer_mib << 20;
     fo.current = cfg_.current;
     files_ = std::make_unique<FileSink>(fo);
     add(files_.get(), true);

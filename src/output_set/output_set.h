@@ -46,6 +46,7 @@ struct OutputConfig {
   bool write_index = false;
   size_t writer_threads = 2;
   int writer_nice = 0;
+  size_t file_buffer_mib = 16;  ///< flow-file bytes gathered in memory in all
   const CurrentRegion* current = nullptr;  ///< payloads by reference (capture)
   bool quiet = false;
   int verbose = 0;

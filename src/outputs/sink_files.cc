@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <bit>
 #include <cstdio>
 #include <functional>
 
@@ -92,7 +93,49 @@ void FileSink::submit(uint64_t id, DirFile& f, bool final, Timestamp mtime) {
   job.final = final;
   job.extend_to = f.end;
   job.mtime_ns = mtime;
+  pending_bytes_ -= f.charged;
+  f.charged = 0;
   writer_->submit(std::move(job), f.route);
+}
+
+void FileSink::recharge(DirFile& f) {
+  const size_t now = f.pending.capacity() + (opt_.write_index ? f.index.capacity() : 0);
+  pending_bytes_ = pending_bytes_ - f.charged + now;
+  f.charged = now;
+  peak_pending_ = std::max(peak_pending_, pending_bytes_);
+}
+
+void FileSink::shed() {
+  // One pass sorts the buffers into size classes (powers of two); the
+  // largest classes go first, so a shed costs one walk of the connections
+  // and writes the fewest, largest pieces.
+  struct Held {
+    uint64_t id;
+    DirFile* f;
+  };
+  std::vector<Held> held;
+  size_t by_class[64] = {};
+  for (auto& [id, cf] : conns_) {
+    for (int i = 0; i < 2; ++i) {
+      DirFile& f = cf.dir[i];
+      if (f.charged == 0) continue;
+      held.push_back({id * 2 + static_cast<uint64_t>(i), &f});
+      by_class[std::bit_width(f.charged) - 1] += f.charged;
+    }
+  }
+  const size_t target = opt_.pending_budget / 2;
+  if (pending_bytes_ <= target) return;
+  size_t need = pending_bytes_ - target;
+  int cls = 63;
+  while (cls > 0 && by_class[cls] < need) need -= by_class[cls--];
+  // Every buffer of a larger class goes, and of class `cls` what is needed.
+  for (const Held& h : held) {
+    const int k = static_cast<int>(std::bit_width(h.f->charged)) - 1;
+    if (k < cls || (k == cls && need == 0)) continue;
+    if (k == cls) need -= std::min(need, h.f->charged);
+    submit(h.id, *h.f, false);
+    ++budget_writes_;
+  }
 }
 
 ByteRegionRef FileSink::by_reference(std::span<const uint8_t> bytes) const {
@@ -105,8 +148,10 @@ void FileSink::append_copy(DirFile& f, uint64_t offset, std::span<const uint8_t>
     f.pending_offset = offset;
     // A stream that fills whole chunks gets a recycled chunk-sized buffer
     // (no growing, no fresh pages); short flows keep small vectors.
+    // Not when many such buffers would eat the budget.
     if (f.pending.capacity() < opt_.chunk_bytes &&
-        (bytes.size() >= opt_.chunk_bytes / 4 || f.end >= opt_.chunk_bytes)) {
+        (bytes.size() >= opt_.chunk_bytes / 4 || f.end >= opt_.chunk_bytes) &&
+        pending_bytes_ + opt_.chunk_bytes * 2 <= opt_.pending_budget / 4) {
       f.pending = writer_->take_buffer(std::max(opt_.chunk_bytes * 2, bytes.size()));
     }
   }
@@ -153,11 +198,13 @@ void FileSink::on_data(const Connection& c, Dir d, uint64_t offset,
                   static_cast<long long>(ts % kNanosPerSecond / 1000), bytes.size());
     f.index += line;
   }
+  recharge(f);
   if (f.views.empty() ? f.pending.size() >= opt_.chunk_bytes
                       : f.pending.size() + f.view_bytes >= opt_.view_batch ||
                             f.views.size() >= FileWriter::kMaxViews) {
     submit(id, f, false);
   }
+  if (pending_bytes_ > opt_.pending_budget) shed();
 }
 
 void FileSink::on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length,

@@ -4,6 +4,12 @@
 // FileWriter in chunks (a short flow: one job that creates, writes and
 // closes its file). Data goes to its stream offset, so a hole in the
 // capture is a hole in the file (zero-filled, sparse).
+//
+// The bytes gathered in all connections together are bounded by
+// `pending_budget`: past it, the largest pending buffers are handed to
+// the writers until half the budget is left, so memory stays bounded
+// however many connections are open at once (each then writes in smaller
+// pieces, as tcpflow writes every segment).
 #pragma once
 
 #include <memory>
@@ -33,6 +39,11 @@ struct FileSinkOptions {
   const CurrentRegion* current = nullptr;
   size_t view_at_least = 16u << 10;  ///< smaller pieces are copied all the same
   size_t view_batch = 256u << 10;    ///< bytes by reference per write
+  /// Memory of the copied bytes (and -I lines) gathered in all directions
+  /// together before the largest are written (bytes by reference are the
+  /// capture's, counted there).
+  size_t pending_budget = kDefaultPendingBudget;
+  static constexpr size_t kDefaultPendingBudget = 16u << 20;
 };
 
 class FileSink : public Sink {
@@ -62,6 +73,11 @@ class FileSink : public Sink {
                     : std::string();
   }
   uint64_t files_written() const { return writer_->files_created(); }
+  /// Memory held by pending buffers now (their capacity), and at most so far.
+  size_t pending_bytes() const { return pending_bytes_; }
+  size_t peak_pending_bytes() const { return peak_pending_; }
+  /// Buffers written early because the budget was reached.
+  uint64_t budget_writes() const { return budget_writes_; }
 
  private:
   struct DirFile {
@@ -79,6 +95,7 @@ class FileSink : public Sink {
     size_t view_bytes = 0;
     ByteRegionRef view_region;
     std::string index;
+    size_t charged = 0;        // of pending_bytes_: the capacities of pending and index
   };
   struct ConnFiles {
     DirFile dir[2];
@@ -92,6 +109,11 @@ class FileSink : public Sink {
   void append_copy(DirFile& f, uint64_t offset, std::span<const uint8_t> bytes);
   /// `mtime`: a final job's file time (0: none).
   void submit(uint64_t id, DirFile& f, bool final, Timestamp mtime = 0);
+  /// Counts the memory `f` holds now in pending_bytes_.
+  void recharge(DirFile& f);
+  /// Over the budget: writes the largest pending buffers until half of it
+  /// is left.
+  void shed();
 
   FileSinkOptions opt_;
   bool names_unique_ = false;  // the template tells every connection apart
@@ -103,6 +125,9 @@ class FileSink : public Sink {
   // direction's data hands them to the writer first.
   DirFile* viewing_ = nullptr;
   uint64_t viewing_id_ = 0;
+  size_t pending_bytes_ = 0;
+  size_t peak_pending_ = 0;
+  uint64_t budget_writes_ = 0;
 };
 
 }  // namespace tcpscribe

@@ -38,6 +38,7 @@ expect 1 "tcpscribe: -b takes a whole number of 1 or more, not '-1'" -- "$bin" -
 expect 1 "tcpscribe: -b takes a whole number of 1 or more, not '0'" -- "$bin" -r "$r1" -c -b 0
 expect 1 "tcpscribe: --max-buffer takes a whole number from 1 to 1048576, not '0'" -- "$bin" -r "$r1" -c --max-buffer 0
 expect 1 "tcpscribe: --max-flow-buffer takes a whole number from 1 to 1048576, not '0'" -- "$bin" -r "$r1" -c --max-flow-buffer 0
+expect 1 "tcpscribe: --max-file-buffer takes a whole number from 1 to 1048576, not '0'" -- "$bin" -r "$r1" -c --max-file-buffer 0
 expect 1 "tcpscribe: -f takes a whole number from 1 to 16777216, not '0'" -- "$bin" -r "$r1" -c -f 0
 expect 1 "tcpscribe: --snaplen takes a whole number from 1 to 262144, not '0'" -- "$bin" -r "$r1" -c --snaplen 0
 expect 1 "tcpscribe: --writer-threads takes a whole number from 0 to 64, not '1.5'" -- "$bin" -r "$r1" -c --writer-threads 1.5

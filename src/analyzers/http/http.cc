@@ -89,6 +89,11 @@ struct HttpAnalyzer::Side final : HttpParserEvents {
   void on_error(uint64_t offset, const std::string& what, Timestamp ts) override;
 
   void start_body(const BodyFraming& f);
+  /// A response to a request delivered early: parsed into `interim`
+  /// (its body still extracted), paired with nothing.
+  BodyFraming early_response(HttpHead& head, uint64_t offset, Timestamp start_ts, Timestamp ts);
+  /// Counts memory `t` holds while undelivered.
+  void charge(HttpTransaction& t, size_t bytes);
   void take_decoded(std::span<const uint8_t> bytes);
   void write(std::span<const uint8_t> bytes);
   /// The current message's body file, created on first use.
@@ -99,7 +104,10 @@ struct HttpAnalyzer::Side final : HttpParserEvents {
   Dir dir;
   HttpStreamParser parser;
   HttpMessage* msg = nullptr;  // the message being parsed (in conn.txns, or interim)
-  HttpMessage interim;         // 1xx responses are parsed here and dropped
+  HttpTransaction* txn = nullptr;  // msg's transaction (deque elements do not move)
+  // 1xx responses, and responses to requests delivered early (the pending
+  // caps), are parsed here and dropped.
+  HttpMessage interim;
   uint32_t numbers = 0;
   bool ended = false;
   // Body of the current message.
@@ -128,7 +136,38 @@ struct HttpAnalyzer::Conn {
   bool resume_pending = false;
   bool resume_tunnel = false;
   CloseReason why = CloseReason::kEndOfInput;
+  size_t held_bytes = 0;       // memory of txns (estimate), for max_pending_bytes
+  // Requests delivered unanswered by a pending cap, oldest first: the next
+  // responses are theirs (parsed, not paired with later requests).
+  struct Early {
+    std::string method;
+    uint32_t index;
+  };
+  std::deque<Early> early;
+  uint64_t delivered_early = 0;
 };
+
+namespace {
+
+/// Heap bytes of a string (beyond the small-string buffer), malloc's
+/// header and rounding included.
+size_t heap_of(const std::string& s) { return s.capacity() > 15 ? (s.capacity() + 32) & ~size_t{15} : 0; }
+
+/// Memory a parsed head holds: a short header line on the wire costs its
+/// HttpHeader (64 bytes) and its strings' allocations.
+size_t head_memory(const HttpHead& h) {
+  size_t n = heap_of(h.method) + heap_of(h.target) + heap_of(h.reason) + heap_of(h.version) +
+             h.headers.capacity() * sizeof(HttpHeader);
+  for (const HttpHeader& x : h.headers) n += heap_of(x.name) + heap_of(x.value);
+  return n;
+}
+
+}  // namespace
+
+void HttpAnalyzer::Side::charge(HttpTransaction& t, size_t bytes) {
+  t.held_bytes += bytes;
+  conn.held_bytes += bytes;
+}
 
 BodyFraming HttpAnalyzer::Side::on_head(HttpHead& head, uint64_t offset, Timestamp start_ts,
                                         Timestamp ts) {
@@ -139,8 +178,10 @@ BodyFraming HttpAnalyzer::Side::on_head(HttpHead& head, uint64_t offset, Timesta
     interim.present = true;
     interim.head = std::move(head);
     msg = &interim;
+    txn = nullptr;
     return {BodyFraming::Kind::kNone, 0};
   }
+  if (!request && !conn.early.empty()) return early_response(head, offset, start_ts, ts);
   if (request) {
     // A response delivered before its request (the request's stream had a
     // hole) takes a request that started before it.
@@ -162,10 +203,13 @@ BodyFraming HttpAnalyzer::Side::on_head(HttpHead& head, uint64_t offset, Timesta
     conn.txns.emplace_back();
     t = &conn.txns.back();
     t->index = ++conn.count;
+    charge(*t, sizeof(HttpTransaction));
   }
   HttpMessage& m = request ? t->request : t->response;
   m.present = true;
   m.head = std::move(head);
+  charge(*t, head_memory(m.head));
+  txn = t;
   m.number = ++numbers;
   m.offset = offset;
   m.start_ts = start_ts;
@@ -208,6 +252,29 @@ BodyFraming HttpAnalyzer::Side::on_head(HttpHead& head, uint64_t offset, Timesta
     }
   }
   if (!m.head.truncated) start_body(f);
+  return f;
+}
+
+BodyFraming HttpAnalyzer::Side::early_response(HttpHead& head, uint64_t offset,
+                                               Timestamp start_ts, Timestamp ts) {
+  const Conn::Early e = std::move(conn.early.front());
+  conn.early.pop_front();
+  interim = HttpMessage();
+  interim.present = true;
+  interim.head = std::move(head);
+  interim.number = ++numbers;
+  interim.offset = offset;
+  interim.start_ts = start_ts;
+  interim.head_ts = interim.end_ts = ts;
+  msg = &interim;
+  txn = nullptr;
+  const BodyFraming f = framing_for(interim.head, e.method);
+  if (conn.hold_index == e.index || f.kind == BodyFraming::Kind::kTunnel) {
+    conn.resume_pending = true;
+    conn.resume_tunnel = f.kind == BodyFraming::Kind::kTunnel;
+    conn.hold_index = 0;
+  }
+  if (!interim.head.truncated) start_body(f);
   return f;
 }
 
@@ -323,6 +390,7 @@ void HttpAnalyzer::Side::on_message_end(const MessageEnd& end, Timestamp ts) {
   }
   m.has_text = text_ok && m.complete && (!decoder || m.decoded);
   if (!m.has_text) std::string().swap(m.body_text);
+  if (txn) charge(*txn, heap_of(m.body_text));
   if (file) {
     if (!file->close() && an.error_.empty()) an.error_ = file->error();
     if (file->created()) {
@@ -334,6 +402,7 @@ void HttpAnalyzer::Side::on_message_end(const MessageEnd& end, Timestamp ts) {
   file.reset();
   decoding = write_decoded = text_ok = false;
   msg = nullptr;
+  txn = nullptr;
   if (an.opt_.out && an.opt_.decode_view) {
     Timestamp latency = -1;
     for (const HttpTransaction& t : conn.txns) {
@@ -451,6 +520,12 @@ void HttpAnalyzer::on_close(const Connection& c, CloseReason why) {
     }
   }
   deliver_ready(c, k, true);
+  if (k.delivered_early > 1) {
+    report(c, Dir::kClientToServer, c.last_ts, 0, 0,
+           std::to_string(k.delivered_early) +
+               " transactions in all were delivered before their responses (pending-transaction "
+               "cap)");
+  }
   conns_.erase(it);
   current_ = nullptr;
 }
@@ -460,6 +535,11 @@ void HttpAnalyzer::finish() {
     const Connection info = conns_.begin()->second->info;
     on_close(info, CloseReason::kEndOfInput);
   }
+}
+
+size_t HttpAnalyzer::pending_bytes(uint64_t id) const {
+  auto it = conns_.find(id);
+  return it == conns_.end() ? 0 : it->second->held_bytes;
 }
 
 bool HttpAnalyzer::tells(const Connection& c, const Finding& f) const {
@@ -474,6 +554,7 @@ void HttpAnalyzer::deliver_ready(const Connection& c, Conn& k, bool closing) {
     HttpTransaction& t = k.txns.front();
     const bool busy = k.side[0]->msg == &t.request || k.side[1]->msg == &t.response;
     bool ready = closing;
+    bool over = false;
     if (!ready && !busy) {
       if (!t.request.present) {
         // A response without request is final once anything follows it.
@@ -481,12 +562,31 @@ void HttpAnalyzer::deliver_ready(const Connection& c, Conn& k, bool closing) {
       } else {
         ready = t.request.ended && t.response.present && t.response.ended;
       }
-      ready = ready || k.txns.size() > opt_.max_pending;
+      over = !ready && (k.txns.size() > opt_.max_pending || k.held_bytes > opt_.max_pending_bytes);
     }
-    if (!ready) break;
+    if (!ready && !over) break;
+    if (over) deliver_early(c, k, t);
     deliver(c, k, t);
+    k.held_bytes -= t.held_bytes;
     k.txns.pop_front();
   }
+}
+
+void HttpAnalyzer::deliver_early(const Connection& c, Conn& k, HttpTransaction& t) {
+  t.delivered_early = true;
+  if (t.request.present && !t.response.present) {
+    k.early.push_back({t.request.head.method, t.index});
+  }
+  if (k.delivered_early++ > 0) return;
+  const HttpMessage& m = t.request.present ? t.request : t.response;
+  report(c, t.request.present ? Dir::kClientToServer : Dir::kServerToClient, m.start_ts,
+         m.offset, 0,
+         std::to_string(k.txns.size()) + " transactions waiting for their responses hold " +
+             std::to_string(k.held_bytes) + " bytes of parsed messages (caps: " +
+             std::to_string(opt_.max_pending) + " transactions, " +
+             std::to_string(opt_.max_pending_bytes) + " bytes per connection): from " +
+             describe(m) + " on, the oldest are delivered unanswered and their responses are "
+             "not paired");
 }
 
 void HttpAnalyzer::report(const Connection& c, Dir d, Timestamp ts, uint64_t offset,
@@ -533,6 +633,8 @@ void HttpAnalyzer::deliver(const Connection& c, Conn& k, HttpTransaction& t) {
       text += "; it was never answered";
     }
     report(c, kC2S, rq.start_ts, rq.offset, rq.wire_size(), std::move(text));
+  } else if (t.delivered_early && !rs.present) {
+    // Told once for the connection (deliver_early), and counted at its close.
   } else if (const uint64_t missing = k.server_missing + c.analysis.unseen_acked[index_of(kS2C)];
              !rs.present && missing > 0) {
     // The response may be in bytes of the server the capture lacks (a gap,
@@ -563,7 +665,9 @@ void HttpAnalyzer::deliver(const Connection& c, Conn& k, HttpTransaction& t) {
     std::string why;
     if (!rs.present && rq.present) {
       const uint64_t missing = k.server_missing + c.analysis.unseen_acked[index_of(kS2C)];
-      if (t.after_server_close) {
+      if (t.delivered_early) {
+        why = "delivered before its response (pending-transaction cap)";
+      } else if (t.after_server_close) {
         why = std::string("sent after the server closed (") + (k.server_reset ? "RST" : "FIN") + ")";
       } else if (missing > 0) {
         why = "the capture lacks " + std::to_string(missing) + " bytes the server sent";

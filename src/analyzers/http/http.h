@@ -37,6 +37,10 @@ struct HttpOptions {
   size_t max_head_bytes = 64u << 10;  ///< a head (or trailer block) longer than this is an error
   size_t max_text_bytes = 0;       ///< decoded bodies up to this size are kept (HAR text)
   size_t max_pending = 1000;       ///< transactions held per connection before forced delivery
+  /// Memory of the transactions held per connection (parsed heads: a head
+  /// costs up to ~15x its bytes on the wire; kept body texts) before the
+  /// oldest is delivered unanswered, with a finding.
+  size_t max_pending_bytes = 4u << 20;
   /// Where exchange records (--messages) and, with decode_view, console
   /// messages (--decode) go; null: neither is built.
   AnalyzerOutput* out = nullptr;
@@ -84,6 +88,10 @@ struct HttpTransaction {
   bool after_close_header = false;  ///< request sent after a message said "Connection: close"
   bool after_server_close = false;  ///< request sent after the server's FIN/RST
   std::string close_note;       ///< which message said close / how the server closed
+  size_t held_bytes = 0;        ///< memory held while undelivered (estimate)
+  /// Delivered before its response came because a pending cap was reached
+  /// (the response, if it comes, is not paired with it).
+  bool delivered_early = false;
 
   /// The absolute URL: http:// + Host (or the server address) + target.
   std::string url() const;
@@ -117,6 +125,9 @@ class HttpAnalyzer : public ProtocolAnalyzer {
     uint64_t findings = 0;
   };
   const Stats& stats() const { return stats_; }
+  /// Memory held by connection `id`'s undelivered transactions (0 when
+  /// it has none), as HttpOptions::max_pending_bytes counts it.
+  size_t pending_bytes(uint64_t id) const;
   /// The first body-file write error, empty while all is well.
   const std::string& error() const { return error_; }
   bool failed() const { return !error_.empty(); }
@@ -131,6 +142,9 @@ class HttpAnalyzer : public ProtocolAnalyzer {
   void after_parse(const Connection& c, Conn& k);
   void deliver_ready(const Connection& c, Conn& k, bool closing);
   void deliver(const Connection& c, Conn& k, HttpTransaction& t);
+  /// `t` goes out before its response because a pending cap was reached
+  /// (reported once per connection, with a finding).
+  void deliver_early(const Connection& c, Conn& k, HttpTransaction& t);
   void report(const Connection& c, Dir d, Timestamp ts, uint64_t offset, uint64_t length,
               std::string text, bool alarm = true);
   std::string body_path(const Connection& c, Dir d, uint32_t number);

@@ -240,9 +240,14 @@ void FlowTable::process(Entry& e, const Segment& s) {
   // earlier data.
   if (!rs.has_base() &&
       (s.has(tcp_flags::kSyn) || s.payload_len + s.missing_len > 0)) {
-    rs.set_base(data_seq);
+    // A FIN before any byte already ended the direction, and its shutdown
+    // was told: the stream stays empty, and what comes now lies past its
+    // end (or before its start).
+    const bool ended = e.pending_fin[di] && e.shut[di];
+    const uint32_t base = ended ? *e.pending_fin[di] : data_seq;
+    rs.set_base(base);
     e.base_known[di] = true;
-    e.base_seq[di] = data_seq;
+    e.base_seq[di] = base;
     if (e.pending_fin[di]) rs.set_end(*e.pending_fin[di]);
   }
 
@@ -292,6 +297,7 @@ void FlowTable::process(Entry& e, const Segment& s) {
     const size_t held_before = e.buffered();
     DirOutput out(*this, e, d);
     e.streams[di].flush_all(s.ts, out);
+    e.streams[di].seal();
     buffered_ -= held_before - e.buffered();
     e.shut[di] = true;
     for (Sink* sink : sinks_) sink->on_shutdown(e.conn, d, true, s.ts);

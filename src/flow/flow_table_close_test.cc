@@ -203,5 +203,54 @@ TEST_P(Reassembly, ResetDeliversWhatItsDirectionHeldBeforeTheShutdown) {
   EXPECT_EQ(only(r).reason, CloseReason::kRst);
 }
 
+// Found by fuzz/fuzz_flow: once a direction's shutdown is told, nothing
+// more of it reaches the sinks, whatever arrives later.
+struct OrderSink : RecordingSink {
+  void on_data(const Connection& c, Dir d, uint64_t off, std::span<const uint8_t> b,
+               Timestamp ts) override {
+    events.push_back("data " + std::to_string(index_of(d)) + " " + std::to_string(off));
+    RecordingSink::on_data(c, d, off, b, ts);
+  }
+  void on_gap(const Connection& c, Dir d, uint64_t off, uint64_t len, Timestamp ts) override {
+    events.push_back("gap " + std::to_string(index_of(d)) + " " + std::to_string(off));
+    RecordingSink::on_gap(c, d, off, len, ts);
+  }
+  void on_shutdown(const Connection& c, Dir d, bool reset, Timestamp ts) override {
+    events.push_back("shutdown " + std::to_string(index_of(d)) + (reset ? " reset" : ""));
+    RecordingSink::on_shutdown(c, d, reset, ts);
+  }
+  std::vector<std::string> events;
+};
+
+TEST_P(Reassembly, AFinBeforeAnyByteEndsTheDirection) {
+  // Picked up midstream: the client's first packet is a bare FIN, then it
+  // sends bytes beyond it (garbage, or a second stream on the same tuple).
+  std::vector<std::vector<uint8_t>> f;
+  f.push_back(k.frame(false, ss(0), cs(0), P | A, "resp"));
+  f.push_back(k.frame(true, cs(0), ss(4), F | A));
+  f.push_back(k.frame(true, cs(1), ss(4), P | A, "late"));
+  OrderSink r;
+  run_frames(f, r);
+  EXPECT_EQ(r.events, (std::vector<std::string>{"data 1 0", "shutdown 0"})) << ::testing::PrintToString(r.events);
+}
+
+TEST_P(Reassembly, NothingFollowsAResetWhileThePeerStillHasHoles) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(false, ss(4), cs(0), P | A, "late"));   // the server's 0..3 missing
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "ab"));
+  f.push_back(k.frame(true, cs(2), ss(0), R | A));             // the client resets
+  f.push_back(k.frame(true, cs(5000), ss(0), F | A, "xyz"));   // then a FIN far beyond
+  f.push_back(k.frame(true, cs(2), ss(0), P | A, "cd"));       // and bytes after the reset
+  OrderSink r;
+  run_frames(f, r);
+  std::vector<std::string> client;
+  for (const std::string& e : r.events) {
+    if (e.compare(e.find(' ') + 1, 1, "0") == 0) client.push_back(e);  // direction 0
+  }
+  EXPECT_EQ(client, (std::vector<std::string>{"data 0 0", "shutdown 0 reset"}))
+      << ::testing::PrintToString(r.events);
+}
+
 }  // namespace
 }  // namespace tcpscribe

@@ -36,7 +36,24 @@ AddResult StreamReassembler::add(uint32_t seq, const uint8_t* data, uint32_t len
     }
     offset = 0;
   }
-  const auto start = static_cast<uint64_t>(offset);
+  auto start = static_cast<uint64_t>(offset);
+  if (end_) {
+    // Past the end of the stream: a second FIN's data, garbage.
+    const uint64_t limit = std::max(*end_, next_);
+    if (start >= limit) {
+      r.after_end = uint64_t{len} + missing;
+      return r;
+    }
+    const uint64_t room = limit - start;
+    if (len > room) {
+      r.after_end = len - room + missing;
+      len = static_cast<uint32_t>(room);
+      missing = 0;
+    } else if (uint64_t{len} + missing > room) {
+      r.after_end = len + missing - room;
+      missing = static_cast<uint32_t>(room - len);
+    }
+  }
   if (pieces_.empty() && start <= next_ && start + len > next_) {
     // The common case, in-order data with nothing waiting: straight out,
     // without a trip through the buffer.
@@ -184,7 +201,26 @@ bool StreamReassembler::is_keep_alive(uint32_t seq, uint32_t len) const {
 void StreamReassembler::set_end(uint32_t seq) {
   if (end_) return;
   const int64_t o = offset_of(seq);
-  if (o >= 0) end_ = static_cast<uint64_t>(o);
+  if (o < 0) return;
+  end_ = static_cast<uint64_t>(o);
+  // What waits beyond the end would reach the sinks after the shutdown.
+  const uint64_t limit = std::max(*end_, next_);
+  auto it = pieces_.lower_bound(limit);
+  if (it != pieces_.begin()) {
+    auto prev = std::prev(it);
+    Piece& p = prev->second;
+    if (prev->first + p.length > limit) {
+      const uint64_t keep = limit - prev->first;
+      buffered_ -= piece_cost(p.bytes.size());
+      if (!p.bytes.empty()) p.bytes.resize(keep);
+      p.length = keep;
+      buffered_ += piece_cost(p.bytes.size());
+    }
+  }
+  while (it != pieces_.end()) {
+    buffered_ -= piece_cost(it->second.bytes.size());
+    it = pieces_.erase(it);
+  }
 }
 
 }  // namespace tcpscribe

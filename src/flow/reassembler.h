@@ -37,6 +37,7 @@ struct AddResult {
   uint64_t old_bytes = 0;        ///< bytes already seen (retransmitted)
   bool conflict = false;         ///< some old byte differed from the first copy
   bool before_start = false;     ///< data before the stream's first byte (dropped)
+  uint64_t after_end = 0;        ///< bytes beyond the direction's FIN/RST (dropped)
 };
 
 class StreamReassembler {
@@ -69,8 +70,14 @@ class StreamReassembler {
   /// byte expected. Its byte is not stream data.
   bool is_keep_alive(uint32_t seq, uint32_t len) const;
 
-  /// Records a FIN (or RST) at `seq`; the first one wins.
+  /// Records a FIN (or RST) at `seq`; the first one wins. Nothing at or
+  /// beyond it (or beyond what was already delivered, if that is further)
+  /// is taken from then on, and what waits there is dropped: the
+  /// direction's stream ends there, so its shutdown is its last event.
   void set_end(uint32_t seq);
+  /// The direction ended where its delivered bytes end (a RST, after
+  /// flush_all): nothing later is taken, a FIN seen later included.
+  void seal() { end_ = next_; }
   std::optional<uint64_t> end_offset() const { return end_; }
   /// All bytes before the FIN/RST have been delivered.
   bool complete() const { return end_ && next_ >= *end_; }

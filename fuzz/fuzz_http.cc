@@ -137,7 +137,7 @@ struct OutputText : AnalyzerOutput {
   }
   void exchange(const Connection&, const ExchangeRecord& r) override {
     exchanges += "\nexchange " + r.proto + " " + std::to_string(r.ts) + " " + std::to_string(r.end) +
-            " " + std::to_string(r.latency) + " " + r.error_json;
+            " " + (r.latency ? std::to_string(*r.latency) : std::string("none")) + " " + r.error_json;
     for (const auto& [k, v] : r.fields) exchanges += " " + k + "=" + v;
   }
   void message(const Connection&, const DecodedMessage& m) override {

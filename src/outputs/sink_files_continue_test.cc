@@ -44,6 +44,7 @@ void run_parts(int dirfd, const std::string& outdir, size_t threads) {
   sink.on_close(rest, CloseReason::kEndOfInput);
   sink.finish();
   EXPECT_TRUE(sink.error().empty()) << sink.error();
+  EXPECT_EQ(sink.files_written(), 2u);  // continued files are not new ones
 }
 
 TEST(FileSink, ContinuedConnectionAppendsToItsFiles) {

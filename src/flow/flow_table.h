@@ -119,6 +119,8 @@ class FlowTable {
   void stream_segment(Entry& e, Dir d, const Segment& s, uint32_t data_seq);
   void feed(Entry& e, Dir d, const Segment& s, uint32_t data_seq);
   void reject_out_of_window(Entry& e, Dir d, const WindowGuard::Held& h);
+  /// A segment more than any window behind its stream (a 2^31 jump).
+  void leave_out_jump(Entry& e, Dir d, const Segment& s, uint32_t data_seq);
   /// Delivers what is buffered (holes become gaps), sends the shutdowns.
   void end_streams(Entry& e, Timestamp ts);
   /// Both FINs or a RST: streams end now, on_close after close_delay.

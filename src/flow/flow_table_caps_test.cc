@@ -121,5 +121,35 @@ TEST_P(Reassembly, RecordsOfFinishedTuplesAreBounded) {
   core.finish();
 }
 
+// A sequence jump of exactly 2^31 mid-stream: the later data and the FIN
+// cannot be placed (they look 2 GiB old). They are left out, and a finding
+// says where; the stats count the segments.
+TEST_P(Reassembly, SequenceJumpOfTwoToThe31IsReported) {
+  constexpr uint32_t kJump = 0x80000000u;
+  RecordingSink r;
+  PacketCore core(testing::core_config(), {&r});
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "abc"));
+  f.push_back(k.frame(true, cs(3) + kJump, ss(0), P | A, "def"));
+  f.push_back(k.frame(true, cs(6) + kJump, ss(0), P | A, "ghi"));
+  f.push_back(k.frame(true, cs(9) + kJump, ss(0), F | A));
+  testing::feed_frames(core, f);
+  core.finish();
+  const auto& c = only(r);
+  EXPECT_EQ(c.dir[0].bytes, "abc");
+  EXPECT_EQ(c.info.dir[0].dropped_bytes, 6u);
+  EXPECT_EQ(core.flow_stats().out_of_window, 3u);
+  int jumps = 0;
+  for (const auto& [id, fd] : r.findings) {
+    if (fd.kind != Finding::Kind::kOutOfWindow) continue;
+    ++jumps;
+    EXPECT_EQ(fd.offset, 3u);
+    EXPECT_EQ(fd.dir, Dir::kClientToServer);
+    EXPECT_NE(fd.text.find("jumped by 2147483648 at offset 3"), std::string::npos) << fd.text;
+  }
+  EXPECT_EQ(jumps, 1);
+}
+
 }  // namespace
 }  // namespace tcpscribe

@@ -69,33 +69,6 @@ struct FlowKey {
   }
 };
 
-struct FlowKeyHash {
-  // Deliberately not noexcept: in a std::unordered_map libstdc++ then stores
-  // each node's hash in the node, so a lookup compares hashes before keys
-  // and never recomputes the hash of every node it passes in a bucket. (The
-  // flow table's per-packet index, flow_index.h, keeps hashes in its slots.)
-  size_t operator()(const FlowKey& k) const {
-    // Fold the addresses and ports into 64-bit words, each through a
-    // splitmix64 finalizer: cheap, and every input bit reaches every output
-    // bit (bucket indices use the low bits).
-    auto mix = [](uint64_t x) {
-      x ^= x >> 30;
-      x *= 0xbf58476d1ce4e5b9ULL;
-      x ^= x >> 27;
-      x *= 0x94d049bb133111ebULL;
-      return x ^ (x >> 31);
-    };
-    uint64_t w[4];
-    std::memcpy(w, k.lo.addr.bytes.data(), 16);
-    std::memcpy(w + 2, k.hi.addr.bytes.data(), 16);
-    uint64_t h = mix(w[0] ^ (uint64_t{k.lo.port} << 48 | uint64_t{k.hi.port} << 32));
-    h = mix(h ^ w[1]);
-    h = mix(h ^ w[2]);
-    h = mix(h ^ w[3]);
-    return static_cast<size_t>(h);
-  }
-};
-
 /// "1.2.3.4" or "2001:db8::1" (inet_ntop form).
 std::string format_addr(const IpAddr& a);
 /// tcpflow's file-name form: "001.002.003.004" for IPv4, inet_ntop for IPv6.

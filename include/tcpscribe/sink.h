@@ -124,6 +124,10 @@ struct Connection {
   Timestamp syn_ts = 0;      ///< client's first SYN (0: not seen)
   Timestamp synack_ts = 0;   ///< server's first SYN-ACK (0: not seen)
   uint64_t previous_id = UINT64_MAX;  ///< the connection this one reused the tuple of
+  /// Its files continue (are appended to) earlier ones of the same name:
+  /// the rest of a connection --max-flows evicted (previous_id is that
+  /// part), or a tuple whose record was dropped (retired_tuples.h).
+  bool continues = false;
   DirectionStats dir[2];
   TcpAnalysis analysis;
 

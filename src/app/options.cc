@@ -67,7 +67,7 @@ po::options_description visible_options() {
     ("quiet,q", "no warnings, no progress line")
     ("verbose,v", "statistics and details on stderr (and routine findings)")
     ("color", po::value<std::string>(), "console colors: auto (default), always, never; NO_COLOR disables auto")
-    ("max-flows", po::value<std::string>(), "open connections held at once before the oldest is closed (default 1000000)")
+    ("max-flows", po::value<std::string>(), "open connections held at once before the least recently active is evicted (its later packets continue its files; default 1000000)")
     ("max-buffer", po::value<std::string>(), "MiB of out-of-order data held in all (default 256)")
     ("max-flow-buffer", po::value<std::string>(), "MiB of out-of-order data held per direction (default 16)")
     ("max-file-buffer", po::value<std::string>(), "MiB of flow-file data gathered in memory in all before the largest pieces are written (default 16)")

@@ -11,8 +11,8 @@
 namespace tcpscribe {
 namespace {
 
-void print_stats(const DecodeStats& d, const FlowTableStats& f, uint64_t files,
-                 uint64_t late) {
+void print_stats(const DecodeStats& d, const FlowTableStats& f, const FragmentStats& fr,
+                 uint64_t files, uint64_t late) {
   diag::notef("%llu packets, %llu TCP segments, %llu connections "
                "(%llu on reused 4-tuples), %llu files; %llu packets came later than "
                "the reorder window could put back in time order",
@@ -45,6 +45,32 @@ void print_stats(const DecodeStats& d, const FlowTableStats& f, uint64_t files,
                static_cast<unsigned long long>(f.forced_flushes),
                static_cast<unsigned long long>(f.evicted),
                static_cast<unsigned long long>(f.idle_closed), f.peak_buffered);
+  diag::notef("caps: %llu evicted connections continued later, %llu records of finished "
+              "4-tuples dropped; IP fragments: %llu datagrams timed out, %llu evicted by "
+              "the fragment caps, %llu conflicting overlaps (first copy kept), %llu malformed",
+              static_cast<unsigned long long>(f.continued),
+              static_cast<unsigned long long>(f.retired_dropped),
+              static_cast<unsigned long long>(fr.timed_out),
+              static_cast<unsigned long long>(fr.evicted_for_limits),
+              static_cast<unsigned long long>(fr.overlaps_conflicting),
+              static_cast<unsigned long long>(fr.malformed));
+}
+
+// Caps that dropped or cut something say so even without -v.
+void warn_caps(const FlowTableStats& f, const FragmentStats& fr, size_t max_flows) {
+  if (f.evicted > 0) {
+    diag::warningf("%llu connections evicted at --max-flows %zu (%llu of them continued "
+                   "later in the same files); raise --max-flows",
+                   static_cast<unsigned long long>(f.evicted), max_flows,
+                   static_cast<unsigned long long>(f.continued));
+  }
+  if (fr.timed_out + fr.evicted_for_limits + fr.overlaps_conflicting > 0) {
+    diag::warningf("IP fragments: %llu datagrams timed out, %llu evicted by the fragment "
+                   "caps (their bytes are lost), %llu conflicting overlaps (first copy kept)",
+                   static_cast<unsigned long long>(fr.timed_out),
+                   static_cast<unsigned long long>(fr.evicted_for_limits),
+                   static_cast<unsigned long long>(fr.overlaps_conflicting));
+  }
 }
 
 }  // namespace
@@ -170,7 +196,7 @@ int Pipeline::finish() {
   }
   core_->finish();
   if (opt_.verbose) {
-    print_stats(core_->decode_stats(), core_->flow_stats(),
+    print_stats(core_->decode_stats(), core_->flow_stats(), core_->fragment_stats(),
                 outputs_->files_written(), core_->late_packets());
   }
   if (!opt_.quiet && core_->flow_stats().forced_flushes > 0) {
@@ -178,6 +204,7 @@ int Pipeline::finish() {
                  "out-of-order buffer was full (raise --max-flow-buffer/--max-buffer)",
                  static_cast<unsigned long long>(core_->flow_stats().forced_flushes));
   }
+  if (!opt_.quiet) warn_caps(core_->flow_stats(), core_->fragment_stats(), opt_.max_flows);
   return outputs_->finish(status_);
 }
 

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <iterator>
 
+#include "keyed_hash.h"
+
 namespace tcpscribe {
 namespace {
 
@@ -11,17 +13,6 @@ uint64_t load64(const uint8_t* p) {
   uint64_t v;
   std::memcpy(&v, p, sizeof v);
   return v;
-}
-
-// Murmur3's finalizer: full avalanche, so the low bits unordered_map uses
-// for bucketing depend on every input bit.
-uint64_t fmix64(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb93fe53a87ebULL;
-  h ^= h >> 33;
-  return h;
 }
 
 }  // namespace
@@ -36,19 +27,16 @@ size_t IpDefragmenter::KeyHash::operator()(const Key& k) const noexcept {
       (uint64_t{k.id} << 32) | (uint64_t{k.protocol} << 8) |
           (uint64_t{k.src.v6} << 1) | uint64_t{k.dst.v6},
   };
-  uint64_t h = seed;
-  for (uint64_t w : words) h = fmix64(h ^ w) * 0x9e3779b97f4a7c15ULL;
-  return static_cast<size_t>(fmix64(h));
+  return static_cast<size_t>(keyed_hash_words(seed, words));
 }
 
 IpDefragmenter::IpDefragmenter(FragmentLimits limits)
     : limits_(limits),
-      // Keys (addresses, ids) are chosen by whoever sends the fragments. A
-      // per-instance seed, taken from the ASLR-randomised object address,
-      // keeps colliding key sets from being precomputed. Nothing observable
-      // depends on hash order: expiry and eviction go by by_age_.
-      table_(0, KeyHash{fmix64(reinterpret_cast<uintptr_t>(this) ^
-                               0x243f6a8885a308d3ULL)}) {
+      // Keys (addresses, ids) are chosen by whoever sends the fragments:
+      // keyed with the run's random seed (keyed_hash.h), colliding key sets
+      // cannot be precomputed. Nothing observable depends on hash order:
+      // expiry and eviction go by by_age_.
+      table_(0, KeyHash{run_hash_seed()}) {
   // A cap of zero datagrams would leave nowhere to put the one being fed.
   if (limits_.max_datagrams == 0) limits_.max_datagrams = 1;
   if (limits_.timeout < 0) limits_.timeout = 0;

@@ -20,7 +20,7 @@ const char* to_string(CloseReason r) {
 }
 
 FlowTable::FlowTable(FlowTableLimits limits, std::vector<Sink*> sinks)
-    : limits_(limits), sinks_(std::move(sinks)) {}
+    : limits_(limits), sinks_(std::move(sinks)), retired_(limits.max_retired) {}
 
 FlowTable::~FlowTable() = default;
 
@@ -46,7 +46,7 @@ void lru_unlink(T*& head, T*& tail, T& e) {
 
 FlowTable::Entry* FlowTable::create(const FlowKey& key, const Segment& s,
                                     uint32_t reuse_index, uint64_t previous_id,
-                                    PrevEnd prev) {
+                                    PrevEnd prev, const RetiredTuple* cont, bool append) {
   auto e = std::make_unique<Entry>();
   e->key = key;
   const bool syn = s.has(tcp_flags::kSyn);
@@ -59,13 +59,19 @@ FlowTable::Entry* FlowTable::create(const FlowKey& key, const Segment& s,
   e->conn.reuse_index = reuse_index;
   e->conn.first_ts = s.ts;
   e->conn.last_ts = s.ts;
+  e->conn.continues = cont || append;
   Entry* raw = table_.insert(std::move(e));
   lru_push_back(lru_head_, lru_tail_, *raw);
-  ++stats_.connections;
-  if (reuse_index > 0) ++stats_.reused_tuples;
   raw->conn.previous_id = previous_id;
+  if (cont) {
+    continue_streams(*raw, *cont);
+    ++stats_.continued;
+  } else {
+    ++stats_.connections;
+    if (reuse_index > 0) ++stats_.reused_tuples;
+  }
   for (Sink* sink : sinks_) sink->on_open(raw->conn);
-  if (previous_id != UINT64_MAX) {
+  if (previous_id != UINT64_MAX && !cont) {
     Finding f;
     f.kind = Finding::Kind::kTupleReuse;
     f.ts = s.ts;
@@ -81,6 +87,61 @@ FlowTable::Entry* FlowTable::create(const FlowKey& key, const Segment& s,
     report(*raw, f);
   }
   return raw;
+}
+
+void FlowTable::continue_streams(Entry& e, const RetiredTuple& cont) {
+  // The same roles, and each stream going on where the evicted part's
+  // ended: offset 0 here is the end of its files (appended to).
+  e.conn.client = cont.client;
+  e.conn.server = e.key.lo == cont.client ? e.key.hi : e.key.lo;
+  e.client_syn = cont.syn_seen[0];
+  e.server_syn = cont.syn_seen[1];
+  e.client_isn = cont.isn[0];
+  e.server_isn = cont.isn[1];
+  for (int i = 0; i < 2; ++i) {
+    e.base_known[i] = cont.base_known[i];
+    e.base_seq[i] = cont.base_seq[i];
+    if (cont.seq_known[i]) e.streams[i].set_base(cont.next_seq[i]);
+  }
+}
+
+FlowTable::Identity FlowTable::identity_of(const RetiredTuple& r) {
+  Identity w;
+  w.id = r.last_id;
+  w.reuse_index = r.next_index - 1;
+  w.client = r.client;
+  w.client_syn = r.syn_seen[0];
+  w.server_syn = r.syn_seen[1];
+  w.client_isn = r.isn[0];
+  w.server_isn = r.isn[1];
+  for (int i = 0; i < 2; ++i) {
+    w.base_known[i] = r.base_known[i];
+    w.base_seq[i] = r.base_seq[i];
+  }
+  return w;
+}
+
+void FlowTable::retire(const Entry& e, CloseReason why) {
+  RetiredTuple r;
+  r.next_index = e.conn.reuse_index + 1;
+  r.last_id = e.conn.id;
+  if (why == CloseReason::kEvicted) {
+    r.evicted = true;
+    r.client = e.conn.client;
+    r.syn_seen[0] = e.client_syn;
+    r.syn_seen[1] = e.server_syn;
+    r.isn[0] = e.client_isn;
+    r.isn[1] = e.server_isn;
+    for (int i = 0; i < 2; ++i) {
+      r.base_known[i] = e.base_known[i];
+      r.base_seq[i] = e.base_seq[i];
+      if (!e.streams[i].has_base()) continue;
+      r.seq_known[i] = true;
+      r.next_seq[i] = e.streams[i].base() + static_cast<uint32_t>(e.streams[i].next_offset());
+    }
+  }
+  retired_.put(e.key, r);
+  stats_.retired_dropped = retired_.dropped();
 }
 
 bool FlowTable::starts_new_connection(const Identity& e, bool closed,
@@ -139,6 +200,7 @@ void FlowTable::on_segment(const Segment& s, bool may_open) {
   uint32_t reuse_index = 0;
   uint64_t previous_id = UINT64_MAX;
   PrevEnd prev = PrevEnd::kUnclean;
+  bool append = false;
   if (Entry* found = table_.find(key)) {
     Entry& e = *found;
     const Identity who = e.identity();
@@ -167,24 +229,43 @@ void FlowTable::on_segment(const Segment& s, bool may_open) {
     prev = t->who.clean ? PrevEnd::kClean : PrevEnd::kUnclean;
     lru_unlink(tomb_head_, tomb_tail_, *t);
     tombstones_.erase(key);
-  } else if (auto r = retired_counts_.find(key); r != retired_counts_.end()) {
-    reuse_index = r->second.next_index;
-    previous_id = r->second.last_id;
-    prev = r->second.clean ? PrevEnd::kClean : PrevEnd::kUnclean;
+  } else if (const RetiredTuple* r = retired_.find(key)) {
+    if (r->evicted && !starts_new_connection(identity_of(*r), false, s)) {
+      // The evicted connection's own later packets: it goes on, in the
+      // same files, rather than as a new connection per segment.
+      if (!may_open) {
+        ++stats_.ignored_segments;
+        return;
+      }
+      const RetiredTuple cont = *r;  // evicting below may drop the record
+      retired_.erase(key);
+      make_room(s.ts);
+      process(*create(key, s, cont.next_index - 1, cont.last_id, prev, &cont), s);
+      return;
+    }
+    reuse_index = r->next_index;
+    previous_id = r->last_id;
+    prev = r->clean ? PrevEnd::kClean : PrevEnd::kUnclean;
+  } else {
+    append = retired_.maybe_dropped(key);
   }
   if (!may_open) {
     ++stats_.ignored_segments;
     return;
   }
+  make_room(s.ts);
+  process(*create(key, s, reuse_index, previous_id, prev, nullptr, append), s);
+}
+
+void FlowTable::make_room(Timestamp ts) {
   if (table_.size() >= limits_.max_flows && closing_head_) {
     // A closing connection is done but for its late packets: it goes first.
-    close(*closing_head_, CloseReason::kFin, s.ts);
+    close(*closing_head_, CloseReason::kFin, ts);
   } else if (table_.size() >= limits_.max_flows && lru_head_) {
     // Evict the least recently active connection.
     ++stats_.evicted;
-    close(*lru_head_, CloseReason::kEvicted, s.ts);
+    close(*lru_head_, CloseReason::kEvicted, ts);
   }
-  process(*create(key, s, reuse_index, previous_id, prev), s);
 }
 
 void FlowTable::process(Entry& e, const Segment& s) {
@@ -345,8 +426,9 @@ void FlowTable::close(Entry& e, CloseReason why, Timestamp ts) {
   if (why == CloseReason::kIdle) ++stats_.idle_closed;
   const FlowKey key = e.key;
   if (why == CloseReason::kIdle || why == CloseReason::kEvicted) {
-    // Packets that come after this are a new connection on the tuple.
-    retired_counts_[key] = {e.conn.reuse_index + 1, e.conn.id, false};
+    // Packets that come after this are a new connection on the tuple (or,
+    // evicted, its continuation).
+    retire(e, why);
   } else {
     // A compact tombstone lets late packets (the last ACK, retransmitted
     // FINs) be recognised instead of opening a new, swapped flow.
@@ -378,7 +460,12 @@ void FlowTable::expire(Timestamp now) {
     Tombstone& t = *tomb_head_;
     if (now - t.closed_at <= limits_.closed_linger) break;
     const FlowKey key = t.key;
-    retired_counts_[key] = {t.who.reuse_index + 1, t.who.id, t.who.clean};
+    RetiredTuple r;
+    r.next_index = t.who.reuse_index + 1;
+    r.last_id = t.who.id;
+    r.clean = t.who.clean;
+    retired_.put(key, r);
+    stats_.retired_dropped = retired_.dropped();
     lru_unlink(tomb_head_, tomb_tail_, t);
     tombstones_.erase(key);  // destroys t
   }

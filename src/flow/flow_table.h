@@ -21,6 +21,7 @@
 
 #include "flow_index.h"
 #include "reassembler.h"
+#include "retired_tuples.h"
 #include "tcp_analysis.h"
 #include "tcpscribe/segment.h"
 #include "tcpscribe/sink.h"
@@ -42,6 +43,10 @@ struct FlowTableLimits {
   /// the hole is declared lost (captures reorder data and ACKs a little).
   uint32_t ack_proof_packets = 16;
   Timestamp ack_proof_time = kNanosPerSecond;
+  /// Tuples whose connection is gone remembered for numbering (c1, c2 ...)
+  /// and for continuing evicted connections; about 130 bytes each
+  /// (retired_tuples.h says what dropping one loses).
+  size_t max_retired = size_t{1} << 18;
 };
 
 struct FlowTableStats {
@@ -52,6 +57,10 @@ struct FlowTableStats {
   uint64_t ignored_segments = 0;    ///< -R: segments of connections not already open
   uint64_t forced_flushes = 0;      ///< holes declared lost because a buffer cap was hit
   uint64_t evicted = 0;             ///< connections closed because of max_flows
+  /// Evicted connections whose later packets continued them (same files);
+  /// not counted in `connections` again.
+  uint64_t continued = 0;
+  uint64_t retired_dropped = 0;     ///< tuple records dropped (retired_tuples.h)
   uint64_t idle_closed = 0;
   uint64_t bytes_before_start = 0;  ///< bytes from before a midstream pickup point
   uint64_t bytes_over_limit = 0;    ///< bytes beyond -b
@@ -82,6 +91,7 @@ class FlowTable {
   void finish();
 
   const FlowTableStats& stats() const { return stats_; }
+  size_t retired_tuples() const { return retired_.size(); }
   size_t open_connections() const { return table_.size(); }
 
  private:
@@ -92,8 +102,14 @@ class FlowTable {
 
   /// How the connection that had the tuple before ended.
   enum class PrevEnd : uint8_t { kOpen, kClean, kUnclean };
+  /// `cont`: the record of the evicted connection this one continues.
+  /// `append`: the tuple's record was dropped, its files are continued.
   Entry* create(const FlowKey& key, const Segment& s, uint32_t reuse_index,
-                uint64_t previous_id, PrevEnd prev);
+                uint64_t previous_id, PrevEnd prev, const RetiredTuple* cont = nullptr,
+                bool append = false);
+  void continue_streams(Entry& e, const RetiredTuple& cont);
+  static Identity identity_of(const RetiredTuple& r);
+  void retire(const Entry& e, CloseReason why);
   void note_shutdowns(Entry& e, Timestamp ts);
   void report(Entry& e, const Finding& f);
   bool starts_new_connection(const Identity& e, bool closed, const Segment& s) const;
@@ -103,6 +119,8 @@ class FlowTable {
   void stream_segment(Entry& e, Dir d, const Segment& s, uint32_t data_seq);
   void feed(Entry& e, Dir d, const Segment& s, uint32_t data_seq);
   void reject_out_of_window(Entry& e, Dir d, const WindowGuard::Held& h);
+  /// A segment more than any window behind its stream (a 2^31 jump).
+  void leave_out_jump(Entry& e, Dir d, const Segment& s, uint32_t data_seq);
   /// Delivers what is buffered (holes become gaps), sends the shutdowns.
   void end_streams(Entry& e, Timestamp ts);
   /// Both FINs or a RST: streams end now, on_close after close_delay.
@@ -112,6 +130,8 @@ class FlowTable {
   void enforce_buffer_caps(Entry& e, Timestamp ts);
   void flush_proven_holes(Entry& e, Timestamp ts);
   void advance_clock(Timestamp ts);
+  /// At --max-flows: a closing connection goes, else the least recently active.
+  void make_room(Timestamp ts);
 
   FlowTableLimits limits_;
   std::vector<Sink*> sinks_;
@@ -121,12 +141,7 @@ class FlowTable {
   Tombstone* tomb_head_ = nullptr;   // tombstones, oldest first (intrusive)
   Tombstone* tomb_tail_ = nullptr;
   /// Connections per tuple, for tuples whose entry has been dropped.
-  struct Retired {
-    uint32_t next_index;
-    uint64_t last_id;
-    bool clean;
-  };
-  std::unordered_map<FlowKey, Retired, FlowKeyHash> retired_counts_;
+  RetiredTuples retired_;
   // Open connections, least recently active first. Intrusive (Entry::lru_prev,
   // lru_next): moving the packet's connection to the end touches no list
   // node of its own.

@@ -54,6 +54,7 @@ struct FlowTable::Entry {
   // A FIN seen before its direction had a first byte to anchor offsets.
   std::optional<uint32_t> pending_fin[2];
   bool shut[2] = {false, false};  // on_shutdown sent
+  bool jump_reported[2] = {false, false};  // a sequence jump said (leave_out_jump)
   // Holes the peer has acknowledged past: proven lost unless they fill soon.
   uint64_t acked[2] = {0, 0};
   bool proof_pending[2] = {false, false};

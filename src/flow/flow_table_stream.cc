@@ -12,6 +12,13 @@ void FlowTable::feed(Entry& e, Dir d, const Segment& s, uint32_t data_seq) {
   DirectionStats& st = e.conn.dir[di];
   StreamReassembler& rs = e.streams[di];
   DirOutput out(*this, e, d);
+  // More than 1 GiB behind the stream (2^31 away looks like that): no
+  // retransmission can be, since no window is larger. Left out, and said.
+  if (rs.has_base() && static_cast<int64_t>(rs.next_offset()) - rs.offset_of(data_seq) >
+                           (int64_t{1} << 30)) {
+    leave_out_jump(e, d, s, data_seq);
+    return;
+  }
   if (s.payload_len + s.missing_len > 0 && !s.has(tcp_flags::kSyn | tcp_flags::kFin |
                                                   tcp_flags::kRst) &&
       rs.is_keep_alive(data_seq, s.payload_len + s.missing_len)) {
@@ -43,6 +50,28 @@ void FlowTable::feed(Entry& e, Dir d, const Segment& s, uint32_t data_seq) {
     const int64_t end = rs.offset_of(data_seq) + s.payload_len + s.missing_len;
     e.guard.accepted(di, end > 0 ? static_cast<uint64_t>(end) : 0);
   }
+}
+
+void FlowTable::leave_out_jump(Entry& e, Dir d, const Segment& s, uint32_t data_seq) {
+  ++stats_.out_of_window;
+  const int di = index_of(d);
+  const StreamReassembler& rs = e.streams[di];
+  e.conn.dir[di].dropped_bytes += s.payload_len + s.missing_len;
+  if (e.jump_reported[di]) return;  // one finding per direction
+  e.jump_reported[di] = true;
+  Finding f;
+  f.kind = Finding::Kind::kOutOfWindow;
+  f.dir = d;
+  f.ts = s.ts;
+  f.offset = rs.next_offset();
+  f.length = s.payload_len + s.missing_len;
+  const uint32_t jump = data_seq - (rs.base() + static_cast<uint32_t>(rs.next_offset()));
+  f.text = "sequence numbers jumped by " + std::to_string(jump) +
+           " at offset " + std::to_string(f.offset) +
+           " (more than any window back): this segment and later ones at those numbers" +
+           (s.has(tcp_flags::kFin) ? " (a FIN among them)" : "") +
+           " are left out of the stream (a corrupt or crafted capture)";
+  report(e, f);
 }
 
 void FlowTable::stream_segment(Entry& e, Dir d, const Segment& s, uint32_t data_seq) {

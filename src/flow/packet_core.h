@@ -64,6 +64,7 @@ class PacketCore {
 
   const DecodeStats& decode_stats() const { return decoder_.stats(); }
   const FlowTableStats& flow_stats() const { return table_.stats(); }
+  const FragmentStats& fragment_stats() const { return decoder_.defragmenter().stats(); }
   size_t open_connections() const { return table_.open_connections(); }
   /// Packets that came later than the reorder window could put back.
   uint64_t late_packets() const { return window_.late(); }

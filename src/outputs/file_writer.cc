@@ -339,11 +339,12 @@ int FileWriter::open_file(Worker& w, std::string_view path, bool create, bool ke
     return -1;
   }
   if (create) {
-    ++files_created_;
     if (keep) {
       struct stat st;
       if (fstat(fd, &st) == 0) base = static_cast<uint64_t>(st.st_size);
     }
+    // A continued file (kept, not empty) was counted when it was created.
+    if (!keep || base == 0) ++files_created_;
   }
   return fd;
 }

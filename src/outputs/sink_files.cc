@@ -61,11 +61,14 @@ FileSink::DirFile& FileSink::file_for(const Connection& c, Dir d) {
     // an earlier connection of this run produced (a template without %c)
     // is continued after what that connection wrote, on the same writer
     // thread so the two never race.
+    // Routed by name: a file continued later (a connection --max-flows
+    // evicted, then its later packets: Connection::continues) is written on
+    // the thread that wrote its start.
+    f.route = std::hash<std::string>{}(f.path);
     if (names_unique_) {
-      f.route = c.id;
+      f.continue_file = c.continues;
     } else {
-      f.route = std::hash<std::string>{}(f.path);
-      f.continue_file = !names_this_run_.insert(f.path).second;
+      f.continue_file = !names_this_run_.insert(f.path).second || c.continues;
     }
   }
   return f;

@@ -316,6 +316,21 @@ if [ $rc -eq 0 ] && [ "$n" -eq 300 ] && [ "$(head -c 15 "$tmp/many/$f")" = "conn
    [ "$(stat -c %s "$tmp/many/$f")" -eq 300 ] && grep -q 'conn 7 part 2;' "$tmp/many/$f"; then ok
 else bad "ulimit -n 64 with 300 open flows: exit $rc, $n files: $(head -2 "$tmp/err")"; fi
 
+# --max-flows evicting at every segment of interleaved traffic: each
+# connection's later packets continue its files (300 files, not one per
+# segment), one warning line counts it, the report says "evicted".
+"$bin" -r "$tmp/many.pcap" --max-flows 10 -o "$tmp/evict" --report "$tmp/evict.jsonl" 2>"$tmp/err"; rc=$?
+n=$(ls "$tmp/evict" | wc -l)
+f=$tmp/evict/010.001.000.008.30007-010.002.000.001.00080
+if [ $rc -eq 0 ] && [ "$n" -eq 300 ] && [ "$(stat -c %s "$f")" -eq 300 ] &&
+   [ "$(tr -d . <"$f")" = "conn 7 part 0;conn 7 part 1;conn 7 part 2;" ] &&
+   [ "$(grep -c . "$tmp/err")" -eq 1 ] &&
+   grep -q '^tcpscribe: warning: 1190 connections evicted at --max-flows 10 (900 of them continued later in the same files); raise --max-flows$' "$tmp/err" &&
+   [ "$(grep -c '"close_reason":"evicted"' "$tmp/evict.jsonl")" -eq 1190 ]; then ok
+else bad "--max-flows 10 on 300 interleaved flows: exit $rc, $n files, $(stat -c %s "$f") bytes: $(head -3 "$tmp/err")"; fi
+"$bin" -q -r "$tmp/many.pcap" --max-flows 10 -o "$tmp/evict_q" 2>"$tmp/err"
+[ ! -s "$tmp/err" ] && ok || bad "-q still warns about evictions: $(head -2 "$tmp/err")"
+
 # On a terminal the progress line is erased before console output is written
 # over it (one draw per 1024 packets at most 5 times a second); -q has none.
 if command -v script >/dev/null; then

@@ -35,7 +35,8 @@ struct ContentDecoder::Zlib {
   }
 };
 
-ContentDecoder::ContentDecoder(ContentCoding coding) : coding_(coding) {}
+ContentDecoder::ContentDecoder(ContentCoding coding, DecodeLimit limit)
+    : coding_(coding), limit_(limit) {}
 
 ContentDecoder::~ContentDecoder() = default;
 
@@ -106,10 +107,20 @@ bool ContentDecoder::inflate_some(std::span<const uint8_t> in, const Output& out
       z_->s.next_out = buf;
       z_->s.avail_out = sizeof buf;
       rc = inflate(&z_->s, Z_NO_FLUSH);
-      const size_t produced = sizeof buf - z_->s.avail_out;
+      size_t produced = sizeof buf - z_->s.avail_out;
+      const uint64_t read = consumed_ + (offered - z_->s.avail_in);
+      const uint64_t allowed = std::max(limit_.floor, limit_.ratio * read);
+      const bool over = decoded_ + produced > allowed;
+      if (over) produced = static_cast<size_t>(allowed - std::min(allowed, decoded_));
       if (produced > 0) {
         decoded_ += produced;
         out(std::span<const uint8_t>(buf, produced));
+      }
+      if (over) {
+        error_ = "decoding stopped at " + std::to_string(decoded_) + " bytes, more than " +
+                 std::to_string(limit_.ratio) + " times the " + std::to_string(read) +
+                 " compressed bytes read (decompression bomb limit; -Z keeps the body as sent)";
+        return false;
       }
       if (rc == Z_STREAM_END) {
         finished_ = true;
@@ -122,6 +133,7 @@ bool ContentDecoder::inflate_some(std::span<const uint8_t> in, const Output& out
         return false;
       }
     } while (z_->s.avail_in > 0 || z_->s.avail_out == 0);
+    consumed_ += offered - z_->s.avail_in;
     in = in.subspan(offered - z_->s.avail_in);
   }
   return true;

@@ -18,13 +18,24 @@ enum class ContentCoding { kIdentity, kGzip, kDeflate, kUnsupported };
 /// else, including a list of several codings, -> kUnsupported.
 ContentCoding parse_content_coding(std::string_view value);
 
+/// How far a body is decoded: decoding stops (an error, which the HTTP
+/// analyzer reports as a finding) once the decoded bytes pass both `floor`
+/// and `ratio` times the compressed bytes read. Real content compresses
+/// 3-20x, rarely past 100x; a decompression bomb reaches about 1000x (a
+/// 4.4 MB capture gave a 4 GiB body file). The floor keeps small, very
+/// repetitive bodies whole.
+struct DecodeLimit {
+  uint64_t floor = uint64_t{64} << 20;
+  uint64_t ratio = 100;
+};
+
 /// Inflates one body. "deflate" is meant to be a zlib stream (RFC 9110) but
 /// servers also send raw deflate; the first two bytes tell which.
 class ContentDecoder {
  public:
   using Output = std::function<void(std::span<const uint8_t>)>;
 
-  explicit ContentDecoder(ContentCoding coding);
+  explicit ContentDecoder(ContentCoding coding, DecodeLimit limit = {});
   ~ContentDecoder();
   ContentDecoder(const ContentDecoder&) = delete;
   ContentDecoder& operator=(const ContentDecoder&) = delete;
@@ -50,7 +61,9 @@ class ContentDecoder {
   uint8_t head_[2] = {0, 0};  // "deflate": the first bytes, until the kind is known
   size_t head_len_ = 0;
   bool finished_ = false;
+  DecodeLimit limit_;
   uint64_t decoded_ = 0;
+  uint64_t consumed_ = 0;  // compressed bytes given to zlib
   uint64_t trailing_ = 0;
   std::string error_;
 };

@@ -173,38 +173,7 @@ TEST_P(Reassembly, FarOutOfWindowFinIsLeftOut) {
 // Found by fuzz/fuzz_flow: a RST sent its direction's shutdown at once and
 // the bytes it still held (after a hole) came afterwards, at the close,
 // against the sink contract. They now go out first.
-TEST_P(Reassembly, ResetDeliversWhatItsDirectionHeldBeforeTheShutdown) {
-  struct Order : RecordingSink {
-    void on_data(const Connection& c, Dir d, uint64_t off, std::span<const uint8_t> b,
-                 Timestamp ts) override {
-      events.push_back("data " + std::to_string(index_of(d)) + " " + std::to_string(off));
-      RecordingSink::on_data(c, d, off, b, ts);
-    }
-    void on_gap(const Connection& c, Dir d, uint64_t off, uint64_t len, Timestamp ts) override {
-      events.push_back("gap " + std::to_string(index_of(d)) + " " + std::to_string(off));
-      RecordingSink::on_gap(c, d, off, len, ts);
-    }
-    void on_shutdown(const Connection& c, Dir d, bool reset, Timestamp ts) override {
-      events.push_back("shutdown " + std::to_string(index_of(d)) + (reset ? " reset" : ""));
-      RecordingSink::on_shutdown(c, d, reset, ts);
-    }
-    std::vector<std::string> events;
-  };
-  std::vector<std::vector<uint8_t>> f;
-  handshake(f);
-  f.push_back(k.frame(true, cs(0), ss(0), P | A, "ab"));
-  f.push_back(k.frame(true, cs(4), ss(0), P | A, "ef"));  // "cd" never captured
-  f.push_back(k.frame(true, cs(6), ss(0), R | A));
-  Order r;
-  run_frames(f, r);
-  EXPECT_EQ(r.events, (std::vector<std::string>{"data 0 0", "gap 0 2", "data 0 4",
-                                                "shutdown 0 reset"}));
-  EXPECT_EQ(only(r).dir[0].bytes, std::string("ab\0\0ef", 6));
-  EXPECT_EQ(only(r).reason, CloseReason::kRst);
-}
-
-// Found by fuzz/fuzz_flow: once a direction's shutdown is told, nothing
-// more of it reaches the sinks, whatever arrives later.
+/// Every stream event and shutdown, in the order the sinks got them.
 struct OrderSink : RecordingSink {
   void on_data(const Connection& c, Dir d, uint64_t off, std::span<const uint8_t> b,
                Timestamp ts) override {
@@ -222,6 +191,23 @@ struct OrderSink : RecordingSink {
   std::vector<std::string> events;
 };
 
+TEST_P(Reassembly, ResetDeliversWhatItsDirectionHeldBeforeTheShutdown) {
+
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, "ab"));
+  f.push_back(k.frame(true, cs(4), ss(0), P | A, "ef"));  // "cd" never captured
+  f.push_back(k.frame(true, cs(6), ss(0), R | A));
+  OrderSink r;
+  run_frames(f, r);
+  EXPECT_EQ(r.events, (std::vector<std::string>{"data 0 0", "gap 0 2", "data 0 4",
+                                                "shutdown 0 reset"}));
+  EXPECT_EQ(only(r).dir[0].bytes, std::string("ab\0\0ef", 6));
+  EXPECT_EQ(only(r).reason, CloseReason::kRst);
+}
+
+// Found by fuzz/fuzz_flow: once a direction's shutdown is told, nothing
+// more of it reaches the sinks, whatever arrives later.
 TEST_P(Reassembly, AFinBeforeAnyByteEndsTheDirection) {
   // Picked up midstream: the client's first packet is a bare FIN, then it
   // sends bytes beyond it (garbage, or a second stream on the same tuple).

@@ -13,24 +13,13 @@ namespace {
 
 bool has(const std::string& t, const char* esc) { return t.find(esc) != std::string::npos; }
 
-/// One line of text for a finding: control bytes become '.', long text is cut.
-std::string printable(std::string_view s, size_t max = 120) {
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < max; ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    out += (c < 0x20 || c == 0x7f) ? '.' : static_cast<char>(c);
-  }
-  if (s.size() > max) out += "...";
-  return out;
-}
-
 std::string describe(const HttpMessage& m) {
   if (m.head.is_request) {
-    return "request " + std::to_string(m.number) + " (" + printable(m.head.method) + " " +
-           printable(m.head.target) + ")";
+    return "request " + std::to_string(m.number) + " (" + printable_text(m.head.method) + " " +
+           printable_text(m.head.target) + ")";
   }
   return "response " + std::to_string(m.number) + " (" + std::to_string(m.head.status) +
-         (m.head.reason.empty() ? "" : " " + printable(m.head.reason, 60)) + ")";
+         (m.head.reason.empty() ? "" : " " + printable_text(m.head.reason, 60)) + ")";
 }
 
 std::string seconds(Timestamp ns) {

@@ -7,17 +7,6 @@
 namespace tcpscribe {
 namespace {
 
-/// Text for the console: control bytes become '.', long text is cut.
-std::string shown(std::string_view s, size_t max) {
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < max; ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    out += (c < 0x20 || c == 0x7f) ? '.' : static_cast<char>(c);
-  }
-  if (s.size() > max) out += "...";
-  return out;
-}
-
 bool is_credential(const std::string& name) {
   return strcasecmp(name.c_str(), "authorization") == 0 ||
          strcasecmp(name.c_str(), "proxy-authorization") == 0;
@@ -29,7 +18,7 @@ std::string redacted(const std::string& value) {
   const size_t space = value.find(' ');
   const std::string scheme = space == std::string::npos ? "" : value.substr(0, space) + " ";
   const size_t secret = space == std::string::npos ? value.size() : value.size() - space - 1;
-  return shown(scheme, 40) + "[redacted, " + std::to_string(secret) + " bytes]";
+  return printable_text(scheme, 40) + "[redacted, " + std::to_string(secret) + " bytes]";
 }
 
 std::string json_string(std::string_view s) {
@@ -44,6 +33,16 @@ std::string status_line(const HttpHead& h) {
 
 }  // namespace
 
+std::string printable_text(std::string_view s, size_t max) {
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < max; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    out += (c < 0x20 || c == 0x7f) ? '.' : static_cast<char>(c);
+  }
+  if (s.size() > max) out += "...";
+  return out;
+}
+
 DecodedMessage http_decoded_message(const HttpMessage& m, Timestamp latency) {
   DecodedMessage out;
   out.proto = "http";
@@ -52,31 +51,31 @@ DecodedMessage http_decoded_message(const HttpMessage& m, Timestamp latency) {
   out.ts = m.start_ts;
   out.latency = h.is_request ? -1 : latency;
   if (h.is_request) {
-    out.summary = shown(h.method, 40) + " " + shown(h.target, 200);
-    out.lines.push_back(shown(h.method, 40) + " " + shown(h.target, 2000) + " " +
-                        shown(h.version, 20));
+    out.summary = printable_text(h.method, 40) + " " + printable_text(h.target, 200);
+    out.lines.push_back(printable_text(h.method, 40) + " " + printable_text(h.target, 2000) + " " +
+                        printable_text(h.version, 20));
   } else {
-    out.summary = shown(status_line(h), 200);
-    out.lines.push_back(shown(h.version, 20) + " " + shown(status_line(h), 200));
+    out.summary = printable_text(status_line(h), 200);
+    out.lines.push_back(printable_text(h.version, 20) + " " + printable_text(status_line(h), 200));
   }
   for (const HttpHeader& f : h.headers) {
-    out.lines.push_back(shown(f.name, 200) + ": " +
-                        (is_credential(f.name) ? redacted(f.value) : shown(f.value, 2000)));
+    out.lines.push_back(printable_text(f.name, 200) + ": " +
+                        (is_credential(f.name) ? redacted(f.value) : printable_text(f.value, 2000)));
   }
   if (h.truncated) out.lines.push_back("(the head is cut by a gap in the capture)");
   if (m.body_bytes > 0) {
     std::string body = "body: " + std::to_string(m.body_bytes) + " bytes";
     if (!m.content_encoding.empty()) {
-      body += " " + shown(m.content_encoding, 40);
+      body += " " + printable_text(m.content_encoding, 40);
       if (m.decoded) body += ", " + std::to_string(m.decoded_bytes) + " decoded";
     }
     if (!m.preview.empty()) {
       const bool more = m.preview.size() < (m.decoded ? m.decoded_bytes : m.body_bytes);
-      body += ": \"" + shown(m.preview, m.preview.size()) + (more ? "\"..." : "\"");
+      body += ": \"" + printable_text(m.preview, m.preview.size()) + (more ? "\"..." : "\"");
     }
     out.lines.push_back(std::move(body));
   }
-  if (!m.complete && !m.problem.empty()) out.lines.push_back("incomplete: " + shown(m.problem, 200));
+  if (!m.complete && !m.problem.empty()) out.lines.push_back("incomplete: " + printable_text(m.problem, 200));
   return out;
 }
 

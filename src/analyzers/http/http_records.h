@@ -3,11 +3,16 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "analyzer.h"
 #include "http.h"
 
 namespace tcpscribe {
+
+/// One line of text from the wire for a finding or the console: control
+/// bytes become '.', text longer than `max` is cut and ends in "...".
+std::string printable_text(std::string_view s, size_t max = 120);
 
 /// The --decode view of a message that ended: the summary ("GET /a",
 /// "200 OK"), then the start line, the header fields (credentials of

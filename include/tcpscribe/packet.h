@@ -12,6 +12,18 @@ using Timestamp = int64_t;
 
 constexpr Timestamp kNanosPerSecond = 1'000'000'000;
 
+/// A time as whole seconds, rounded down (so a time before 1970 keeps a
+/// positive fraction), and the nanoseconds after them (0 to 10^9 - 1).
+struct SplitTime {
+  Timestamp sec;
+  Timestamp ns;
+};
+constexpr SplitTime split_time(Timestamp t) {
+  const Timestamp ns = t % kNanosPerSecond;
+  return ns < 0 ? SplitTime{t / kNanosPerSecond - 1, ns + kNanosPerSecond}
+                : SplitTime{t / kNanosPerSecond, ns};
+}
+
 /// Memory a packet may live in (src/byte_region.h).
 struct ByteRegion;
 /// Holding one keeps the region's bytes readable and unchanged.

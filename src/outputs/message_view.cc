@@ -54,13 +54,7 @@ std::string terminal_safe(std::string_view s) {
 }
 
 std::string clock_time(Timestamp ts) {
-  // Floor division, so a time before 1970 still gives a time of day.
-  Timestamp sec = ts / kNanosPerSecond;
-  Timestamp ns = ts % kNanosPerSecond;
-  if (ns < 0) {
-    ns += kNanosPerSecond;
-    --sec;
-  }
+  const auto [sec, ns] = split_time(ts);  // a time before 1970 still has a time of day
   const Timestamp day = ((sec % 86400) + 86400) % 86400;
   char buf[32];
   std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld.%06lld",

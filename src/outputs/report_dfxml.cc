@@ -33,12 +33,7 @@ std::string xml_escape(std::string_view s) {
 }
 
 std::string dfxml_time(Timestamp t) {
-  Timestamp secs = t / kNanosPerSecond;
-  Timestamp ns = t % kNanosPerSecond;
-  if (ns < 0) {
-    ns += kNanosPerSecond;
-    --secs;
-  }
+  const auto [secs, ns] = split_time(t);
   const std::time_t tt = static_cast<std::time_t>(secs);
   std::tm tm{};
   gmtime_r(&tt, &tm);

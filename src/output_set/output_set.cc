@@ -309,20 +309,12 @@ void OutputSet::flush_pending() {
 
 uint64_t OutputSet::files_written() const { return files_ ? files_->files_written() : 0; }
 
-const std::string* OutputSet::netrecord_path(uint64_t id) const {
-  return netrecord_ ? netrecord_->path_of(id) : nullptr;
-}
-
 const char* OutputSet::analyzer_of(uint64_t id) const {
   return dispatcher_ ? dispatcher_->chosen(id) : nullptr;
 }
 
 bool OutputSet::only_netrecord() const {
   return sinks_.size() == 1 && sinks_.front() == netrecord_.get();
-}
-
-std::vector<std::string> OutputSet::take_netrecord_errors() {
-  return netrecord_ ? netrecord_->take_errors() : std::vector<std::string>{};
 }
 
 }  // namespace tcpscribe

@@ -100,14 +100,10 @@ class OutputSet final : private AnalyzerOutput {
   void flush_pending();
   uint64_t files_written() const;
   HtmlReport* html() const { return html_.get(); }
-  /// The netrecord log of connection `id` (the proxy's console names it).
-  const std::string* netrecord_path(uint64_t id) const;
-  bool has_netrecord() const { return netrecord_ != nullptr; }
   /// Only the netrecord log needs the bytes (the proxy may splice).
   bool only_netrecord() const;
-  /// Takes the netrecord sink's per-log errors (the proxy reports them as
-  /// they happen).
-  std::vector<std::string> take_netrecord_errors();
+  /// The netrecord log sink, null without one (the proxy names its logs
+  /// and reports their errors as they happen).
   NetrecordSink* netrecord() const { return netrecord_.get(); }
   /// The analyzer that has connection `id`: null while probing, when none
   /// claimed it, or without analyzers (the proxy's --decode view).

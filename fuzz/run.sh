@@ -3,6 +3,8 @@
 # SECONDS (default 30) on a copy of its seed corpus (fuzz/corpus/NAME),
 # with its dictionary when there is one (fuzz/NAME.dict).
 #   fuzz/run.sh [SECONDS] [BUILD_DIR]      FUZZ_TARGETS="http flow" to pick
+# FUZZ_RUNS=N stops a harness after N executions when that comes first (a
+# campaign: FUZZ_RUNS=10000000 fuzz/run.sh 1800).
 # Exits non-zero when a harness finds a crash, a leak, a timeout or a
 # property violation, printing the reproducer's path (rerun it with
 # BUILD_DIR/fuzz/fuzz_NAME PATH). The table at the end has each target's
@@ -34,13 +36,16 @@ for t in $targets; do
   dict=()
   [ -f "fuzz/$t.dict" ] && dict=(-dict="fuzz/$t.dict")
   log="$artifacts/$t.log"
-  echo "== fuzz_$t: ${secs}s"
-  "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 \
+  echo "== fuzz_$t: ${secs}s${FUZZ_RUNS:+ or $FUZZ_RUNS runs}"
+  runs=()
+  [ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
+  "$bin" -max_total_time="$secs" "${runs[@]}" -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 \
     -artifact_prefix="$artifacts/$t/" "${dict[@]}" "$work/$t" >"$log" 2>&1
   rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
-  summary+=$(printf '%-12s %12s executions  %s  exit %s' "$t" "${execs:-?}" "${cov:-cov: ?}" "$rc")$'\n'
+  took=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | grep -o 'in [0-9]*' | grep -o '[0-9]*')
+  summary+=$(printf '%-12s %12s executions  %6ss  %s  exit %s' "$t" "${execs:-?}" "${took:-$secs}" "${cov:-cov: ?}" "$rc")$'\n'
   if [ "$rc" -ne 0 ]; then
     failed=1
     tail -n 40 "$log" >&2

@@ -34,7 +34,7 @@ std::string netrecord_header(char side, int64_t micros, std::string_view what) {
 }
 
 bool write_netrecord(int fd, char side, int64_t micros, std::string_view what,
-                     std::span<const uint8_t> data, std::string& error) {
+                     std::span<const uint8_t> data, std::string& error, uint64_t* written) {
   const std::string header = netrecord_header(side, micros, what);
   iovec iov[2];
   iov[0].iov_base = const_cast<char*>(header.data());
@@ -66,6 +66,7 @@ bool write_netrecord(int fd, char side, int64_t micros, std::string_view what,
       v->iov_len -= done;
     }
   }
+  if (written != nullptr) *written = header.size() + data.size();
   return true;
 }
 

@@ -30,9 +30,11 @@ std::string netrecord_header(char side, int64_t micros, std::string_view what);
 
 /// Writes one record (header, then `data` for a data record) to `fd` with a
 /// single writev, retrying on short writes and EINTR. Returns false and sets
-/// `error` (strerror text) on failure.
+/// `error` (strerror text) on failure; a failed write may have left part of
+/// the record in the file. `written`, when given, gets the record's size.
 bool write_netrecord(int fd, char side, int64_t micros, std::string_view what,
-                     std::span<const uint8_t> data, std::string& error);
+                     std::span<const uint8_t> data, std::string& error,
+                     uint64_t* written = nullptr);
 
 /// Names and creates the log files `<root>_1`, `<root>_2`, ... An existing
 /// file is never overwritten: numbering starts after the highest `<root>_N`

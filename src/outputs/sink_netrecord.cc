@@ -25,6 +25,13 @@ int64_t NetrecordSink::micros_of(Timestamp ts) {
 
 void NetrecordSink::fail(Log* log, std::string msg) {
   if (log != nullptr) {
+    // A full disk may have taken part of the record: what stays in the log
+    // is whole records only.
+    if (log->fd >= 0 && log->size > 0 && ::ftruncate(log->fd, static_cast<off_t>(log->size)) == 0) {
+      msg += " (the log ends at its last whole record)";
+    } else if (log->fd >= 0 && log->size == 0 && ::unlink(log->path.c_str()) == 0) {
+      msg += " (the log had nothing yet and is removed)";
+    }
     log->broken = true;
     close_fd(*log);
   }
@@ -86,7 +93,7 @@ void NetrecordSink::on_open(const Connection& c) {
   log.fd = fd;
   log.lru = open_lru_.insert(open_lru_.end(), c.id);
   ++open_count_;
-  if (!write_netrecord(fd, 'c', us, "con", {}, error)) {
+  if (!write_netrecord(fd, 'c', us, "con", {}, error, &log.size)) {
     fail(&log, "cannot write " + log.path + ": " + error);
   }
 }
@@ -98,9 +105,12 @@ void NetrecordSink::record(uint64_t conn_id, char side, Timestamp ts, std::strin
   Log& log = it->second;
   if (!ensure_open(conn_id, log)) return;
   std::string error;
-  if (!write_netrecord(log.fd, side, micros_of(ts), what, data, error)) {
+  uint64_t written = 0;
+  if (!write_netrecord(log.fd, side, micros_of(ts), what, data, error, &written)) {
     fail(&log, "cannot write " + log.path + ": " + error);
+    return;
   }
+  log.size += written;
 }
 
 void NetrecordSink::on_data(const Connection& c, Dir d, uint64_t,
@@ -146,8 +156,9 @@ bool NetrecordSink::on_data_from_pipe(const Connection& c, Dir d, int pipe_rd, s
     log.positioned = true;
   }
   std::string error;
+  uint64_t written = 0;
   if (!write_netrecord(log.fd, d == Dir::kClientToServer ? 'c' : 's', micros_of(ts),
-                       std::to_string(n), {}, error)) {
+                       std::to_string(n), {}, error, &written)) {
     fail(&log, "cannot write " + log.path + ": " + error);
     discard_from_pipe(pipe_rd, n);
     return false;
@@ -164,6 +175,7 @@ bool NetrecordSink::on_data_from_pipe(const Connection& c, Dir d, int pipe_rd, s
     }
     left -= static_cast<size_t>(w);
   }
+  log.size += written + n;
   return true;
 }
 

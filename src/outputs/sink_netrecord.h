@@ -71,7 +71,9 @@ class NetrecordSink : public Sink {
   const std::string* path_of(uint64_t conn_id) const;
 
   /// A log could not be created or written. That connection's log is
-  /// abandoned (the others go on); error() is the first such error.
+  /// abandoned (the others go on) and stays valid: a record the write cut
+  /// is taken back, and a log left without its first record is removed.
+  /// error() is the first such error.
   bool failed() const { return errors_ > 0; }
   const std::string& error() const { return first_error_; }
   std::string failure() const override { return first_error_; }
@@ -89,6 +91,7 @@ class NetrecordSink : public Sink {
     int fd = -1;
     bool broken = false;
     bool positioned = false;  // O_APPEND cleared for splice(), offset at the end
+    uint64_t size = 0;        // bytes of whole records in the file
     std::list<uint64_t>::iterator lru;  // valid while fd >= 0
   };
 

@@ -2,7 +2,10 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <filesystem>
 
@@ -106,6 +109,60 @@ TEST_F(NetrecordSinkTest, ManyOpenConnectionsWithFewDescriptors) {
     }
     EXPECT_EQ(slurp(dir_ + "/m_" + std::to_string(i + 1)), want) << i;
   }
+}
+
+// A file size limit makes writes fail the way a full disk does (a short
+// write, then an error), without a small file system.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal
+    getrlimit(RLIMIT_FSIZE, &old_);
+    rlimit r = old_;
+    r.rlim_cur = bytes;
+    setrlimit(RLIMIT_FSIZE, &r);
+  }
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  rlimit old_{};
+  void (*old_handler_)(int) = SIG_DFL;
+};
+
+TEST_F(NetrecordSinkTest, AFailedWriteLeavesOnlyWholeRecords) {
+  const Timestamp t0 = 1'700'000'000 * kSec;
+  NetrecordSink sink({dir_ + "/full", t0, 256});
+  Connection a = conn(0, t0);
+  sink.on_open(a);
+  sink.on_data(a, Dir::kClientToServer, 0, bytes("hello"), t0 + kSec);
+  const std::string whole = "c 0.000000 con\nc 1.000000 5\nhello";
+  ASSERT_EQ(slurp(dir_ + "/full_1"), whole);
+  {
+    // Room for the next header and part of its 300 bytes: the write is cut.
+    FileSizeLimit limit(whole.size() + 40);
+    sink.on_data(a, Dir::kServerToClient, 0, bytes(std::string(300, 'x')), t0 + 2 * kSec);
+    // A new log that cannot take its first record is removed.
+    Connection b = conn(1, t0 + 3 * kSec);
+    FileSizeLimit none(0);
+    sink.on_open(b);
+    EXPECT_EQ(sink.path_of(1), nullptr);
+  }
+  EXPECT_TRUE(sink.failed());
+  EXPECT_EQ(sink.error_count(), 2u);
+  EXPECT_EQ(sink.error(), "cannot write " + dir_ + "/full_1: File too large (the log ends at its "
+                          "last whole record)");
+  const std::vector<std::string> errors = sink.take_errors();
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[1], "cannot write " + dir_ + "/full_2: File too large (the log had nothing "
+                       "yet and is removed)");
+  // Later events of the abandoned log write nothing.
+  sink.on_shutdown(a, Dir::kClientToServer, false, t0 + 4 * kSec);
+  sink.finish();
+  EXPECT_EQ(slurp(dir_ + "/full_1"), whole);
+  EXPECT_FALSE(fs::exists(dir_ + "/full_2"));
 }
 
 TEST_F(NetrecordSinkTest, UnwritableRootIsAnErrorNotACrash) {

@@ -15,19 +15,12 @@
 #   - -e with an unknown name, --decode without -c: one line, exit 1.
 # Exit 0 = pass, 1 = fail, 77 = skip.
 . "$(dirname "$0")/lib/harness.sh" "$@"
+. "$(dirname "$0")/lib/net.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (tcpdump on lo)"
 for c in curl python3 tcpdump redis-server redis-cli; do
   command -v $c >/dev/null || skip "$c is missing (scripts/install.sh installs it)"
 done
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port_free() { python3 -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1',$1))" 2>/dev/null; }
-wait_port() {
-  for _ in $(seq 100); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),1).close()" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
 hp=$(free_port)
 rp=
 for p in 8080 8888 3128 8008 8000; do port_free "$p" && { rp=$p; break; }; done

@@ -408,6 +408,18 @@ for l in lines:
 PY
     rm -f "$mnt/fill" "$mnt/$2"
   done
+  # netrecord logs on a full disk: exit 3, one line, every log left holds
+  # whole records (--inspect finds no damage), no empty log is left.
+  head -c 1M /dev/zero >"$mnt/fill" 2>/dev/null
+  truncate -s -16384 "$mnt/fill"
+  expect 3 "cannot write $mnt/rec_[0-9]*: No space left on device \(the log (ends at its last whole record|had nothing yet and is removed)\)" -- \
+    "$bin" -r "$tmp/many.pcap" --netrecord "$mnt/rec"
+  set -- "$mnt"/rec_*
+  if [ -e "$1" ] && "$bin" proxy --inspect "$@" >"$tmp/inspect" 2>&1 && ! grep -q DAMAGED "$tmp/inspect" &&
+    [ -z "$(find "$mnt" -name 'rec_*' -empty)" ]; then ok
+  else bad "--netrecord on a full disk: $# logs: $(grep -c DAMAGED "$tmp/inspect") damaged, $(find "$mnt" -name 'rec_*' -empty | wc -l) empty"
+  fi
+  rm -f "$mnt/fill" "$mnt"/rec_*
   umount "$mnt"; mnt=""
 else
   echo "note: full-disk case skipped (needs root to mount a small tmpfs)"

@@ -9,6 +9,7 @@
 # the client's port aside). The HTML report and the netrecord logs exist.
 # Usage: proxy_outputs.sh path/to/tcpscribe   (exit 77: cannot run here)
 . "$(dirname "$0")/lib/harness.sh" "$@"
+. "$(dirname "$0")/lib/net.sh"
 
 # An output that cannot be opened stops the proxy before it accepts anyone:
 # one line, exit 3; standard output shared with the console view: exit 1.
@@ -30,21 +31,6 @@ for c in redis-server redis-cli curl tcpdump python3; do
   command -v $c >/dev/null || skip "$c is missing (scripts/test.sh installs it)"
 done
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {  # wait_port PORT: until something accepts there
-  for _ in $(seq 100); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),1).close()" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
-wait_line() {  # wait_line FILE TEXT: until FILE has a line with TEXT
-  for _ in $(seq 100); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
 hport=$(free_port) rport=$(free_port) ph=$(free_port) pr=$(free_port)
 
 mkdir -p "$tmp/www" "$tmp/logs"

@@ -11,6 +11,7 @@
 # tcpscribe's own reader (proxy --inspect --extract).
 # Usage: proxy_real_servers.sh path/to/tcpscribe   (exit 77: cannot run here)
 . "$(dirname "$0")/lib/harness.sh" "$@"
+. "$(dirname "$0")/lib/net.sh"
 
 "$proxy_bin" proxy --help >/dev/null 2>&1 || skip "this tcpscribe has no proxy mode"
 [ "$(id -u)" -eq 0 ] || skip "needs root for tcpdump -i lo"
@@ -24,14 +25,6 @@ for c in redis-server redis-cli redis-benchmark curl tcpdump python3; do
 done
 [ -e /proc/net/if_inet6 ] || skip "no IPv6 on this host"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {  # wait_port HOST PORT: until something accepts there
-  for _ in $(seq 100); do
-    python3 -c "import socket,sys; socket.create_connection(('$1',$2),1).close()" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
 rport=$(free_port) hport=$(free_port) p1=$(free_port) p2=$(free_port)
 
 # The passive witness: everything on lo between the four ports.

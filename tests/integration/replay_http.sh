@@ -7,6 +7,7 @@
 # The IPv6 target syntax ([::1]:PORT) is checked against a second server.
 # Usage: replay_http.sh path/to/tcpscribe   (exit 77: cannot run here)
 . "$(dirname "$0")/lib/harness.sh" "$@"
+. "$(dirname "$0")/lib/net.sh"
 expect_eq() { [ "$2" == "$3" ] || bad "$1: got [$2], want [$3]"; }
 
 grep -q -- --response-timeout <<<"$("$bin" replay --help 2>&1)" || skip "this tcpscribe has no replay mode"
@@ -14,14 +15,6 @@ grep -q -- --forward <<<"$("$proxy_bin" proxy --help 2>&1)" || skip "this tcpscr
 [ "$(id -u)" -eq 0 ] || skip "needs root for tcpdump -i lo"
 for c in curl tcpdump python3; do command -v $c >/dev/null || skip "$c is missing"; done
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {  # wait_port HOST PORT
-  for _ in $(seq 100); do
-    python3 -c "import socket; socket.create_connection(('$1',$2),1).close()" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
 hport=$(free_port) pp=$(free_port)
 mkdir -p "$tmp/www"
 printf 'hello from the server\n' >"$tmp/www/a.txt"

@@ -8,6 +8,7 @@
 # refusing target and a bad input file are checked on the way.
 # Usage: replay_redis.sh path/to/tcpscribe   (exit 77: cannot run here)
 . "$(dirname "$0")/lib/harness.sh" "$@"
+. "$(dirname "$0")/lib/net.sh"
 expect_eq() {  # expect_eq WHAT GOT WANT
   [ "$2" == "$3" ] || bad "$1: got [$2], want [$3]"
 }
@@ -17,14 +18,6 @@ for c in redis-server redis-cli python3; do
   command -v $c >/dev/null || skip "$c is missing (apt-get install redis-server redis-tools)"
 done
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 100); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),1).close()" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
 pa=$(free_port) pb=$(free_port) pp=$(free_port) closed=$(free_port)
 for p in $pa $pb; do
   redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no >"$tmp/redis_$p.log" 2>&1 &

@@ -94,11 +94,16 @@ HttpAnalyzer::Conn& HttpAnalyzer::conn_for(const Connection& c) {
 void HttpAnalyzer::on_open(const Connection& c) { conn_for(c); }
 
 void HttpAnalyzer::after_parse(const Connection& c, Conn& k) {
-  // A protocol switch is settled by the response; the client side resumes
-  // (or becomes a tunnel) only once the server side's parse call returned.
-  if (k.resume_pending) {
+  // A protocol switch is settled at the end of its answer; the client side
+  // resumes (or becomes a tunnel) only once the server side's parse call
+  // returned, then the server side goes on with what it held since.
+  while (k.resume_pending) {
     k.resume_pending = false;
     k.side[0]->parser.resume(k.resume_tunnel);
+    if (k.server_held) {
+      k.server_held = false;
+      k.side[1]->parser.resume(false);
+    }
   }
   deliver_ready(c, k, false);
 }

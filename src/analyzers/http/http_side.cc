@@ -117,11 +117,7 @@ BodyFraming HttpAnalyzer::Side::on_head(HttpHead& head, uint64_t offset, Timesta
       conn.close_response_ts = ts;
       conn.close_response_words = close_wording(h);
     }
-    if (conn.hold_index == t->index || f.kind == BodyFraming::Kind::kTunnel) {
-      conn.resume_pending = true;
-      conn.resume_tunnel = f.kind == BodyFraming::Kind::kTunnel;
-      conn.hold_index = 0;
-    }
+    if (conn.hold_index == t->index || f.kind == BodyFraming::Kind::kTunnel) settle_switch(f);
   }
   if (!m.head.truncated) start_body(f);
   return f;
@@ -141,13 +137,19 @@ BodyFraming HttpAnalyzer::Side::early_response(HttpHead& head, uint64_t offset,
   msg = &interim;
   txn = nullptr;
   const BodyFraming f = framing_for(interim.head, e.method);
-  if (conn.hold_index == e.index || f.kind == BodyFraming::Kind::kTunnel) {
-    conn.resume_pending = true;
-    conn.resume_tunnel = f.kind == BodyFraming::Kind::kTunnel;
-    conn.hold_index = 0;
-  }
+  if (conn.hold_index == e.index || f.kind == BodyFraming::Kind::kTunnel) settle_switch(f);
   if (!interim.head.truncated) start_body(f);
   return f;
+}
+
+void HttpAnalyzer::Side::settle_switch(const BodyFraming& f) {
+  conn.resume_at_answer_end = true;
+  conn.resume_tunnel = f.kind == BodyFraming::Kind::kTunnel;
+  conn.hold_index = 0;
+  if (!conn.resume_tunnel) {
+    parser.hold();
+    conn.server_held = true;
+  }
 }
 
 void HttpAnalyzer::Side::start_body(const BodyFraming& f) {
@@ -245,6 +247,10 @@ void HttpAnalyzer::Side::on_trailers(std::vector<HttpHeader>& trailers) {
 }
 
 void HttpAnalyzer::Side::on_message_end(const MessageEnd& end, Timestamp ts) {
+  if (dir == Dir::kServerToClient && conn.resume_at_answer_end) {
+    conn.resume_at_answer_end = false;
+    conn.resume_pending = true;
+  }
   if (!msg) return;
   HttpMessage& m = *msg;
   m.ended = true;

@@ -27,6 +27,8 @@ struct HttpAnalyzer::Side final : HttpParserEvents {
   void on_error(uint64_t offset, const std::string& what, Timestamp ts) override;
 
   void start_body(const BodyFraming& f);
+  /// The answer to a protocol switch: the switch is settled at its end.
+  void settle_switch(const BodyFraming& f);
   /// A response to a request delivered early: parsed into `interim`
   /// (its body still extracted), paired with nothing.
   BodyFraming early_response(HttpHead& head, uint64_t offset, Timestamp start_ts, Timestamp ts);
@@ -71,8 +73,14 @@ struct HttpAnalyzer::Conn {
   uint64_t server_missing = 0; // bytes of the server's stream the capture lacks (gaps)
   Timestamp server_shut_ts = 0;
   uint32_t hold_index = 0;     // transaction whose request asked to switch protocols
-  bool resume_pending = false;
+  // The answer to a protocol switch (Upgrade, CONNECT) settles it at its
+  // end: the client side resumes (or becomes a tunnel) then, with the
+  // server side held meanwhile, so that the events come in the same order
+  // however the streams were cut into pieces.
+  bool resume_at_answer_end = false;
+  bool resume_pending = false;  // the answer ended: resume after this parse call
   bool resume_tunnel = false;
+  bool server_held = false;     // the server side holds the bytes after the answer
   CloseReason why = CloseReason::kEndOfInput;
   size_t held_bytes = 0;       // memory of txns (estimate), for max_pending_bytes
   // Requests delivered unanswered by a pending cap, oldest first: the next

@@ -127,9 +127,11 @@ bool TlsRecordFramer::scan_resync() {
       continue;
     }
     // A record ending exactly where the data ends, with the version the
-    // connection uses: accepted now rather than when the peer sends more
-    // (an answer may depend on it).
-    found = next == buf_.size() && locked_version_ != 0 && h[0] == kTlsApplicationData;
+    // connection uses and a type seen after the handshake: accepted now
+    // rather than when the peer sends more (an answer may depend on it, or
+    // it is the last one, a close_notify).
+    found = next == buf_.size() && locked_version_ != 0 && h[0] >= kTlsAlert &&
+            h[0] <= kTlsApplicationData;
     break;  // else: decided only once the next header is here
   }
   // Every position before p is no record start.

@@ -112,27 +112,34 @@ void TlsRecordFramer::drain(std::span<const uint8_t> data, uint64_t offset, Time
 }
 
 bool TlsRecordFramer::scan_resync() {
+  // A candidate is a record when the header after it is plausible, or when
+  // the validator opens it; it is no record when neither holds and the
+  // next header is there to see; otherwise the scan waits for more.
   size_t p = 0;
   bool found = false;
   for (; p + kTlsHeader <= buf_.size(); ++p) {
     const uint8_t* h = buf_.data() + p;
     if (!tls_plausible_header(h) || !strong(h)) continue;
     const size_t next = p + kTlsHeader + length_of(h);
-    if (next + kTlsHeader <= buf_.size()) {
-      const uint8_t* n = buf_.data() + next;
-      if (tls_plausible_header(n) && strong(n)) {
+    if (next > buf_.size()) break;  // incomplete: decided later
+    const bool next_seen = next + kTlsHeader <= buf_.size();
+    if (next_seen && tls_plausible_header(buf_.data() + next) && strong(buf_.data() + next)) {
+      found = true;
+      break;
+    }
+    if (validate_) {
+      TlsRecord r;
+      r.type = h[0];
+      r.version = static_cast<uint16_t>((h[1] << 8) | h[2]);
+      r.fragment = {h + kTlsHeader, length_of(h)};
+      r.offset = buf_offset_ + p;
+      r.ts = buf_ts_;
+      if (validate_(r)) {
         found = true;
         break;
       }
-      continue;
     }
-    // A record ending exactly where the data ends, with the version the
-    // connection uses and a type seen after the handshake: accepted now
-    // rather than when the peer sends more (an answer may depend on it, or
-    // it is the last one, a close_notify).
-    found = next == buf_.size() && locked_version_ != 0 && h[0] >= kTlsAlert &&
-            h[0] <= kTlsApplicationData;
-    break;  // else: decided only once the next header is here
+    if (!next_seen) break;  // the next header decides
   }
   // Every position before p is no record start.
   p = std::min(p, buf_.size());

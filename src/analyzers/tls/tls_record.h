@@ -59,7 +59,14 @@ class TlsRecordFramer {
   // times).
 
   using OnRecord = std::function<void(const TlsRecord&)>;
-  explicit TlsRecordFramer(OnRecord on_record) : on_record_(std::move(on_record)) {}
+  /// While resynchronising, asked about a candidate record whose next
+  /// header is not there or not plausible: true if it is certainly a
+  /// record (the session opened it with a key). Must not change state:
+  /// the answer, not the moment it is asked, decides, so the records found
+  /// are the same however the stream was cut into pieces.
+  using Validate = std::function<bool(const TlsRecord&)>;
+  explicit TlsRecordFramer(OnRecord on_record, Validate validate = nullptr)
+      : on_record_(std::move(on_record)), validate_(std::move(validate)) {}
 
   /// The next bytes of the stream (contiguous with what came before, or
   /// after a gap()).
@@ -82,6 +89,7 @@ class TlsRecordFramer {
   bool strong(const uint8_t* h) const;
 
   OnRecord on_record_;
+  Validate validate_;
   std::vector<uint8_t> buf_;
   uint64_t buf_offset_ = 0;  ///< stream offset of buf_[0]
   Timestamp buf_ts_ = 0;

@@ -96,17 +96,34 @@ TEST(TlsRecordFramer, ResyncKeepsWaitingForTheNextHeader) {
   EXPECT_EQ(s.framer.counts().skipped_bytes, 0u);
 }
 
-TEST(TlsRecordFramer, LockedVersionAndTheLastRecord) {
+TEST(TlsRecordFramer, LockedVersionAndTheValidator) {
   // Garbage that looks like a TLS 1.0 header, then one real 1.2 record
-  // ending the data: with the version locked, only the real one is taken.
+  // ending the data: with the version locked the junk is passed over; the
+  // last record, with no header after it, is taken when the validator
+  // (the session opening it) says so, and only then.
   auto junk = record(23, 3, 9, 0x0301);
   const auto real = record(21, 26, 5);
   const auto stream = cat({junk, real});
-  Seen locked;
-  locked.framer.lock_version(0x0303);
-  locked.framer.gap(0, 5);
-  locked.framer.feed(stream, 0, 0);
-  EXPECT_EQ(locked.records, (std::vector<std::string>{"21/26/5@8"}));
+  Seen waiting;
+  waiting.framer.lock_version(0x0303);
+  waiting.framer.gap(0, 5);
+  waiting.framer.feed(stream, 0, 0);
+  EXPECT_TRUE(waiting.records.empty());
+  EXPECT_TRUE(waiting.framer.resyncing());
+  std::vector<std::string> seen;
+  int asked = 0;
+  TlsRecordFramer validated(
+      [&](const TlsRecord& r) { seen.push_back(std::to_string(r.offset)); },
+      [&](const TlsRecord& r) {
+        ++asked;
+        return r.fragment.size() == 26 && r.fragment[0] == 5;
+      });
+  validated.lock_version(0x0303);
+  validated.gap(0, 5);
+  for (size_t i = 0; i < stream.size(); ++i) validated.feed(std::span(stream).subspan(i, 1), i, 0);
+  EXPECT_EQ(seen, std::vector<std::string>{"8"});
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(validated.counts().skipped_bytes, 8u);
   Seen unlocked;
   unlocked.framer.gap(0, 5);
   unlocked.framer.feed(stream, 0, 0);

@@ -43,8 +43,10 @@ const char* to_string(TlsProblem p) {
 TlsSession::TlsSession(TlsEvents& events, TlsSessionOptions options)
     : events_(events),
       opt_(options),
-      dir_{Direction([this](const TlsRecord& r) { on_record(Dir::kClientToServer, r); }),
-           Direction([this](const TlsRecord& r) { on_record(Dir::kServerToClient, r); })} {}
+      dir_{Direction([this](const TlsRecord& r) { on_record(Dir::kClientToServer, r); },
+                     [this](const TlsRecord& r) { return validate(Dir::kClientToServer, r); }),
+           Direction([this](const TlsRecord& r) { on_record(Dir::kServerToClient, r); },
+                     [this](const TlsRecord& r) { return validate(Dir::kServerToClient, r); })} {}
 
 TlsSession::~TlsSession() = default;
 

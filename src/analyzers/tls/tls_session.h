@@ -175,7 +175,8 @@ class TlsSession {
     uint64_t dropped = 0;    ///< records dropped here (did not fit)
   };
   struct Direction {
-    explicit Direction(TlsRecordFramer::OnRecord f) : framer(std::move(f)) {}
+    Direction(TlsRecordFramer::OnRecord f, TlsRecordFramer::Validate v)
+        : framer(std::move(f), std::move(v)) {}
     TlsRecordFramer framer;
     TlsHandshakeReassembler hs;
     Phase phase = Phase::kClear;
@@ -191,6 +192,9 @@ class TlsSession {
     bool key_update = false;       ///< 1.3: KeyUpdate seen in this record
     bool after_gap = false;        ///< the next record's sequence number is unknown
     uint64_t gap_bytes_since = 0;  ///< wire bytes lost since the last record opened
+    bool validated = false;        ///< the framer's validator opened the record at
+    uint64_t validated_offset = 0; ///< this offset with this sequence number
+    uint64_t validated_seq = 0;
     bool skipping_early = false;   ///< 1.3: refused 0-RTT records still to pass over
     std::deque<Held> held;
     uint64_t plain_offset = 0;
@@ -227,6 +231,9 @@ class TlsSession {
   bool keys_pending(Dir d) const;
   bool open(Dir d, const TlsRecord& r, uint8_t& type, Timestamp ts);
   bool open_after_gap(Dir d, const TlsRecord& r, uint8_t& type);
+  bool find_seq(Dir d, const TlsRecord& r, uint64_t& seq, uint8_t& type,
+                std::vector<uint8_t>& plain);
+  bool validate(Dir d, const TlsRecord& r);
   bool open_skipping_early(Dir d, const TlsRecord& r, uint8_t& type);
   TlsProblem no_key_reason() const;
   void remember_resumption();
@@ -248,6 +255,7 @@ class TlsSession {
   bool master_from_cache_ = false;
   std::vector<std::vector<uint8_t>> tickets_;  ///< 1.2 tickets issued here
   std::vector<uint8_t> plain_;     ///< scratch: one record's plaintext
+  std::vector<uint8_t> trial_;     ///< scratch: the validator's
   size_t held_bytes_ = 0;
   bool want_drain_[2] = {false, false};
   bool draining_ = false;

@@ -331,22 +331,18 @@ bool TlsSession::open_skipping_early(Dir d, const TlsRecord& r, uint8_t& type) {
   return true;
 }
 
-bool TlsSession::open_after_gap(Dir d, const TlsRecord& r, uint8_t& type) {
+bool TlsSession::find_seq(Dir d, const TlsRecord& r, uint64_t& seq, uint8_t& type,
+                          std::vector<uint8_t>& plain) {
   Direction& D = dir(d);
-  // A gap can have taken at most this many records: each has a header and
-  // the cipher's overhead.
+  // A gap can have taken at most this many records (each has a header and
+  // the cipher's overhead), plus the two it cut.
   const uint64_t smallest = kTlsHeader + std::max<size_t>(D.cipher.min_overhead(), 1);
   const uint64_t most = std::min<uint64_t>(opt_.max_seq_search,
-                                           D.gap_bytes_since / smallest + 1);
-  auto attempt = [&](uint64_t seq) {
+                                           D.gap_bytes_since / smallest + 2);
+  auto attempt = [&](uint64_t s) {
     uint8_t t = r.type;
-    if (D.cipher.open(seq, t, r.version, r.fragment, plain_) != TlsOpen::kOk) return false;
-    D.counts.lost_records += seq - D.seq;
-    D.seq = seq + 1;
-    D.after_gap = false;
-    D.gap_bytes_since = 0;
-    ++D.counts.decrypted_records;
-    any_decrypted_ = true;
+    if (D.cipher.open(s, t, r.version, r.fragment, plain) != TlsOpen::kOk) return false;
+    seq = s;
     type = t;
     return true;
   };
@@ -359,6 +355,41 @@ bool TlsSession::open_after_gap(Dir d, const TlsRecord& r, uint8_t& type) {
   }
   for (uint64_t k = 0; k <= most; ++k) {
     if (attempt(D.seq + k)) return true;
+  }
+  return false;
+}
+
+bool TlsSession::validate(Dir d, const TlsRecord& r) {
+  Direction& D = dir(d);
+  if (!D.after_gap || !D.cipher.ready() || D.skipping_early || !D.held.empty()) return false;
+  uint64_t seq = 0;
+  uint8_t type = 0;
+  if (!find_seq(d, r, seq, type, trial_)) return false;
+  D.validated = true;  // remembered so that opening it does not search again
+  D.validated_offset = r.offset;
+  D.validated_seq = seq;
+  return true;
+}
+
+bool TlsSession::open_after_gap(Dir d, const TlsRecord& r, uint8_t& type) {
+  Direction& D = dir(d);
+  uint64_t seq = 0;
+  bool ok;
+  if (D.validated && D.validated_offset == r.offset) {
+    seq = D.validated_seq;
+    ok = D.cipher.open(seq, type, r.version, r.fragment, plain_) == TlsOpen::kOk;
+  } else {
+    ok = find_seq(d, r, seq, type, plain_);
+  }
+  D.validated = false;
+  if (ok) {
+    D.counts.lost_records += seq - D.seq;
+    D.seq = seq + 1;
+    D.after_gap = false;
+    D.gap_bytes_since = 0;
+    ++D.counts.decrypted_records;
+    any_decrypted_ = true;
+    return true;
   }
   // Not this one (or not a record at all): the next one is tried from the
   // same place, with its bytes counted among those that may hide records.

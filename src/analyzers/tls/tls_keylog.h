@@ -85,6 +85,11 @@ class TlsKeyLog {
   const TlsKeyLogEntry* find(std::span<const uint8_t> client_random) const;
 
   size_t size() const { return entries_.size(); }
+  /// Calls f(random, entry) for every client random (in no order).
+  template <typename F>
+  void for_each(F f) const {
+    for (const auto& [r, e] : entries_) f(r, e);
+  }
   const TlsKeyLogCounts& counts() const { return counts_; }
 
  private:

@@ -93,7 +93,6 @@ class TlsRecordFramer {
   std::vector<uint8_t> buf_;
   uint64_t buf_offset_ = 0;  ///< stream offset of buf_[0]
   Timestamp buf_ts_ = 0;
-  bool started_ = false;
   bool resync_ = false;
   uint16_t locked_version_ = 0;
   TlsFramerCounts counts_;

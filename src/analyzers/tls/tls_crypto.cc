@@ -214,24 +214,30 @@ TlsOpen TlsRecordCipher::Impl::open_aead(uint64_t seq, uint8_t& type, uint16_t v
     put_be(aad + 11, ct.size(), 2);
     aad_len = 13;
   }
+  // Straight into `plain` (no copy on the hot path); cleared unless the
+  // tag verifies.
   int n = 0;
-  scratch.resize(ct.size() + kBlock);
+  plain.resize(ct.size() + kBlock);
+  auto fail = [&](TlsOpen r) {
+    plain.clear();
+    return r;
+  };
   if (EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce) <= 0 ||
       EVP_DecryptUpdate(ctx, nullptr, &n, aad, static_cast<int>(aad_len)) <= 0 ||
-      EVP_DecryptUpdate(ctx, scratch.data(), &n, ct.data(), static_cast<int>(ct.size())) <= 0 ||
+      EVP_DecryptUpdate(ctx, plain.data(), &n, ct.data(), static_cast<int>(ct.size())) <= 0 ||
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kTag,
                           const_cast<uint8_t*>(frag.data() + frag.size() - kTag)) <= 0) {
-    return TlsOpen::kBadTag;
+    return fail(TlsOpen::kBadTag);
   }
   int fin = 0;
-  if (EVP_DecryptFinal_ex(ctx, scratch.data() + n, &fin) <= 0) return TlsOpen::kBadTag;
+  if (EVP_DecryptFinal_ex(ctx, plain.data() + n, &fin) <= 0) return fail(TlsOpen::kBadTag);
   size_t len = static_cast<size_t>(n + fin);
   if (suite.tls13) {  // TLSInnerPlaintext: content, type, zeros
-    while (len > 0 && scratch[len - 1] == 0) --len;
-    if (len == 0) return TlsOpen::kMalformed;
-    type = scratch[--len];
+    while (len > 0 && plain[len - 1] == 0) --len;
+    if (len == 0) return fail(TlsOpen::kMalformed);
+    type = plain[--len];
   }
-  plain.assign(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(len));
+  plain.resize(len);
   return TlsOpen::kOk;
 }
 

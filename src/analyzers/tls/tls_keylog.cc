@@ -65,14 +65,16 @@ size_t TlsKeyLog::RandomHash::operator()(const TlsRandom& r) const {
 bool TlsKeyLog::add_line(std::string_view line, uint64_t number) {
   ++counts_.lines;
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  std::string_view rest = line;
-  const std::string_view label = next_field(rest);
-  if (label.empty() || label.front() == '#') return false;
   auto bad = [&] {
     if (++counts_.bad == 1) counts_.first_bad_line = number;
     return false;
   };
+  // Any overlong line is bad, a comment too: a followed file drops such a
+  // line before seeing all of it, and both ways must count the same.
   if (line.size() > kMaxLine) return bad();
+  std::string_view rest = line;
+  const std::string_view label = next_field(rest);
+  if (label.empty() || label.front() == '#') return false;
   const std::string_view random_hex = next_field(rest);
   const std::string_view secret_hex = next_field(rest);
   if (!next_field(rest).empty() || secret_hex.empty()) return bad();

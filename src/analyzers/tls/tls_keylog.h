@@ -3,8 +3,9 @@
 // indexed by the ClientHello's random.
 //
 // Lines are "LABEL <client random, 64 hex> <secret, hex>"; '#' comments and
-// blank lines are skipped. Used labels: CLIENT_RANDOM (the TLS 1.2 master
-// secret, 48 bytes), CLIENT_EARLY_TRAFFIC_SECRET,
+// blank lines are skipped; a line over kMaxLine bytes (a comment too) is
+// bad. Used labels: CLIENT_RANDOM (the TLS 1.2 master secret, 48 bytes),
+// CLIENT_EARLY_TRAFFIC_SECRET,
 // CLIENT_/SERVER_HANDSHAKE_TRAFFIC_SECRET, CLIENT_/SERVER_TRAFFIC_SECRET_0.
 // Known but unused (counted): EXPORTER_SECRET, EARLY_EXPORTER_SECRET,
 // OpenSSL's CLIENT_/SERVER_TRAFFIC_SECRET_N (tcpscribe derives KeyUpdate

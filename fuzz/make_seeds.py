@@ -201,6 +201,58 @@ def netrecord():
         out("netrecord", name, data)
 
 
+def tcp_chunks(path):
+    """The TCP payloads of a loopback capture: {client port: [(to_client, bytes)]}."""
+    conns, server = {}, {}
+    for _, _, _, f in read_pcap(path, limit=1 << 30):
+        if len(f) < 14 + 20 or f[12:14] != b"\x08\x00" or f[23] != 6:
+            continue
+        ihl = (f[14] & 15) * 4
+        tcp = f[14 + ihl:]
+        sport, dport = struct.unpack(">HH", tcp[:4])
+        flags = tcp[13]
+        if flags & 0x12 == 0x02:  # SYN: the client's port is the source
+            server[sport] = dport
+        payload = tcp[(tcp[12] >> 4) * 4:]
+        client = sport if sport in server else dport
+        if payload:
+            conns.setdefault(client, []).append((sport != client, payload))
+    return conns
+
+
+def tls_input(flags, keys, chunks, retry_every=0, drop=None, limit=6000):
+    b = bytes([flags, 0x5A]) + struct.pack(">H", len(keys)) + keys
+    for i, (to_client, data) in enumerate(chunks):
+        if len(b) > limit:
+            break
+        ctl = (1 if to_client else 0) | (4 if retry_every and i % retry_every == 0 else 0)
+        if drop is not None and i == drop:
+            b += bytes([ctl | 2]) + struct.pack(">H", len(data) - 1)
+        else:
+            b += bytes([ctl]) + struct.pack(">H", len(data)) + data
+    return b
+
+
+def tls():
+    for path in sorted(glob.glob(os.path.join(ROOT, "..", "tests", "pcaps", "tls", "*.pcap"))):
+        name = os.path.basename(path)[:-5]
+        keys = open(path[:-5] + ".keys", "rb").read()
+        out("tls_keylog", name, keys)
+        for k, (_, chunks) in enumerate(sorted(tcp_chunks(path).items())):
+            out("tls", "%s-%d" % (name, k), tls_input(0, keys, chunks))
+            if k == 0 and name in ("tls13_aes128gcm", "tls12_ecdhe_aes128gcm",
+                                   "tls12_ecdhe_aes128cbc_sha", "tls13_keyupdate"):
+                # Keys that arrive late, line by line, with holding on.
+                out("tls", name + "-late-keys", tls_input(0x03, keys, chunks, retry_every=2))
+                # A server chunk lost (the second to last).
+                last = max(i for i, c in enumerate(chunks) if c[0])
+                out("tls", name + "-gap", tls_input(0x10, keys, chunks, drop=last - 1))
+    out("tls_keylog", "crafted",
+        b"# comment\n\nCLIENT_RANDOM " + b"ab" * 32 + b" " + b"cd" * 48 + b"\r\n"
+        b"EXPORTER_SECRET " + b"ab" * 32 + b" " + b"00" * 32 + b"\nBAD LINE\n"
+        b"CLIENT_TRAFFIC_SECRET_0 " + b"AB" * 32 + b" " + b"11" * 48)
+
+
 def random_seeds(target, count, size):
     rng = random.Random(target)
     for i in range(count + 1):
@@ -215,6 +267,7 @@ def main():
     http()
     http_body()
     netrecord()
+    tls()
     for t in ("flow", "defrag", "replay_plan", "dispatch"):
         random_seeds(t, 4, 512)
 

@@ -148,7 +148,7 @@ void FlowTable::enforce_buffer_caps(Entry& e, Timestamp ts) {
     StreamReassembler& rs = e.streams[i];
     while (rs.buffered_bytes() > limits_.max_buffer_per_direction) {
       const size_t before = rs.buffered_bytes();
-      DirOutput out(*this, e, static_cast<Dir>(i));
+      DirOutput out(*this, e, static_cast<Dir>(i), true);
       rs.flush_holes_until(rs.first_buffered_offset() + 1, ts, out);
       buffered_ -= before - rs.buffered_bytes();
       ++stats_.forced_flushes;
@@ -162,7 +162,7 @@ void FlowTable::enforce_buffer_caps(Entry& e, Timestamp ts) {
       StreamReassembler& rs = victim.streams[i];
       if (!rs.has_holes()) continue;
       const size_t before = rs.buffered_bytes();
-      DirOutput out(*this, victim, static_cast<Dir>(i));
+      DirOutput out(*this, victim, static_cast<Dir>(i), true);
       rs.flush_all(ts, out);
       buffered_ -= before;
       ++stats_.forced_flushes;

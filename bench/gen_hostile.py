@@ -45,6 +45,8 @@ snaplen   one connection of 10 segments of 1000 bytes in a file whose
             ng0 / ng2g       pcapng, Interface Description snaplen 0 / 2^31
             ng-caplen-gt     pcapng, IDB snaplen 200, whole frames in EPBs
             ng-caplen2g      pcapng, the 6th EPB claims caplen 2^31
+            ng-block255m     pcapng, the 6th block claims 255 MiB and the
+                             file ends 1 KB later
 garbage   --packets N records of random bytes (0-1600 bytes) on
           --linktype ethernet|raw|sll|sll2|null|loop|ipv4|ipv6; half of them
           start with a valid link header for IPv4 or IPv6 followed by random
@@ -375,8 +377,11 @@ def gen_snaplen(out, case, seed):
     for k in range(10):
         seg = rng.randbytes(SEG)
         frame = c2s.frame(c1 + k * SEG, s1, ACK, seg)
-        if case.endswith("caplen2g") and k == 5:
-            w.put(frame, 2, caplen=TWO31)  # the bytes after it are not a record
+        if (case.endswith("caplen2g") or case == "ng-block255m") and k == 5:
+            if case == "ng-block255m":  # a block claiming 255 MiB, then the file ends
+                w.f.write(struct.pack("<II", 6, 255 << 20) + frame)
+            else:
+                w.put(frame, 2, caplen=TWO31)  # the bytes after it are not a record
             w.close()
             return {"packets": w.n, "c2s": digest(bytes(stream)), "damaged_after": 3 + k}
         w.put(frame, 2)
@@ -508,7 +513,7 @@ def main():
     ap.add_argument("--layout", choices=["many", "one", "flood"], default="many")
     ap.add_argument("--case", default="hdr0",
                     choices=["hdr0", "hdr2g", "caplen-gt", "caplen2g", "ng0", "ng2g",
-                             "ng-caplen-gt", "ng-caplen2g"])
+                             "ng-caplen-gt", "ng-caplen2g", "ng-block255m"])
     ap.add_argument("--packets", type=int, default=1000000)
     ap.add_argument("--linktype", choices=sorted(LINKTYPES), default="ethernet")
     ap.add_argument("--seed", type=int, default=1)

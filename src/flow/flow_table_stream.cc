@@ -95,6 +95,8 @@ void FlowTable::stream_segment(Entry& e, Dir d, const Segment& s, uint32_t data_
 
 void FlowTable::reject_out_of_window(Entry& e, Dir d, const WindowGuard::Held& h) {
   ++stats_.out_of_window;
+  // Left out as leave_out_jump's are: in the capture, not in the stream.
+  e.conn.dir[index_of(d)].dropped_bytes += h.seg.payload_len + h.seg.missing_len;
   const uint64_t front = e.streams[index_of(d)].next_offset();
   Finding f;
   f.kind = Finding::Kind::kOutOfWindow;

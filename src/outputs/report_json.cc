@@ -170,7 +170,18 @@ void JsonReportSink::fail(const char* what) {
 }
 
 void JsonReportSink::on_finding(const Connection& c, const Finding& f) {
-  findings_[c.id].push_back(f);
+  Held& h = findings_[c.id];
+  if (h.list.size() < kMaxFindings) {
+    h.list.push_back(f);
+    return;
+  }
+  for (auto& [first, n] : h.more) {
+    if (first.kind != f.kind) continue;
+    ++n;
+    first.length += f.length;
+    return;
+  }
+  h.more.emplace_back(f, 1);
 }
 
 std::string JsonReportSink::format(const Connection& c, CloseReason why,
@@ -223,7 +234,14 @@ std::string JsonReportSink::format(const Connection& c, CloseReason why,
 void JsonReportSink::on_close(const Connection& c, CloseReason why) {
   std::vector<Finding> found;
   if (auto it = findings_.find(c.id); it != findings_.end()) {
-    found = std::move(it->second);
+    found = std::move(it->second.list);
+    // Where the first not listed was, their total length, and how many.
+    for (auto& [first, n] : it->second.more) {
+      first.text = std::to_string(n) + " more " + finding_kind_name(first.kind) +
+                   " findings not listed (the report lists " + std::to_string(kMaxFindings) +
+                   " per connection)";
+      found.push_back(std::move(first));
+    }
     findings_.erase(it);
   }
   if (!out_ || failed()) return;

@@ -78,6 +78,10 @@ class JsonReportSink : public Sink {
   bool failed() const { return !error_.empty(); }
   std::string failure() const override { return error_; }
 
+  /// Findings listed per connection; the rest become one finding per kind
+  /// that counts them ("N more KIND findings not listed").
+  static constexpr size_t kMaxFindings = 1000;
+
   /// The line written for a connection (without the newline).
   static std::string format(const Connection& c, CloseReason why,
                             const std::vector<Finding>& findings);
@@ -94,8 +98,14 @@ class JsonReportSink : public Sink {
   std::FILE* out_ = nullptr;
   bool owned_ = false;
   std::string error_;
-  /// Findings of open connections, until their on_close.
-  std::unordered_map<uint64_t, std::vector<Finding>> findings_;
+  /// Findings of open connections, until their on_close: the first
+  /// kMaxFindings, then per kind the first of the rest with a count (a
+  /// hostile capture can make one per segment: a million, 450 MB held).
+  struct Held {
+    std::vector<Finding> list;
+    std::vector<std::pair<Finding, uint64_t>> more;
+  };
+  std::unordered_map<uint64_t, Held> findings_;
   std::function<RunTotals()> run_totals_;
 };
 

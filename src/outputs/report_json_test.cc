@@ -216,6 +216,46 @@ TEST(JsonReport, RunLineComesLastAndOnce) {
   fs::remove(p);
 }
 
+// A connection with a finding per segment (a million out-of-window
+// segments) lists the first kMaxFindings, then one per kind counting the
+// rest: the memory held per connection is bounded.
+TEST(JsonReport, FindingsPerConnectionAreBoundedAndTheRestCounted) {
+  const fs::path p = fs::temp_directory_path() / "tcpscribe_report_json_many.jsonl";
+  JsonReportSink sink(p.string());
+  ASSERT_FALSE(sink.failed()) << sink.error();
+  const Connection c = sample();
+  Finding w;
+  w.kind = Finding::Kind::kOutOfWindow;
+  w.length = 1;
+  w.text = "segment left out";
+  for (size_t i = 0; i < JsonReportSink::kMaxFindings + 500; ++i) {
+    w.offset = i;
+    sink.on_finding(c, w);
+  }
+  Finding g;
+  g.kind = Finding::Kind::kCaptureGap;
+  g.offset = 7;
+  g.length = 10;
+  g.text = "gap";
+  sink.on_finding(c, g);
+  sink.on_finding(c, g);
+  sink.on_close(c, CloseReason::kFin);
+  sink.finish();
+  std::vector<Finding> want(JsonReportSink::kMaxFindings, w);
+  for (size_t i = 0; i < want.size(); ++i) want[i].offset = i;
+  Finding more_w = w;
+  more_w.offset = JsonReportSink::kMaxFindings;
+  more_w.length = 500;
+  more_w.text = "500 more out_of_window findings not listed (the report lists 1000 per connection)";
+  Finding more_g = g;
+  more_g.length = 20;
+  more_g.text = "2 more capture_gap findings not listed (the report lists 1000 per connection)";
+  want.push_back(more_w);
+  want.push_back(more_g);
+  EXPECT_EQ(slurp(p), JsonReportSink::format(c, CloseReason::kFin, want) + "\n");
+  fs::remove(p);
+}
+
 TEST(JsonReport, UnwritablePathIsAnError) {
   JsonReportSink sink("/nonexistent-dir/report.jsonl");
   EXPECT_TRUE(sink.failed());

@@ -14,7 +14,10 @@ reversed  one connection, --segments N one-byte segments, last first, then
 jump      one connection: --segments N of 1000 bytes in order, then the
           stream jumps by 2^31 and --after M more segments and the FIN
           follow there. The bytes after the jump cannot be placed (they look
-          2 GiB old): the stream is the first N segments.
+          2 GiB old): the stream is the first N segments. With --far
+          the M segments lie 3 MiB ahead, every other one (none continues
+          the one before: the window guard leaves each out, a finding each)
+          and the FIN follows the first N.
 wrap      one connection moving --bytes B client to server in 65,494-byte
           segments (one IPv4 datagram each), the client's ISN --isn-back
           bytes below 2^32, so the sequence numbers wrap after that many
@@ -163,7 +166,7 @@ def close(w, c2s, s2c, cseq, s1):
     w.put(c2s.frame(cseq + 1, s1 + 1, ACK), 5)
 
 
-def gen_jump(out, segments, after, seed):
+def gen_jump(out, segments, after, far, seed):
     rng = random.Random(seed)
     c2s, s2c = endpoints()
     w = Pcap(out)
@@ -175,6 +178,16 @@ def gen_jump(out, segments, after, seed):
         seg = rng.randbytes(SEG)
         w.put(c2s.frame(c1 + k * SEG, s1, ACK, seg), 2)
         stream += seg
+    if far:
+        # 3 MiB ahead (past the window guard's reach), every other segment:
+        # none continues the one before, so each is left out.
+        base = c1 + segments * SEG + (3 << 20)
+        for k in range(after):
+            w.put(c2s.frame(base + 2 * k * SEG, s1, ACK, rng.randbytes(SEG)), 2)
+        close(w, c2s, s2c, c1 + segments * SEG, s1)
+        w.close()
+        return {"packets": w.n, "c2s": digest(bytes(stream)), "dropped_bytes": after * SEG,
+                "out_of_window": after}
     base = c1 + segments * SEG + TWO31
     for k in range(after):
         w.put(c2s.frame(base + k * SEG, s1, ACK, rng.randbytes(SEG)), 2)
@@ -294,7 +307,8 @@ def frags_many(w, c2s, c1, s1, n, rng):
             order.append((a2, b, data))
         order.append((pieces[last][0], pieces[last][1], dgram[slice(*pieces[last])]))
         for a, b, data in order:
-            w.put(ip_fragment(c2s.eth, c2s.src, c2s.dst, ident, a, b < len(dgram), data), 1)
+            w.put(ip_fragment(c2s.eth, c2s.src, c2s.dst, ident & 0xFFFF, a, b < len(dgram), data),
+                  1)
     return stream, n // 10, conflicts
 
 
@@ -506,6 +520,8 @@ def main():
     ap.add_argument("--conns", type=int, default=200000)
     ap.add_argument("--segments", type=int, default=1000000)
     ap.add_argument("--after", type=int, default=1000, help="jump: segments after the jump")
+    ap.add_argument("--far", action="store_true",
+                    help="jump: the later segments 3 MiB ahead, every other one, the FIN in order")
     ap.add_argument("--bytes", type=int, default=10 << 30, help="wrap: bytes to move")
     ap.add_argument("--isn-back", type=int, default=1 << 20,
                     help="wrap: bytes before the first wrap")
@@ -526,7 +542,7 @@ def main():
         stream = bytes(97 + o % 26 for o in range(a.segments))
         exp = {"packets": n, "c2s": digest(stream)}
     elif a.kind == "jump":
-        exp = gen_jump(a.out, a.segments, a.after, a.seed)
+        exp = gen_jump(a.out, a.segments, a.after, a.far, a.seed)
     elif a.kind == "wrap":
         exp = gen_wrap(a.out, a.bytes, a.isn_back, a.seed)
     elif a.kind == "frags":

@@ -146,6 +146,23 @@ f = [x for x in conns[0]["findings"] if x["kind"] == "out_of_window"]
 assert len(f) == 1 and f[0]["offset"] == e["jump_offset"] and "jumped by 2147483648" in f[0]["text"], f
 '
 within jump 20 60
+# Segments far past any window, every other one (3,000): each left out and
+# counted; the report lists 1000 findings and one counting the rest, the
+# console 5 lines and one counting the rest.
+make far jump --segments 100 --after 3000 --far
+run far -r "$tmp/far.pcap" -o "$tmp/far.d"
+[ $rc -eq 0 ] && ok || bad "far: exit $rc"
+check far '
+assert digest(flow("c2s")) == e["c2s"], "stream differs"
+c = conns[0]
+assert c["c2s"]["dropped_bytes"] == e["dropped_bytes"] and run["caps"]["out_of_window"] == 3000, (c["c2s"], run)
+f = c["findings"]
+assert len(f) == 1001 and f[-1]["text"] == "2000 more out_of_window findings not listed (the report lists 1000 per connection)", f[-1]
+assert f[-1]["length"] == 2000 * 1000
+assert err.count("far outside any window the connection showed") == 5, err
+assert "2995 more segments left out as far outside any window not shown" in err, err
+'
+within far 20 60
 
 # Sequence numbers wrap (the ISN 128 MiB below 2^32; 256 MiB streamed
 # through a pipe into -r -): the exact stream comes out of -C -B -0.

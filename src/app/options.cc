@@ -56,7 +56,7 @@ po::options_description visible_options() {
     ("enable,e", po::value<std::vector<std::string>>(), enable_help().c_str())
     ("no-decompress,Z", "with -e http: keep bodies as sent (do not decode gzip/deflate)")
     ("netrecord", po::value<std::string>(), "write one netrecord log per connection: ROOT_1, ROOT_2, ... (never overwrites logs)")
-    ("report", po::value<std::string>(), "write a JSON Lines report to FILE: one object per connection as it ends (- = stdout)")
+    ("report", po::value<std::string>(), "write a JSON Lines report to FILE: one object per connection as it ends, then one for the run (- = stdout)")
     ("html", po::value<std::string>(), "write a single-file HTML report to FILE: connections on a timeline, packets, HTTP, details (opens offline)")
     ("dfxml,X", po::value<std::string>(), "write a DFXML report to FILE, like tcpflow's report.xml")
     ("har", po::value<std::string>(), "write an HTTP Archive 1.2 of every HTTP transaction to FILE (implies -e http; - = stdout)")

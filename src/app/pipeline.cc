@@ -7,12 +7,13 @@
 #include "diag.h"
 #include "privileges.h"
 #include "report_html.h"
+#include "report_json.h"
 
 namespace tcpscribe {
 namespace {
 
 void print_stats(const DecodeStats& d, const FlowTableStats& f, const FragmentStats& fr,
-                 uint64_t files, uint64_t late) {
+                 uint64_t files, uint64_t late, size_t incomplete) {
   diag::notef("%llu packets, %llu TCP segments, %llu connections "
                "(%llu on reused 4-tuples), %llu files; %llu packets came later than "
                "the reorder window could put back in time order",
@@ -47,30 +48,68 @@ void print_stats(const DecodeStats& d, const FlowTableStats& f, const FragmentSt
                static_cast<unsigned long long>(f.idle_closed), f.peak_buffered);
   diag::notef("caps: %llu evicted connections continued later, %llu records of finished "
               "4-tuples dropped; IP fragments: %llu datagrams timed out, %llu evicted by "
-              "the fragment caps, %llu conflicting overlaps (first copy kept), %llu malformed",
+              "the fragment caps, %llu incomplete at the end, %llu conflicting overlaps "
+              "(first copy kept), %llu malformed",
               static_cast<unsigned long long>(f.continued),
               static_cast<unsigned long long>(f.retired_dropped),
               static_cast<unsigned long long>(fr.timed_out),
               static_cast<unsigned long long>(fr.evicted_for_limits),
+              static_cast<unsigned long long>(incomplete),
               static_cast<unsigned long long>(fr.overlaps_conflicting),
               static_cast<unsigned long long>(fr.malformed));
 }
 
 // Caps that dropped or cut something say so even without -v.
-void warn_caps(const FlowTableStats& f, const FragmentStats& fr, size_t max_flows) {
+void warn_caps(const FlowTableStats& f, const FragmentStats& fr, size_t incomplete,
+               size_t max_flows) {
   if (f.evicted > 0) {
     diag::warningf("%llu connections evicted at --max-flows %zu (%llu of them continued "
                    "later in the same files); raise --max-flows",
                    static_cast<unsigned long long>(f.evicted), max_flows,
                    static_cast<unsigned long long>(f.continued));
   }
-  if (fr.timed_out + fr.evicted_for_limits + fr.overlaps_conflicting > 0) {
+  if (fr.timed_out + fr.evicted_for_limits + incomplete + fr.overlaps_conflicting > 0) {
     diag::warningf("IP fragments: %llu datagrams timed out, %llu evicted by the fragment "
-                   "caps (their bytes are lost), %llu conflicting overlaps (first copy kept)",
+                   "caps, %llu incomplete at the end (their bytes are lost), %llu "
+                   "conflicting overlaps (first copy kept)",
                    static_cast<unsigned long long>(fr.timed_out),
                    static_cast<unsigned long long>(fr.evicted_for_limits),
+                   static_cast<unsigned long long>(incomplete),
                    static_cast<unsigned long long>(fr.overlaps_conflicting));
   }
+}
+
+RunTotals run_totals(const PacketCore& core, int64_t kernel_drops, int64_t interface_drops) {
+  const DecodeStats& d = core.decode_stats();
+  const FlowTableStats& f = core.flow_stats();
+  const FragmentStats& fr = core.fragment_stats();
+  RunTotals t;
+  t.packets = d.packets;
+  t.tcp_segments = d.tcp_segments;
+  t.connections = f.connections;
+  t.late_packets = core.late_packets();
+  t.not_ip = d.not_ip;
+  t.not_tcp = d.not_tcp;
+  t.truncated = d.truncated;
+  t.malformed = d.malformed;
+  t.unknown_link_type = d.unknown_linktype;
+  t.fragments = d.fragments;
+  t.fragments_cut = d.fragments_cut;
+  t.datagrams_rebuilt = d.reassembled;
+  t.datagrams_timed_out = fr.timed_out;
+  t.datagrams_evicted = fr.evicted_for_limits;
+  t.datagrams_incomplete = core.pending_fragment_datagrams();
+  t.fragment_conflicts = fr.overlaps_conflicting;
+  t.fragments_malformed = fr.malformed;
+  t.connections_evicted = f.evicted;
+  t.evicted_continued = f.continued;
+  t.tuple_records_dropped = f.retired_dropped;
+  t.holes_flushed = f.forced_flushes;
+  t.out_of_window = f.out_of_window;
+  t.late_segments = f.late_segments;
+  t.kernel_drops = kernel_drops;
+  t.interface_drops = interface_drops;
+  return t;
 }
 
 }  // namespace
@@ -132,6 +171,10 @@ int Pipeline::open() {
   cfg.current = &current_;
   outputs_ = std::make_unique<OutputSet>(std::move(cfg));
   if (const int rc = outputs_->open(); rc != kExitOk) return rc;
+  if (JsonReportSink* report = outputs_->report()) {
+    report->set_run_totals(
+        [this] { return run_totals(*core_, kernel_drops_, interface_drops_); });
+  }
   return open_core();
 }
 
@@ -197,14 +240,18 @@ int Pipeline::finish() {
   core_->finish();
   if (opt_.verbose) {
     print_stats(core_->decode_stats(), core_->flow_stats(), core_->fragment_stats(),
-                outputs_->files_written(), core_->late_packets());
+                outputs_->files_written(), core_->late_packets(),
+                core_->pending_fragment_datagrams());
   }
   if (!opt_.quiet && core_->flow_stats().forced_flushes > 0) {
     diag::warningf("%llu holes were declared lost because an "
                  "out-of-order buffer was full (raise --max-flow-buffer/--max-buffer)",
                  static_cast<unsigned long long>(core_->flow_stats().forced_flushes));
   }
-  if (!opt_.quiet) warn_caps(core_->flow_stats(), core_->fragment_stats(), opt_.max_flows);
+  if (!opt_.quiet) {
+    warn_caps(core_->flow_stats(), core_->fragment_stats(),
+              core_->pending_fragment_datagrams(), opt_.max_flows);
+  }
   return outputs_->finish(status_);
 }
 

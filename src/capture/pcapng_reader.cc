@@ -1,5 +1,7 @@
 #include "pcapng_reader.h"
 
+#include <algorithm>
+
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -215,10 +217,16 @@ PcapngReader::BlockStatus PcapngReader::read_block() {
     return BlockStatus::kError;
   }
 
-  block_.resize(block_length_);
+  // The buffer grows as the bytes arrive (doubling), not to the claimed
+  // length at once: a file of a few bytes claiming a 255 MiB block cost
+  // 255 MiB of zeroed memory before the read found it cut short.
+  block_.resize(head_size);
   std::memcpy(block_.data(), head, head_size);
-  if (!read_exact(block_.data() + head_size, block_length_ - head_size)) {
-    return BlockStatus::kError;
+  for (size_t have = head_size; have < block_length_;) {
+    const size_t step = std::min<size_t>(block_length_ - have, std::max<size_t>(have, 64u << 10));
+    block_.resize(have + step);
+    if (!read_exact(block_.data() + have, step)) return BlockStatus::kError;
+    have += step;
   }
   const uint32_t trailer =
       Load32(block_.data() + block_length_ - kBlockTrailerSize, big_endian_);

@@ -1,6 +1,7 @@
 #include "pcapng_reader.h"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -575,6 +576,51 @@ TEST(PcapngReaderTest, RejectsWhatIsNotPcapng) {
   EXPECT_EQ(error,
             "t.pcapng: Section Header Block at byte 0 has unsupported "
             "version 2.0");
+}
+
+// Bytes the heap holds (glibc's arenas and its mmapped chunks).
+size_t HeapInUse() {
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+// A few bytes claiming a 255 MiB block: the reader finds it cut short
+// without first allocating what the length claims (it did: 255 MiB).
+TEST(PcapngReaderTest, ClaimedBlockLengthCostsNoMemoryBeforeItsBytesArrive) {
+  PcapngBuilder b;
+  b.shb(false);
+  b.idb(1, 0);
+  const uint64_t bad = b.size();
+  b.u32(6).u32(255u << 20);
+  for (int i = 0; i < 16; ++i) b.u32(0);
+  const size_t before = HeapInUse();
+  PcapngReader reader(OpenPipe(b.bytes()), "t.pcapng");
+  RawPacket raw;
+  EXPECT_EQ(reader.next(raw), ReadStatus::kError);
+  EXPECT_EQ(reader.error(),
+            "t.pcapng: truncated block at byte " + std::to_string(bad) + " (file cut short?)");
+  EXPECT_LT(HeapInUse() - before, size_t{4} << 20);
+}
+
+// A block larger than the first read step (64 KiB) arrives whole.
+TEST(PcapngReaderTest, LargeBlockIsReadInStepsWhole) {
+  Bytes data(200000);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7 + i / 251);
+  PcapngBuilder b;
+  b.shb(false);
+  b.idb(1, 0);
+  b.epb(0, 5, data, static_cast<uint32_t>(data.size()));
+  b.epb(0, 6, Bytes{1, 2, 3}, 3);
+  std::FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(std::fwrite(b.bytes().data(), 1, b.bytes().size(), f), b.bytes().size());
+  std::rewind(f);
+  PcapngReader reader(f, "t.pcapng");
+  ReadResult r = ReadAll(reader);
+  EXPECT_EQ(r.status, ReadStatus::kEnd) << reader.error();
+  ASSERT_EQ(r.packets.size(), 2u);
+  EXPECT_EQ(r.packets[0].data, data);
+  EXPECT_EQ(r.packets[1].data, (Bytes{1, 2, 3}));
 }
 
 TEST(PcapngReaderTest, SectionHeaderShorterThanItsFixedFields) {

@@ -151,5 +151,32 @@ TEST_P(Reassembly, SequenceJumpOfTwoToThe31IsReported) {
   EXPECT_EQ(jumps, 1);
 }
 
+// A hole the out-of-order cap gives up on is the cap's doing: its finding
+// says so (the bytes were in the capture, last first), not "missing from
+// the capture". Holes the capture really lacks keep that text.
+TEST_P(Reassembly, HoleDeclaredByTheBufferCapNamesTheCap) {
+  std::vector<std::vector<uint8_t>> f;
+  handshake(f);
+  f.push_back(k.frame(true, cs(1000), ss(0), P | A, std::string(100, 'c')));
+  f.push_back(k.frame(true, cs(500), ss(0), P | A, std::string(100, 'b')));
+  f.push_back(k.frame(true, cs(0), ss(0), P | A, std::string(100, 'a')));
+  f.push_back(k.frame(true, cs(1100), ss(0), F | A));
+  FlowTableLimits limits;
+  limits.max_buffer_per_direction = 300;  // two pieces of 100 (+96 each): over
+  RecordingSink r;
+  PacketCore core(testing::core_config(limits), {&r});
+  testing::feed_frames(core, f);
+  core.finish();
+  EXPECT_EQ(core.flow_stats().forced_flushes, 1u);
+  std::vector<std::string> texts;
+  for (const auto& [id, fd] : r.findings) {
+    if (fd.kind == Finding::Kind::kCaptureGap) texts.push_back(fd.text);
+  }
+  ASSERT_EQ(texts.size(), 2u);
+  EXPECT_EQ(texts[0], "500 bytes at offset 0 declared lost: the out-of-order buffer was full "
+                      "(raise --max-flow-buffer/--max-buffer)");
+  EXPECT_EQ(texts[1], "400 bytes missing from the capture at offset 600");
+}
+
 }  // namespace
 }  // namespace tcpscribe

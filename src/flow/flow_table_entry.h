@@ -99,7 +99,10 @@ struct FlowTable::Entry {
 /// Adapts one direction's reassembler output to the sinks, applying -b.
 class FlowTable::DirOutput : public StreamOutput {
  public:
-  DirOutput(FlowTable& t, Entry& e, Dir d) : t_(t), e_(e), d_(d) {}
+  /// `cap_flush`: the holes it declares are a buffer cap's doing, not the
+  /// capture's (their bytes may still come, and will be left out).
+  DirOutput(FlowTable& t, Entry& e, Dir d, bool cap_flush = false)
+      : t_(t), e_(e), d_(d), cap_flush_(cap_flush) {}
 
   void data(uint64_t offset, std::span<const uint8_t> bytes, Timestamp ts) override {
     const uint64_t limit = t_.limits_.max_bytes_per_direction;
@@ -129,8 +132,11 @@ class FlowTable::DirOutput : public StreamOutput {
     f.ts = ts;
     f.offset = offset;
     f.length = length;
-    f.text = std::to_string(length) + " bytes missing from the capture at offset " +
-             std::to_string(offset);
+    f.text = cap_flush_ ? std::to_string(length) + " bytes at offset " + std::to_string(offset) +
+                              " declared lost: the out-of-order buffer was full (raise "
+                              "--max-flow-buffer/--max-buffer)"
+                        : std::to_string(length) + " bytes missing from the capture at offset " +
+                              std::to_string(offset);
     t_.report(e_, f);
   }
 
@@ -138,5 +144,6 @@ class FlowTable::DirOutput : public StreamOutput {
   FlowTable& t_;
   Entry& e_;
   Dir d_;
+  bool cap_flush_;
 };
 }  // namespace tcpscribe

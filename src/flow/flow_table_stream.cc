@@ -95,6 +95,8 @@ void FlowTable::stream_segment(Entry& e, Dir d, const Segment& s, uint32_t data_
 
 void FlowTable::reject_out_of_window(Entry& e, Dir d, const WindowGuard::Held& h) {
   ++stats_.out_of_window;
+  // Left out as leave_out_jump's are: in the capture, not in the stream.
+  e.conn.dir[index_of(d)].dropped_bytes += h.seg.payload_len + h.seg.missing_len;
   const uint64_t front = e.streams[index_of(d)].next_offset();
   Finding f;
   f.kind = Finding::Kind::kOutOfWindow;
@@ -148,7 +150,7 @@ void FlowTable::enforce_buffer_caps(Entry& e, Timestamp ts) {
     StreamReassembler& rs = e.streams[i];
     while (rs.buffered_bytes() > limits_.max_buffer_per_direction) {
       const size_t before = rs.buffered_bytes();
-      DirOutput out(*this, e, static_cast<Dir>(i));
+      DirOutput out(*this, e, static_cast<Dir>(i), true);
       rs.flush_holes_until(rs.first_buffered_offset() + 1, ts, out);
       buffered_ -= before - rs.buffered_bytes();
       ++stats_.forced_flushes;
@@ -162,7 +164,7 @@ void FlowTable::enforce_buffer_caps(Entry& e, Timestamp ts) {
       StreamReassembler& rs = victim.streams[i];
       if (!rs.has_holes()) continue;
       const size_t before = rs.buffered_bytes();
-      DirOutput out(*this, victim, static_cast<Dir>(i));
+      DirOutput out(*this, victim, static_cast<Dir>(i), true);
       rs.flush_all(ts, out);
       buffered_ -= before;
       ++stats_.forced_flushes;

@@ -65,6 +65,8 @@ class PacketCore {
   const DecodeStats& decode_stats() const { return decoder_.stats(); }
   const FlowTableStats& flow_stats() const { return table_.stats(); }
   const FragmentStats& fragment_stats() const { return decoder_.defragmenter().stats(); }
+  /// IP datagrams still missing fragments (at the end: lost).
+  size_t pending_fragment_datagrams() const { return decoder_.defragmenter().pending_datagrams(); }
   size_t open_connections() const { return table_.open_connections(); }
   /// Packets that came later than the reorder window could put back.
   uint64_t late_packets() const { return window_.late(); }

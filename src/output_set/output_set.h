@@ -100,6 +100,8 @@ class OutputSet final : private AnalyzerOutput {
   void flush_pending();
   uint64_t files_written() const;
   HtmlReport* html() const { return html_.get(); }
+  /// The --report sink, null without one.
+  JsonReportSink* report() const { return report_.get(); }
   /// Only the netrecord log needs the bytes (the proxy may splice).
   bool only_netrecord() const;
   /// The netrecord log sink, null without one (the proxy names its logs

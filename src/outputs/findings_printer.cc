@@ -25,7 +25,11 @@ std::string FindingsPrinter::line(const Connection& c, const Finding& f) {
     // have none.
     const DirectionStats& st = c.dir[index_of(f.dir)];
     if (!print_gaps_ && f.offset < st.delivered_bytes + st.gap_bytes) return "";
-    if (++gaps_[c.id] > kGapLinesPerConnection) return "";
+    if (++counts_[c.id].gaps > kGapLinesPerConnection) return "";
+  } else if (f.kind == Finding::Kind::kOutOfWindow) {
+    if (++counts_[c.id].out_of_window > kGapLinesPerConnection) return "";
+  } else if (f.kind == Finding::Kind::kConflictingOverlap) {
+    if (++counts_[c.id].conflicts > kGapLinesPerConnection) return "";
   }
   std::string out = prefix(c, f.dir);
   if (f.kind == Finding::Kind::kCaptureGap || f.kind == Finding::Kind::kConflictingOverlap ||
@@ -39,17 +43,22 @@ std::string FindingsPrinter::line(const Connection& c, const Finding& f) {
 }
 
 std::string FindingsPrinter::close_line(const Connection& c) {
-  auto it = gaps_.find(c.id);
-  if (it == gaps_.end()) return "";
-  const uint64_t n = it->second;
-  gaps_.erase(it);
-  if (n <= kGapLinesPerConnection) return "";
-  std::string out = prefix(c, Dir::kClientToServer);
-  out += std::to_string(n - kGapLinesPerConnection) + " more gaps (" +
-         std::to_string(c.dir[0].gap_bytes + c.dir[1].gap_bytes) +
-         " bytes missing in all) not shown";
-  if (color_) out += "\033[0m";
-  out += '\n';
+  auto it = counts_.find(c.id);
+  if (it == counts_.end()) return "";
+  const Counts n = it->second;
+  counts_.erase(it);
+  std::string out;
+  auto more = [&](uint64_t count, const std::string& what) {
+    if (count <= kGapLinesPerConnection) return;
+    out += prefix(c, Dir::kClientToServer);
+    out += std::to_string(count - kGapLinesPerConnection) + " more " + what + " not shown";
+    if (color_) out += "\033[0m";
+    out += '\n';
+  };
+  more(n.gaps, "gaps (" + std::to_string(c.dir[0].gap_bytes + c.dir[1].gap_bytes) +
+                   " bytes missing in all)");
+  more(n.out_of_window, "segments left out as far outside any window");
+  more(n.conflicts, "conflicting overlaps");
   return out;
 }
 

@@ -29,9 +29,13 @@ class FindingsPrinter {
   /// The line for `f`, or "" when it is not printed (not an alarm, told
   /// better by another line, beyond the gap limit).
   std::string line(const Connection& c, const Finding& f);
-  /// At close: the summary of gap lines left out, or "".
+  /// At close: the summary of gap, out-of-window and conflict lines left
+  /// out (one line each), or "".
   std::string close_line(const Connection& c);
 
+  /// Lines per connection for each of the kinds a hostile or damaged
+  /// capture can repeat per segment (gaps, out-of-window segments,
+  /// conflicting overlaps); the rest are counted at the close.
   static constexpr int kGapLinesPerConnection = 5;
 
   /// With HTTP analysis, its line about the same bytes replaces the TCP one.
@@ -45,7 +49,12 @@ class FindingsPrinter {
   bool print_gaps_;
   Filter told_elsewhere_;
   bool print_routine_;
-  std::unordered_map<uint64_t, uint64_t> gaps_;  // per connection
+  struct Counts {
+    uint64_t gaps = 0;
+    uint64_t out_of_window = 0;
+    uint64_t conflicts = 0;
+  };
+  std::unordered_map<uint64_t, Counts> counts_;  // per connection
 };
 
 /// Prints findings to a stream of their own (stderr when flows go to files).

@@ -54,6 +54,34 @@ TEST(FindingsPrinter, GapLinesAreLimitedThenCounted) {
   EXPECT_EQ(p.close_line(c), "");
 }
 
+// A capture can repeat out-of-window segments and conflicting copies per
+// packet (a million one-byte segments last first, past the window guard's
+// reach, printed a million lines): they are limited and counted as gaps are.
+TEST(FindingsPrinter, OutOfWindowAndConflictLinesAreLimitedThenCounted) {
+  FindingsPrinter p("%A.%a-%B.%b", false, true);
+  const Connection c = conn();
+  Finding w;
+  w.kind = Finding::Kind::kOutOfWindow;
+  w.text = "segment left out";
+  Finding x;
+  x.kind = Finding::Kind::kConflictingOverlap;
+  x.text = "a retransmitted segment carries different bytes";
+  Finding other;
+  other.kind = Finding::Kind::kDataAfterPeerFin;
+  other.text = "data after FIN";
+  int printed = 0;
+  for (int i = 0; i < 1000; ++i) printed += !p.line(c, w).empty();
+  for (int i = 0; i < 7; ++i) printed += !p.line(c, x).empty();
+  for (int i = 0; i < 7; ++i) printed += !p.line(c, other).empty();  // not limited
+  EXPECT_EQ(printed, 2 * FindingsPrinter::kGapLinesPerConnection + 7);
+  EXPECT_EQ(p.close_line(c),
+            "!! 198.018.000.001.54442-198.018.000.002.00080: 995 more segments left out as "
+            "far outside any window not shown\n"
+            "!! 198.018.000.001.54442-198.018.000.002.00080: 2 more conflicting overlaps not "
+            "shown\n");
+  EXPECT_EQ(p.close_line(c), "");
+}
+
 TEST(FindingsPrinter, ColorFollowsDirection) {
   FindingsPrinter p("%A", true, false);
   Finding f;

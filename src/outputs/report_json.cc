@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
+#include <utility>
 
 #include "json_text.h"
 #include "whole_lines.h"
@@ -53,7 +55,68 @@ void add_direction(std::string& o, const Connection& c, Dir d) {
   o += '}';
 }
 
+void add_int(std::string& o, const char* key, int64_t v) {
+  o += '"';
+  o += key;
+  o += "\":";
+  o += v < 0 ? "null" : std::to_string(v);
+}
+
+// {"key":n,...} of `fields`.
+void add_object(std::string& o, const char* key,
+                std::initializer_list<std::pair<const char*, uint64_t>> fields) {
+  o += '"';
+  o += key;
+  o += "\":{";
+  bool first = true;
+  for (const auto& [k, v] : fields) {
+    if (!first) o += ',';
+    first = false;
+    add_uint(o, k, v);
+  }
+  o += '}';
+}
+
 }  // namespace
+
+std::string JsonReportSink::format_run(const RunTotals& t) {
+  std::string o = "{\"run\":{";
+  add_uint(o, "packets", t.packets);
+  o += ',';
+  add_uint(o, "tcp_segments", t.tcp_segments);
+  o += ',';
+  add_uint(o, "connections", t.connections);
+  o += ',';
+  add_uint(o, "late_packets", t.late_packets);
+  o += ',';
+  add_object(o, "skipped", {{"not_ip", t.not_ip},
+                            {"not_tcp", t.not_tcp},
+                            {"truncated", t.truncated},
+                            {"malformed", t.malformed},
+                            {"unknown_link_type", t.unknown_link_type}});
+  o += ',';
+  add_object(o, "ip_fragments", {{"seen", t.fragments},
+                                 {"cut", t.fragments_cut},
+                                 {"malformed", t.fragments_malformed},
+                                 {"conflicting_overlaps", t.fragment_conflicts},
+                                 {"datagrams_rebuilt", t.datagrams_rebuilt},
+                                 {"datagrams_timed_out", t.datagrams_timed_out},
+                                 {"datagrams_evicted", t.datagrams_evicted},
+                                 {"datagrams_incomplete", t.datagrams_incomplete}});
+  o += ',';
+  add_object(o, "caps", {{"connections_evicted", t.connections_evicted},
+                         {"evicted_continued", t.evicted_continued},
+                         {"tuple_records_dropped", t.tuple_records_dropped},
+                         {"holes_flushed", t.holes_flushed},
+                         {"out_of_window", t.out_of_window},
+                         {"late_segments", t.late_segments}});
+  o += ',';
+  add_int(o, "kernel_drops", t.kernel_drops);
+  o += ',';
+  add_int(o, "interface_drops", t.interface_drops);
+  o += "}}";
+  return o;
+}
 
 const char* finding_kind_name(Finding::Kind k) {
   switch (k) {
@@ -107,7 +170,18 @@ void JsonReportSink::fail(const char* what) {
 }
 
 void JsonReportSink::on_finding(const Connection& c, const Finding& f) {
-  findings_[c.id].push_back(f);
+  Held& h = findings_[c.id];
+  if (h.list.size() < kMaxFindings) {
+    h.list.push_back(f);
+    return;
+  }
+  for (auto& [first, n] : h.more) {
+    if (first.kind != f.kind) continue;
+    ++n;
+    first.length += f.length;
+    return;
+  }
+  h.more.emplace_back(f, 1);
 }
 
 std::string JsonReportSink::format(const Connection& c, CloseReason why,
@@ -160,7 +234,14 @@ std::string JsonReportSink::format(const Connection& c, CloseReason why,
 void JsonReportSink::on_close(const Connection& c, CloseReason why) {
   std::vector<Finding> found;
   if (auto it = findings_.find(c.id); it != findings_.end()) {
-    found = std::move(it->second);
+    found = std::move(it->second.list);
+    // Where the first not listed was, their total length, and how many.
+    for (auto& [first, n] : it->second.more) {
+      first.text = std::to_string(n) + " more " + finding_kind_name(first.kind) +
+                   " findings not listed (the report lists " + std::to_string(kMaxFindings) +
+                   " per connection)";
+      found.push_back(std::move(first));
+    }
     findings_.erase(it);
   }
   if (!out_ || failed()) return;
@@ -173,6 +254,13 @@ void JsonReportSink::on_close(const Connection& c, CloseReason why) {
 
 void JsonReportSink::finish() {
   if (!out_ || failed()) return;
+  if (run_totals_) {
+    std::string line = format_run(run_totals_());
+    run_totals_ = nullptr;  // once, even if finish() is called again
+    line += '\n';
+    if (std::fwrite(line.data(), 1, line.size(), out_) != line.size()) fail("cannot write");
+    if (failed()) return;
+  }
   if (std::fflush(out_) != 0) fail("cannot write");
   if (owned_) {
     if (std::fclose(out_) != 0) fail("cannot write");

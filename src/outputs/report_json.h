@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -19,6 +20,40 @@ std::string json_quote(std::string_view s);
 
 /// Capture time as seconds with 6 decimals ("1700000000.123456").
 std::string json_seconds(Timestamp t);
+
+/// What a run's connection lines do not show: packets skipped by reason,
+/// IP fragment problems, caps that acted, drops before tcpscribe. The
+/// passive modes (-r, -i) end the report with it, one line {"run":{...}}.
+struct RunTotals {
+  uint64_t packets = 0;
+  uint64_t tcp_segments = 0;
+  uint64_t connections = 0;
+  uint64_t late_packets = 0;  ///< later than the reorder window could put back
+  // Packets skipped, by reason (decode.h's DecodeStats).
+  uint64_t not_ip = 0;
+  uint64_t not_tcp = 0;
+  uint64_t truncated = 0;
+  uint64_t malformed = 0;
+  uint64_t unknown_link_type = 0;
+  // IP fragments (ip_fragments.h's FragmentStats).
+  uint64_t fragments = 0;
+  uint64_t fragments_cut = 0;          ///< cut by the snapshot length: unusable
+  uint64_t datagrams_rebuilt = 0;
+  uint64_t datagrams_timed_out = 0;
+  uint64_t datagrams_evicted = 0;      ///< by the fragment caps
+  uint64_t datagrams_incomplete = 0;   ///< still missing bytes when the input ended
+  uint64_t fragment_conflicts = 0;     ///< overlaps whose bytes differed (first kept)
+  uint64_t fragments_malformed = 0;
+  // Caps and guards of the flow table (flow_table.h's FlowTableStats).
+  uint64_t connections_evicted = 0;    ///< at --max-flows
+  uint64_t evicted_continued = 0;
+  uint64_t tuple_records_dropped = 0;
+  uint64_t holes_flushed = 0;          ///< holes declared lost by a full buffer
+  uint64_t out_of_window = 0;          ///< segments left out (a sequence jump)
+  uint64_t late_segments = 0;          ///< after their connection's close delay
+  int64_t kernel_drops = -1;           ///< live capture; -1: unknown (files)
+  int64_t interface_drops = -1;
+};
 
 class JsonReportSink : public Sink {
  public:
@@ -43,9 +78,18 @@ class JsonReportSink : public Sink {
   bool failed() const { return !error_.empty(); }
   std::string failure() const override { return error_; }
 
+  /// Findings listed per connection; the rest become one finding per kind
+  /// that counts them ("N more KIND findings not listed").
+  static constexpr size_t kMaxFindings = 1000;
+
   /// The line written for a connection (without the newline).
   static std::string format(const Connection& c, CloseReason why,
                             const std::vector<Finding>& findings);
+  /// The run line (without the newline).
+  static std::string format_run(const RunTotals& t);
+  /// finish() asks `totals` for the run line's numbers and writes it last
+  /// (never called: no run line, as for the proxy).
+  void set_run_totals(std::function<RunTotals()> totals) { run_totals_ = std::move(totals); }
 
  private:
   void fail(const char* what);
@@ -54,8 +98,15 @@ class JsonReportSink : public Sink {
   std::FILE* out_ = nullptr;
   bool owned_ = false;
   std::string error_;
-  /// Findings of open connections, until their on_close.
-  std::unordered_map<uint64_t, std::vector<Finding>> findings_;
+  /// Findings of open connections, until their on_close: the first
+  /// kMaxFindings, then per kind the first of the rest with a count (a
+  /// hostile capture can make one per segment: a million, 450 MB held).
+  struct Held {
+    std::vector<Finding> list;
+    std::vector<std::pair<Finding, uint64_t>> more;
+  };
+  std::unordered_map<uint64_t, Held> findings_;
+  std::function<RunTotals()> run_totals_;
 };
 
 const char* finding_kind_name(Finding::Kind k);

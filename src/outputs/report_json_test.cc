@@ -171,6 +171,91 @@ TEST(JsonReport, ThroughTheFlowTable) {
   fs::remove(p);
 }
 
+// The run line: every counter under its key, unknown drops null.
+TEST(JsonReport, RunLineFormatsEveryKey) {
+  RunTotals t;
+  uint64_t* const counters[] = {
+      &t.packets, &t.tcp_segments, &t.connections, &t.late_packets, &t.not_ip, &t.not_tcp,
+      &t.truncated, &t.malformed, &t.unknown_link_type, &t.fragments, &t.fragments_cut,
+      &t.fragments_malformed, &t.fragment_conflicts, &t.datagrams_rebuilt,
+      &t.datagrams_timed_out, &t.datagrams_evicted, &t.datagrams_incomplete,
+      &t.connections_evicted, &t.evicted_continued, &t.tuple_records_dropped,
+      &t.holes_flushed, &t.out_of_window, &t.late_segments};
+  uint64_t v = 1;
+  for (uint64_t* c : counters) *c = v++;
+  t.kernel_drops = 0;
+  EXPECT_EQ(JsonReportSink::format_run(t),
+            "{\"run\":{\"packets\":1,\"tcp_segments\":2,\"connections\":3,\"late_packets\":4,"
+            "\"skipped\":{\"not_ip\":5,\"not_tcp\":6,\"truncated\":7,\"malformed\":8,"
+            "\"unknown_link_type\":9},"
+            "\"ip_fragments\":{\"seen\":10,\"cut\":11,\"malformed\":12,"
+            "\"conflicting_overlaps\":13,\"datagrams_rebuilt\":14,\"datagrams_timed_out\":15,"
+            "\"datagrams_evicted\":16,\"datagrams_incomplete\":17},"
+            "\"caps\":{\"connections_evicted\":18,\"evicted_continued\":19,"
+            "\"tuple_records_dropped\":20,\"holes_flushed\":21,\"out_of_window\":22,"
+            "\"late_segments\":23},\"kernel_drops\":0,\"interface_drops\":null}}");
+}
+
+// With run totals the report ends with the run line, once, after every
+// connection; the numbers are asked for at the end, not when set.
+TEST(JsonReport, RunLineComesLastAndOnce) {
+  const fs::path p = fs::temp_directory_path() / "tcpscribe_report_json_run.jsonl";
+  JsonReportSink sink(p.string());
+  ASSERT_FALSE(sink.failed()) << sink.error();
+  RunTotals t;
+  sink.set_run_totals([&t] { return t; });
+  t.packets = 12;
+  t.datagrams_incomplete = 3;
+  sink.on_close(sample(), CloseReason::kFin);
+  sink.finish();
+  sink.finish();
+  EXPECT_FALSE(sink.failed());
+  EXPECT_EQ(slurp(p), JsonReportSink::format(sample(), CloseReason::kFin, {}) + "\n" +
+                          JsonReportSink::format_run(t) + "\n");
+  EXPECT_NE(slurp(p).find("\"packets\":12,"), std::string::npos);
+  fs::remove(p);
+}
+
+// A connection with a finding per segment (a million out-of-window
+// segments) lists the first kMaxFindings, then one per kind counting the
+// rest: the memory held per connection is bounded.
+TEST(JsonReport, FindingsPerConnectionAreBoundedAndTheRestCounted) {
+  const fs::path p = fs::temp_directory_path() / "tcpscribe_report_json_many.jsonl";
+  JsonReportSink sink(p.string());
+  ASSERT_FALSE(sink.failed()) << sink.error();
+  const Connection c = sample();
+  Finding w;
+  w.kind = Finding::Kind::kOutOfWindow;
+  w.length = 1;
+  w.text = "segment left out";
+  for (size_t i = 0; i < JsonReportSink::kMaxFindings + 500; ++i) {
+    w.offset = i;
+    sink.on_finding(c, w);
+  }
+  Finding g;
+  g.kind = Finding::Kind::kCaptureGap;
+  g.offset = 7;
+  g.length = 10;
+  g.text = "gap";
+  sink.on_finding(c, g);
+  sink.on_finding(c, g);
+  sink.on_close(c, CloseReason::kFin);
+  sink.finish();
+  std::vector<Finding> want(JsonReportSink::kMaxFindings, w);
+  for (size_t i = 0; i < want.size(); ++i) want[i].offset = i;
+  Finding more_w = w;
+  more_w.offset = JsonReportSink::kMaxFindings;
+  more_w.length = 500;
+  more_w.text = "500 more out_of_window findings not listed (the report lists 1000 per connection)";
+  Finding more_g = g;
+  more_g.length = 20;
+  more_g.text = "2 more capture_gap findings not listed (the report lists 1000 per connection)";
+  want.push_back(more_w);
+  want.push_back(more_g);
+  EXPECT_EQ(slurp(p), JsonReportSink::format(c, CloseReason::kFin, want) + "\n");
+  fs::remove(p);
+}
+
 TEST(JsonReport, UnwritablePathIsAnError) {
   JsonReportSink sink("/nonexistent-dir/report.jsonl");
   EXPECT_TRUE(sink.failed());

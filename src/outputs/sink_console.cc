@@ -1,6 +1,7 @@
 #include "sink_console.h"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -17,9 +18,19 @@ constexpr const char* kRed = kColorServerToClient;
 constexpr const char* kYellow = kColorFinding;
 constexpr const char* kReset = kColorReset;
 
-bool printable(uint8_t c) {
+constexpr bool printable(uint8_t c) {
   return (c >= 0x20 && c < 0x7F) || c == '\n' || c == '\r' || c == '\t';
 }
+
+// Each byte as shown without -B: itself, or '.'. A table, not a branch:
+// random payload made the branch a coin toss (4 ns a byte).
+constexpr std::array<char, 256> kShown = [] {
+  std::array<char, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = printable(static_cast<uint8_t>(c)) ? static_cast<char>(c) : '.';
+  }
+  return t;
+}();
 
 }  // namespace
 
@@ -97,8 +108,14 @@ void ConsoleSink::on_data(const Connection& c, Dir d, uint64_t offset,
     out += '\n';
     append_hex(out, bytes, offset);
   } else {
-    for (uint8_t b : bytes) {
-      out += (opt_.binary || printable(b)) ? static_cast<char>(b) : '.';
+    // In one piece, not a byte at a time: 10 GiB through -C -B took 22 s
+    // of CPU here against tcpflow's 4.
+    const size_t at = out.size();
+    out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    if (!opt_.binary) {
+      for (char* p = out.data() + at; p != out.data() + out.size(); ++p) {
+        *p = kShown[static_cast<uint8_t>(*p)];
+      }
     }
     if (opt_.newline) out += '\n';
   }

@@ -244,7 +244,8 @@ kill -INT $spid; wait $spid; rc=$?
 touch "$tmp/go3"
 if [ $rc -eq 0 ] && grep -q 'interrupted after' "$tmp/err" && tail -1 "$tmp/sig.html" | grep -q '</html>' &&
    python3 -c 'import json, sys; assert len(json.load(open(sys.argv[1]))["log"]["entries"]) >= 1' "$tmp/sig.har" &&
-   [ "$(wc -l <"$tmp/sig.jsonl")" -eq 1 ] && [ -s "$tmp/sig/$req" ]; then ok
+   [ "$(wc -l <"$tmp/sig.jsonl")" -eq 2 ] && tail -1 "$tmp/sig.jsonl" | grep -q '^{"run":{"packets":' &&
+   [ -s "$tmp/sig/$req" ]; then ok
 else bad "SIGINT on a pipe: exit $rc, html $(tail -c 20 "$tmp/sig.html" 2>&1), $(head -2 "$tmp/err")"; fi
 
 # -U with several -r files: every file is opened before root is dropped

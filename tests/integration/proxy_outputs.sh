@@ -122,7 +122,7 @@ def flow_file(d, c, direction):
     path = os.path.join(d, flow_name(*a) + "-" + flow_name(*b))
     return open(path, "rb").read() if os.path.exists(path) else b""
 
-cap = sorted(lines(f"{tmp}/cap.report"), key=lambda c: c["id"])
+cap = sorted((c for c in lines(f"{tmp}/cap.report") if "run" not in c), key=lambda c: c["id"])
 cap_msgs = lines(f"{tmp}/cap.messages")
 cap_har = json.load(open(f"{tmp}/cap.har"))["log"]["entries"]
 KEYS = ("conn_state", "close_reason", "handshake_seen")

@@ -204,19 +204,22 @@ void FlowTable::on_segment(const Segment& s, bool may_open) {
     last_expire_ = clock_;
   }
   const FlowKey key = FlowKey::of(s.src, s.dst);
-  // A compact connection is whole again for its next segment.
-  std::unique_ptr<Pending> syns = pending_.take(key);
-  if (syns) revive(*syns);
   uint32_t reuse_index = 0;
   uint64_t previous_id = UINT64_MAX;
   PrevEnd prev = PrevEnd::kUnclean;
   bool append = false;
-  if (Entry* found = table_.find(key)) {
+  Entry* found = table_.find(key);
+  // A compact connection is whole again for its next segment.
+  std::unique_ptr<Pending> syns;
+  if (!found && (syns = pending_.take(key))) found = &revive(*syns);
+  if (found) {
     Entry& e = *found;
     const Identity who = e.identity();
     if (!starts_new_connection(who, e.closing, s)) {
+      // Only a SYN keeps it half-open (and cannot close it: e stays).
+      const bool syn = e.only_syns && Pending::pure_syn(s);
       process(e, s);
-      maybe_compact(e, std::move(syns), s);
+      if (syn) after_syn(e, std::move(syns), s);
       return;
     }
     reuse_index = e.conn.reuse_index + 1;
@@ -267,7 +270,7 @@ void FlowTable::on_segment(const Segment& s, bool may_open) {
   make_room(s.ts);
   Entry& e = *create(key, s, reuse_index, previous_id, prev, nullptr, append);
   process(e, s);
-  maybe_compact(e, nullptr, s);
+  if (Pending::pure_syn(s)) after_syn(e, nullptr, s);
 }
 
 void FlowTable::make_room(Timestamp ts) {
@@ -297,11 +300,9 @@ void FlowTable::update(Entry& e, const Segment& s) {
   StreamReassembler& rs = e.streams[di];
   const size_t buffered_before = e.buffered();
   ++e.packets;
-  constexpr uint8_t kSynAckFinRst = tcp_flags::kSyn | tcp_flags::kAck | tcp_flags::kFin |
-                                    tcp_flags::kRst;
-  if (d != Dir::kClientToServer || (s.flags & kSynAckFinRst) != tcp_flags::kSyn ||
-      s.payload_len + s.missing_len > 0) {
+  if (e.only_syns && (d != Dir::kClientToServer || !Pending::pure_syn(s))) {
     e.only_syns = false;
+    if (e.syns) drop_young(e);
   }
   e.conn.last_ts = std::max(e.conn.last_ts, s.ts);
   if (st.packets++ == 0) {
@@ -452,9 +453,10 @@ void FlowTable::close(Entry& e, CloseReason why, Timestamp ts) {
     // Packets that come after this are a new connection on the tuple (or,
     // evicted, its continuation).
     retire(e, why);
-  } else {
+  } else if (!finishing_) {
     // A compact tombstone lets late packets (the last ACK, retransmitted
-    // FINs) be recognised instead of opening a new, swapped flow.
+    // FINs) be recognised instead of opening a new, swapped flow. At the
+    // end of input none can come: none is made (memory at the peak).
     Tombstone* t = tombstones_.find(key);
     if (t) {
       lru_unlink(tomb_head_, tomb_tail_, *t);
@@ -467,6 +469,7 @@ void FlowTable::close(Entry& e, CloseReason why, Timestamp ts) {
     t->closed_at = clock_;
     lru_push_back(tomb_head_, tomb_tail_, *t);
   }
+  if (e.syns) drop_young(e);
   if (was_closing) {
     lru_unlink<Node>(closing_head_, closing_tail_, e);
   } else {
@@ -501,6 +504,7 @@ void FlowTable::expire(Timestamp now) {
 }
 
 void FlowTable::finish() {
+  finishing_ = true;
   // In order of first packet; a compact connection's id is its Pending's.
   std::vector<std::pair<uint64_t, Node*>> open;
   open.reserve(open_connections());

@@ -53,6 +53,12 @@ struct FlowTableLimits {
   /// them, replayed quietly, when its next packet comes or it closes: a SYN
   /// flood or a scan costs little. false: every connection stays whole.
   bool compact_half_open = true;
+  /// The newest half-open connections stay whole, since most get their
+  /// SYN-ACK soon (no rebuilding then); the oldest beyond this many is
+  /// compacted. 0: at once. 16,384 whole ones cost 25 MB; with 4,096, 28%
+  /// of bench/offline.sh's many.pcap (10,000 connections open at once)
+  /// were compacted and rebuilt, +1% of instructions; with this, none.
+  size_t young_half_open = 16384;
 };
 
 struct FlowTableStats {
@@ -131,9 +137,14 @@ class FlowTable {
   /// Everything a segment changes in its connection (and tells the sinks).
   void update(Entry& e, const Segment& s);
   // Compact half-open connections (flow_table_compact.cc).
-  /// After a segment: `e` becomes a Pending if every segment it saw was a
-  /// pure client SYN; `p` holds the ones before `s` (null: `s` was its first).
-  void maybe_compact(Entry& e, std::unique_ptr<Pending> p, const Segment& s);
+  /// After a SYN without payload (Pending::pure_syn) of `e`, which had seen
+  /// only such SYNs before it: `p` holds those when `e` was just revived
+  /// from them. `e` joins the young list, stays in it, or is compacted.
+  void after_syn(Entry& e, std::unique_ptr<Pending> p, const Segment& s);
+  /// `e` becomes the Pending `p` of all its segments, in its LRU place.
+  void compact(Entry& e, std::unique_ptr<Pending> p);
+  /// `e` leaves the young list (and drops its SYNs): it is whole for good.
+  void drop_young(Entry& e);
   /// The whole connection again, in the Pending's place (p stays the caller's).
   Entry& revive(Pending& p);
   /// An open connection as an Entry, revived if it was compact.
@@ -176,6 +187,11 @@ class FlowTable {
   // closing, through the same pointers: they are not in the LRU list.
   Node* closing_head_ = nullptr;
   Node* closing_tail_ = nullptr;
+  // The newest connections that have seen only SYNs, oldest first
+  // (Entry::young_prev, young_next).
+  Entry* young_head_ = nullptr;
+  Entry* young_tail_ = nullptr;
+  size_t young_count_ = 0;
   FlowTableStats stats_;
   size_t buffered_ = 0;
   uint64_t next_id_ = 0;
@@ -183,6 +199,7 @@ class FlowTable {
   Timestamp clock_ = 0;  // capture time, robust to outliers
   bool clock_set_ = false;
   bool jump_pending_ = false;
+  bool finishing_ = false;  // in finish(): no packet comes after
 };
 
 }  // namespace tcpscribe

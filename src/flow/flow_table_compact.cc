@@ -25,22 +25,55 @@ void list_replace(T*& head, T*& tail, T& old, T& fresh) {
 
 }  // namespace
 
-void FlowTable::maybe_compact(Entry& e, std::unique_ptr<Pending> p, const Segment& s) {
-  static_assert(sizeof(Pending) <= 160, "a compact connection stays in jemalloc's 160-byte class");
-  if (!limits_.compact_half_open || !e.only_syns || e.closing) return;
-  // The Pending must hold every segment the Entry saw: a connection kept
-  // whole (more SYNs, or one unlike the first) stays whole.
-  if (e.packets != (p ? p->count : 0) + 1u || (p && !p->takes(s))) return;
-  if (!p) {
-    p = std::make_unique<Pending>();
-    p->key = e.key;
-    p->id = e.conn.id;
-    p->previous_id = e.conn.previous_id;
-    p->reuse_index = e.conn.reuse_index;
-    p->continues = e.conn.continues;
-    p->client_is_lo = e.conn.client == e.key.lo;
+void FlowTable::after_syn(Entry& e, std::unique_ptr<Pending> p, const Segment& s) {
+  if (!limits_.compact_half_open || !e.only_syns) return;
+  // A Pending holds every segment its Entry saw (packets counts them): a
+  // connection with more SYNs, or one unlike the first, stays whole.
+  if (p) {
+    // Revived for this SYN: it was compact before, so it is again at once.
+    if (e.packets == p->count + 1u && p->takes(s)) {
+      p->add(s);
+      compact(e, std::move(p));
+    }
+    return;
   }
-  p->add(s);
+  if (e.syns) {  // young, and another SYN
+    if (e.packets == e.syns->count + 1u && e.syns->takes(s)) e.syns->add(s);
+    else drop_young(e);
+    return;
+  }
+  if (e.packets != 1) return;
+  e.syns = std::make_unique<Pending>();
+  Pending& y = *e.syns;
+  y.key = e.key;
+  y.id = e.conn.id;
+  y.previous_id = e.conn.previous_id;
+  y.reuse_index = e.conn.reuse_index;
+  y.continues = e.conn.continues;
+  y.client_is_lo = e.conn.client == e.key.lo;
+  y.add(s);
+  e.young_prev = young_tail_;
+  (young_tail_ ? young_tail_->young_next : young_head_) = &e;
+  young_tail_ = &e;
+  ++young_count_;
+  while (young_count_ > limits_.young_half_open) {
+    Entry& oldest = *young_head_;
+    std::unique_ptr<Pending> q = std::move(oldest.syns);
+    drop_young(oldest);
+    compact(oldest, std::move(q));
+  }
+}
+
+void FlowTable::drop_young(Entry& e) {
+  (e.young_prev ? e.young_prev->young_next : young_head_) = e.young_next;
+  (e.young_next ? e.young_next->young_prev : young_tail_) = e.young_prev;
+  e.young_prev = e.young_next = nullptr;
+  e.syns.reset();
+  --young_count_;
+}
+
+void FlowTable::compact(Entry& e, std::unique_ptr<Pending> p) {
+  static_assert(sizeof(Pending) <= 160, "a compact connection stays in jemalloc's 160-byte class");
   p->last_activity = e.last_activity;
   list_replace<Node>(lru_head_, lru_tail_, e, *p);
   const FlowKey key = e.key;

@@ -116,11 +116,13 @@ struct RandomRun {
   size_t most_compact = 0;
 };
 
-RandomRun random_run(uint32_t seed, bool compact) {
+/// `young`: FlowTableLimits::young_half_open; SIZE_MAX: nothing compacted.
+RandomRun random_run(uint32_t seed, size_t young) {
   FlowTableLimits limits;
-  limits.compact_half_open = compact;
+  limits.compact_half_open = young != SIZE_MAX;
+  limits.young_half_open = young;
   limits.idle_timeout = 20 * kNanosPerSecond;
-  limits.close_delay = kNanosPerSecond;
+  limits.close_delay = seed % 2 ? kNanosPerSecond : 0;
   limits.closed_linger = 5 * kNanosPerSecond;
   limits.max_flows = 12;
   limits.max_retired = 8;
@@ -180,26 +182,59 @@ RandomRun random_run(uint32_t seed, bool compact) {
 }
 
 TEST(CompactHalfOpen, RandomTrafficGivesTheSameEventsWithAndWithout) {
-  size_t compacted = 0;
-  for (uint32_t seed = 1; seed <= 40; ++seed) {
-    const RandomRun whole = random_run(seed, false);
-    const RandomRun compact = random_run(seed, true);
-    EXPECT_EQ(whole.most_compact, 0u);
-    compacted += compact.most_compact;
-    EXPECT_EQ(compact.stats, whole.stats) << "seed " << seed;
-    ASSERT_EQ(compact.trace.size(), whole.trace.size()) << "seed " << seed;
-    for (size_t i = 0; i < whole.trace.size(); ++i) {
-      ASSERT_EQ(compact.trace[i], whole.trace[i]) << "seed " << seed << " event " << i;
+  // Compacted at once, and after 3 newer half-open connections.
+  for (const size_t young : {size_t{0}, size_t{3}}) {
+    size_t compacted = 0;
+    for (uint32_t seed = 1; seed <= 25; ++seed) {
+      const RandomRun whole = random_run(seed, SIZE_MAX);
+      const RandomRun compact = random_run(seed, young);
+      EXPECT_EQ(whole.most_compact, 0u);
+      compacted += compact.most_compact;
+      EXPECT_EQ(compact.stats, whole.stats) << "seed " << seed;
+      ASSERT_EQ(compact.trace.size(), whole.trace.size()) << "seed " << seed;
+      for (size_t i = 0; i < whole.trace.size(); ++i) {
+        ASSERT_EQ(compact.trace[i], whole.trace[i])
+            << "young " << young << " seed " << seed << " event " << i;
+      }
     }
+    EXPECT_GT(compacted, 25u) << young;  // the runs did have compact connections
   }
-  EXPECT_GT(compacted, 40u);  // the runs did have compact connections
+}
+
+// The newest half-open connections stay whole: most get their SYN-ACK
+// soon, and are then not rebuilt. The oldest beyond the limit is compacted.
+TEST(CompactHalfOpen, NewestHalfOpenConnectionsStayWhole) {
+  FlowTableLimits limits;
+  limits.young_half_open = 2;
+  Trace t;
+  FlowTable table(limits, {&t});
+  const Endpoint srv = ep(2, 80);
+  for (uint16_t i = 0; i < 5; ++i) {
+    table.on_segment(seg((1 + i) * kNanosPerSecond, ep(1, 40000 + i), srv, 1000 + i, 0,
+                         tcp_flags::kSyn));
+  }
+  EXPECT_EQ(table.open_connections(), 5u);
+  EXPECT_EQ(table.compact_connections(), 3u);  // all but the two newest
+  // The fourth answers: it leaves the young list, the fifth stays whole.
+  table.on_segment(seg(7 * kNanosPerSecond, srv, ep(1, 40003), 9000, 1004,
+                       tcp_flags::kSyn | tcp_flags::kAck));
+  table.on_segment(seg(8 * kNanosPerSecond, ep(1, 40005), srv, 7, 0, tcp_flags::kSyn));
+  EXPECT_EQ(table.compact_connections(), 3u);
+  table.on_segment(seg(9 * kNanosPerSecond, ep(1, 40006), srv, 8, 0, tcp_flags::kSyn));
+  EXPECT_EQ(table.compact_connections(), 4u);  // the fifth now
+  // A retransmitted SYN of a compact one: rebuilt, and compact again.
+  table.on_segment(seg(10 * kNanosPerSecond, ep(1, 40000), srv, 1000, 0, tcp_flags::kSyn));
+  EXPECT_EQ(table.compact_connections(), 4u);
+  EXPECT_EQ(table.open_connections(), 7u);
 }
 
 // The SYN and six identical retransmissions stay compact; a seventh, or a
 // SYN unlike the first, makes the connection whole again for good.
 TEST(CompactHalfOpen, RetransmittedSynsStayCompactUpToSeven) {
+  FlowTableLimits limits;
+  limits.young_half_open = 0;  // compacted at once
   Trace t;
-  FlowTable table(FlowTableLimits{}, {&t});
+  FlowTable table(limits, {&t});
   const Endpoint c = ep(1, 40000), srv = ep(2, 80);
   for (int i = 0; i < 7; ++i) {
     table.on_segment(seg((1 + i) * kNanosPerSecond, c, srv, 1000, 0, tcp_flags::kSyn));
@@ -239,7 +274,9 @@ TEST(CompactHalfOpen, NeverAnsweredSynsCostLittleMemory) {
     void on_gap(const Connection&, Dir, uint64_t, uint64_t, Timestamp) override {}
     void on_close(const Connection&, CloseReason) override {}
   } opens;
-  FlowTable table(FlowTableLimits{}, {&opens});
+  FlowTableLimits limits;
+  limits.young_half_open = 0;  // compacted at once
+  FlowTable table(limits, {&opens});
   const size_t before = heap_in_use();
   for (size_t i = 0; i < kConns; ++i) {
     const Endpoint c = ep(1, static_cast<uint16_t>(1024 + i));

@@ -100,7 +100,8 @@ if [ "$SYNS" -gt 0 ]; then
     case $tool in
       tcpscribe)
         run "tcpscribe -o" "$cap" "" "$BIN" -r "$cap" -o . "${EXTRA[@]}"
-        run "tcpscribe -o -e http" "$cap" "" "$BIN" -r "$cap" -o . -e http "${EXTRA[@]}" ;;
+        run "tcpscribe -o -e http" "$cap" "" "$BIN" -r "$cap" -o . -e http "${EXTRA[@]}"
+        run "tcpscribe -c" "$cap" "" "$BIN" -r "$cap" -c "${EXTRA[@]}" ;;
       tcpflow) run "tcpflow -o" "$cap" "" tcpflow -r "$cap" -o . ;;
     esac
   done

@@ -3,7 +3,8 @@
 // both directions, flags, sequence and acknowledgement numbers near each
 // direction's cursor (with the occasional far jump), windows, payload and
 // snapshot-cut lengths, capture time in small steps, small caps chosen by
-// the input so that eviction, buffer limits, -b and timeouts all act.
+// the input so that eviction, buffer limits, -b and timeouts all act, and
+// half-open connections kept compact (or not).
 //
 // Payload bytes are a function of (tuple, direction, sequence number), so
 // a checking sink can verify the sink contract (include/tcpscribe/sink.h):
@@ -216,6 +217,9 @@ FlowTableLimits limits_from(FuzzedDataProvider& in) {
   l.max_bytes_per_direction = (b & 8) ? 200 : 0;
   l.ack_proof_packets = (b & 16) ? 1 : 16;
   l.ack_proof_time = (b & 32) ? 0 : kNanosPerSecond;
+  // Half-open connections compacted at once, after one newer, or (with
+  // four tuples) never: rebuilt from their SYNs at their next segment.
+  l.young_half_open = (b & 64) ? 0 : (b & 128) ? 1 : 16384;
   return l;
 }
 

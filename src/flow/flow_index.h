@@ -68,16 +68,19 @@ class FlowIndex {
   }
 
   /// Removes and destroys the object with `key`, if any.
-  void erase(const FlowKey& key) {
-    if (size_ == 0) return;
+  void erase(const FlowKey& key) { take(key); }
+
+  /// Removes the object with `key` and hands it over (null: none).
+  std::unique_ptr<T> take(const FlowKey& key) {
+    if (size_ == 0) return nullptr;
     const size_t h = hash_(key);
     const size_t mask = slots_.size() - 1;
     size_t i = h & mask;
     for (;; i = (i + 1) & mask) {
-      if (!slots_[i].value) return;
+      if (!slots_[i].value) return nullptr;
       if (slots_[i].hash == h && slots_[i].value->key == key) break;
     }
-    slots_[i].value.reset();
+    std::unique_ptr<T> out = std::move(slots_[i].value);
     --size_;
     // Backward shift: move later entries of the probe run into the hole
     // unless their home slot lies cyclically after the hole.
@@ -90,6 +93,7 @@ class FlowIndex {
     }
     // Give memory back after a burst of connections (bounded memory).
     if (slots_.size() > kMinSlots && size_ * 8 < slots_.size()) rehash(slots_.size() / 2);
+    return out;
   }
 
   /// Slots a find() of `key` reads (tests: probe runs stay short).

@@ -1,6 +1,7 @@
 #include "flow_table.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "flow_table_entry.h"
 #include "server_ports.h"
@@ -28,7 +29,7 @@ namespace {
 
 // Intrusive doubly linked lists through T::lru_prev and T::lru_next.
 template <typename T>
-void lru_push_back(T*& head, T*& tail, T& e) {
+void lru_push_back(T*& head, T*& tail, std::type_identity_t<T>& e) {
   e.lru_prev = tail;
   e.lru_next = nullptr;
   (tail ? tail->lru_next : head) = &e;
@@ -36,7 +37,7 @@ void lru_push_back(T*& head, T*& tail, T& e) {
 }
 
 template <typename T>
-void lru_unlink(T*& head, T*& tail, T& e) {
+void lru_unlink(T*& head, T*& tail, std::type_identity_t<T>& e) {
   (e.lru_prev ? e.lru_prev->lru_next : head) = e.lru_next;
   (e.lru_next ? e.lru_next->lru_prev : tail) = e.lru_prev;
   e.lru_prev = e.lru_next = nullptr;
@@ -44,26 +45,32 @@ void lru_unlink(T*& head, T*& tail, T& e) {
 
 }  // namespace
 
+void FlowTable::init_entry(Entry& e, const FlowKey& key, const Segment& s, uint64_t id,
+                           uint32_t reuse_index, uint64_t previous_id, bool continues) {
+  e.key = key;
+  // Without the SYN: a lone SYN-ACK, or a service port (server_ports.h).
+  const bool from_server = first_segment_from_server(s);
+  e.conn.id = id;
+  e.conn.client = from_server ? s.dst : s.src;
+  e.conn.server = from_server ? s.src : s.dst;
+  e.conn.vlan[0] = e.conn.vlan[1] = s.vlan;
+  e.conn.reuse_index = reuse_index;
+  e.conn.first_ts = s.ts;
+  e.conn.last_ts = s.ts;
+  e.conn.continues = continues;
+  e.conn.previous_id = previous_id;
+}
+
 FlowTable::Entry* FlowTable::create(const FlowKey& key, const Segment& s,
                                     uint32_t reuse_index, uint64_t previous_id,
                                     PrevEnd prev, const RetiredTuple* cont, bool append) {
   auto e = std::make_unique<Entry>();
-  e->key = key;
+  init_entry(*e, key, s, next_id_++, reuse_index, previous_id, cont || append);
   const bool syn = s.has(tcp_flags::kSyn);
-  // Without the SYN: a lone SYN-ACK, or a service port (server_ports.h).
-  const bool from_server = first_segment_from_server(s);
-  e->conn.id = next_id_++;
-  e->conn.client = from_server ? s.dst : s.src;
-  e->conn.server = from_server ? s.src : s.dst;
-  e->conn.vlan[0] = e->conn.vlan[1] = s.vlan;
-  e->conn.reuse_index = reuse_index;
-  e->conn.first_ts = s.ts;
-  e->conn.last_ts = s.ts;
-  e->conn.continues = cont || append;
   Entry* raw = table_.insert(std::move(e));
-  lru_push_back(lru_head_, lru_tail_, *raw);
-  raw->conn.previous_id = previous_id;
+  lru_push_back<Node>(lru_head_, lru_tail_, *raw);
   if (cont) {
+    raw->only_syns = false;  // its state comes from the record, not its segments
     continue_streams(*raw, *cont);
     ++stats_.continued;
   } else {
@@ -201,11 +208,18 @@ void FlowTable::on_segment(const Segment& s, bool may_open) {
   uint64_t previous_id = UINT64_MAX;
   PrevEnd prev = PrevEnd::kUnclean;
   bool append = false;
-  if (Entry* found = table_.find(key)) {
+  Entry* found = table_.find(key);
+  // A compact connection is whole again for its next segment.
+  std::unique_ptr<Pending> syns;
+  if (!found && (syns = pending_.take(key))) found = &revive(*syns);
+  if (found) {
     Entry& e = *found;
     const Identity who = e.identity();
     if (!starts_new_connection(who, e.closing, s)) {
+      // Only a SYN keeps it half-open (and cannot close it: e stays).
+      const bool syn = e.only_syns && Pending::pure_syn(s);
       process(e, s);
+      if (syn) after_syn(e, std::move(syns), s);
       return;
     }
     reuse_index = e.conn.reuse_index + 1;
@@ -254,31 +268,41 @@ void FlowTable::on_segment(const Segment& s, bool may_open) {
     return;
   }
   make_room(s.ts);
-  process(*create(key, s, reuse_index, previous_id, prev, nullptr, append), s);
+  Entry& e = *create(key, s, reuse_index, previous_id, prev, nullptr, append);
+  process(e, s);
+  if (Pending::pure_syn(s)) after_syn(e, nullptr, s);
 }
 
 void FlowTable::make_room(Timestamp ts) {
-  if (table_.size() >= limits_.max_flows && closing_head_) {
+  if (open_connections() >= limits_.max_flows && closing_head_) {
     // A closing connection is done but for its late packets: it goes first.
-    close(*closing_head_, CloseReason::kFin, ts);
-  } else if (table_.size() >= limits_.max_flows && lru_head_) {
+    close(static_cast<Entry&>(*closing_head_), CloseReason::kFin, ts);
+  } else if (open_connections() >= limits_.max_flows && lru_head_) {
     // Evict the least recently active connection.
     ++stats_.evicted;
-    close(*lru_head_, CloseReason::kEvicted, ts);
+    close(whole(*lru_head_), CloseReason::kEvicted, ts);
   }
 }
 
 void FlowTable::process(Entry& e, const Segment& s) {
+  e.last_activity = std::max(s.ts, clock_);
+  if (!e.closing && &e != lru_tail_) {
+    lru_unlink<Node>(lru_head_, lru_tail_, e);
+    lru_push_back<Node>(lru_head_, lru_tail_, e);
+  }
+  update(e, s);
+}
+
+void FlowTable::update(Entry& e, const Segment& s) {
   const Dir d = e.dir_of(s.src);
   const int di = index_of(d);
   DirectionStats& st = e.conn.dir[di];
   StreamReassembler& rs = e.streams[di];
   const size_t buffered_before = e.buffered();
   ++e.packets;
-  e.last_activity = std::max(s.ts, clock_);
-  if (!e.closing && &e != lru_tail_) {
-    lru_unlink(lru_head_, lru_tail_, e);
-    lru_push_back(lru_head_, lru_tail_, e);
+  if (e.only_syns && (d != Dir::kClientToServer || !Pending::pure_syn(s))) {
+    e.only_syns = false;
+    if (e.syns) drop_young(e);
   }
   e.conn.last_ts = std::max(e.conn.last_ts, s.ts);
   if (st.packets++ == 0) {
@@ -406,8 +430,8 @@ void FlowTable::begin_close(Entry& e, CloseReason why, Timestamp ts) {
   }
   // Nothing more goes into the streams: give their memory back.
   for (StreamReassembler& rs : e.streams) rs = StreamReassembler();
-  lru_unlink(lru_head_, lru_tail_, e);
-  lru_push_back(closing_head_, closing_tail_, e);
+  lru_unlink<Node>(lru_head_, lru_tail_, e);
+  lru_push_back<Node>(closing_head_, closing_tail_, e);
 }
 
 void FlowTable::close(Entry& e, CloseReason why, Timestamp ts) {
@@ -429,9 +453,10 @@ void FlowTable::close(Entry& e, CloseReason why, Timestamp ts) {
     // Packets that come after this are a new connection on the tuple (or,
     // evicted, its continuation).
     retire(e, why);
-  } else {
+  } else if (!finishing_) {
     // A compact tombstone lets late packets (the last ACK, retransmitted
-    // FINs) be recognised instead of opening a new, swapped flow.
+    // FINs) be recognised instead of opening a new, swapped flow. At the
+    // end of input none can come: none is made (memory at the peak).
     Tombstone* t = tombstones_.find(key);
     if (t) {
       lru_unlink(tomb_head_, tomb_tail_, *t);
@@ -444,17 +469,20 @@ void FlowTable::close(Entry& e, CloseReason why, Timestamp ts) {
     t->closed_at = clock_;
     lru_push_back(tomb_head_, tomb_tail_, *t);
   }
+  if (e.syns) drop_young(e);
   if (was_closing) {
-    lru_unlink(closing_head_, closing_tail_, e);
+    lru_unlink<Node>(closing_head_, closing_tail_, e);
   } else {
-    lru_unlink(lru_head_, lru_tail_, e);
+    lru_unlink<Node>(lru_head_, lru_tail_, e);
   }
   table_.erase(key);  // destroys e
 }
 
 void FlowTable::expire(Timestamp now) {
-  while (closing_head_ && now - closing_head_->closing_at > limits_.close_delay) {
-    close(*closing_head_, closing_head_->closing_why, now);
+  while (closing_head_ &&
+         now - static_cast<Entry*>(closing_head_)->closing_at > limits_.close_delay) {
+    Entry& e = static_cast<Entry&>(*closing_head_);
+    close(e, e.closing_why, now);
   }
   while (tomb_head_) {
     Tombstone& t = *tomb_head_;
@@ -471,18 +499,28 @@ void FlowTable::expire(Timestamp now) {
   }
   if (limits_.idle_timeout <= 0) return;
   while (lru_head_ && now - lru_head_->last_activity > limits_.idle_timeout) {
-    close(*lru_head_, CloseReason::kIdle, now);
+    close(whole(*lru_head_), CloseReason::kIdle, now);
   }
 }
 
 void FlowTable::finish() {
-  std::vector<Entry*> open;
-  open.reserve(table_.size());
-  for (Entry* e = lru_head_; e; e = e->lru_next) open.push_back(e);
-  for (Entry* e = closing_head_; e; e = e->lru_next) open.push_back(e);
+  finishing_ = true;
+  // In order of first packet; a compact connection's id is its Pending's.
+  std::vector<std::pair<uint64_t, Node*>> open;
+  open.reserve(open_connections());
+  for (Node* n = lru_head_; n; n = n->lru_next) {
+    open.emplace_back(n->compact ? static_cast<Pending*>(n)->id : static_cast<Entry*>(n)->conn.id,
+                      n);
+  }
+  for (Node* n = closing_head_; n; n = n->lru_next) {
+    open.emplace_back(static_cast<Entry*>(n)->conn.id, n);
+  }
   std::sort(open.begin(), open.end(),
-            [](const Entry* a, const Entry* b) { return a->conn.id < b->conn.id; });
-  for (Entry* e : open) close(*e, CloseReason::kEndOfInput, e->conn.last_ts);
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [id, n] : open) {
+    Entry& e = whole(*n);
+    close(e, CloseReason::kEndOfInput, e.conn.last_ts);
+  }
   for (Sink* s : sinks_) s->finish();
 }
 

@@ -47,6 +47,18 @@ struct FlowTableLimits {
   /// and for continuing evicted connections; about 130 bytes each
   /// (retired_tuples.h says what dropping one loses).
   size_t max_retired = size_t{1} << 18;
+  /// A connection that has only seen its client's SYN without payload (and
+  /// up to 6 retransmissions of it) is kept as a compact record of those
+  /// SYNs (160 bytes instead of the ~1.4 KB of a whole one) and rebuilt from
+  /// them, replayed quietly, when its next packet comes or it closes: a SYN
+  /// flood or a scan costs little. false: every connection stays whole.
+  bool compact_half_open = true;
+  /// The newest half-open connections stay whole, since most get their
+  /// SYN-ACK soon (no rebuilding then); the oldest beyond this many is
+  /// compacted. 0: at once. 16,384 whole ones cost 25 MB; with 4,096, 28%
+  /// of bench/offline.sh's many.pcap (10,000 connections open at once)
+  /// were compacted and rebuilt, +1% of instructions; with this, none.
+  size_t young_half_open = 16384;
 };
 
 struct FlowTableStats {
@@ -92,18 +104,25 @@ class FlowTable {
 
   const FlowTableStats& stats() const { return stats_; }
   size_t retired_tuples() const { return retired_.size(); }
-  size_t open_connections() const { return table_.size(); }
+  size_t open_connections() const { return table_.size() + pending_.size(); }
+  /// Open connections kept as a compact record of their SYNs.
+  size_t compact_connections() const { return pending_.size(); }
 
  private:
   struct Identity;
   struct Tombstone;
+  struct Node;
   struct Entry;
+  struct Pending;
   class DirOutput;
 
   /// How the connection that had the tuple before ended.
   enum class PrevEnd : uint8_t { kOpen, kClean, kUnclean };
   /// `cont`: the record of the evicted connection this one continues.
   /// `append`: the tuple's record was dropped, its files are continued.
+  /// A new connection's state before its first segment (no side effects).
+  static void init_entry(Entry& e, const FlowKey& key, const Segment& s, uint64_t id,
+                         uint32_t reuse_index, uint64_t previous_id, bool continues);
   Entry* create(const FlowKey& key, const Segment& s, uint32_t reuse_index,
                 uint64_t previous_id, PrevEnd prev, const RetiredTuple* cont = nullptr,
                 bool append = false);
@@ -113,7 +132,23 @@ class FlowTable {
   void note_shutdowns(Entry& e, Timestamp ts);
   void report(Entry& e, const Finding& f);
   bool starts_new_connection(const Identity& e, bool closed, const Segment& s) const;
+  /// The segment's connection becomes the most recently active, then update().
   void process(Entry& e, const Segment& s);
+  /// Everything a segment changes in its connection (and tells the sinks).
+  void update(Entry& e, const Segment& s);
+  // Compact half-open connections (flow_table_compact.cc).
+  /// After a SYN without payload (Pending::pure_syn) of `e`, which had seen
+  /// only such SYNs before it: `p` holds those when `e` was just revived
+  /// from them. `e` joins the young list, stays in it, or is compacted.
+  void after_syn(Entry& e, std::unique_ptr<Pending> p, const Segment& s);
+  /// `e` becomes the Pending `p` of all its segments, in its LRU place.
+  void compact(Entry& e, std::unique_ptr<Pending> p);
+  /// `e` leaves the young list (and drops its SYNs): it is whole for good.
+  void drop_young(Entry& e);
+  /// The whole connection again, in the Pending's place (p stays the caller's).
+  Entry& revive(Pending& p);
+  /// An open connection as an Entry, revived if it was compact.
+  Entry& whole(Node& n);
   /// The segment's bytes and FIN into its direction's stream, unless the
   /// window guard holds it back (window_guard.h).
   void stream_segment(Entry& e, Dir d, const Segment& s, uint32_t data_seq);
@@ -137,20 +172,26 @@ class FlowTable {
   std::vector<Sink*> sinks_;
   std::vector<SegmentObserver*> observers_;
   FlowIndex<Entry> table_;  // open ones
+  FlowIndex<Pending> pending_;  // open ones, compact (only client SYNs so far)
   FlowIndex<Tombstone> tombstones_;  // recently closed
   Tombstone* tomb_head_ = nullptr;   // tombstones, oldest first (intrusive)
   Tombstone* tomb_tail_ = nullptr;
   /// Connections per tuple, for tuples whose entry has been dropped.
   RetiredTuples retired_;
-  // Open connections, least recently active first. Intrusive (Entry::lru_prev,
-  // lru_next): moving the packet's connection to the end touches no list
-  // node of its own.
-  Entry* lru_head_ = nullptr;
-  Entry* lru_tail_ = nullptr;
-  // Closing connections (begin_close), in order of closing, through the
-  // same pointers: they are not in the LRU list.
-  Entry* closing_head_ = nullptr;
-  Entry* closing_tail_ = nullptr;
+  // Open connections (Entry or Pending), least recently active first.
+  // Intrusive (Node::lru_prev, lru_next): moving the packet's connection to
+  // the end touches no list node of its own.
+  Node* lru_head_ = nullptr;
+  Node* lru_tail_ = nullptr;
+  // Closing connections (begin_close; always an Entry), in order of
+  // closing, through the same pointers: they are not in the LRU list.
+  Node* closing_head_ = nullptr;
+  Node* closing_tail_ = nullptr;
+  // The newest connections that have seen only SYNs, oldest first
+  // (Entry::young_prev, young_next).
+  Entry* young_head_ = nullptr;
+  Entry* young_tail_ = nullptr;
+  size_t young_count_ = 0;
   FlowTableStats stats_;
   size_t buffered_ = 0;
   uint64_t next_id_ = 0;
@@ -158,6 +199,7 @@ class FlowTable {
   Timestamp clock_ = 0;  // capture time, robust to outliers
   bool clock_set_ = false;
   bool jump_pending_ = false;
+  bool finishing_ = false;  // in finish(): no packet comes after
 };
 
 }  // namespace tcpscribe

@@ -157,9 +157,10 @@ void FlowTable::enforce_buffer_caps(Entry& e, Timestamp ts) {
     }
   }
   // Over the global cap: give up the oldest holes first.
-  for (Entry* it = lru_head_; buffered_ > limits_.max_buffer_total && it;
+  for (Node* it = lru_head_; buffered_ > limits_.max_buffer_total && it;
        it = it->lru_next) {
-    Entry& victim = *it;
+    if (it->compact) continue;  // holds no bytes
+    Entry& victim = static_cast<Entry&>(*it);
     for (int i = 0; i < 2; ++i) {
       StreamReassembler& rs = victim.streams[i];
       if (!rs.has_holes()) continue;

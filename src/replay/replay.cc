@@ -31,7 +31,11 @@ bool resolve_target(const ReplayOptions& opt, EngineOptions& eo, std::string& er
   return true;
 }
 
-bool load_inputs(const ReplayOptions& opt, std::vector<Conversation>& convs) {
+/// The inputs' conversations. A capture that cannot be read stops the run;
+/// a damaged netrecord log is reported (one line each, in `damaged`) and the
+/// others are replayed: the exit status still says an input was damaged.
+bool load_inputs(const ReplayOptions& opt, std::vector<Conversation>& convs,
+                 std::vector<std::string>& damaged) {
   std::string error;
   if (!opt.captures.empty()) {
     if (!load_capture_conversations(opt.captures, opt.filter, convs, error)) {
@@ -45,17 +49,16 @@ bool load_inputs(const ReplayOptions& opt, std::vector<Conversation>& convs) {
     }
     return true;
   }
-  bool ok = true;
   for (const std::string& path : opt.logs) {
     Conversation c;
     if (!load_netrecord_conversation(path, c, error)) {
-      diag::error(error);
-      ok = false;
+      diag::errorf("%s; not replayed (the other logs are)", error.c_str());
+      damaged.push_back(path);
       continue;
     }
     convs.push_back(std::move(c));
   }
-  return ok;
+  return !convs.empty();
 }
 
 /// The q-quantile (nearest rank) of the samples' errors, in microseconds.
@@ -210,6 +213,9 @@ struct Tally {
 Tally judge(const ReplayOptions& opt, const std::vector<ReplayJob>& jobs,
             const EngineResult& er, const Masker& masker, std::vector<Outcome>& outs) {
   Tally t;
+  // `--json -` owns stdout (a jq pipeline must get JSON alone): the
+  // per-connection lines then go to stderr.
+  FILE* text = opt.json_path == "-" ? stderr : stdout;
   for (size_t i = 0; i < jobs.size(); ++i) {
     Outcome o;
     o.name = jobs[i].plan->name;
@@ -238,22 +244,22 @@ Tally judge(const ReplayOptions& opt, const std::vector<ReplayJob>& jobs,
       o.diff = compare_answers(jobs[i].plan->recorded_answer, r.answer, masker);
       if (o.diff.same) {
         ++t.same;
-        std::printf("%s: same\n", o.name.c_str());
+        std::fprintf(text, "%s: same\n", o.name.c_str());
       } else {
         ++t.differ;
-        std::printf("%s: differs at byte %" PRIu64 " of the recorded answer (%zu bytes), byte %" PRIu64
+        std::fprintf(text, "%s: differs at byte %" PRIu64 " of the recorded answer (%zu bytes), byte %" PRIu64
                     " of the target's (%zu bytes)\n  recorded: %s\n  target:   %s\n",
                     o.name.c_str(), o.diff.recorded_offset, jobs[i].plan->recorded_answer.size(),
                     o.diff.target_offset, r.answer.size(), o.diff.recorded_context.c_str(),
                     o.diff.target_context.c_str());
       }
     } else if (opt.verbose) {
-      std::printf("%s: sent %" PRIu64 " bytes, received %" PRIu64 "%s\n", o.name.c_str(),
+      std::fprintf(text, "%s: sent %" PRIu64 " bytes, received %" PRIu64 "%s\n", o.name.c_str(),
                   r.sent_bytes, r.received_bytes, r.target_reset ? ", reset by the target" : "");
     }
     outs.push_back(std::move(o));
   }
-  std::fflush(stdout);
+  std::fflush(text);
   return t;
 }
 
@@ -295,10 +301,12 @@ int run_replay(int argc, char** argv) {
     }
   }
 
-  // 2. Inputs -> conversations. Any unreadable input stops the run before
-  // anything is sent: a partial replay would look like a passing one.
+  // 2. Inputs -> conversations. An unreadable capture stops the run; a
+  // damaged log is left out and the others replayed, and the exit status
+  // (2) keeps the partial replay from looking like a passing one.
   std::vector<Conversation> convs;
-  if (!load_inputs(opt, convs)) return kExitInput;
+  std::vector<std::string> damaged;
+  if (!load_inputs(opt, convs, damaged)) return kExitInput;
 
   // 3. The target and the --record root.
   EngineOptions eo;
@@ -319,6 +327,13 @@ int run_replay(int argc, char** argv) {
   std::vector<Outcome> outs;
   const Tally t = judge(opt, jobs, er, masker, outs);
   print_summary(opt, jobs.size(), er, t);
+  if (!damaged.empty()) {
+    std::string names;
+    for (size_t i = 0; i < damaged.size() && i < 5; ++i) names += (i ? ", " : "") + damaged[i];
+    if (damaged.size() > 5) names += " and " + std::to_string(damaged.size() - 5) + " more";
+    diag::errorf("%zu of %zu logs damaged and not replayed: %s", damaged.size(), opt.logs.size(),
+                 names.c_str());
+  }
 
   int rc = kExitOk;
   std::string error;
@@ -331,6 +346,7 @@ int run_replay(int argc, char** argv) {
     rc = kExitOutput;
   }
   if (t.differ > 0) rc = kExitDiffers;
+  if (!damaged.empty()) rc = kExitInput;
   if (t.failed > 0) rc = kExitStart;
   return rc;
 }

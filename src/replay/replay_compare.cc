@@ -1,18 +1,34 @@
 #include "replay_compare.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 
 #include "replay_rewrite.h"
 
 namespace tcpscribe {
 
+struct Masker::Compiled {
+  explicit Compiled(const std::string& pattern, const RE2::Options& o) : re(pattern, o) {}
+  RE2 re;
+};
+
+Masker::Masker() = default;
+Masker::~Masker() = default;
+Masker::Masker(Masker&&) noexcept = default;
+Masker& Masker::operator=(Masker&&) noexcept = default;
+
 bool Masker::add(const std::string& pattern, std::string& error) {
-  try {
-    regexes_.emplace_back(pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    error = "bad regex '" + pattern + "': " + e.what();
+  RE2::Options o;
+  o.set_encoding(RE2::Options::EncodingLatin1);  // answers are bytes, not UTF-8
+  o.set_log_errors(false);
+  o.set_max_mem(64 << 20);  // room for large counted repetitions
+  auto c = std::make_unique<Compiled>(pattern, o);
+  if (!c->re.ok()) {
+    error = "bad regex '" + pattern + "': " + c->re.error() + " (RE2 syntax)";
     return false;
   }
+  regexes_.push_back(std::move(c));
   return true;
 }
 
@@ -21,15 +37,21 @@ MaskedStream Masker::apply(std::string_view bytes) const {
   cur.text.assign(bytes);
   cur.origin.resize(bytes.size());
   for (size_t i = 0; i < bytes.size(); ++i) cur.origin[i] = i;
-  for (const std::regex& re : regexes_) {
+  for (const std::unique_ptr<Compiled>& c : regexes_) {
     MaskedStream next;
-    size_t pos = 0;
+    size_t pos = 0;  // end of the last match: bytes before it are copied
     const std::string& s = cur.text;
-    for (auto it = std::sregex_iterator(s.begin(), s.end(), re); it != std::sregex_iterator();
-         ++it) {
-      const size_t at = static_cast<size_t>(it->position(0));
-      const size_t len = static_cast<size_t>(it->length(0));
-      if (len == 0) continue;  // an empty match masks nothing
+    const re2::StringPiece whole(s.data(), s.size());
+    re2::StringPiece m;
+    for (size_t from = 0; from <= s.size();) {
+      if (!c->re.Match(whole, from, s.size(), RE2::UNANCHORED, &m, 1)) break;
+      const size_t at = static_cast<size_t>(m.data() - s.data());
+      const size_t len = m.size();
+      if (len == 0) {  // an empty match masks nothing; look again one byte on
+        from = at + 1;
+        continue;
+      }
+      from = at + len;
       next.text.append(s, pos, at - pos);
       next.origin.insert(next.origin.end(), cur.origin.begin() + static_cast<ptrdiff_t>(pos),
                          cur.origin.begin() + static_cast<ptrdiff_t>(at));

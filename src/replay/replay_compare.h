@@ -1,8 +1,11 @@
 // `--compare`: is what the target answered what the recorded server sent?
 //
 // Both answers first go through the `--ignore` masks: every match of every
-// regex (ECMAScript syntax, applied in the order given, each to the result
-// of the previous one) is replaced by the token "<ignored>". A varying field
+// regex (RE2 syntax, over bytes: `.` and classes match any byte but `\n`;
+// applied in the order given, each to the result of the previous one) is
+// replaced by the token "<ignored>". RE2 matches in time linear in the
+// answer with bounded memory and no recursion, so a match of any length
+// (a 10 MB value) cannot exhaust the stack as std::regex did. A varying field
 // ("Date: ..." or a session id) thus compares equal whatever its length.
 // The first difference is then reported at an offset of the *unmasked*
 // streams (the mask keeps track of where each masked byte came from), with
@@ -10,7 +13,7 @@
 #pragma once
 
 #include <cstdint>
-#include <regex>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,13 +32,18 @@ struct MaskedStream {
 
 class Masker {
  public:
-  /// Compiles `pattern` (ECMAScript). Returns false with `error` set.
+  Masker();
+  ~Masker();
+  Masker(Masker&&) noexcept;
+  Masker& operator=(Masker&&) noexcept;
+  /// Compiles `pattern` (RE2). Returns false with `error` set.
   bool add(const std::string& pattern, std::string& error);
   bool empty() const { return regexes_.empty(); }
   MaskedStream apply(std::string_view bytes) const;
 
  private:
-  std::vector<std::regex> regexes_;
+  struct Compiled;
+  std::vector<std::unique_ptr<Compiled>> regexes_;
 };
 
 struct Difference {

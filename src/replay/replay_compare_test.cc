@@ -62,6 +62,35 @@ TEST(ReplayCompare, MaskTokenAndOrigins) {
   EXPECT_EQ(s.origin[22], 10u);
 }
 
+// std::regex recursed once per character: a match of ~30 KB overflowed the
+// stack (exit 139). RE2 has no such limit.
+TEST(ReplayCompare, MatchesOfMegabytesDoNotCrash) {
+  Masker m;
+  std::string error;
+  ASSERT_TRUE(m.add("\"data\":\"[^\"]*\"", error)) << error;
+  ASSERT_TRUE(m.add("\\$10000000\r\n[^\r]*", error)) << error;
+  const std::string big_json = "{\"id\":1,\"data\":\"" + std::string(4 << 20, 'x') + "\"}";
+  const MaskedStream s = m.apply(big_json);
+  EXPECT_EQ(s.text, "{\"id\":1,<ignored>}");
+  const std::string resp = "$10000000\r\n" + std::string(10'000'000, 'v') + "\r\n+OK\r\n";
+  EXPECT_EQ(m.apply(resp).text, "<ignored>\r\n+OK\r\n");
+  const std::string other = "$10000000\r\n" + std::string(10'000'000, 'w') + "\r\n+OK\r\n";
+  EXPECT_TRUE(compare_answers(resp, other, m).same);
+}
+
+// Answers are bytes: a class matches bytes >= 0x80 one by one, whatever
+// UTF-8 would make of them, and a NUL is an ordinary byte.
+TEST(ReplayCompare, MasksMatchBytesNotUtf8) {
+  Masker m;
+  std::string error;
+  ASSERT_TRUE(m.add("k=[^;]*", error)) << error;
+  const std::string a("k=\xff\xfe\x00\x80;end", 10);
+  const MaskedStream s = m.apply(a);
+  EXPECT_EQ(s.text, "<ignored>;end");
+  ASSERT_TRUE(m.add("^<ign", error));  // ^ anchors at the start only
+  EXPECT_EQ(m.apply("k=1;k=2").text, "<ignored>ored>;<ignored>");
+}
+
 TEST(ReplayCompare, BadRegexIsAnError) {
   Masker m;
   std::string error;

@@ -32,6 +32,7 @@ struct Conn {
   int64_t base_ns = 0;          // when the connection was established
   size_t step = 0;
   int64_t wait_since_ns = 0;    // the current wait began
+  int64_t last_rx_ns = 0;       // the target's last bytes came
   int64_t ready_ns = -1;        // the current step's wait for the target ended (0: no wait)
   bool waited = false;          // the current step had to wait for the target
   std::string out;              // bytes of the current step not yet written
@@ -253,6 +254,7 @@ class Engine {
       if (n > 0) {
         const int64_t now = monotonic_ns();
         r.received_bytes += static_cast<uint64_t>(n);
+        c.last_rx_ns = now;
         if (opt_.keep_answers) r.answer.append(buf, static_cast<size_t>(n));
         record(i, 's', now, std::to_string(n), std::string_view(buf, static_cast<size_t>(n)));
         continue;
@@ -321,6 +323,11 @@ class Engine {
     advance(i, now);
   }
 
+  /// --response-timeout counts silence: from the start of the wait or the
+  /// target's last bytes, whichever came later. An answer that keeps coming
+  /// is waited for however long it takes.
+  static int64_t quiet_since(const Conn& c) { return std::max(c.wait_since_ns, c.last_rx_ns); }
+
   bool target_ready(const Conn& c, const ReplayStep& s, const JobResult& r) const {
     if (c.eof || r.target_reset) return true;
     return r.received_bytes >= s.wait_server_bytes && !s.wait_server_close;
@@ -341,8 +348,8 @@ class Engine {
       if (c.ready_ns < 0) {
         if (!target_ready(c, s, r)) {
           c.waited = true;
-          if (now - c.wait_since_ns < opt_.response_timeout_ns) {
-            schedule(i, c.wait_since_ns + opt_.response_timeout_ns);
+          if (now - quiet_since(c) < opt_.response_timeout_ns) {
+            schedule(i, quiet_since(c) + opt_.response_timeout_ns);
             return;
           }
           if (r.waits_timed_out++ == 0) {
@@ -418,7 +425,7 @@ class Engine {
       finish(i, true);
       return;
     }
-    if (now - c.wait_since_ns >= opt_.response_timeout_ns) {
+    if (now - quiet_since(c) >= opt_.response_timeout_ns) {
       if (r.waits_timed_out++ == 0) {
         r.first_timeout_wanted = p.recorded_answer.size();
         r.first_timeout_had = r.received_bytes;
@@ -426,7 +433,7 @@ class Engine {
       finish(i, true);
       return;
     }
-    schedule(i, c.wait_since_ns + opt_.response_timeout_ns);
+    schedule(i, quiet_since(c) + opt_.response_timeout_ns);
   }
 
   void finish(size_t i, bool clean) {

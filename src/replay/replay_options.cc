@@ -22,17 +22,17 @@ po::options_description visible_options() {
     ("read,r", po::value<std::vector<std::string>>()->value_name("FILE"), "replay the TCP connections of capture FILE (repeatable); positional words are then a BPF filter")
     ("timing", po::value<std::string>()->value_name("MODE"), "conversational (default: wait for the target's answer before each client chunk), original (also keep the recorded times), none (send at once)")
     ("speed", po::value<double>()->value_name("X"), "divide recorded times by X (2 = twice as fast); implies --timing original")
-    ("response-timeout", po::value<double>()->value_name("SECONDS"), "wait at most SECONDS for the target's bytes before a chunk and at the end (default 2)")
+    ("response-timeout", po::value<double>()->value_name("SECONDS"), "give up waiting for the target's bytes, before a chunk and at the end, after SECONDS of silence (default 2)")
     ("connect-timeout", po::value<double>()->value_name("SECONDS"), "give up connecting after SECONDS (default 3)")
     ("replace", po::value<std::vector<std::string>>()->value_name("OLD=NEW"), "rewrite OLD to NEW in the client's bytes, across chunks (repeatable; escapes \\r \\n \\t \\0 \\\\ \\xHH, '=' in OLD as \\=)")
     ("compare", "compare each connection's answer with the recorded one; print 'same' or the first difference; exit 5 if any differ")
-    ("ignore", po::value<std::vector<std::string>>()->value_name("REGEX"), "with --compare: replace every match of REGEX (ECMAScript) by '<ignored>' in both answers first (repeatable)")
+    ("ignore", po::value<std::vector<std::string>>()->value_name("REGEX"), "with --compare: replace every match of REGEX (RE2 syntax, over bytes; linear time, any match length) by '<ignored>' in both answers first (repeatable)")
     ("record", po::value<std::string>()->value_name("ROOT"), "write the replayed conversations as netrecord logs ROOT_1, ROOT_2, ... (never overwrites)")
     ("repeat", po::value<std::string>()->value_name("N"), "replay every conversation N times (default 1); copies run at the same time unless --concurrency limits them")
     ("concurrency", po::value<std::string>()->value_name("N"), "keep at most N connections open; the rest wait their turn in start order (default 0 = no limit)")
     ("realtime", "send from a SCHED_FIFO (real-time) thread so that other busy processes cannot delay sends (root or CAP_SYS_NICE)")
     ("timing-report", "print how far sends and connection starts were from their schedule (p50, p99, max)")
-    ("json", po::value<std::string>()->value_name("FILE"), "write a JSON report (connections, results, timing samples) to FILE ('-' = stdout)")
+    ("json", po::value<std::string>()->value_name("FILE"), "write a JSON report (connections, results, timing samples) to FILE ('-': stdout, and the per-connection lines go to stderr)")
     ("verbose,v", "print a line for every connection, not only differences and failures");
   // clang-format on
   return d;

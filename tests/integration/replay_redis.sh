@@ -5,7 +5,7 @@
 # FLUSHALL and the keys are back with exact values; --compare passes against
 # the same server and fails, at the right byte, against a server whose data
 # differs; --replace, --repeat/--concurrency, --record, the half-close, a
-# refusing target and a bad input file are checked on the way.
+# refusing target and a bad input file beside a good one are checked on the way.
 # Usage: replay_redis.sh path/to/tcpscribe   (exit 77: cannot run here)
 . "$(dirname "$0")/lib/harness.sh" "$@"
 . "$(dirname "$0")/lib/net.sh"
@@ -154,14 +154,21 @@ tcpscribe replay: $log: cannot connect to 127.0.0.1:$closed: Connection refused"
 grep -q "^tcpscribe replay: 2 connections to 127.0.0.1:$closed: 0 completed, 2 failed; sent 0 bytes, received 0 in" "$tmp/r6.err" \
   || bad "refused: summary: $(cat "$tmp/r6.err")"
 
-# --- A bad input file: one line, exit 2, nothing sent.
+# --- A bad input file beside a good log: the good one is replayed, the bad
+# one named (its line, the summary, the closing line), exit 2.
 echo "hello" >"$tmp/notalog"
 ra FLUSHALL >/dev/null
 "$bin" replay "$log" "$tmp/notalog" --target "127.0.0.1:$pa" >"$tmp/r7.out" 2>"$tmp/r7.err"
 expect_eq "bad input: exit" "$?" "2"
-expect_eq "bad input: lines" "$(wc -l <"$tmp/r7.err")" "1"
-grep -q "^tcpscribe replay: $tmp/notalog: not a netrecord log: " "$tmp/r7.err" || bad "bad input: $(cat "$tmp/r7.err")"
-expect_eq "bad input: nothing sent" "$(ra DBSIZE)" "0"
+expect_eq "bad input: lines" "$(wc -l <"$tmp/r7.err")" "3"
+grep -q "^tcpscribe replay: $tmp/notalog: not a netrecord log: .*; not replayed (the other logs are)\$" "$tmp/r7.err" || bad "bad input: $(cat "$tmp/r7.err")"
+grep -q "^tcpscribe replay: 1 of 2 logs damaged and not replayed: $tmp/notalog\$" "$tmp/r7.err" || bad "bad input: closing line: $(cat "$tmp/r7.err")"
+expect_eq "bad input: the good log replayed" "$(ra GET k1)" "hello"
+# Only the bad one: exit 2, nothing sent.
+ra FLUSHALL >/dev/null
+"$bin" replay "$tmp/notalog" --target "127.0.0.1:$pa" >/dev/null 2>"$tmp/r7b.err"
+expect_eq "only bad input: exit" "$?" "2"
+expect_eq "only bad input: nothing sent" "$(ra DBSIZE)" "0"
 
 # --- A log cut inside a record is replayed as far as it goes.
 # Cut inside the header of the third record (after SET k1 and its answer).

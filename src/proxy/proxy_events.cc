@@ -70,6 +70,18 @@ void Proxy::emit_shutdown(Session& s, Dir d, bool reset, Timestamp now) {
 void Proxy::emit_close(Session& s, CloseReason why, Timestamp now) {
   Connection& c = s.conn;
   c.last_ts = wall(now);
+  // A close the proxy makes itself (idle timeout: FIN to both; drain
+  // deadline or a second Ctrl-C: reset) ends every side still open; the
+  // log says so (`hup` / `err` for that side, docs/NETRECORD.md), else
+  // --inspect and replay would take those sides for still open.
+  if (netrecord_ && (why == CloseReason::kIdle || why == CloseReason::kEndOfInput)) {
+    for (Dir d : {Dir::kClientToServer, Dir::kServerToClient}) {
+      const DirectionStats& st = c.dir[index_of(d)];
+      if (st.fin || st.rst) continue;
+      if (d == Dir::kServerToClient && !s.connected) continue;  // never opened
+      netrecord_->on_shutdown(c, d, why != CloseReason::kIdle, c.last_ts);
+    }
+  }
   if (s.connected && why == CloseReason::kEndOfInput) {
     c.dir[0].rst = true;  // the drain deadline reset the upstream
   } else if (s.connected && why == CloseReason::kIdle) {

@@ -40,6 +40,18 @@ bool resolve_tcp(const std::string& host, uint16_t port, bool passive,
   return true;
 }
 
+void unmap_ipv4(sockaddr_storage& ss) {
+  if (ss.ss_family != AF_INET6) return;
+  const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+  if (!IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) return;
+  sockaddr_in in{};
+  in.sin_family = AF_INET;
+  in.sin_port = in6->sin6_port;
+  std::memcpy(&in.sin_addr, in6->sin6_addr.s6_addr + 12, 4);
+  ss = sockaddr_storage{};
+  std::memcpy(&ss, &in, sizeof in);
+}
+
 std::string describe_address(const sockaddr* sa) {
   char host[INET6_ADDRSTRLEN] = "?";
   if (sa->sa_family == AF_INET) {

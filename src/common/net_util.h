@@ -28,6 +28,10 @@ bool resolve_tcp(const std::string& host, uint16_t port, bool passive,
 /// "1.2.3.4:80", "[::1]:80"; "?" for other families.
 std::string describe_address(const sockaddr* sa);
 
+/// An IPv4-mapped IPv6 address (::ffff:a.b.c.d, what a dual-stack socket
+/// reports for IPv4 peers) becomes the plain IPv4 address; others stay.
+void unmap_ipv4(sockaddr_storage& ss);
+
 /// The address and port as the rest of tcpscribe names them.
 Endpoint endpoint_of(const sockaddr* sa);
 

@@ -35,6 +35,21 @@ TEST(NetUtil, ResolvesNumericAddressesAndDescribesThem) {
   EXPECT_EQ(describe_address(&other), "?");
 }
 
+TEST(NetUtil, MappedIpv4BecomesIpv4) {
+  std::vector<SocketAddress> v;
+  std::string error;
+  ASSERT_TRUE(resolve_tcp("::ffff:10.1.2.3", 443, false, v, error)) << error;
+  sockaddr_storage ss = v[0].sa;
+  EXPECT_EQ(describe_address(reinterpret_cast<sockaddr*>(&ss)), "[::ffff:10.1.2.3]:443");
+  unmap_ipv4(ss);
+  EXPECT_EQ(describe_address(reinterpret_cast<sockaddr*>(&ss)), "10.1.2.3:443");
+  std::vector<SocketAddress> w;
+  ASSERT_TRUE(resolve_tcp("2001:db8::1", 80, false, w, error)) << error;
+  sockaddr_storage other = w[0].sa;
+  unmap_ipv4(other);  // a real IPv6 address stays
+  EXPECT_EQ(describe_address(reinterpret_cast<sockaddr*>(&other)), "[2001:db8::1]:80");
+}
+
 TEST(NetUtil, AnUnresolvableHostIsOneClearError) {
   std::vector<SocketAddress> out;
   std::string error;

@@ -113,6 +113,7 @@ void Proxy::accept_clients() {
       return;
     }
     set_nodelay(fd);
+    unmap_ipv4(peer);  // a dual-stack listener gives IPv4 clients as ::ffff:a.b.c.d
     auto owned = std::make_unique<Session>();
     Session& s = *owned;
     s.sid = next_sid_++;

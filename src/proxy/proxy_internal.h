@@ -122,6 +122,7 @@ class Proxy {
 
  private:
   int bind_listener();
+  static std::string bound_name(int fd);  ///< getsockname() as text
   int open_outputs();
   int setup_loop();
   /// --decode: the connection's chunks are shown as messages instead.

@@ -18,7 +18,7 @@ po::options_description visible_options() {
   // clang-format off
   d.add_options()
     ("help,h", "show this help and exit")
-    ("listen,l", po::value<std::string>(), "accept clients on HOST:PORT ([::1]:8080, :8080 = all interfaces; port 0 = any free port)")
+    ("listen,l", po::value<std::string>(), "accept clients on HOST:PORT ([::1]:8080, :8080 = all interfaces, IPv6 and IPv4; port 0 = any free port)")
     ("forward,f", po::value<std::string>(), "connect each client to HOST:PORT (a name, IPv4 or [IPv6])")
     ("log-root,w", po::value<std::string>(), "write a netrecord log per connection: ROOT_1, ROOT_2, ... (never overwrites; numbering continues after existing logs)")
     ("netrecord", po::value<std::string>(), "the same as --log-root (the passive mode's name for it)")

@@ -1,5 +1,6 @@
 // Starting the proxy: descriptors, the upstream's addresses, the listening
 // socket, the outputs, signals and the event loop.
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -68,6 +69,33 @@ int Proxy::setup() {
 int Proxy::bind_listener() {
   std::string error;
   std::vector<SocketAddress> listen_addrs;
+  if (opt_.listen.host.empty()) {
+    // ":PORT" means every interface, IPv6 and IPv4 alike: one dual-stack
+    // socket on [::] (IPV6_V6ONLY off). Without IPv6 (disabled in the
+    // kernel), 0.0.0.0 as before.
+    sockaddr_in6 any6{};
+    any6.sin6_family = AF_INET6;
+    any6.sin6_addr = in6addr_any;
+    any6.sin6_port = htons(opt_.listen.port);
+    const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1, zero = 0;
+    if (fd >= 0 && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) == 0 &&
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0) {
+      if (::bind(fd, reinterpret_cast<sockaddr*>(&any6), sizeof any6) == 0) {
+        listen_fd_ = fd;
+        listen_name_ = bound_name(fd);
+        return kExitOk;
+      }
+      if (errno != EADDRNOTAVAIL && errno != EAFNOSUPPORT) {
+        const int err = errno;
+        ::close(fd);
+        report("cannot listen on " + describe_address(reinterpret_cast<sockaddr*>(&any6)) +
+               ": " + std::strerror(err));
+        return kExitStart;
+      }
+    }
+    if (fd >= 0) ::close(fd);
+  }
   if (!resolve_tcp(opt_.listen.host, opt_.listen.port, true, listen_addrs, error)) {
     report("--listen " + error);
     return kExitStart;
@@ -81,11 +109,15 @@ int Proxy::bind_listener() {
     report("cannot listen on " + describe_address(la.get()) + ": " + std::strerror(errno));
     return kExitStart;
   }
+  listen_name_ = bound_name(listen_fd_);
+  return kExitOk;
+}
+
+std::string Proxy::bound_name(int fd) {
   sockaddr_storage bound{};
   socklen_t blen = sizeof bound;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &blen);
-  listen_name_ = describe_address(reinterpret_cast<sockaddr*>(&bound));
-  return kExitOk;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
+  return describe_address(reinterpret_cast<sockaddr*>(&bound));
 }
 
 // Every output the options ask for, as the passive modes build them. With

@@ -409,6 +409,12 @@ int Proxy::run() {
   // output that failed is named, and the exit status says so.
   outputs_->finish_sinks();
   report_log_errors();
+  // The console last: what it still holds gets a moment to be read.
+  if (const uint64_t lost = console_.finish(2.0); lost > 0) {
+    report("console fell behind: " + std::to_string(lost) + " records (" +
+           std::to_string(console_.bytes_lost()) +
+           " bytes) were not shown; the logs and other outputs are complete");
+  }
   return outputs_->finish(kExitOk);
 }
 

@@ -1,9 +1,5 @@
 #include "proxy_console.h"
 
-#include <poll.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdio>
 
 #include "json_text.h"
@@ -26,6 +22,29 @@ std::span<const uint8_t> bytes_of(std::string_view s) {
 }
 
 }  // namespace
+
+ProxyConsole::ProxyConsole(ProxyConsoleOptions o, int fd, size_t budget) : opt_(o), fd_(fd) {
+  if (fd_ < 0) return;
+  const bool json = opt_.json;
+  writer_ = std::make_unique<ConsoleWriter>(fd_, budget, [json](uint64_t records, uint64_t bytes) {
+    char buf[200];
+    if (json) {
+      std::snprintf(buf, sizeof buf, "{\"event\":\"console_behind\",\"records\":%llu,\"bytes\":%llu}\n",
+                    static_cast<unsigned long long>(records), static_cast<unsigned long long>(bytes));
+    } else {
+      std::snprintf(buf, sizeof buf,
+                    "[proxy] console fell behind: %llu records (%llu bytes) not shown; the logs "
+                    "and other outputs have them\n",
+                    static_cast<unsigned long long>(records), static_cast<unsigned long long>(bytes));
+    }
+    return std::string(buf);
+  });
+}
+
+uint64_t ProxyConsole::finish(double seconds) {
+  if (!writer_) return 0;
+  return writer_->finish(seconds);
+}
 
 std::string ProxyConsole::tag(uint64_t sid) const {
   char buf[32];
@@ -267,22 +286,7 @@ void ProxyConsole::emit(const std::string& s) {
     *capture_ += s;
     return;
   }
-  size_t done = 0;
-  while (done < s.size()) {
-    const ssize_t n = ::write(fd_, s.data() + done, s.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {  // a non-blocking stdout: wait, keep the record whole
-        pollfd p{fd_, POLLOUT, 0};
-        ::poll(&p, 1, 1000);
-        continue;
-      }
-      // The reader went away (EPIPE, full disk): stop the view, keep proxying.
-      fd_ = -1;
-      return;
-    }
-    done += static_cast<size_t>(n);
-  }
+  if (writer_) writer_->push(s);
 }
 
 }  // namespace tcpscribe

@@ -2,16 +2,20 @@
 // tagged with the session id, the chunk as text or a hexdump -C style dump,
 // or one JSON object per event (--json).
 //
-// Every event is formatted completely and written with one write() loop on
-// a blocking descriptor, from the proxy's single thread, so a chunk's
-// record is never interleaved with another session's.
+// Every event is formatted completely into one record and handed to a
+// ConsoleWriter (console_writer.h): a thread of its own writes the records
+// in order, so a chunk's record is never interleaved with another
+// session's, and a console nobody reads never blocks forwarding (records
+// past its budget are dropped, counted and announced).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 
 #include "analyzer.h"
+#include "console_writer.h"
 #include "tcpscribe/sink.h"
 
 namespace tcpscribe {
@@ -26,12 +30,19 @@ struct ProxyConsoleOptions {
 
 class ProxyConsole {
  public:
-  /// Writes to `fd`; -1 turns the view off.
-  ProxyConsole(ProxyConsoleOptions o, int fd) : opt_(o), fd_(fd) {}
+  /// Writes to `fd` (through a ConsoleWriter holding up to `budget` bytes
+  /// of records); -1 turns the view off.
+  ProxyConsole(ProxyConsoleOptions o, int fd, size_t budget = ConsoleWriter::kDefaultBudget);
+
+  /// Writes what is queued (waiting up to `seconds`) and stops the view.
+  /// Returns the records never shown (dropped while the reader was behind,
+  /// or still queued at the end).
+  uint64_t finish(double seconds);
+  uint64_t bytes_lost() const { return writer_ ? writer_->bytes_lost() : 0; }
 
   /// Tests: collect the output in `s` instead of writing it.
   void capture_to(std::string* s) { capture_ = s; }
-  bool enabled() const { return fd_ >= 0 || capture_ != nullptr; }
+  bool enabled() const { return (writer_ && !writer_->broken()) || capture_ != nullptr; }
 
   /// Times are seconds since the proxy started.
   void open(uint64_t sid, double t, const std::string& client, const std::string& upstream,
@@ -76,6 +87,7 @@ class ProxyConsole {
 
   ProxyConsoleOptions opt_;
   int fd_;
+  std::unique_ptr<ConsoleWriter> writer_;
   std::string* capture_ = nullptr;
 };
 

@@ -4,9 +4,11 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -51,6 +53,15 @@ bool read_from_pipe(int fd, uint8_t* out, size_t n) {
     n -= static_cast<size_t>(r);
   }
   return true;
+}
+
+uint64_t Proxy::max_dump_for(const ProxyOptions& o) {
+  if (o.max_dump_given || o.json || o.quiet || !::isatty(STDOUT_FILENO)) return o.max_dump;
+  winsize ws{};
+  const bool known = ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0;
+  const uint64_t rows = known ? ws.ws_row : 24, cols = known ? ws.ws_col : 80;
+  // A screenful: text fills about rows x cols bytes, a hex line shows 16.
+  return std::max<uint64_t>(256, o.hex ? rows * 16 : rows * cols);
 }
 
 bool Proxy::use_color(const ProxyOptions& o) {
@@ -207,7 +218,7 @@ void Proxy::finish_connect(Session& s) {
 
 void Proxy::connect_failed(Session& s, const std::string& why) {
   const Timestamp now = monotonic_ns();
-  report("[sid=" + std::to_string(s.sid) + "] cannot connect to " + opt_.forward.host + ":" +
+  report(sid_tag(s.sid) + " cannot connect to " + opt_.forward.host + ":" +
          std::to_string(opt_.forward.port) +
          (s.upstream_name.empty() ? "" : " (" + s.upstream_name + ")") + ": " + why +
          "; closing the client " + s.client_name);

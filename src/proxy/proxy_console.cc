@@ -1,7 +1,9 @@
 #include "proxy_console.h"
 
 #include <cstdio>
+#include <ctime>
 
+#include "har.h"
 #include "json_text.h"
 #include "message_view.h"
 
@@ -46,17 +48,41 @@ uint64_t ProxyConsole::finish(double seconds) {
   return writer_->finish(seconds);
 }
 
-std::string ProxyConsole::tag(uint64_t sid) const {
+std::string sid_tag(uint64_t sid) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "[sid=%04llu] ", static_cast<unsigned long long>(sid));
+  std::snprintf(buf, sizeof buf, "[sid=%04llu]", static_cast<unsigned long long>(sid));
+  return buf;
+}
+
+std::string ProxyConsole::tag(uint64_t sid) const { return sid_tag(sid) + " "; }
+
+std::string ProxyConsole::stamp(double t) const {
+  if (opt_.timestamps == 0) return {};
+  char buf[64];
+  if (opt_.timestamps == 1) {
+    std::snprintf(buf, sizeof buf, "+%.6f ", t);
+    return buf;
+  }
+  const int64_t wall = wall_start_ns_ + static_cast<int64_t>(t * 1e9);
+  const time_t sec = static_cast<time_t>(wall / 1'000'000'000);
+  tm local{};
+  localtime_r(&sec, &local);
+  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%06lld ", local.tm_hour, local.tm_min,
+                local.tm_sec, static_cast<long long>(wall % 1'000'000'000 / 1000));
   return buf;
 }
 
 void ProxyConsole::append_hexdump(std::string& out, std::span<const uint8_t> bytes) {
+  append_hexdump(out, bytes, {});
+}
+
+void ProxyConsole::append_hexdump(std::string& out, std::span<const uint8_t> bytes,
+                                  std::string_view prefix) {
   static const char* kDigits = "0123456789abcdef";
   char addr[32];
   for (size_t line = 0; line < bytes.size(); line += 16) {
     std::snprintf(addr, sizeof addr, "%08zx  ", line);
+    out += prefix;
     out += addr;
     const size_t n = std::min<size_t>(16, bytes.size() - line);
     for (size_t i = 0; i < 16; ++i) {
@@ -78,12 +104,42 @@ void ProxyConsole::append_hexdump(std::string& out, std::span<const uint8_t> byt
     out += "|\n";
   }
   std::snprintf(addr, sizeof addr, "%08zx\n", bytes.size());
+  out += prefix;
   out += addr;
 }
 
 void ProxyConsole::append_text(std::string& out, std::span<const uint8_t> bytes) {
-  for (uint8_t b : bytes) {
-    out += ((b >= 0x20 && b < 0x7F) || b == '\n' || b == '\t') ? static_cast<char>(b) : '.';
+  static const char* kDigits = "0123456789abcdef";
+  const std::string_view s(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  for (size_t i = 0; i < s.size();) {
+    const auto b = static_cast<uint8_t>(s[i]);
+    switch (b) {
+      case '\n': out += "\\n\n"; ++i; continue;
+      case '\r': out += "\\r"; ++i; continue;
+      case '\t': out += "\\t"; ++i; continue;
+      case '\\': out += "\\\\"; ++i; continue;
+      default: break;
+    }
+    if (b >= 0x20 && b < 0x7F) {
+      out += s[i++];
+      continue;
+    }
+    const size_t n = b < 0x80 ? 0 : utf8_sequence_length(s, i);
+    // U+0080-U+009F (C2 80 - C2 9F) are C1 controls (CSI is U+009B): escaped.
+    const bool c1 = n == 2 && b == 0xC2 && static_cast<uint8_t>(s[i + 1]) < 0xA0;
+    if (n > 1 && !c1) {
+      out.append(s.substr(i, n));
+      i += n;
+      continue;
+    }
+    const size_t bad = c1 ? 2 : 1;
+    for (size_t k = 0; k < bad; ++k) {
+      const auto x = static_cast<uint8_t>(s[i + k]);
+      out += "\\x";
+      out += kDigits[x >> 4];
+      out += kDigits[x & 15];
+    }
+    i += bad;
   }
   if (bytes.empty() || bytes.back() != '\n') out += '\n';
 }
@@ -122,7 +178,7 @@ void ProxyConsole::open(uint64_t sid, double t, const std::string& client,
     }
     out += "}\n";
   } else {
-    out = tag(sid) + "open " + client + " -> " + upstream;
+    out = stamp(t) + tag(sid) + "open " + client + " -> " + upstream;
     if (log != nullptr) out += " (log " + *log + ")";
     out += '\n';
   }
@@ -141,7 +197,7 @@ void ProxyConsole::connected(uint64_t sid, double t, const std::string& upstream
     append_json_string(out, bytes_of(local));
     out += "}\n";
   } else {
-    out = tag(sid) + "connected to " + upstream + " from " + local + "\n";
+    out = stamp(t) + tag(sid) + "connected to " + upstream + " from " + local + "\n";
   }
   emit(out);
 }
@@ -158,8 +214,12 @@ void ProxyConsole::chunk(uint64_t sid, double t, Dir d, size_t total,
     out += arrow(d);
     out += "\",\"bytes\":" + std::to_string(total);
     if (opt_.dump) {
+      // "data" for reading (UTF-8 as text, other bytes as U+FFFD),
+      // "data_b64" for the exact bytes.
+      const std::string_view raw(reinterpret_cast<const char*>(head.data()), head.size());
       out += ",\"data\":";
-      append_json_string(out, head);
+      tcpscribe::append_json_string(out, raw);
+      out += ",\"data_b64\":\"" + base64(raw) + "\"";
       if (shown < total) out += ",\"more\":" + std::to_string(total - shown);
     }
     out += "}\n";
@@ -168,12 +228,15 @@ void ProxyConsole::chunk(uint64_t sid, double t, Dir d, size_t total,
   }
   out.reserve(64 + shown * (opt_.hex ? 5 : 1));
   if (opt_.color) out += d == Dir::kClientToServer ? kBlue : kRed;
+  out += stamp(t);
   out += tag(sid);
   out += arrow(d);
-  out += " (" + std::to_string(total) + " bytes)\n";
+  out += " (" + std::to_string(total) + " bytes";
+  if (opt_.dump && shown < total) out += ", first " + std::to_string(shown) + " shown";
+  out += ")\n";
   if (opt_.dump) {
     if (!head.empty()) {
-      if (opt_.hex) append_hexdump(out, head);
+      if (opt_.hex) append_hexdump(out, head, tag(sid));
       else append_text(out, head);
     }
     if (shown < total) out += "... " + std::to_string(total - shown) + " more bytes\n";
@@ -188,6 +251,7 @@ void ProxyConsole::message(uint64_t sid, const DecodedMessage& m) {
   // from a peer reaches the terminal.
   std::string out;
   if (opt_.color) out += m.dir == Dir::kClientToServer ? kBlue : kRed;
+  out += stamp(static_cast<double>(m.ts - wall_start_ns_) / 1e9);
   out += tag(sid);
   out += arrow(m.dir);
   out += " [" + terminal_safe(m.proto) + "]";
@@ -219,6 +283,7 @@ void ProxyConsole::shutdown(uint64_t sid, double t, Dir d, const std::string& er
     out += "}\n";
   } else {
     if (opt_.color) out += error.empty() ? (d == Dir::kClientToServer ? kBlue : kRed) : kYellow;
+    out += stamp(t);
     out += tag(sid);
     out += arrow(d);
     out += error.empty() ? std::string(" hup (") + who + " closed its side)"
@@ -245,7 +310,7 @@ void ProxyConsole::closed(uint64_t sid, double t, const char* reason, uint64_t c
     std::snprintf(buf, sizeof buf, "closed: %s (C->S %llu bytes, S->C %llu bytes, %.3f s)\n",
                   reason, static_cast<unsigned long long>(c2s),
                   static_cast<unsigned long long>(s2c), duration);
-    out = tag(sid) + buf;
+    out = stamp(t) + tag(sid) + buf;
   }
   emit(out);
 }
@@ -260,7 +325,7 @@ void ProxyConsole::note(uint64_t sid, double t, const char* event, const std::st
     out += "}\n";
   } else {
     if (opt_.color) out += kYellow;
-    out += tag(sid) + text;
+    out += stamp(t) + tag(sid) + text;
     if (opt_.color) out += kReset;
     out += '\n';
   }
@@ -276,7 +341,7 @@ void ProxyConsole::notice(double t, const char* event, const std::string& text) 
     append_json_string(out, bytes_of(text));
     out += "}\n";
   } else {
-    out = "[proxy] " + text + "\n";
+    out = stamp(t) + "[proxy] " + text + "\n";
   }
   emit(out);
 }

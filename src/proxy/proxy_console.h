@@ -26,7 +26,13 @@ struct ProxyConsoleOptions {
   uint64_t max_dump = UINT64_MAX;  ///< bytes shown per chunk
   bool json = false;
   bool color = false;
+  /// Text view: each event line starts with its time (0 none, 1 relative
+  /// "+1.234567 ", 2 absolute local "13:40:01.123456 ").
+  int timestamps = 0;
 };
+
+/// "[sid=0001]": how the console and stderr name a session.
+std::string sid_tag(uint64_t sid);
 
 class ProxyConsole {
  public:
@@ -39,6 +45,10 @@ class ProxyConsole {
   /// or still queued at the end).
   uint64_t finish(double seconds);
   uint64_t bytes_lost() const { return writer_ ? writer_->bytes_lost() : 0; }
+
+  /// The wall-clock time (ns since the epoch) of t = 0, for absolute
+  /// timestamps and for decoded messages' times.
+  void set_start(int64_t wall_ns) { wall_start_ns_ = wall_ns; }
 
   /// Tests: collect the output in `s` instead of writing it.
   void capture_to(std::string* s) { capture_ = s; }
@@ -72,7 +82,12 @@ class ProxyConsole {
 
   /// `hexdump -C -v` of `bytes`, offsets from 0, with the final offset line.
   static void append_hexdump(std::string& out, std::span<const uint8_t> bytes);
-  /// Printable ASCII, newline and tab as is, every other byte as '.'.
+  /// `hexdump -C -v` with every line after `prefix` (the session's tag).
+  static void append_hexdump(std::string& out, std::span<const uint8_t> bytes,
+                             std::string_view prefix);
+  /// The text view, unambiguous: printable ASCII as is, a backslash as
+  /// "\\", CR, TAB and LF as "\r", "\t" and "\n" (the LF then breaks the
+  /// line), valid UTF-8 as is (but C1 controls), every other byte "\xHH".
   static void append_text(std::string& out, std::span<const uint8_t> bytes);
   /// A JSON string literal; bytes >= 0x80 become \u0080..\u00ff (Latin-1),
   /// so the exact bytes can be recovered.
@@ -82,12 +97,14 @@ class ProxyConsole {
   /// A chunk of `total` bytes, of which `bytes` (its start) may be shown.
   void chunk(uint64_t sid, double t, Dir d, size_t total, std::span<const uint8_t> bytes);
   std::string tag(uint64_t sid) const;
+  std::string stamp(double t) const;  ///< the --timestamps prefix, or ""
   void json_head(std::string& out, double t, uint64_t sid, const char* event) const;
   void emit(const std::string& s);
 
   ProxyConsoleOptions opt_;
   int fd_;
   std::unique_ptr<ConsoleWriter> writer_;
+  int64_t wall_start_ns_ = 0;
   std::string* capture_ = nullptr;
 };
 

@@ -113,7 +113,8 @@ class Proxy {
  public:
   explicit Proxy(const ProxyOptions& opt)
       : opt_(opt),
-        console_(ProxyConsoleOptions{opt.hex, opt.dump, opt.max_dump, opt.json, use_color(opt)},
+        console_(ProxyConsoleOptions{opt.hex, opt.dump, max_dump_for(opt), opt.json, use_color(opt),
+                                     static_cast<int>(opt.timestamps)},
                  opt.quiet ? -1 : STDOUT_FILENO) {}
   ~Proxy();
 
@@ -123,6 +124,9 @@ class Proxy {
  private:
   int bind_listener();
   static std::string bound_name(int fd);  ///< getsockname() as text
+  /// --max-dump, or by default a screenful per chunk when stdout is a
+  /// terminal (all bytes otherwise).
+  static uint64_t max_dump_for(const ProxyOptions& o);
   int open_outputs();
   int setup_loop();
   /// --decode: the connection's chunks are shown as messages instead.

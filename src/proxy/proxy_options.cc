@@ -30,7 +30,8 @@ po::options_description visible_options() {
     ("enable,e", po::value<std::vector<std::string>>(), "run the protocol analyzer NAME (repeatable; all = every one); outputs that need one run it anyway")
     ("decode", "show each request and answer decoded instead of the raw chunks of connections an analyzer understands")
     ("hex,D", "show chunks as a hexdump -C style dump")
-    ("max-dump", po::value<std::string>(), "show at most N bytes of each chunk (0 or more), then '... M more bytes'")
+    ("max-dump", po::value<std::string>(), "show at most N bytes of each chunk (0 or more, or 'all'), then '... M more bytes' (default: all; a screenful on a terminal)")
+    ("timestamps", po::value<std::string>()->implicit_value("relative"), "start each console line with the time: relative (default: seconds since the proxy started) or absolute (local time of day)")
     ("no-dump", "show one line per chunk, without its bytes")
     ("json", "one JSON object per event on stdout instead of the text view")
     ("quiet,q", "no console view (errors still go to stderr)")
@@ -195,11 +196,27 @@ bool read_endpoints(const po::variables_map& vm, const std::vector<std::string>&
 bool read_view(const po::variables_map& vm, ProxyOptions& opt, std::ostream& err) {
   opt.hex = vm.count("hex") > 0;
   opt.dump = vm.count("no-dump") == 0;
-  if (vm.count("max-dump") &&
-      !parse_whole_number(vm["max-dump"].as<std::string>(), 0, UINT64_MAX, opt.max_dump)) {
-    err << "tcpscribe proxy: --max-dump takes a whole number of bytes, 0 or more, not '"
-        << vm["max-dump"].as<std::string>() << "'\n";
-    return false;
+  if (vm.count("max-dump")) {
+    opt.max_dump_given = true;
+    const std::string v = vm["max-dump"].as<std::string>();
+    if (v == "all") {
+      opt.max_dump = UINT64_MAX;
+    } else if (!parse_whole_number(v, 0, UINT64_MAX, opt.max_dump)) {
+      err << "tcpscribe proxy: --max-dump takes a whole number of bytes, 0 or more, or 'all', not '"
+          << v << "'\n";
+      return false;
+    }
+  }
+  if (vm.count("timestamps")) {
+    const std::string v = vm["timestamps"].as<std::string>();
+    if (v == "relative" || v == "rel") {
+      opt.timestamps = ProxyOptions::Stamps::kRelative;
+    } else if (v == "absolute" || v == "abs") {
+      opt.timestamps = ProxyOptions::Stamps::kAbsolute;
+    } else {
+      err << "tcpscribe proxy: --timestamps takes relative or absolute, not '" << v << "'\n";
+      return false;
+    }
   }
   opt.json = vm.count("json") > 0;
   opt.quiet = vm.count("quiet") > 0;

@@ -34,6 +34,10 @@ struct ProxyOptions {
   bool hex = false;              ///< -D: hexdump -C style dump
   bool dump = true;              ///< --no-dump clears it
   uint64_t max_dump = UINT64_MAX;
+  bool max_dump_given = false;   ///< --max-dump N|all; else a screenful on a terminal
+  /// --timestamps: none, relative ("+1.234567", seconds since the proxy
+  /// started) or absolute (local time of day, as tcpdump prints it).
+  enum class Stamps { kNone, kRelative, kAbsolute } timestamps = Stamps::kNone;
   bool json = false;
   bool quiet = false;            ///< -q: no console view at all
   ColorMode color = ColorMode::kAuto;

@@ -20,6 +20,7 @@ namespace tcpscribe::proxy_detail {
 int Proxy::setup() {
   start_ = monotonic_ns();
   wall_offset_ = realtime_ns() - start_;
+  console_.set_start(wall_offset_ + start_);
   // Blocked before any output starts a thread (the flow files' writers):
   // threads inherit the mask, so the signals wait for the loop's signalfd
   // instead of reaching a thread that does not read it.

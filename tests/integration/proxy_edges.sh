@@ -19,7 +19,7 @@ have_tcpdump=0
 [ "$(id -u)" -eq 0 ] && command -v tcpdump >/dev/null && have_tcpdump=1
 
 python3 - "$proxy_bin" "$tmp" "$have_tcpdump" <<'PY'
-import hashlib, json, os, re, resource, select, signal, socket, subprocess, sys, threading, time
+import base64, hashlib, json, os, re, resource, select, signal, socket, subprocess, sys, threading, time
 
 BIN, TMP, HAVE_TCPDUMP = sys.argv[1], sys.argv[2], sys.argv[3] == '1'
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -240,7 +240,7 @@ def case_refused():
     time.sleep(0.2)
     rc, line, cs, ss, headers = read_log(p.log(1))
     check(rc == 0 and headers == [('c', 'con'), ('s', 'err')], f'refused: log {headers} ({line})')
-    check('Connection refused' in p.err() and '[sid=2]' in p.err(), f'refused: stderr {p.err()!r}')
+    check('Connection refused' in p.err() and '[sid=0002]' in p.err(), f'refused: stderr {p.err()!r}')
     check(p.p.poll() is None, 'refused: the proxy exited')
     check(p.stop() == 0, 'refused: exit status')
 
@@ -537,21 +537,22 @@ def case_console():
         p.stop()
         out = p.output()
         if name == 'con_hex':
-            want = ('\033[34m[sid=0001] C->S (30 bytes)\n'
-                    '00000000  2a 31 0d 0a 24 34 0d 0a  50 49 4e 47 0d 0a c8 c9  |*1..$4..PING....|\n'
-                    '00000010  ca cb cc cd                                       |....|\n'
-                    '00000014\n... 10 more bytes\n\033[0m')
+            want = ('\033[34m[sid=0001] C->S (30 bytes, first 20 shown)\n'
+                    '[sid=0001] 00000000  2a 31 0d 0a 24 34 0d 0a  50 49 4e 47 0d 0a c8 c9  |*1..$4..PING....|\n'
+                    '[sid=0001] 00000010  ca cb cc cd                                       |....|\n'
+                    '[sid=0001] 00000014\n... 10 more bytes\n\033[0m')
             check(want in out, 'console -D --max-dump 20 --color=always:\n' + out)
-            check('\033[31m[sid=0001] S->C (7 bytes)\n00000000  2b 50 4f 4e 47 0d 0a' in out, 'console: S->C not red hex')
+            check('\033[31m[sid=0001] S->C (7 bytes)\n[sid=0001] 00000000  2b 50 4f 4e 47 0d 0a' in out, 'console: S->C not red hex')
         elif name == 'con_text':
-            check('[sid=0001] C->S (30 bytes)\n*1.\n$4.\nPING.\n................\n' in out, 'console text view:\n' + out)
+            hexed = ''.join('\\x%02x' % b for b in range(200, 216))
+            check('[sid=0001] C->S (30 bytes)\n*1\\r\\n\n$4\\r\\n\nPING\\r\\n\n' + hexed + '\n' in out, 'console text view:\n' + out)
             check('\033' not in out, 'console: colors when piped')
         elif name == 'con_nodump':
             check('[sid=0001] C->S (30 bytes)\n[sid=0001] S->C (7 bytes)\n' in out and '\033' not in out, 'console --no-dump:\n' + out)
         else:
             evs = [json.loads(l) for l in out.splitlines()]
             d = [e for e in evs if e['event'] == 'data']
-            check(len(d) == 2 and d[0]['data'].encode('latin-1') == msg and d[1]['dir'] == 'S->C',
+            check(len(d) == 2 and base64.b64decode(d[0]['data_b64']) == msg and d[1]['dir'] == 'S->C',
                   f'console --json: {d}')
             check([e['event'] for e in evs][:3] == ['listen', 'open', 'connected'] and evs[-1]['event'] == 'shutdown',
                   f'console --json events: {[e["event"] for e in evs]}')

@@ -102,7 +102,15 @@ void Proxy::pause_listener(Timestamp until) {
 
 void Proxy::accept_clients() {
   for (int i = 0; i < 64; ++i) {
-    if (sessions_.size() >= opt_.max_connections) {
+    if (sessions_.size() >= max_connections_) {
+      if (!cap_noticed_) {
+        cap_noticed_ = true;
+        const std::string text = std::to_string(max_connections_) +
+                                 " connections open (--max-connections): further clients wait "
+                                 "in the listen queue until one closes";
+        console_.notice(secs(monotonic_ns()), "max_connections", text);
+        report(text);
+      }
       pause_listener(0);  // resumed when a session ends
       return;
     }

@@ -124,6 +124,7 @@ class Proxy {
  private:
   int bind_listener();
   static std::string bound_name(int fd);  ///< getsockname() as text
+  void fit_connections_to(uint64_t fd_limit);
   /// --max-dump, or by default a screenful per chunk when stdout is a
   /// terminal (all bytes otherwise).
   static uint64_t max_dump_for(const ProxyOptions& o);
@@ -190,6 +191,8 @@ class Proxy {
   bool draining_ = false;
   bool stop_ = false;
   uint64_t next_sid_ = 1;
+  size_t max_connections_ = 0;     // the cap in force (setup: opt_.max_connections fitted)
+  bool cap_noticed_ = false;       // the cap was reached once and said so
   std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
   std::vector<uint64_t> queued_;
   std::unique_ptr<uint8_t[]> scratch_;

@@ -40,7 +40,7 @@ po::options_description visible_options() {
     ("connect-timeout", po::value<double>(), "give up connecting upstream after SECONDS (default 10)")
     ("drain", po::value<double>(), "after SIGINT/SIGTERM, let open connections finish for up to SECONDS (default 5)")
     ("buffer", po::value<std::string>(), "bytes read at once and held per direction (default 1048576); bounds memory per connection")
-    ("max-connections", po::value<std::string>(), "connections open at once, 1 to 1000000; beyond it clients wait in the listen queue (default 10000)")
+    ("max-connections", po::value<std::string>(), "connections open at once, 1 to 1000000; beyond it clients wait in the listen queue (default: what the descriptor limit allows, at most 10000)")
     ("inspect", po::value<std::vector<std::string>>()->multitoken(), "check netrecord LOG files and summarise them instead of proxying")
     ("extract", po::value<std::string>(), "with --inspect: write each log's streams to DIR/NAME.c and DIR/NAME.s");
   // clang-format on
@@ -301,6 +301,7 @@ bool read_limits(const po::variables_map& vm, ProxyOptions& opt, std::ostream& e
       return false;
     }
     opt.max_connections = n;
+    opt.max_connections_given = true;
   }
   return true;
 }

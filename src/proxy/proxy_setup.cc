@@ -8,6 +8,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -31,10 +32,15 @@ int Proxy::setup() {
   ::pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   // Every session holds a client socket, an upstream socket and its log:
   // use all the descriptors the hard limit allows.
+  max_connections_ = opt_.max_connections;
   rlimit rl;
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    if (rl.rlim_cur < rl.rlim_max) {
+      rl.rlim_cur = rl.rlim_max;
+      ::setrlimit(RLIMIT_NOFILE, &rl);
+      ::getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    fit_connections_to(rl.rlim_cur);
   }
   // The log root first, as always: nothing is resolved or bound for a run
   // that cannot record.
@@ -63,6 +69,27 @@ int Proxy::setup() {
   report(what);  // also with -q: scripts wait for this line (port 0)
   console_.notice(0, "listen", what);
   return kExitOk;
+}
+
+// --max-connections from the descriptors there are: each session holds
+// two sockets and, with logs, a file; kReservedFds cover the listener,
+// epoll, signalfd, pipes and the outputs' files. A session the limit cannot
+// hold would be accepted and then reset (connect() fails with EMFILE); past
+// the cap clients wait in the listen queue instead.
+void Proxy::fit_connections_to(uint64_t fd_limit) {
+  constexpr uint64_t kReservedFds = 32;
+  const uint64_t per = opt_.log_root.empty() ? 2 : 3;
+  const uint64_t fit = fd_limit > kReservedFds + per ? (fd_limit - kReservedFds) / per : 1;
+  if (!opt_.max_connections_given) {
+    max_connections_ = std::min<uint64_t>(opt_.max_connections, fit);
+  } else if (opt_.max_connections > fit) {
+    max_connections_ = fit;
+    report("--max-connections " + std::to_string(opt_.max_connections) + " needs " +
+           std::to_string(opt_.max_connections * per + kReservedFds) +
+           " descriptors but the limit is " + std::to_string(fd_limit) +
+           " (ulimit -n): at most " + std::to_string(fit) +
+           " connections at once, the others wait in the listen queue");
+  }
 }
 
 // The listening socket, bound (its name, with the port 0 chose, is known

@@ -151,6 +151,11 @@ void Proxy::accept_clients() {
     console_.open(s.sid, secs(s.opened), s.client_name,
                   opt_.forward.host + ":" + std::to_string(opt_.forward.port),
                   netrecord_ ? netrecord_->path_of(s.sid) : nullptr);
+    if (opt_.fail_closed && log_lost(s)) {
+      report_log_errors();
+      refuse_unlogged(s);
+      continue;
+    }
     start_connect(s);
   }
 }
@@ -348,7 +353,12 @@ void Proxy::force_close_all() {
 
 void Proxy::report_log_errors() {
   if (!netrecord_) return;
-  for (const std::string& e : netrecord_->take_errors()) report(e + " (that log is abandoned)");
+  for (const std::string& e : netrecord_->take_errors()) {
+    report(e + (opt_.fail_closed
+                    ? " (that log is abandoned and its connection reset: --fail-closed)"
+                    : " (that log is abandoned: the connection goes on UNLOGGED; --fail-closed "
+                      "refuses such traffic)"));
+  }
 }
 
 bool Proxy::decoded(const Session& s) const {
@@ -428,6 +438,14 @@ int Proxy::run() {
   // output that failed is named, and the exit status says so.
   outputs_->finish_sinks();
   report_log_errors();
+  if (netrecord_ && netrecord_->error_count() > 0) {
+    report(opt_.fail_closed
+               ? std::to_string(refused_unlogged_) +
+                     " connection(s) reset because their logs could not be written (--fail-closed)"
+               : std::to_string(netrecord_->error_count()) +
+                     " log(s) could not be written in full: their connections went on UNLOGGED "
+                     "(first: " + netrecord_->error() + "); --fail-closed refuses such traffic");
+  }
   // The console last: what it still holds gets a moment to be read.
   if (const uint64_t lost = console_.finish(2.0); lost > 0) {
     report("console fell behind: " + std::to_string(lost) + " records (" +

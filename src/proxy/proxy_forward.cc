@@ -146,6 +146,10 @@ bool Proxy::forward_copy(Session& s, Dir d, std::span<const uint8_t> chunk, Time
   Pipe& p = s.pipe[index_of(d)];
   // Log first, then forward: every byte forwarded is in the log.
   emit_data(s, d, chunk, now);
+  if (opt_.fail_closed && log_lost(s)) {
+    refuse_unlogged(s);
+    return false;
+  }
   if (!decoded(s)) console_.data(s.sid, secs(now), d, chunk);
   p.bytes += chunk.size();
   size_t sent = 0;
@@ -193,6 +197,11 @@ bool Proxy::forward_spliced(Session& s, Dir d, size_t n, Timestamp now) {
       return forward_copy(s, d, {scratch_.get(), n}, now);
     }
     emit_data_from_pipe(s, d, log_pipe_[0], n, now);
+    if (opt_.fail_closed && log_lost(s)) {
+      empty_pipe(pipe_[0]);
+      refuse_unlogged(s);
+      return false;
+    }
   }
   console_.data_size(s.sid, secs(now), d, n);
   p.bytes += n;
@@ -240,6 +249,18 @@ bool Proxy::forward_spliced(Session& s, Dir d, size_t n, Timestamp now) {
 
 // A socket failed (reset, or an error on write): log `err` for that side,
 // pass the reset on to the other side and end the session.
+void Proxy::refuse_unlogged(Session& s) {
+  const Timestamp now = monotonic_ns();
+  console_.note(s.sid, secs(now), "fail_closed",
+                "its log cannot be written: both sides reset (--fail-closed)");
+  for (Socket& k : s.sock) {
+    if (k.fd >= 0) close_with_reset(k.fd);
+    k.fd = -1;
+  }
+  ++refused_unlogged_;
+  end_session(s, "log failed (--fail-closed)", CloseReason::kRst);
+}
+
 void Proxy::side_failed(Session& s, Side side, int err) {
   const Timestamp now = monotonic_ns();
   const Dir d = side == kClient ? Dir::kClientToServer : Dir::kServerToClient;

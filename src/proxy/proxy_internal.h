@@ -125,6 +125,12 @@ class Proxy {
   int bind_listener();
   static std::string bound_name(int fd);  ///< getsockname() as text
   void fit_connections_to(uint64_t fd_limit);
+  /// The session's log was not created or was abandoned after a failed write.
+  bool log_lost(const Session& s) const {
+    return netrecord_ != nullptr && netrecord_->path_of(s.sid) == nullptr;
+  }
+  /// --fail-closed: resets both sides and ends the session.
+  void refuse_unlogged(Session& s);
   /// --max-dump, or by default a screenful per chunk when stdout is a
   /// terminal (all bytes otherwise).
   static uint64_t max_dump_for(const ProxyOptions& o);
@@ -192,7 +198,8 @@ class Proxy {
   bool stop_ = false;
   uint64_t next_sid_ = 1;
   size_t max_connections_ = 0;     // the cap in force (setup: opt_.max_connections fitted)
-  bool cap_noticed_ = false;       // the cap was reached once and said so
+  bool cap_noticed_ = false;
+  uint64_t refused_unlogged_ = 0;  // --fail-closed resets       // the cap was reached once and said so
   std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
   std::vector<uint64_t> queued_;
   std::unique_ptr<uint8_t[]> scratch_;

@@ -40,6 +40,7 @@ po::options_description visible_options() {
     ("connect-timeout", po::value<double>(), "give up connecting upstream after SECONDS (default 10)")
     ("drain", po::value<double>(), "after SIGINT/SIGTERM, let open connections finish for up to SECONDS (default 5)")
     ("buffer", po::value<std::string>(), "bytes read at once and held per direction (default 1048576); bounds memory per connection")
+    ("fail-closed", "with --log-root: refuse traffic that cannot be logged (a connection whose log cannot be created or written is reset before unlogged bytes are forwarded)")
     ("max-connections", po::value<std::string>(), "connections open at once, 1 to 1000000; beyond it clients wait in the listen queue (default: what the descriptor limit allows, at most 10000)")
     ("inspect", po::value<std::vector<std::string>>()->multitoken(), "check netrecord LOG files and summarise them instead of proxying")
     ("extract", po::value<std::string>(), "with --inspect: write each log's streams to DIR/NAME.c and DIR/NAME.s");
@@ -293,6 +294,12 @@ bool read_limits(const po::variables_map& vm, ProxyOptions& opt, std::ostream& e
       return false;
     }
     opt.buffer = n;
+  }
+  opt.fail_closed = vm.count("fail-closed") > 0;
+  if (opt.fail_closed && opt.log_root.empty()) {
+    err << "tcpscribe proxy: --fail-closed goes with --log-root (it refuses traffic that cannot be "
+           "logged)\n";
+    return false;
   }
   if (vm.count("max-connections")) {
     if (!parse_whole_number(vm["max-connections"].as<std::string>(), 1, 1'000'000, n)) {

@@ -46,7 +46,8 @@ struct ProxyOptions {
   double drain = 5;              ///< seconds open connections get after SIGINT/SIGTERM
   size_t buffer = 1 << 20;       ///< bytes read at once and held per direction
   size_t max_connections = 10000;
-  bool max_connections_given = false;  ///< else derived from the descriptor limit
+  bool max_connections_given = false;
+  bool fail_closed = false;      ///< --fail-closed: reset a connection whose log fails  ///< else derived from the descriptor limit
   // The outputs the passive modes have, fed by the same events (OutputSet):
   // empty / false = not asked for.
   std::string report_path;       ///< --report: JSON Lines per connection (- = stdout)

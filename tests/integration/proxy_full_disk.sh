@@ -5,7 +5,9 @@
 # untouched; each failing output gets its line on stderr as it fails; the
 # proxy exits 3 at SIGINT; and what was written before the failure stays
 # valid: every netrecord log holds whole records only (--inspect finds no
-# damage) and no empty log is left, the JSON Lines files hold whole lines.
+# damage) and no empty log is left, the JSON Lines files hold whole lines;
+# the exit says the traffic went on unlogged. Then with --fail-closed: the
+# connection whose log fails is reset, and curl got no byte the logs lack.
 # Usage: proxy_full_disk.sh path/to/tcpscribe   (exit 77: cannot run here)
 . "$(dirname "$0")/lib/harness.sh" "$@"
 . "$(dirname "$0")/lib/net.sh"
@@ -75,5 +77,41 @@ PY
     ;;
   esac
 done
+# Without --fail-closed the exit says loudly that traffic went on unlogged.
+grep -q "log(s) could not be written in full: their connections went on UNLOGGED (first: .*); --fail-closed refuses such traffic\$" \
+  "$tmp/err" || bad "no closing line about unlogged traffic: $(cat "$tmp/err")"
+
+# --- --fail-closed on a fresh small disk: once a log cannot be written its
+# connection is reset before unlogged bytes go on, and a new connection
+# whose log cannot be created is refused; every byte curl got is in a log.
+umount "$disk" && mount -t tmpfs -o size=64k tmpfs "$disk" || bad "cannot remount the tmpfs"
+pport=$(free_port)
+"$proxy_bin" proxy -l "127.0.0.1:$pport" -f "127.0.0.1:$hport" --log-root "$disk/fc" --fail-closed \
+  >"$tmp/console2" 2>"$tmp/err2" &
+proxy=$!
+pids+=($proxy)
+wait_line "$tmp/err2" 'listening on' || bad "the --fail-closed proxy did not start: $(cat "$tmp/err2")"
+got_total=0
+for i in 1 2 3; do
+  curl -sS -o "$tmp/fc$i" "http://127.0.0.1:$pport/big.bin" 2>/dev/null
+  got_total=$((got_total + $(stat -c %s "$tmp/fc$i" 2>/dev/null || echo 0)))
+done
+cmp -s "$tmp/www/big.bin" "$tmp/fc1" && bad "--fail-closed: a whole 300 KB download got through a 64 KiB log disk"
+kill -INT $proxy
+wait $proxy; rc=$?
+[ $rc -eq 3 ] || bad "--fail-closed: exit $rc, want 3: $(cat "$tmp/err2")"
+grep -q "(that log is abandoned and its connection reset: --fail-closed)" "$tmp/err2" || bad "--fail-closed: no reset line: $(cat "$tmp/err2")"
+grep -q "connection(s) reset because their logs could not be written (--fail-closed)\$" "$tmp/err2" || bad "--fail-closed: no closing line: $(cat "$tmp/err2")"
+logged=0
+for l in "$disk"/fc_*; do
+  [ -e "$l" ] || continue
+  b=$("$bin" proxy --inspect "$l" | sed -n 's/.*; s: [0-9]* chunks \([0-9]*\) bytes.*/\1/p')
+  logged=$((logged + ${b:-0}))
+done
+# curl saved the bodies; the logs hold heads and bodies: the logs cover all.
+[ "$got_total" -le "$logged" ] || bad "--fail-closed: curl got $got_total body bytes, the logs hold only $logged"
+"$proxy_bin" proxy -l 127.0.0.1:0 -f "127.0.0.1:$hport" --fail-closed >/dev/null 2>"$tmp/err3"
+[ $? -eq 1 ] && grep -q "^tcpscribe proxy: --fail-closed goes with --log-root" "$tmp/err3" || bad "--fail-closed alone: $(cat "$tmp/err3")"
+
 [ $fail -eq 0 ] && echo "proxy_full_disk: ok ($(grep -c 'No space left' "$tmp/err") failure lines, ${#logs[@]} logs valid)"
 exit $((fail > 0))

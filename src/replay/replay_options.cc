@@ -14,7 +14,7 @@ namespace po = boost::program_options;
 namespace {
 
 po::options_description visible_options() {
-  po::options_description d("Options", 250, 125);  // one line per flag
+  po::options_description d("Options");
   // clang-format off
   d.add_options()
     ("help,h", "print this help and exit")
@@ -51,14 +51,15 @@ bool seconds(const po::variables_map& vm, const char* name, double& out, std::os
 }  // namespace
 
 void print_replay_help(std::ostream& out) {
-  out << "Usage: tcpscribe replay [options] --target HOST:PORT LOG...\n"
+  out << "usage: tcpscribe replay [options] --target HOST:PORT LOG...\n"
          "       tcpscribe replay [options] --target HOST:PORT -r FILE [-r FILE...] [BPF expression]\n"
          "Replays recorded TCP conversations (netrecord logs, one per connection, or the\n"
-         "connections of captures) against a live target.\n"
+         "connections of captures) against a live target.\n\n"
       << visible_options()
-      << "Exit status: 0 ok, 1 bad usage, 2 an input could not be read (nothing replayed),\n"
-         "3 --record logs could not be written, 4 the target could not be resolved or a\n"
-         "connection failed, 5 --compare found an answer that differs.\n";
+      << "\nExit status: 0 ok, 1 bad usage, 2 a capture could not be read (nothing replayed)\n"
+         "or a log could not be read (the others replayed), 3 --record logs could not be\n"
+         "written, 4 the target could not be resolved or a connection failed, 5 --compare\n"
+         "found an answer that differs.\n";
 }
 
 int parse_replay_options(int argc, char** argv, ReplayOptions& opt, std::ostream& err) {

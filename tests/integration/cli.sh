@@ -64,6 +64,17 @@ done
 grep -q '<filename>' "$tmp/cwd/r2.xml" && bad "-X without flow files names files" || ok
 expect 0 '' -- "$bin" --help
 grep -q -- '--reorder-window' "$tmp/out" || bad "--help lacks --reorder-window"
+# One help layout for the three modes: "usage:", a blank line before
+# "Options:" and before "Exit status", lines of at most 80 columns, every
+# value named (no Boost "arg").
+for mode in "" proxy replay; do
+  # shellcheck disable=SC2086
+  "$bin" $mode --help >"$tmp/help" 2>&1
+  h=$(cat "$tmp/help")
+  [[ $h == "usage: tcpscribe"* ]] && grep -qzP '\n\nOptions:\n' "$tmp/help" && grep -qzP '\n\nExit status' "$tmp/help" &&
+    ! grep -q ' arg ' "$tmp/help" && [ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$tmp/help")" -le 100 ] &&
+    ok || bad "tcpscribe $mode --help: not the common layout"
+done
 expect 0 '' -- "$bin" -V
 grep -q '^tcpscribe [0-9]' "$tmp/out" || bad "-V prints no version"
 

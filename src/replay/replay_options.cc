@@ -24,7 +24,7 @@ po::options_description visible_options() {
     ("speed", po::value<double>()->value_name("X"), "divide recorded times by X (2 = twice as fast); implies --timing original")
     ("response-timeout", po::value<double>()->value_name("SECONDS"), "give up waiting for the target's bytes, before a chunk and at the end, after SECONDS of silence (default 2)")
     ("connect-timeout", po::value<double>()->value_name("SECONDS"), "give up connecting after SECONDS (default 3)")
-    ("replace", po::value<std::vector<std::string>>()->value_name("OLD=NEW"), "rewrite OLD to NEW in the client's bytes, across chunks (repeatable; escapes \\r \\n \\t \\0 \\\\ \\xHH, '=' in OLD as \\=)")
+    ("replace", po::value<std::vector<std::string>>()->value_name("OLD=NEW"), "rewrite OLD to NEW in the client's bytes, across chunks; RESP and HTTP length fields follow the new length (repeatable; escapes \\r \\n \\t \\0 \\\\ \\xHH, '=' in OLD as \\=)")
     ("compare", "compare each connection's answer with the recorded one; print 'same' or the first difference; exit 5 if any differ")
     ("ignore", po::value<std::vector<std::string>>()->value_name("REGEX"), "with --compare: replace every match of REGEX (RE2 syntax, over bytes; linear time, any match length) by '<ignored>' in both answers first (repeatable)")
     ("record", po::value<std::string>()->value_name("ROOT"), "write the replayed conversations as netrecord logs ROOT_1, ROOT_2, ... (never overwrites)")

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "replay_framed.h"
+
 namespace tcpscribe {
 
 int64_t scale_micros(int64_t micros, double speed) {
@@ -42,8 +44,17 @@ ReplayPlan make_plan(const Conversation& conv, int64_t set_start_us, Timing timi
   }
 
   // Second pass: steps, with the replacer flushed at every point where the
-  // recorded server spoke (or closed) before the next client event.
-  ReplacerChain chain(rules);
+  // recorded server spoke (or closed) before the next client event. RESP
+  // and HTTP clients get the framing-aware replacer (length fields kept
+  // right), decided from their first bytes.
+  std::string first;
+  for (const ClientEvent& c : client) {
+    if (c.ev->kind != ConvEvent::Kind::kData) break;
+    first.append(c.ev->data, 0, 4096 - first.size());
+    if (first.size() >= 4096 || first.find("\r\n") != std::string::npos) break;
+  }
+  plan.framing = rules.empty() ? Framing::kPlain : detect_framing(first);
+  FramedReplacer chain(plan.framing, rules);
   for (size_t i = 0; i < client.size(); ++i) {
     const ConvEvent& e = *client[i].ev;
     ReplayStep step;
@@ -68,6 +79,12 @@ ReplayPlan make_plan(const Conversation& conv, int64_t set_start_us, Timing timi
     }
     plan.steps.push_back(std::move(step));
   }
+  if (!chain.fallback().empty()) {
+    plan.warnings.push_back(std::string("--replace: ") + framing_name(plan.framing) +
+                            " framing given up (" + chain.fallback() +
+                            "): the rest was rewritten as plain bytes");
+  }
+  plan.reframed = chain.reframed();
   return plan;
 }
 

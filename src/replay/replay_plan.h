@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "replay_conversation.h"
+#include "replay_framed.h"
 #include "replay_rewrite.h"
 
 namespace tcpscribe {
@@ -49,6 +50,10 @@ struct ReplayPlan {
   bool server_closed = false;    ///< the recording has the server's hup or err
   bool server_reset = false;     ///< ... and it was an err
   std::vector<std::string> warnings;
+  /// --replace: how the client's messages were framed (replay_framed.h)
+  /// and how many had their length fields rewritten.
+  Framing framing = Framing::kPlain;
+  uint64_t reframed = 0;
 };
 
 /// Scales a recorded duration: micros / speed, rounded to the nearest us.

@@ -138,10 +138,10 @@ bool write_json(const ReplayOptions& opt, const std::vector<Outcome>& outs,
     std::fprintf(f,
                  "%s\n {\"index\":%zu,\"name\":%s,\"status\":\"%s\",\"error\":%s,"
                  "\"sent_bytes\":%" PRIu64 ",\"received_bytes\":%" PRIu64
-                 ",\"timeouts\":%" PRIu64 ",\"record\":%s",
+                 ",\"timeouts\":%" PRIu64 ",\"settled\":%" PRIu64 ",\"record\":%s",
                  i ? "," : "", i, json_string(o.name).c_str(), status,
                  json_string(r.error).c_str(), r.sent_bytes, r.received_bytes,
-                 r.waits_timed_out, json_string(r.record_path).c_str());
+                 r.waits_timed_out, r.waits_settled, json_string(r.record_path).c_str());
     if (o.compared) {
       std::fprintf(f, ",\"compare\":\"%s\"", o.diff.same ? "same" : "differs");
       if (!o.diff.same) {
@@ -175,6 +175,7 @@ int prepare_engine(const ReplayOptions& opt, EngineOptions& eo) {
   }
   eo.response_timeout_ns = static_cast<int64_t>(opt.response_timeout * 1e9);
   eo.connect_timeout_ns = static_cast<int64_t>(opt.connect_timeout * 1e9);
+  eo.settle_ns = static_cast<int64_t>(opt.settle * 1e9);
   eo.concurrency = opt.concurrency;
   eo.keep_answers = opt.compare;
   eo.record_root = opt.record_root;

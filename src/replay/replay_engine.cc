@@ -33,6 +33,7 @@ struct Conn {
   size_t step = 0;
   int64_t wait_since_ns = 0;    // the current wait began
   int64_t last_rx_ns = 0;       // the target's last bytes came
+  uint64_t rx_at_wait = 0;      // bytes received when the current wait began
   int64_t ready_ns = -1;        // the current step's wait for the target ended (0: no wait)
   bool waited = false;          // the current step had to wait for the target
   std::string out;              // bytes of the current step not yet written
@@ -348,11 +349,19 @@ class Engine {
       if (c.ready_ns < 0) {
         if (!target_ready(c, s, r)) {
           c.waited = true;
-          if (now - quiet_since(c) < opt_.response_timeout_ns) {
-            schedule(i, quiet_since(c) + opt_.response_timeout_ns);
+          // Part of an answer came and then nothing for --settle: a shorter
+          // answer than recorded (a missing key, another error text) is
+          // complete; waiting out --response-timeout would pace the replay
+          // by the timeout.
+          const bool answered = r.received_bytes > c.rx_at_wait && !s.wait_server_close;
+          if (answered && opt_.settle_ns > 0 && now - c.last_rx_ns >= opt_.settle_ns) {
+            ++r.waits_settled;
+          } else if (now - quiet_since(c) < opt_.response_timeout_ns) {
+            int64_t at = quiet_since(c) + opt_.response_timeout_ns;
+            if (answered && opt_.settle_ns > 0) at = std::min(at, c.last_rx_ns + opt_.settle_ns);
+            schedule(i, at);
             return;
-          }
-          if (r.waits_timed_out++ == 0) {
+          } else if (r.waits_timed_out++ == 0) {
             r.first_timeout_wanted = s.wait_server_bytes;
             r.first_timeout_had = r.received_bytes;
           }
@@ -375,6 +384,7 @@ class Engine {
       ++c.step;
       ++r.steps_done;
       c.wait_since_ns = now;
+      c.rx_at_wait = r.received_bytes;
       c.ready_ns = -1;
       c.waited = false;
     }

@@ -26,6 +26,9 @@ struct EngineOptions {
   std::string target_text;             ///< for messages: "127.0.0.1:6379"
   int64_t response_timeout_ns = 2'000'000'000;
   int64_t connect_timeout_ns = 3'000'000'000;
+  /// A wait ends early once the target sent part of the answer and has
+  /// been quiet this long (0: never).
+  int64_t settle_ns = 200'000'000;
   size_t concurrency = 0;              ///< open connections at most (0: no limit)
   bool keep_answers = false;           ///< keep what the target sent (--compare)
   std::string record_root;             ///< --record: netrecord logs of the replay
@@ -46,6 +49,7 @@ struct JobResult {
   uint64_t received_bytes = 0;
   uint64_t steps_done = 0;
   uint64_t waits_timed_out = 0;  ///< steps sent after --response-timeout
+  uint64_t waits_settled = 0;    ///< steps sent after a shorter answer went quiet (--settle)
   uint64_t first_timeout_wanted = 0;  ///< bytes awaited at the first timeout
   uint64_t first_timeout_had = 0;
   bool target_closed = false;

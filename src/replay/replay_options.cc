@@ -23,6 +23,7 @@ po::options_description visible_options() {
     ("timing", po::value<std::string>()->value_name("MODE"), "conversational (default: wait for the target's answer before each client chunk), original (also keep the recorded times), none (send at once)")
     ("speed", po::value<double>()->value_name("X"), "divide recorded times by X (2 = twice as fast); implies --timing original")
     ("response-timeout", po::value<double>()->value_name("SECONDS"), "give up waiting for the target's bytes, before a chunk and at the end, after SECONDS of silence (default 2)")
+    ("settle", po::value<double>()->value_name("SECONDS"), "conversational pacing: an answer shorter than recorded is complete once the target, having sent part of it, is quiet for SECONDS (default 0.2; 0 = wait for every recorded byte or --response-timeout)")
     ("connect-timeout", po::value<double>()->value_name("SECONDS"), "give up connecting after SECONDS (default 3)")
     ("replace", po::value<std::vector<std::string>>()->value_name("OLD=NEW"), "rewrite OLD to NEW in the client's bytes, across chunks; RESP and HTTP length fields follow the new length (repeatable; escapes \\r \\n \\t \\0 \\\\ \\xHH, '=' in OLD as \\=)")
     ("compare", "compare each connection's answer with the recorded one; print 'same' or the first difference; exit 5 if any differ")
@@ -119,6 +120,13 @@ int parse_replay_options(int argc, char** argv, ReplayOptions& opt, std::ostream
       return 1;
     }
     opt.timing = Timing::kOriginal;
+  }
+  if (vm.count("settle")) {
+    opt.settle = vm["settle"].as<double>();
+    if (!(opt.settle >= 0) || !std::isfinite(opt.settle)) {
+      err << "tcpscribe replay: --settle must be 0 or a positive number of seconds\n";
+      return 1;
+    }
   }
   if (!seconds(vm, "response-timeout", opt.response_timeout, err) ||
       !seconds(vm, "connect-timeout", opt.connect_timeout, err)) {

@@ -23,6 +23,9 @@ struct ReplayOptions {
   double speed = 1.0;
   double response_timeout = 2.0;      ///< seconds
   double connect_timeout = 3.0;       ///< seconds
+  /// Conversational pacing: an answer shorter than recorded counts as
+  /// complete once the target, having sent some of it, is quiet this long.
+  double settle = 0.2;                ///< seconds; 0: wait for every recorded byte
   std::vector<ReplaceRule> replace;
   bool compare = false;
   std::vector<std::string> ignore;

@@ -31,6 +31,11 @@ def serve(c):
         n = int(line[1])
         data = "".join(random.choice(string.ascii_letters) for _ in range(n))
         c.sendall(('{"id":1,"data":"%s"}\n' % data).encode())
+    elif line[0] == b"lines":
+        # Answers every further line with "short" at once (the recording
+        # had longer answers), until the client hangs up.
+        c.sendall(b"short\n")
+        for _ in f: c.sendall(b"short\n")
     elif line[0] == b"stall":
         c.sendall(b"A" * int(line[1])); time.sleep(30)
     elif line[0] == b"drip":
@@ -93,6 +98,28 @@ took=$(python3 -c "import sys; print(int(float(sys.argv[2]) - float(sys.argv[1])
 [ "$took" -lt 10 ] || bad "stall: the replay took ${took}s"
 grep -q 'waited 1s for the target.s answer (3000 bytes expected in total, 1000 came)' "$tmp/r2b.err" \
   || bad "stall: no timeout line: $(cat "$tmp/r2b.err")"
+
+# --- 2b. Conversational pacing with shorter answers than recorded: 6
+# requests whose recorded answers were 40 bytes get 6-byte ones. Each wait
+# ends 0.2 s (--settle) after the short answer instead of after the 2 s
+# --response-timeout (12 s before).
+python3 - "$tmp/short_1" <<'PY'
+import sys
+with open(sys.argv[1], "wb") as f:
+    f.write(b"c 0.000000 con\n")
+    for i in range(6):
+        req = b"lines\n" if i == 0 else b"again %d\n" % i
+        f.write(b"c %d.000000 %d\n" % (i, len(req)) + req)
+        ans = b"a much longer recorded answer, 40 bytes\n"
+        f.write(b"s %d.500000 %d\n" % (i, len(ans)) + ans)
+    f.write(b"c 7.000000 hup\n")
+PY
+t0=$(date +%s.%N)
+"$bin" replay "$tmp/short_1" --target "127.0.0.1:$port" --json "$tmp/short.json" >"$tmp/r2c.out" 2>"$tmp/r2c.err"
+took=$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$t0" "$(date +%s.%N)")
+python3 -c 'import sys; assert float(sys.argv[1]) < 4.5, sys.argv[1]' "$took" || bad "short answers: the replay took ${took}s"
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["connections"][0]; assert c["settled"] == 6 and c["received_bytes"] >= 36, c' \
+  "$tmp/short.json" || bad "short answers: $(head -c 400 "$tmp/short.json")"
 
 # --- 3. --json - : stdout is JSON alone.
 mklog "$tmp/small_1" "big 10" "b'{\"id\":1,\"data\":\"0123456789\"}\n'"

@@ -47,6 +47,18 @@ void Progress::update(const std::string& name, uint64_t done, uint64_t total,
   std::fflush(out_);
 }
 
+void Progress::line(const std::string& text) {
+  if (!enabled_ || stdout_open_line_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (ever_drawn_ && now - last_ < interval_) return;
+  last_ = now;
+  ever_drawn_ = true;
+  drawn_ = true;
+  if (stdout_tty_) std::fflush(stdout);
+  std::fprintf(out_, "\r\033[K%s", text.c_str());
+  std::fflush(out_);
+}
+
 void Progress::clear() {
   if (enabled_ && drawn_) {
     std::fputs("\r\033[K", out_);

@@ -31,6 +31,9 @@ class Progress {
   /// unknown.
   void update(const std::string& name, uint64_t done, uint64_t total,
               uint64_t packets, uint64_t flows);
+  /// The same throttled redraw with a line of the caller's own (replay's
+  /// "3/10 connections done, 12 MB sent, 40 MB received").
+  void line(const std::string& text);
   /// Erases the line.
   void clear();
   /// Other output is about to be written: erases the line. `next` is that

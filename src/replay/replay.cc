@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "diag.h"
+#include "progress.h"
 #include "json_text.h"
 #include "netrecord.h"
 #include "net_util.h"
@@ -320,8 +321,18 @@ int run_replay(int argc, char** argv) {
     for (const ReplayPlan& p : plans) jobs.push_back({&p, it});
   }
 
-  // 5. Replay.
+  // 5. Replay, with a progress line on a terminal (stderr).
+  Progress progress(true);
+  if (progress.enabled()) {
+    eo.progress = [&progress](size_t done, size_t total, uint64_t sent, uint64_t received) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "replay: %zu/%zu connections done, %.1f MB sent, %.1f MB received",
+                    done, total, static_cast<double>(sent) / 1e6, static_cast<double>(received) / 1e6);
+      progress.line(buf);
+    };
+  }
   const EngineResult er = run_replay_engine(jobs, eo);
+  progress.clear();
   if (!er.realtime_error.empty()) diag::error(er.realtime_error);
 
   // 6. Results, per connection, in input order; 7. the summary.

@@ -98,6 +98,7 @@ class Engine {
                                  wait < 0 ? nullptr : &ts, nullptr);
       if (n < 0 && errno != EINTR) break;
       for (int i = 0; i < n; ++i) on_event(events[i].data.u64, events[i].events);
+      if (opt_.progress) opt_.progress(finished_, conns_.size(), sent_, received_);
       if (n <= 0 && next != kNever && next - monotonic_ns() <= 2 * kSpinNs) {
         // The last stretch before a deadline: spin on the clock.
         while (monotonic_ns() < next) {
@@ -255,6 +256,7 @@ class Engine {
       if (n > 0) {
         const int64_t now = monotonic_ns();
         r.received_bytes += static_cast<uint64_t>(n);
+        received_ += static_cast<uint64_t>(n);
         c.last_rx_ns = now;
         if (opt_.keep_answers) r.answer.append(buf, static_cast<size_t>(n));
         record(i, 's', now, std::to_string(n), std::string_view(buf, static_cast<size_t>(n)));
@@ -407,6 +409,7 @@ class Engine {
         if (s.bytes.empty()) return;
         record(i, 'c', actual, std::to_string(s.bytes.size()), s.bytes);
         r.sent_bytes += s.bytes.size();
+        sent_ += s.bytes.size();
         c.out = s.bytes;
         c.out_off = 0;
         flush_out(i);
@@ -499,6 +502,7 @@ class Engine {
   int64_t slot_freed_ns_ = 0;  // when --concurrency last let a waiting start go
   size_t open_ = 0;
   size_t finished_ = 0;
+  uint64_t sent_ = 0, received_ = 0;  // all connections, for progress
   int epfd_ = -1;
   int64_t t0_ = 0;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct EngineOptions {
   /// A wait ends early once the target sent part of the answer and has
   /// been quiet this long (0: never).
   int64_t settle_ns = 200'000'000;
+  /// Called after each turn of the loop (the callee throttles): connections
+  /// finished, their number, bytes sent and received so far.
+  std::function<void(size_t done, size_t total, uint64_t sent, uint64_t received)> progress;
   size_t concurrency = 0;              ///< open connections at most (0: no limit)
   bool keep_answers = false;           ///< keep what the target sent (--compare)
   std::string record_root;             ///< --record: netrecord logs of the replay

@@ -121,6 +121,16 @@ python3 -c 'import sys; assert float(sys.argv[1]) < 4.5, sys.argv[1]' "$took" ||
 python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["connections"][0]; assert c["settled"] == 6 and c["received_bytes"] >= 36, c' \
   "$tmp/short.json" || bad "short answers: $(head -c 400 "$tmp/short.json")"
 
+# --- 2c. A progress line on a terminal (a pty from script(1)), none when
+# stderr is a file (the replays above: their stderr holds no progress).
+if command -v script >/dev/null; then
+  cmd=$(printf '%q ' "$bin" replay "$tmp/drip_1" --target "127.0.0.1:$port")
+  script -qfec "$cmd" /dev/null >"$tmp/tty.out" 2>&1
+  grep -q $'\033\[Kreplay: 0/1 connections done, 0.0 MB sent, 0.[0-9] MB received' "$tmp/tty.out" ||
+    bad "no progress line on a terminal: $(head -c 300 "$tmp/tty.out" | od -c | head -5)"
+  grep -q 'connections done' "$tmp/r2.err" && bad "a progress line went to a file"
+fi
+
 # --- 3. --json - : stdout is JSON alone.
 mklog "$tmp/small_1" "big 10" "b'{\"id\":1,\"data\":\"0123456789\"}\n'"
 "$bin" replay "$tmp/small_1" --target "127.0.0.1:$port" --compare --json - \

@@ -24,7 +24,7 @@ pids+=($!)
 wait_port "$port" || skip "redis-server did not start"
 rc() { REDISCLI_AUTH="$pw" redis-cli --no-auth-warning -p "$port" "$@"; }
 
-tcpdump -i lo -s 0 -U -w "$tmp/cap.pcap" "tcp port $port" 2>"$tmp/tcpdump.err" &
+tcpdump -i lo -s 0 -U -B 65536 -w "$tmp/cap.pcap" "tcp port $port" 2>"$tmp/tcpdump.err" &
 tcpdump_pid=$!
 pids+=($tcpdump_pid)
 for _ in $(seq 50); do grep -q "listening on" "$tmp/tcpdump.err" && break; sleep 0.1; done
@@ -56,7 +56,7 @@ redis-benchmark -p "$port" -a "$pw" -P 16 -n 2000 -c 2 -t set,get -q >"$tmp/benc
   || bad "redis-benchmark failed: $(tail -3 "$tmp/bench.out")"
 sleep 0.5
 kill $mon 2>/dev/null
-sleep 0.5
+sleep 2  # tcpdump writes what it holds before the INT
 kill -INT $tcpdump_pid
 wait $tcpdump_pid 2>/dev/null
 

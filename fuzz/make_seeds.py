@@ -317,6 +317,31 @@ def postgresql():
     })
 
 
+def mysql():
+    def pkt(seq, body):
+        return struct.pack("<I", len(body))[:3] + bytes([seq]) + body
+    caps = 0x8 | 0x200 | 0x8000 | 0x80000 | 0x200000
+    greet = pkt(0, b"\x0a8.0.0-test\0" + struct.pack("<I", 1) + b"abcdefgh\0" +
+                struct.pack("<HBHH", caps & 0xffff, 33, 2, caps >> 16) + b"\x15" + bytes(10) + b"ijklmnopqrst\0")
+    login = pkt(1, struct.pack("<IIB23x", caps, 1 << 24, 33) + b"u\0\x04pass" + b"db\0mysql_native_password\0")
+    ok = lambda seq: pkt(seq, b"\0\x01\x02\x02\0\0\0")
+    col = lambda seq, n: pkt(seq, b"\x03def\x02db\x01t\x01t" + bytes([len(n)]) + n + bytes([len(n)]) + n +
+                             b"\x0c\x21\0\x0b\0\0\0\x03\0\0\0\0\0")
+    eof = lambda seq: pkt(seq, b"\xfe\0\0\x02\0")
+    protocol_seeds("mysql", {
+        "session": [(1, greet), (0, login), (1, ok(2)),
+                    (0, pkt(0, b"\x03SELECT a FROM t")),
+                    (1, pkt(1, b"\x01") + col(2, b"a") + eof(3) + pkt(4, b"\x011") + pkt(5, b"\xfb") + eof(6)),
+                    (0, pkt(0, b"\x16SELECT ?")),
+                    (1, pkt(1, b"\0" + struct.pack("<IHHxH", 1, 1, 1, 0)) + col(2, b"?") + eof(3) + col(4, b"a") + eof(5)),
+                    (0, pkt(0, b"\x17" + struct.pack("<IBI", 1, 0, 1) + b"\0\x01\x08\0" + struct.pack("<q", 7))),
+                    (1, pkt(1, b"\x01") + col(2, b"a") + eof(3) + pkt(4, b"\0\0" + struct.pack("<i", 7)) + eof(5)),
+                    (0, pkt(0, b"\x03bad")), (1, pkt(1, b"\xff\x28\x04#42000syntax")),
+                    (0, pkt(0, b"\x19\x01\0\0\0") + pkt(0, b"\x01"))],
+        "ssl": [(1, greet), (0, pkt(1, struct.pack("<IIB23x", caps | 0x800, 1 << 24, 33))), (0, b"\x16\x03\x01")],
+    })
+
+
 def random_seeds(target, count, size):
     rng = random.Random(target)
     for i in range(count + 1):
@@ -334,6 +359,7 @@ def main():
     tls()
     redis()
     postgresql()
+    mysql()
     for t in ("flow", "defrag", "replay_plan", "dispatch"):
         random_seeds(t, 4, 512)
 

@@ -5,6 +5,7 @@
 #include "analyzer.h"
 #include "http.h"
 #include "http_probe.h"
+#include "mysql.h"
 #include "postgresql.h"
 #include "redis.h"
 
@@ -18,6 +19,8 @@ const std::vector<AnalyzerInfo>& analyzer_registry() {
        {6379}, probe_redis, make_redis_analyzer},
       {"postgresql", "PostgreSQL 3.0: queries and executes with their SQL, parameters, tags, errors",
        {5432}, probe_postgresql, make_postgresql_analyzer},
+      {"mysql", "MySQL/MariaDB: login, queries, prepared statements with parameters, results, errors",
+       {3306}, probe_mysql, make_mysql_analyzer},
   };
   return registry;
 }

@@ -16,7 +16,6 @@ namespace {
 // Capability flags.
 constexpr uint32_t kConnectWithDb = 0x8;
 constexpr uint32_t kCompress = 0x20;
-constexpr uint32_t kProtocol41 = 0x200;
 constexpr uint32_t kSsl = 0x800;
 constexpr uint32_t kSecureConnection = 0x8000;
 constexpr uint32_t kPluginAuth = 0x80000;

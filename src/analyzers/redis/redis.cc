@@ -330,6 +330,7 @@ RedisAnalyzer::Conn& RedisAnalyzer::conn_for(const Connection& c) {
     if (!c.handshake_seen) {
       // Picked up midstream: the bytes need not start a command, and the
       // replies cannot be paired by order.
+      k.parser[0]->seek_command();
       k.parser[1]->stop();
       k.server_stopped = true;
       k.server_stop_why = "the capture started mid-connection";

@@ -210,6 +210,20 @@ TEST(Redis, GapsStopADirectionAndAreReported) {
   EXPECT_FALSE(c.out.findings[1].alarm);  // the orphan reply, explained by the gap
 }
 
+TEST(Redis, MidstreamCommandsStartAtTheFirstArray) {
+  // Picked up inside a bulk string: skipped to the next command; the
+  // replies cannot be paired (unanswered, no finding each).
+  ProtoHarness h(redis_info(), 6379, false);
+  h.client("lue\r\n" + cmd({"GET", "k"}) + "PING\r\n");
+  h.server(":1\r\n");
+  h.close();
+  ASSERT_EQ(h.out.records.size(), 2u) << h.out.digest();
+  EXPECT_EQ(h.out.records[0].fields[0].second, "\"GET\"");
+  EXPECT_EQ(h.out.records[0].error_json, "\"unanswered (the capture started mid-connection)\"");
+  EXPECT_EQ(h.out.records[1].fields[0].second, "\"PING\"");  // inline, once in step
+  EXPECT_TRUE(h.out.findings.empty()) << h.out.digest();
+}
+
 TEST(Redis, NotRespIsReportedOnce) {
   ProtoHarness h(redis_info(), 6379);
   h.client(cmd({"PING"}));

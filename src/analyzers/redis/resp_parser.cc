@@ -125,6 +125,15 @@ void RespParser::feed(std::span<const uint8_t> bytes, uint64_t offset, Timestamp
     const uint8_t b = bytes[i];
     at_ = pos_ + i + 1;
     switch (state_) {
+      case State::kSeek: {
+        if (b == '*' && after_newline_) {
+          state_ = State::kType;  // parsed from this byte on
+          break;
+        }
+        after_newline_ = b == '\n';
+        ++i;
+        break;
+      }
       case State::kType: {
         if (!started_) {
           started_ = true;

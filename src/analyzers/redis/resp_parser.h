@@ -63,6 +63,9 @@ class RespParser {
 
   /// Bytes from stream offset `offset` (contiguous with the previous feed).
   void feed(std::span<const uint8_t> bytes, uint64_t offset, Timestamp ts);
+  /// The stream was picked up midstream: skip to the first '*' that
+  /// starts a line (a command's array) before parsing.
+  void seek_command() { state_ = State::kSeek; }
   /// Stops parsing (after a gap or an error); later feeds are ignored.
   void stop() { dead_ = true; }
   bool active() const { return !dead_; }
@@ -70,7 +73,7 @@ class RespParser {
   bool in_value() const { return !dead_ && (started_ || !stack_.empty()); }
 
  private:
-  enum class State { kType, kLine, kBulk, kBulkEnd };
+  enum class State { kSeek, kType, kLine, kBulk, kBulkEnd };
   struct Frame {
     RespValue v;
     uint64_t remaining = 0;   ///< wire elements still to come
@@ -93,6 +96,7 @@ class RespParser {
   std::string line_;            ///< the line so far (kept part)
   uint64_t line_len_ = 0;       ///< its full length
   bool line_cr_ = false;        ///< the last byte of the line was '\r'
+  bool after_newline_ = true;   ///< kSeek: the byte before was '\n' (or none yet)
   RespValue bulk_;              ///< the bulk string being read
   uint64_t bulk_left_ = 0;
   int bulk_end_ = 0;            ///< bytes of the "\r\n" after a bulk seen

@@ -196,8 +196,15 @@ RedisCommandText redis_command_text(const RespValue& cmd, size_t max_arg) {
     return t;
   }
   t.name = upper(cut_text(cmd.items[0].text, cmd.items[0].size, 64));
+  // Only the commands that can carry a secret need their words compared.
+  const bool may_hide = t.name == "AUTH" || t.name == "HELLO" || t.name == "MIGRATE" ||
+                        t.name == "CONFIG" || t.name == "ACL";
   std::vector<std::string> args_upper;
-  for (size_t i = 1; i < cmd.items.size(); ++i) args_upper.push_back(upper(cmd.items[i].text));
+  if (may_hide) {
+    for (size_t i = 1; i < cmd.items.size(); ++i) args_upper.push_back(upper(cmd.items[i].text));
+  } else {
+    args_upper.resize(cmd.items.size() > 0 ? cmd.items.size() - 1 : 0);
+  }
   const std::vector<bool> secret = secret_args(t.name, args_upper);
   for (size_t i = 1; i < cmd.items.size(); ++i) {
     const RespValue& a = cmd.items[i];

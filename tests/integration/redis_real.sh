@@ -190,9 +190,11 @@ port, pw = int(sys.argv[1]), sys.argv[2].encode()
 def cmd(*a):
     return b"*%d\r\n" % len(a) + b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in a)
 s = socket.create_connection(("127.0.0.1", port))
-out = cmd(b"AUTH", pw) + b"".join(cmd(b"SET", b"loss:%d" % i, b"value-%d" % i) + cmd(b"GET", b"loss:%d" % i)
-                                  for i in range(2000))
-s.sendall(out)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.sendall(cmd(b"AUTH", pw))
+for n in range(0, 2000, 10):  # 200 segments at least, so that some are lost
+    s.sendall(b"".join(cmd(b"SET", b"loss:%d" % i, b"value-%d" % i) + cmd(b"GET", b"loss:%d" % i)
+                       for i in range(n, n + 10)))
 want = b"+OK\r\n" + b"".join(b"+OK\r\n$%d\r\nvalue-%d\r\n" % (len(b"value-%d" % i), i) for i in range(2000))
 got = b""
 while len(got) < len(want):

@@ -188,6 +188,9 @@ struct PostgresAnalyzer::Conn {
   bool capped = false;
   bool have_key = false;
   uint64_t backend_key = 0;
+  /// An extended-protocol error came before the client's Sync: the server
+  /// skips what the client sends until that Sync.
+  bool skip_to_sync = false;
   CloseReason why = CloseReason::kFin;
 };
 
@@ -550,6 +553,13 @@ void PostgresAnalyzer::on_client(Conn& k, PgMessage&& m) {
                                     "' (" + std::to_string(m.length) + " bytes)");
       return;
   }
+  if (k.skip_to_sync) {
+    if (u.kind == 'S') {
+      k.skip_to_sync = false;
+    } else if (u.kind != 'Q') {
+      u.skipped = true;
+    }
+  }
   if (u.after_close && (u.kind == 'Q' || u.kind == 'E')) {
     k.after_close_offset = std::min(k.after_close_offset, u.offset);
   }
@@ -702,7 +712,7 @@ void PostgresAnalyzer::on_server(Conn& k, PgMessage&& m) {
       while (!k.units.empty()) {
         Unit& x = k.units.front();
         const bool last = x.kind == 'Q' || x.kind == 'S' || x.kind == '0' || x.kind == 'F';
-        answer(x);
+        if (!x.skipped) answer(x);
         pop_emit();
         if (last) break;
       }
@@ -731,6 +741,9 @@ void PostgresAnalyzer::on_server(Conn& k, PgMessage&& m) {
         x.skipped = true;
         pop_emit();
       }
+      // The client's Sync is still to come (it flushed first): what it
+      // sends before that Sync is skipped too.
+      if (k.units.empty()) k.skip_to_sync = true;
       return;
     }
     case '1':

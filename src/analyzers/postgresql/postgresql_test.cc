@@ -190,6 +190,22 @@ TEST(Postgres, ExtendedErrorSkipsToSync) {
             "{\"code\":null,\"message\":\"not executed: an earlier message of its batch failed\"}");
 }
 
+TEST(Postgres, AfterAFlushedErrorTheServerSkipsToTheClientsSync) {
+  ProtoHarness h(pg(), 5432);
+  h.client(startup("u", "d", "a"));
+  h.server(auth(0) + ready());
+  h.client(parse("", "SELEC 1") + msg('H', ""));  // Flush: the error comes before any Sync
+  h.server(error("42601", "syntax error"));
+  h.client(bind("", "", {}) + execute("") + msg('S', ""));
+  h.server(ready());
+  h.close();
+  ASSERT_EQ(h.out.records.size(), 3u) << h.out.digest();
+  EXPECT_EQ(field(h.out.records[1], "kind"), "\"parse\"");
+  EXPECT_EQ(field(h.out.records[2], "kind"), "\"execute\"");
+  EXPECT_EQ(h.out.records[2].error_json,
+            "{\"code\":null,\"message\":\"not executed: an earlier message of its batch failed\"}");
+}
+
 TEST(Postgres, CopyNotificationsAndNotices) {
   ProtoHarness h(pg(), 5432);
   h.client(startup("u", "d", "a"));

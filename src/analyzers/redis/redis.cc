@@ -15,6 +15,7 @@ namespace {
 constexpr size_t kJsonArg = 256;     // argument bytes in --messages
 constexpr size_t kConsoleArg = 64;   // ... and on the console
 constexpr size_t kViewItems = 16;    // aggregate items listed under a reply (--decode)
+constexpr const char* kNoReply = "no reply expected (CLIENT REPLY OFF or SKIP)";
 
 std::string upper(std::string_view s) {
   std::string out(s);
@@ -279,6 +280,7 @@ struct RedisAnalyzer::Pending {
   Timestamp last = 0;
   bool after_close = false;
   uint64_t confirmations = 1;     // replies it takes (SUBSCRIBE a b: 2)
+  bool silent = false;            // CLIENT REPLY OFF/SKIP: none
   bool has_reply = false;
   std::string reply;              // the (first) reply's summary
   std::string error;              // the reply's error text
@@ -305,6 +307,8 @@ struct RedisAnalyzer::Conn {
   uint64_t errors = 0;
   std::string first_error;
   bool capped = false;
+  /// CLIENT REPLY: 0 on, 1 off (no replies until ON), 2 skip (the next command's).
+  int reply_mode = 0;
   CloseReason why = CloseReason::kFin;
 };
 
@@ -402,8 +406,29 @@ void RedisAnalyzer::on_command(Conn& k, RespValue&& v, uint64_t offset, uint64_t
     p.after_close = true;
     k.after_close_offset = std::min(k.after_close_offset, offset);
   }
+  // CLIENT REPLY OFF / SKIP: the server sends no reply to some commands.
+  bool silent = k.reply_mode != 0;
+  if (k.reply_mode == 2) k.reply_mode = 0;
+  if (p.text.name == "CLIENT" && p.text.args.size() >= 2 && upper(p.text.args[0]) == "REPLY") {
+    const std::string mode = upper(p.text.args[1]);
+    if (mode == "ON") {
+      k.reply_mode = 0;
+      silent = false;
+    } else if (mode == "OFF") {
+      k.reply_mode = 1;
+      silent = true;
+    } else if (mode == "SKIP") {
+      if (k.reply_mode == 0) k.reply_mode = 2;
+      silent = true;
+    }
+  }
+  if (silent && k.pending.empty()) {
+    deliver(k, p, nullptr, 0, 0, kNoReply);
+    return;
+  }
+  p.silent = silent;  // delivered in order, once the commands before it are
   if (k.server_stopped) {
-    deliver(k, p, nullptr, 0, 0, k.server_stop_why);
+    deliver(k, p, nullptr, 0, 0, p.silent ? kNoReply : k.server_stop_why);
     return;
   }
   k.pending.push_back(std::move(p));
@@ -456,6 +481,7 @@ void RedisAnalyzer::on_reply(Conn& k, RespValue&& v, uint64_t offset, uint64_t b
   const std::string kind = aggregate && !v.items.empty() && is_string(v.items[0])
                                ? lower(v.items[0].text)
                                : std::string();
+  drain_silent(k);
   Pending* p = k.pending.empty() ? nullptr : &k.pending.front();
   if (!kind.empty() && is_subscribe_kind(kind)) {
     if (!p || lower(p->text.name) != kind) {
@@ -518,6 +544,15 @@ void RedisAnalyzer::on_reply(Conn& k, RespValue&& v, uint64_t offset, uint64_t b
   Pending done = std::move(*p);
   k.pending.pop_front();
   deliver(k, done, &v, done.reply_first, last, "");
+  drain_silent(k);
+}
+
+void RedisAnalyzer::drain_silent(Conn& k) {
+  while (!k.pending.empty() && k.pending.front().silent) {
+    Pending q = std::move(k.pending.front());
+    k.pending.pop_front();
+    deliver(k, q, nullptr, 0, 0, kNoReply);
+  }
 }
 
 void RedisAnalyzer::deliver(Conn& k, Pending& p, const RespValue* reply, Timestamp reply_first,
@@ -535,7 +570,9 @@ void RedisAnalyzer::deliver(Conn& k, Pending& p, const RespValue* reply, Timesta
     report(c, Dir::kClientToServer, p.first, p.offset, p.bytes, std::move(text));
   } else if (!answered) {
     const uint64_t missing = k.server_missing + c.analysis.unseen_acked[1];
-    if (!why.empty() && why.rfind("delivered before", 0) == 0) {
+    if (why == kNoReply) {
+      // Nothing was owed.
+    } else if (!why.empty() && why.rfind("delivered before", 0) == 0) {
       // Told once (the cap's finding).
     } else if (missing > 0 || k.server_stopped) {
       // The capture gap (or undecodable bytes) has its own line.
@@ -553,7 +590,7 @@ void RedisAnalyzer::deliver(Conn& k, Pending& p, const RespValue* reply, Timesta
   std::string error;
   if (!p.error.empty()) {
     error = p.error;
-  } else if (!answered) {
+  } else if (!answered && why != kNoReply) {
     std::string reason = why;
     if (p.after_close) reason = std::string("sent after the server closed (") +
                                 (k.server_reset ? "RST" : "FIN") + ")";
@@ -588,7 +625,8 @@ void RedisAnalyzer::on_error(Conn& k, Dir d, const std::string& why, uint64_t of
     while (!k.pending.empty()) {
       Pending q = std::move(k.pending.front());
       k.pending.pop_front();
-      deliver(k, q, nullptr, q.reply_first, q.reply_last, q.has_reply ? "" : k.server_stop_why);
+      deliver(k, q, nullptr, q.reply_first, q.reply_last,
+              q.has_reply ? "" : q.silent ? kNoReply : k.server_stop_why);
     }
   }
 }
@@ -620,7 +658,7 @@ void RedisAnalyzer::on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t
   while (!k.pending.empty()) {
     Pending q = std::move(k.pending.front());
     k.pending.pop_front();
-    deliver(k, q, nullptr, 0, 0, k.server_stop_why);
+    deliver(k, q, nullptr, 0, 0, q.silent ? kNoReply : k.server_stop_why);
   }
 }
 
@@ -654,7 +692,7 @@ void RedisAnalyzer::on_close(const Connection& c, CloseReason why) {
     k.pending.pop_front();
     const bool answered = q.has_reply;
     deliver(k, q, nullptr, q.reply_first, q.reply_last,
-            answered ? "" : k.server_stopped ? k.server_stop_why : reason);
+            answered ? "" : q.silent ? kNoReply : k.server_stopped ? k.server_stop_why : reason);
   }
   if (k.errors > 0) {
     report(c, Dir::kServerToClient, c.last_ts, 0, 0,

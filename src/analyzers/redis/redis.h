@@ -83,6 +83,8 @@ class RedisAnalyzer : public ProtocolAnalyzer {
   void deliver(Conn& k, Pending& p, const RespValue* reply, Timestamp reply_first,
                Timestamp reply_last, const std::string& why);
   void push(Conn& k, const RespValue& v, Timestamp first, Timestamp last);
+  /// Delivers the commands at the front that get no reply (CLIENT REPLY).
+  void drain_silent(Conn& k);
   void report(const Connection& c, Dir d, Timestamp ts, uint64_t offset, uint64_t length,
               std::string text, bool alarm = true);
 

@@ -151,6 +151,22 @@ TEST(Redis, Resp3PushesAndMonitorAreNotPaired) {
   EXPECT_TRUE(m.out.findings.empty());
 }
 
+TEST(Redis, ClientReplyOffAndSkipKeepThePairing) {
+  ProtoHarness h(redis_info(), 6379);
+  h.client(cmd({"CLIENT", "REPLY", "SKIP"}) + cmd({"SET", "a", "1"}) + cmd({"GET", "a"}) +
+           cmd({"CLIENT", "REPLY", "OFF"}) + cmd({"SET", "b", "2"}) + cmd({"CLIENT", "REPLY", "ON"}) +
+           cmd({"GET", "b"}));
+  h.server("$1\r\n1\r\n+OK\r\n$1\r\n2\r\n");
+  h.close();
+  ASSERT_EQ(h.out.records.size(), 7u) << h.out.digest();
+  EXPECT_EQ(h.out.records[1].fields[2].second, "null");  // SET a: skipped
+  EXPECT_EQ(h.out.records[1].error_json, "");
+  EXPECT_EQ(h.out.records[2].fields[2].second, "\"\\\"1\\\"\"");  // GET a
+  EXPECT_EQ(h.out.records[5].fields[2].second, "\"+OK\"");    // CLIENT REPLY ON
+  EXPECT_EQ(h.out.records[6].fields[2].second, "\"\\\"2\\\"\"");  // GET b
+  EXPECT_TRUE(h.out.findings.empty()) << h.out.digest();
+}
+
 TEST(Redis, UnansweredAndAfterServerClose) {
   ProtoHarness h(redis_info(), 6379);
   h.client(cmd({"BLPOP", "q", "0"}));

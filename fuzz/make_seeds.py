@@ -253,6 +253,95 @@ def tls():
         b"CLIENT_TRAFFIC_SECRET_0 " + b"AB" * 32 + b" " + b"11" * 48)
 
 
+def proto_input(chunks, flags=0, gap_after=None, limit=3000):
+    """fuzz_proto.h's format: flags, seed, then (header, <=128 bytes) per piece."""
+    b = bytes([flags, 0x5A])
+    for i, (to_client, data) in enumerate(chunks):
+        if len(b) > limit:
+            break
+        for at in range(0, len(data), 128):
+            piece = data[at:at + 128]
+            b += bytes([((len(piece) - 1) << 1) | (1 if to_client else 0)]) + piece
+        if gap_after == i:
+            b += bytes([(127 << 1) | (1 if to_client else 0), 9])
+    return b
+
+
+def resp(*words):
+    return b"*%d\r\n" % len(words) + b"".join(b"$%d\r\n%s\r\n" % (len(w), w) for w in words)
+
+
+def protocol_seeds(target, handmade):
+    for name, chunks in handmade.items():
+        out(target, name, proto_input(chunks))
+        out(target, name + "-gap", proto_input(chunks, gap_after=0))
+    for path in sorted(glob.glob(os.path.join(ROOT, "..", "tests", "pcaps", target, "*.pcap"))):
+        for n, (port, chunks) in enumerate(sorted(tcp_chunks(path).items())[:4]):
+            out(target, "%s-%d" % (os.path.basename(path)[:-5], n), proto_input(chunks))
+
+
+def redis():
+    protocol_seeds("redis", {
+        "pipeline": [(0, resp(b"SET", b"k", b"v") + resp(b"GET", b"k") + b"PING\r\n"),
+                     (1, b"+OK\r\n$1\r\nv\r\n+PONG\r\n")],
+        "resp3": [(0, resp(b"HELLO", b"3", b"AUTH", b"u", b"pw") + resp(b"SUBSCRIBE", b"a", b"b")),
+                  (1, b"%1\r\n+proto\r\n:3\r\n>3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
+                      b">3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n|1\r\n+k\r\n,1.5\r\n~2\r\n_\r\n#t\r\n"
+                      b"!3\r\nERR\r\n=7\r\ntxt:abc\r\n(12345\r\n")],
+        "multi-monitor": [(0, resp(b"MULTI") + resp(b"INCR", b"a") + resp(b"EXEC") + resp(b"MONITOR")),
+                          (1, b"+OK\r\n+QUEUED\r\n*1\r\n:1\r\n+OK\r\n+1.2 [0 1.2.3.4:5] \"get\"\r\n")],
+    })
+
+
+def postgresql():
+    def msg(t, body):
+        return t + struct.pack(">I", len(body) + 4) + body
+    startup = struct.pack(">I", 196608) + b"user\0u\0database\0d\0\0"
+    startup = struct.pack(">I", len(startup) + 4) + startup
+    ready = msg(b"Z", b"I")
+    protocol_seeds("postgresql", {
+        "simple": [(0, struct.pack(">II", 8, 80877103)), (1, b"N"), (0, startup),
+                   (1, msg(b"R", struct.pack(">I", 3))), (0, msg(b"p", b"secret\0")),
+                   (1, msg(b"R", struct.pack(">I", 0)) + msg(b"K", struct.pack(">II", 7, 9)) + ready),
+                   (0, msg(b"Q", b"SELECT 1; COPY t TO STDOUT\0")),
+                   (1, msg(b"T", struct.pack(">H", 1) + b"a\0" + bytes(18)) +
+                    msg(b"D", struct.pack(">HI", 1, 1) + b"1") + msg(b"C", b"SELECT 1\0") +
+                    msg(b"H", bytes(3)) + msg(b"d", b"x\n") + msg(b"c", b"") + msg(b"C", b"COPY 1\0") + ready)],
+        "extended": [(0, startup), (1, msg(b"R", bytes(4)) + ready),
+                     (0, msg(b"P", b"s\0SELECT $1\0" + bytes(2)) +
+                      msg(b"B", b"\0s\0" + struct.pack(">HHHI", 1, 0, 1, 2) + b"42" + bytes(2)) +
+                      msg(b"D", b"P\0") + msg(b"E", b"\0" + bytes(4)) + msg(b"S", b"")),
+                     (1, msg(b"1", b"") + msg(b"2", b"") + msg(b"n", b"") + msg(b"C", b"SELECT 1\0") +
+                      msg(b"E", b"SERROR\0C42601\0Mbad\0\0") + ready)],
+        "cancel": [(0, struct.pack(">IIII", 16, 80877102, 7, 9))],
+    })
+
+
+def mysql():
+    def pkt(seq, body):
+        return struct.pack("<I", len(body))[:3] + bytes([seq]) + body
+    caps = 0x8 | 0x200 | 0x8000 | 0x80000 | 0x200000
+    greet = pkt(0, b"\x0a8.0.0-test\0" + struct.pack("<I", 1) + b"abcdefgh\0" +
+                struct.pack("<HBHH", caps & 0xffff, 33, 2, caps >> 16) + b"\x15" + bytes(10) + b"ijklmnopqrst\0")
+    login = pkt(1, struct.pack("<IIB23x", caps, 1 << 24, 33) + b"u\0\x04pass" + b"db\0mysql_native_password\0")
+    ok = lambda seq: pkt(seq, b"\0\x01\x02\x02\0\0\0")
+    col = lambda seq, n: pkt(seq, b"\x03def\x02db\x01t\x01t" + bytes([len(n)]) + n + bytes([len(n)]) + n +
+                             b"\x0c\x21\0\x0b\0\0\0\x03\0\0\0\0\0")
+    eof = lambda seq: pkt(seq, b"\xfe\0\0\x02\0")
+    protocol_seeds("mysql", {
+        "session": [(1, greet), (0, login), (1, ok(2)),
+                    (0, pkt(0, b"\x03SELECT a FROM t")),
+                    (1, pkt(1, b"\x01") + col(2, b"a") + eof(3) + pkt(4, b"\x011") + pkt(5, b"\xfb") + eof(6)),
+                    (0, pkt(0, b"\x16SELECT ?")),
+                    (1, pkt(1, b"\0" + struct.pack("<IHHxH", 1, 1, 1, 0)) + col(2, b"?") + eof(3) + col(4, b"a") + eof(5)),
+                    (0, pkt(0, b"\x17" + struct.pack("<IBI", 1, 0, 1) + b"\0\x01\x08\0" + struct.pack("<q", 7))),
+                    (1, pkt(1, b"\x01") + col(2, b"a") + eof(3) + pkt(4, b"\0\0" + struct.pack("<i", 7)) + eof(5)),
+                    (0, pkt(0, b"\x03bad")), (1, pkt(1, b"\xff\x28\x04#42000syntax")),
+                    (0, pkt(0, b"\x19\x01\0\0\0") + pkt(0, b"\x01"))],
+        "ssl": [(1, greet), (0, pkt(1, struct.pack("<IIB23x", caps | 0x800, 1 << 24, 33))), (0, b"\x16\x03\x01")],
+    })
+
+
 def random_seeds(target, count, size):
     rng = random.Random(target)
     for i in range(count + 1):
@@ -268,6 +357,9 @@ def main():
     http_body()
     netrecord()
     tls()
+    redis()
+    postgresql()
+    mysql()
     for t in ("flow", "defrag", "replay_plan", "dispatch"):
         random_seeds(t, 4, 512)
 

@@ -95,6 +95,7 @@ struct Finding {
     kConflictingOverlap,  ///< two copies of the same bytes differ
     kOutOfWindow,         ///< a segment far outside any window, left out
     kHttp,                ///< an HTTP-level finding (text says which)
+    kProtocol,            ///< another analyzer's (Redis, PostgreSQL, MySQL): the text names it
   };
   Kind kind = Kind::kCaptureGap;
   Dir dir = Dir::kClientToServer;  ///< the side it concerns

@@ -5,6 +5,9 @@
 #include "analyzer.h"
 #include "http.h"
 #include "http_probe.h"
+#include "mysql.h"
+#include "postgresql.h"
+#include "redis.h"
 
 namespace tcpscribe {
 
@@ -12,6 +15,12 @@ const std::vector<AnalyzerInfo>& analyzer_registry() {
   static const std::vector<AnalyzerInfo> registry = {
       {"http", "HTTP/1.x: requests and responses, bodies to FLOW-HTTPBODY-NNN, HTTP findings",
        {80, 8000, 8008, 8080, 8888, 3128}, probe_http1, make_http_analyzer},
+      {"redis", "Redis (RESP2/RESP3): commands paired with their replies, pushes, errors",
+       {6379}, probe_redis, make_redis_analyzer},
+      {"postgresql", "PostgreSQL 3.0: queries and executes with their SQL, parameters, tags, errors",
+       {5432}, probe_postgresql, make_postgresql_analyzer},
+      {"mysql", "MySQL/MariaDB: login, queries, prepared statements with parameters, results, errors",
+       {3306}, probe_mysql, make_mysql_analyzer},
   };
   return registry;
 }

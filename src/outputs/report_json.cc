@@ -126,6 +126,7 @@ const char* finding_kind_name(Finding::Kind k) {
     case Finding::Kind::kConflictingOverlap: return "conflicting_overlap";
     case Finding::Kind::kOutOfWindow: return "out_of_window";
     case Finding::Kind::kHttp: return "http";
+    case Finding::Kind::kProtocol: return "protocol";
   }
   return "?";
 }

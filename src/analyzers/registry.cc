@@ -5,6 +5,8 @@
 #include "analyzer.h"
 #include "http.h"
 #include "http_probe.h"
+#include "tls_analyzer.h"
+#include "tls_record.h"
 
 namespace tcpscribe {
 
@@ -12,6 +14,10 @@ const std::vector<AnalyzerInfo>& analyzer_registry() {
   static const std::vector<AnalyzerInfo> registry = {
       {"http", "HTTP/1.x: requests and responses, bodies to FLOW-HTTPBODY-NNN, HTTP findings",
        {80, 8000, 8008, 8080, 8888, 3128}, probe_http1, make_http_analyzer},
+      {"tls", "TLS 1.2/1.3: handshake facts; with --tls-keylog the plaintext, to the analyzers "
+       "inside (by ALPN or probing), the console and FLOW-TLS",
+       {443, 8443, 993, 995, 465, 636, 853, 989, 990, 992, 5061, 6697, 9443}, probe_tls,
+       make_tls_analyzer},
   };
   return registry;
 }

@@ -3,7 +3,9 @@
 //  - every packet's bytes are bytes of the file, inside the block being
 //    read (at or after its offset), and caplen <= the bytes given;
 //  - the link type is the interface's (a value its IDB could hold);
-//  - after an error every later call gives the same error.
+//  - after an error every later call gives the same error;
+//  - a Decryption Secrets Block's data is bytes of the file, inside the
+//    block, and every such block is counted (bad ones too).
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -19,6 +21,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::FILE* f = fmemopen(copy.data(), copy.size(), "rb");
   FUZZ_CHECK(f != nullptr, "fmemopen");
   PcapngReader r(f, "fuzz.pcapng");
+  uint64_t secrets = 0;
+  r.set_secrets_hook([&](uint32_t, std::span<const uint8_t> d) {
+    ++secrets;
+    const uint64_t block = r.offset();
+    FUZZ_CHECK(d.size() <= size - block, "secrets of %zu bytes, block at %llu of %zu bytes",
+               d.size(), static_cast<unsigned long long>(block), size);
+    if (!d.empty()) {
+      FUZZ_CHECK(memmem(data + block, size - block, d.data(), d.size()) != nullptr,
+                 "secrets not found in the file after their block");
+    }
+  });
   RawPacket p;
   ReadStatus st;
   uint64_t last_offset = 0;
@@ -35,6 +48,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FUZZ_CHECK(found != nullptr, "packet bytes not found in the file after its block");
     }
   }
+  FUZZ_CHECK(secrets + r.bad_secrets_blocks() == r.secrets_blocks(),
+             "secrets blocks %llu+%llu != %llu",
+             static_cast<unsigned long long>(secrets),
+             static_cast<unsigned long long>(r.bad_secrets_blocks()),
+             static_cast<unsigned long long>(r.secrets_blocks()));
   if (st == ReadStatus::kError) {
     const std::string first = r.error();
     FUZZ_CHECK(!first.empty(), "an error without a message");

@@ -67,7 +67,8 @@ def relink(pkts, linktype):
     return res
 
 
-def pcapng(pkts_by_if, big=False):
+def pcapng(pkts_by_if, big=False, secrets=None):
+    """secrets: a TLS key log to put in a Decryption Secrets Block after the IDBs."""
     e = ">" if big else "<"
 
     def block(t, body):
@@ -82,6 +83,8 @@ def pcapng(pkts_by_if, big=False):
             opts = struct.pack(e + "HH", 9, 1) + bytes([tsresol]) + b"\x00\x00\x00"
             opts += struct.pack(e + "HH", 0, 0)
         b += block(1, struct.pack(e + "HHI", linktype, 0, 262144) + opts)
+    if secrets is not None:
+        b += block(0x0A, struct.pack(e + "II", 0x544C534B, len(secrets)) + secrets)
     for i, (_, tsresol, pkts) in enumerate(pkts_by_if):
         for sec, usec, orig, data in pkts:
             ts = sec * 1_000_000 + usec if tsresol in (None, 6) else (sec * 10**9 + usec * 1000)
@@ -135,6 +138,10 @@ def captures():
     out("pcapng", "big-endian", pcapng([(1, None, pkts)], big=True))
     out("pcapng", "two-interfaces-nanos",
         pcapng([(1, 9, pkts[:3]), (113, None, relink(pkts[3:6], 113))]))
+    tls = os.path.join(ROOT, "..", "tests", "pcaps", "tls", "tls12_ecdhe_aes128gcm")
+    with open(tls + ".keys", "rb") as f:
+        keys = f.read()
+    out("pcapng", "tls-secrets", pcapng([(1, None, read_pcap(tls + ".pcap"))], secrets=keys))
     # IPv4 fragments, and an 802.1Q tag.
     http = read_pcap(os.path.join(ROOT, "..", "tests", "pcaps", "http_keepalive_lo.pcap"))
     frags = [f for p in http for f in ip_fragments(p[3])]

@@ -27,6 +27,8 @@
 namespace tcpscribe {
 
 struct HttpTransaction;
+class TlsKeyLog;
+struct AnalyzerInfo;
 
 /// One application exchange (a request with its answer), for --messages.
 struct ExchangeRecord {
@@ -61,6 +63,27 @@ class AnalyzerOutput {
   /// HTTP semantics (HTTP/1 today, HTTP/2 later): the HAR and the HTML
   /// timeline's marks.
   virtual void http_transaction(const HttpTransaction& t) = 0;
+
+  // An inner stream an analyzer uncovered (TLS's plaintext), for the
+  // outputs that show bytes: the console shows it instead of the wire's
+  // bytes of `c` from inner_open on; the flow files get it beside their own
+  // (FLOW-<layer>, at its own offsets). `layer` names it ("TLS"). Offsets
+  // count the inner stream's bytes, holes included.
+  virtual void inner_open(const Connection& c, const char* layer) { (void)c, (void)layer; }
+  virtual void inner_data(const Connection& c, const char* layer, Dir d, uint64_t offset,
+                          std::span<const uint8_t> bytes, Timestamp ts) {
+    (void)c, (void)layer, (void)d, (void)offset, (void)bytes, (void)ts;
+  }
+  virtual void inner_gap(const Connection& c, const char* layer, Dir d, uint64_t offset,
+                         uint64_t length, Timestamp ts) {
+    (void)c, (void)layer, (void)d, (void)offset, (void)length, (void)ts;
+  }
+  /// A JSON object the analyzer knows about `c` ("tls": version, suite...),
+  /// for its --report line; given before the analyzer's on_close returns.
+  virtual void connection_info(const Connection& c, const std::string& key,
+                               const std::string& json) {
+    (void)c, (void)key, (void)json;
+  }
 };
 
 /// What every analyzer may be given; each takes what applies to it.
@@ -73,6 +96,17 @@ struct AnalyzerSettings {
   size_t keep_text_bytes = 0;   ///< bodies up to this size are kept for the HAR
   bool decode_view = false;     ///< --decode: build DecodedMessage lines
   AnalyzerOutput* out = nullptr;
+  /// TLS: the secrets (--tls-keylog, pcapng Decryption Secrets Blocks);
+  /// null: no key log, handshake facts only.
+  const TlsKeyLog* tls_keylog = nullptr;
+  /// TLS: records whose key is not known yet wait for it (live capture:
+  /// the key log is still being written).
+  bool tls_hold_for_keys = false;
+  /// The stream is an inner one of TLS (HTTP: the scheme is https).
+  bool inside_tls = false;
+  /// The analyzers of the dispatcher creating this one (an analyzer that
+  /// stacks chooses its inner ones among them); the dispatcher fills it in.
+  std::vector<const AnalyzerInfo*> enabled;
 };
 
 /// The analyzer of one protocol, over every connection given to it.
@@ -85,6 +119,8 @@ class ProtocolAnalyzer : public Sink {
     (void)c, (void)f;
     return false;
   }
+  /// The key log gained secrets: work that waited for a key may go on.
+  virtual void secrets_added() {}
 };
 
 /// A probe's verdict on the first bytes of one direction.

@@ -52,7 +52,9 @@ ProbeResult scan(const AnalyzerInfo& a, Dir d, std::span<const uint8_t> bytes) {
 AnalyzerDispatcher::AnalyzerDispatcher(std::vector<const AnalyzerInfo*> enabled,
                                        const AnalyzerSettings& s, Sink* view)
     : view_(view) {
-  for (const AnalyzerInfo* info : enabled) slots_.push_back({info, info->create(s)});
+  AnalyzerSettings settings = s;
+  settings.enabled = enabled;
+  for (const AnalyzerInfo* info : enabled) slots_.push_back({info, info->create(settings)});
 }
 
 AnalyzerDispatcher::~AnalyzerDispatcher() = default;
@@ -274,6 +276,21 @@ std::string AnalyzerDispatcher::failure() const {
     if (std::string why = s.analyzer->failure(); !why.empty()) return why;
   }
   return {};
+}
+
+void AnalyzerDispatcher::secrets_added() {
+  for (Slot& s : slots_) s.analyzer->secrets_added();
+}
+
+bool AnalyzerDispatcher::choose_by_name(const Connection& c, const std::string& name) {
+  if (conns_.count(c.id) != 0) return false;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (name != slots_[i].info->name) continue;
+    State& st = state_for(c);
+    choose(c, st, static_cast<int>(i));
+    return true;
+  }
+  return false;
 }
 
 bool AnalyzerDispatcher::tells(const Connection& c, const Finding& f) const {

@@ -59,6 +59,13 @@ class AnalyzerDispatcher final : public Sink {
   void finish() override;
   std::string failure() const override;
 
+  /// The key log gained secrets: tells every analyzer.
+  void secrets_added();
+  /// Chooses the analyzer called `name` for `c` without probing (an outer
+  /// layer knows: TLS's ALPN), when it is enabled here and `c` has had no
+  /// event yet. False otherwise (probing decides).
+  bool choose_by_name(const Connection& c, const std::string& name);
+
   /// Asks the analyzer of `c` (see ProtocolAnalyzer::tells).
   bool tells(const Connection& c, const Finding& f) const;
   /// The name of the analyzer that has connection `id`; null while probing

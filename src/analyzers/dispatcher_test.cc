@@ -295,3 +295,50 @@ TEST(AnalyzerDispatcher, StacksAnAnalyzerOnAnother) {
 
 }  // namespace
 }  // namespace tcpscribe
+
+namespace tcpscribe {
+namespace {
+
+TEST(AnalyzerDispatcher, ChooseByNameSkipsProbing) {
+  Recorder out;
+  AnalyzerSettings s;
+  s.out = &out;
+  AnalyzerDispatcher d({find_analyzer("http")}, s);
+  Connection c;
+  c.id = 4;
+  c.handshake_seen = true;
+  c.server.port = 9999;  // no hint
+  d.on_open(c);
+  EXPECT_FALSE(d.choose_by_name(c, "http2"));  // not enabled here
+  EXPECT_TRUE(d.choose_by_name(c, "http"));
+  EXPECT_STREQ(d.chosen(4), "http");  // before any byte (probing: null until one)
+  d.on_data(c, Dir::kClientToServer, 0, bytes_of("GE"), 1);
+  d.on_data(c, Dir::kClientToServer, 2, bytes_of(std::string(kRequest).substr(2)), 2);
+  d.on_data(c, Dir::kServerToClient, 0, bytes_of(kResponse), 3);
+  EXPECT_FALSE(d.choose_by_name(c, "http"));  // too late: it has events
+  d.on_close(c, CloseReason::kFin);
+  d.finish();
+  EXPECT_EQ(out.exchanges, std::vector<std::string>{"4 http \"GET\" \"/a\" 200"});
+  EXPECT_EQ(d.stats().claimed, 1u);
+}
+
+TEST(AnalyzerDispatcher, SecretsAddedReachesEveryAnalyzer) {
+  static int told = 0;
+  struct Counting : ProtocolAnalyzer {
+    void on_open(const Connection&) override {}
+    void on_data(const Connection&, Dir, uint64_t, std::span<const uint8_t>, Timestamp) override {}
+    void on_gap(const Connection&, Dir, uint64_t, uint64_t, Timestamp) override {}
+    void on_close(const Connection&, CloseReason) override {}
+    void secrets_added() override { ++told; }
+  };
+  static const AnalyzerInfo a{"a", "", {}, [](Dir, std::span<const uint8_t>) {
+    return ProbeResult::kNo; }, [](const AnalyzerSettings&) -> std::unique_ptr<ProtocolAnalyzer> {
+    return std::make_unique<Counting>(); }};
+  static const AnalyzerInfo b{"b", "", {}, a.probe, a.create};
+  AnalyzerDispatcher d({&a, &b}, AnalyzerSettings{});
+  d.secrets_added();
+  EXPECT_EQ(told, 2);
+}
+
+}  // namespace
+}  // namespace tcpscribe

@@ -8,6 +8,8 @@
 #include "mysql.h"
 #include "postgresql.h"
 #include "redis.h"
+#include "tls_analyzer.h"
+#include "tls_record.h"
 
 namespace tcpscribe {
 
@@ -21,6 +23,10 @@ const std::vector<AnalyzerInfo>& analyzer_registry() {
        {5432}, probe_postgresql, make_postgresql_analyzer},
       {"mysql", "MySQL/MariaDB: login, queries, prepared statements with parameters, results, errors",
        {3306}, probe_mysql, make_mysql_analyzer},
+      {"tls", "TLS 1.2/1.3: handshake facts; with --tls-keylog the plaintext, to the analyzers "
+       "inside (by ALPN or probing), the console and FLOW-TLS",
+       {443, 8443, 993, 995, 465, 636, 853, 989, 990, 992, 5061, 6697, 9443}, probe_tls,
+       make_tls_analyzer},
   };
   return registry;
 }

@@ -141,11 +141,38 @@ void MergedRead::run(Progress& progress, Clock::time_point& last_flush) {
   progress.clear();
 }
 
+/// pcapng files with Decryption Secrets Blocks before their first packet
+/// (editcap --inject-secrets puts them there): their TLS key logs are read
+/// now, so that TLS decryption is on without --tls-keylog. Pipes are not
+/// looked into (their blocks are read once); their secrets count only with
+/// --tls-keylog or -e tls.
+/// Returns, per input, how many blocks were read (the main read skips them).
+std::vector<uint64_t> read_embedded_secrets(const Options& opt, Pipeline& pipeline) {
+  std::vector<uint64_t> blocks;
+  for (const InputFile& in : opt.inputs) {
+    blocks.push_back(0);
+    struct stat st;
+    if (in.path == "-" || stat(in.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    std::string error;
+    std::unique_ptr<CaptureFile> f = CaptureFile::open(in.path, error);
+    if (!f || !f->is_pcapng()) continue;  // errors are told when it is read
+    uint64_t& n = blocks.back();
+    f->set_secrets_hook([&pipeline, &n](uint32_t type, std::span<const uint8_t> data) {
+      ++n;
+      pipeline.add_secrets(type, data);
+    });
+    RawPacket p;
+    (void)f->next(p);  // every block up to the first packet
+  }
+  return blocks;
+}
+
 }  // namespace
 
 int run_offline(const Options& opt) {
   Pipeline pipeline(opt);
   pipeline.set_streaming(any_streaming(opt.inputs));
+  const std::vector<uint64_t> secrets_read = read_embedded_secrets(opt, pipeline);
   // Threads the pipeline starts (file writers) leave the stop signals to
   // this one, whose waits they interrupt.
   sigset_t stop_signals;
@@ -175,6 +202,18 @@ int run_offline(const Options& opt) {
   for (const InputFile& in : opt.inputs) {
     std::string error;
     files.push_back(stop_requested() ? nullptr : CaptureFile::open(in.path, error, on_idle));
+    if (files.back()) {
+      // Secrets later in the file join the key log as they are read.
+      files.back()->set_secrets_hook(
+          [&pipeline, skip = secrets_read[files.size() - 1]](
+              uint32_t type, std::span<const uint8_t> data) mutable {
+            if (skip > 0) {
+              --skip;  // read before the run began
+              return;
+            }
+            pipeline.add_secrets(type, data);
+          });
+    }
     pipeline.begin_source(files.back() ? files.back()->name() : in.path, in.finish_only);
     if (!files.back() && !stop_requested()) {
       diag::error(error);

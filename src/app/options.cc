@@ -61,6 +61,7 @@ po::options_description visible_options() {
     ("dfxml,X", po::value<std::string>()->value_name("FILE"), "write a DFXML report to FILE, like tcpflow's report.xml")
     ("har", po::value<std::string>()->value_name("FILE"), "write an HTTP Archive 1.2 of every HTTP transaction to FILE (implies -e http; - = stdout)")
     ("messages", po::value<std::string>()->value_name("FILE"), "write one JSON object per application exchange (request + answer) to FILE as they complete (runs every analyzer unless -e names some; - = stdout)")
+    ("tls-keylog", po::value<std::string>()->value_name("FILE"), "decrypt TLS 1.2/1.3 with the secrets in FILE (NSS key log: SSLKEYLOGFILE, openssl -keylogfile); live, FILE is read again as it grows and records wait for their keys. The plaintext goes to the console, to FLOW-TLS beside each flow file and to the analyzers (-e http); pcapng Decryption Secrets Blocks are read without this flag")
     ("decode", "with -c: show each message (request, answer) decoded by its analyzer instead of raw chunks; connections no analyzer recognises stay raw")
     ("max-fds,f", po::value<std::string>()->value_name("N"), "use at most N file descriptors for flow files (1 or more; default: the open-file limit less 32)")
     ("writer-threads", po::value<std::string>()->value_name("N"), "threads that create and write flow files, 0 to 64 (default 2; 0 = none)")
@@ -264,6 +265,13 @@ bool read_outputs(const po::variables_map& vm, Options& opt, std::ostream& err) 
   if (vm.count("html")) opt.html_path = vm["html"].as<std::string>();
   if (vm.count("dfxml")) opt.dfxml_path = vm["dfxml"].as<std::string>();
   if (vm.count("har")) opt.har_path = vm["har"].as<std::string>();
+  if (vm.count("tls-keylog")) {
+    opt.tls_keylog = vm["tls-keylog"].as<std::string>();
+    if (opt.tls_keylog.empty()) {
+      err << "tcpscribe: --tls-keylog needs a file name (an NSS key log, as SSLKEYLOGFILE writes)\n";
+      return false;
+    }
+  }
   return true;
 }
 

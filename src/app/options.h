@@ -46,6 +46,7 @@ struct Options {
   bool decode = false;             ///< --decode: the console shows messages, not chunks
   bool keep_encoded = false;       ///< -Z
   std::string har_path;            ///< --har
+  std::string tls_keylog;          ///< --tls-keylog: the NSS key log to decrypt TLS with
   std::string netrecord_root;      ///< --netrecord: one netrecord log per connection
   std::string report_path;         ///< --report: JSON Lines, one object per connection
   std::string html_path;           ///< --html: the visual report

@@ -22,6 +22,22 @@ int parse(std::vector<std::string> args, std::string& err) {
   return parse(std::move(args), opt, err);
 }
 
+TEST(Options, TlsKeylogTakesAFileName) {
+  Options opt;
+  std::string err;
+  ASSERT_EQ(parse({"-r", "x.pcap", "-c", "--tls-keylog", "/tmp/keys.log"}, opt, err), kExitOk)
+      << err;
+  EXPECT_EQ(opt.tls_keylog, "/tmp/keys.log");
+  Options none;
+  ASSERT_EQ(parse({"-r", "x.pcap", "-c"}, none, err), kExitOk);
+  EXPECT_EQ(none.tls_keylog, "");
+  EXPECT_EQ(parse({"-r", "x.pcap", "-c", "--tls-keylog", ""}, err), kExitUsage);
+  EXPECT_NE(err.find("--tls-keylog needs a file name"), std::string::npos) << err;
+  std::ostringstream help;
+  print_help(help);
+  EXPECT_NE(help.str().find("--tls-keylog"), std::string::npos);
+}
+
 TEST(Options, NumbersInRangeAreTaken) {
   Options opt;
   std::string err;

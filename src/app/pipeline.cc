@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 
 #include "diag.h"
+#include "pcapng_reader.h"
 #include "privileges.h"
 #include "report_html.h"
 #include "report_json.h"
@@ -151,6 +153,9 @@ OutputConfig output_config(const Options& opt, bool streaming) {
   c.decode = opt.decode;
   c.analyzers = opt.analyzers;
   c.keep_encoded = opt.keep_encoded;
+  // TLS: handshake facts for the report; decryption with a key log.
+  c.tls = !opt.tls_keylog.empty() || !opt.report_path.empty();
+  c.tls_hold_for_keys = opt.live && !opt.tls_keylog.empty();
   return c;
 }
 
@@ -167,8 +172,16 @@ int Pipeline::open() {
     diag::error(error);
     return kExitUsage;
   }
+  if (!opt_.tls_keylog.empty()) {
+    keylog_used_ = true;
+    if (!refresh_keylog(true)) return kExitInput;
+  }
   OutputConfig cfg = output_config(opt_, streaming_);
   cfg.current = &current_;
+  if (keylog_used_) {
+    cfg.tls = true;
+    cfg.tls_keylog = &keylog_;
+  }
   outputs_ = std::make_unique<OutputSet>(std::move(cfg));
   if (const int rc = outputs_->open(); rc != kExitOk) return rc;
   if (JsonReportSink* report = outputs_->report()) {
@@ -220,7 +233,41 @@ void Pipeline::on_packet(const RawPacket& p) { core_->on_packet(p); }
 
 void Pipeline::flush_window() { core_->flush(); }
 
+bool Pipeline::refresh_keylog(bool first) {
+  std::string error;
+  const long added = keylog_.follow_file(opt_.tls_keylog, error);
+  if (added < 0) {
+    // Live, the file may come later (the client writes it when it starts).
+    if (opt_.live && errno == ENOENT) {
+      if (first && !opt_.quiet) {
+        diag::warningf("TLS key log %s does not exist yet: it is read when it appears",
+                       opt_.tls_keylog.c_str());
+      }
+      keylog_missing_ = true;
+      return true;
+    }
+    if (first || !keylog_missing_) {
+      diag::errorf("cannot read the TLS key log %s; give a readable NSS key log "
+                   "(SSLKEYLOGFILE) to --tls-keylog",
+                   error.c_str());
+    }
+    keylog_missing_ = true;
+    return !first;
+  }
+  keylog_missing_ = false;
+  if (added > 0 && outputs_) outputs_->secrets_added();
+  return true;
+}
+
+void Pipeline::add_secrets(uint32_t type, std::span<const uint8_t> data) {
+  ++secrets_blocks_;
+  if (type != kPcapngSecretsTls) return;
+  if (!outputs_) keylog_used_ = true;  // before open(): decryption is on
+  if (keylog_.add_text(data) > 0 && outputs_) outputs_->secrets_added();
+}
+
 void Pipeline::tick(Timestamp now) {
+  if (!opt_.tls_keylog.empty()) refresh_keylog(false);
   core_->flush();
   core_->expire(now);
   outputs_->flush_pending();
@@ -237,7 +284,31 @@ int Pipeline::finish() {
     info.interface_drops = interface_drops_;
     html->set_capture_info(info);
   }
+  if (!opt_.tls_keylog.empty() && opt_.live) refresh_keylog(false);
   core_->finish();
+  if (keylog_used_ && !opt_.quiet) {
+    const TlsKeyLogCounts& k = keylog_.counts();
+    if (k.bad > 0) {
+      diag::warningf("TLS key log: %llu lines did not parse and were skipped (the first is "
+                     "line %llu)",
+                     static_cast<unsigned long long>(k.bad),
+                     static_cast<unsigned long long>(k.first_bad_line));
+    }
+    if (k.dropped > 0) {
+      diag::warningf("TLS key log: %llu secrets were left out: the table holds %zu client "
+                     "randoms",
+                     static_cast<unsigned long long>(k.dropped), TlsKeyLog::kDefaultMaxEntries);
+    }
+  }
+  if (opt_.verbose && keylog_used_) {
+    const TlsKeyLogCounts& k = keylog_.counts();
+    diag::notef("TLS key log: %llu lines, %llu secrets for %zu client randoms, %llu unused, "
+                "%llu bad",
+                static_cast<unsigned long long>(k.lines),
+                static_cast<unsigned long long>(k.secrets), keylog_.size(),
+                static_cast<unsigned long long>(k.unused),
+                static_cast<unsigned long long>(k.bad));
+  }
   if (opt_.verbose) {
     print_stats(core_->decode_stats(), core_->flow_stats(), core_->fragment_stats(),
                 outputs_->files_written(), core_->late_packets(),

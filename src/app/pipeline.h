@@ -4,12 +4,14 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "options.h"
 #include "output_set.h"
 #include "packet_core.h"
+#include "tls_keylog.h"
 
 namespace tcpscribe {
 
@@ -42,6 +44,9 @@ class Pipeline {
   int finish();
 
   void set_input_error() { status_ = kExitInput; }
+  /// A pcapng Decryption Secrets Block: a TLS key log ("TLSK") joins the
+  /// secrets; before open() it also turns TLS decryption on.
+  void add_secrets(uint32_t type, std::span<const uint8_t> data);
   /// Live capture: the kernel's and the interface's drop counts, for the
   /// HTML report's header.
   void set_capture_drops(int64_t kernel, int64_t interface) {
@@ -59,6 +64,9 @@ class Pipeline {
 
  private:
   int open_core();
+  /// --tls-keylog: reads what the file gained; new secrets go to the
+  /// analyzers. False (and one line) when it cannot be read.
+  bool refresh_keylog(bool first);
 
   const Options& opt_;
   CurrentRegion current_;  // the region of the packet being consumed
@@ -69,9 +77,14 @@ class Pipeline {
   int status_ = kExitOk;
   int64_t kernel_drops_ = -1;  // unknown (capture files)
   int64_t interface_drops_ = -1;
+  TlsKeyLog keylog_;         // --tls-keylog and the captures' secrets
+  bool keylog_used_ = false;  // a key log is given or a capture has secrets
+  uint64_t secrets_blocks_ = 0;
+  bool keylog_missing_ = false;  // live: the file is not there (yet)
 };
 
-/// The output set's configuration from the passive modes' options.
+/// The output set's configuration from the passive modes' options (TLS
+/// decryption: Pipeline::open adds the key log).
 OutputConfig output_config(const Options& opt, bool streaming);
 
 }  // namespace tcpscribe

@@ -188,7 +188,9 @@ std::unique_ptr<CaptureFile> CaptureFile::open(const std::string& path,
   }
   cf->file_ = f;
   if (is_pcapng_magic(magic)) {
-    cf->inner_ = std::make_unique<PcapngReader>(f, cf->name_);
+    auto reader = std::make_unique<PcapngReader>(f, cf->name_);
+    cf->pcapng_ = reader.get();
+    cf->inner_ = std::move(reader);
     return cf;
   }
   char errbuf[PCAP_ERRBUF_SIZE];

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "pcapng_reader.h"
 #include "tcpscribe/packet.h"
 
 namespace tcpscribe {
@@ -38,6 +39,12 @@ class CaptureFile : public PacketSource {
   uint64_t size() const { return size_; }
   /// Not a regular file: packets arrive over time (a pipe, FIFO, socket).
   bool streaming() const { return streaming_; }
+  /// pcapng: its Decryption Secrets Blocks go to `hook` as they are read
+  /// (pcapng_reader.h); other formats have none.
+  void set_secrets_hook(PcapngReader::SecretsHook hook) {
+    if (pcapng_) pcapng_->set_secrets_hook(std::move(hook));
+  }
+  bool is_pcapng() const { return pcapng_ != nullptr; }
 
  private:
   CaptureFile() = default;
@@ -46,6 +53,7 @@ class CaptureFile : public PacketSource {
   std::unique_ptr<PacketSource> inner_;
   std::FILE* file_ = nullptr;  // owned by inner_
   PcapChunkReader* chunked_ = nullptr;  // inner_, when it is one
+  PcapngReader* pcapng_ = nullptr;      // inner_, when it is one
   std::string name_;
   uint64_t size_ = 0;
   bool streaming_ = false;

@@ -17,6 +17,10 @@ constexpr uint32_t kInterfaceDescriptionBlock = 1;
 constexpr uint32_t kObsoletePacketBlock = 2;
 constexpr uint32_t kSimplePacketBlock = 3;
 constexpr uint32_t kEnhancedPacketBlock = 6;
+constexpr uint32_t kDecryptionSecretsBlock = 0x0A;
+// Header + secrets type + secrets length + trailer.
+constexpr uint32_t kMinSecretsLength = 20;
+constexpr uint32_t kSecretsDataOffset = 16;
 
 constexpr uint32_t kByteOrderMagic = 0x1A2B3C4D;
 
@@ -130,9 +134,12 @@ ReadStatus PcapngReader::next(RawPacket& out) {
         case kSimplePacketBlock:
           return handle_simple_packet_block(out) ? ReadStatus::kPacket
                                                  : ReadStatus::kError;
+        case kDecryptionSecretsBlock:
+          handle_secrets();
+          break;
         default:
-          // Name resolution, statistics, decryption secrets, custom blocks:
-          // nothing that reconstruction needs.
+          // Name resolution, statistics, custom blocks: nothing that
+          // reconstruction needs.
           break;
       }
       if (!ok) return ReadStatus::kError;
@@ -142,6 +149,22 @@ ReadStatus PcapngReader::next(RawPacket& out) {
          std::to_string(block_offset_) + ": " + e.what());
     return ReadStatus::kError;
   }
+}
+
+void PcapngReader::handle_secrets() {
+  // A damaged one is skipped: the packets after it are still good.
+  ++secrets_blocks_;
+  if (block_length_ < kMinSecretsLength) {
+    ++bad_secrets_blocks_;
+    return;
+  }
+  const uint32_t type = get32(8);
+  const uint32_t length = get32(12);
+  if (length > block_length_ - kMinSecretsLength) {
+    ++bad_secrets_blocks_;
+    return;
+  }
+  if (secrets_hook_) secrets_hook_(type, {block_.data() + kSecretsDataOffset, length});
 }
 
 PcapngReader::BlockStatus PcapngReader::read_block() {

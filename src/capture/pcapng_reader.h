@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -39,6 +41,16 @@ class PcapngReader : public PacketSource {
   /// Byte offset in the file of the block being read when an error happened.
   uint64_t offset() const;
 
+  /// Decryption Secrets Blocks (type 0x0000000A): called with each one's
+  /// secrets type (0x544c534b "TLSK": an NSS key log) and its data, as it
+  /// is read (before the packets after it).
+  using SecretsHook = std::function<void(uint32_t type, std::span<const uint8_t> data)>;
+  void set_secrets_hook(SecretsHook hook) { secrets_hook_ = std::move(hook); }
+  /// Decryption Secrets Blocks read so far, and those too short for what
+  /// they claimed (skipped).
+  uint64_t secrets_blocks() const { return secrets_blocks_; }
+  uint64_t bad_secrets_blocks() const { return bad_secrets_blocks_; }
+
  private:
   /// What an Interface Description Block says that packets need later.
   struct Interface {
@@ -61,6 +73,7 @@ class PcapngReader : public PacketSource {
   /// Fills `out` from an Enhanced (6) or obsolete (2) Packet Block.
   bool handle_packet_block(RawPacket& out, bool enhanced);
   bool handle_simple_packet_block(RawPacket& out);
+  void handle_secrets();
   bool interface_for(uint32_t id, const Interface** iface);
   Timestamp to_timestamp(const Interface& iface, uint64_t units) const;
 
@@ -87,7 +100,13 @@ class PcapngReader : public PacketSource {
   std::vector<uint8_t> block_;
   uint32_t block_type_ = 0;
   uint32_t block_length_ = 0;
+  SecretsHook secrets_hook_;
+  uint64_t secrets_blocks_ = 0;
+  uint64_t bad_secrets_blocks_ = 0;
 };
+
+/// The secrets type of a Decryption Secrets Block holding an NSS key log.
+inline constexpr uint32_t kPcapngSecretsTls = 0x544c534b;
 
 /// True when the first 4 bytes are the pcapng Section Header Block type
 /// 0x0A0D0D0A.

@@ -353,6 +353,73 @@ TEST(PcapngReaderTest, UnknownBlocksAreSkipped) {
   EXPECT_EQ(r.packets[1].ts, 2000);
 }
 
+/// A Decryption Secrets Block body: type, length, data (padded by block()).
+Bytes SecretsBody(uint32_t type, const std::string& text, bool big_endian = false) {
+  Bytes body;
+  for (uint32_t v : {type, static_cast<uint32_t>(text.size())}) {
+    for (int i = 0; i < 4; ++i) {
+      body.push_back(static_cast<uint8_t>(v >> 8 * (big_endian ? 3 - i : i)));
+    }
+  }
+  body.insert(body.end(), text.begin(), text.end());
+  return body;
+}
+
+TEST(PcapngReaderTest, DecryptionSecretsBlocksGoToTheHookBeforeLaterPackets) {
+  PcapngBuilder b;
+  b.shb(false);
+  b.idb(1, 0);
+  b.block(0x0000000A, SecretsBody(kPcapngSecretsTls, "CLIENT_RANDOM aa bb\n"));
+  b.epb(0, 1, Bytes{1}, 1);
+  b.block(0x0000000A, SecretsBody(0x57474b4c, "wireguard"));  // another kind
+  b.block(0x0000000A, SecretsBody(kPcapngSecretsTls, "x"));   // 1 byte, padded to 4
+  // Claims 100 bytes in a 4-byte body: skipped, counted, the capture goes on.
+  Bytes bad = SecretsBody(kPcapngSecretsTls, "abcd");
+  bad[4] = 100;
+  b.block(0x0000000A, bad);
+  b.epb(0, 2, Bytes{2}, 1);
+
+  PcapngReader reader(OpenPipe(b.bytes()), "t.pcapng");
+  std::vector<std::string> got;
+  size_t packets_before = 0;
+  RawPacket raw;
+  size_t packets = 0;
+  reader.set_secrets_hook([&](uint32_t type, std::span<const uint8_t> data) {
+    got.push_back(std::to_string(type) + ":" + std::string(data.begin(), data.end()));
+    if (got.size() == 1) packets_before = packets;
+  });
+  ReadStatus st;
+  while ((st = reader.next(raw)) == ReadStatus::kPacket) ++packets;
+  EXPECT_EQ(st, ReadStatus::kEnd);
+  EXPECT_EQ(packets, 2u);
+  EXPECT_EQ(packets_before, 0u);
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     std::to_string(kPcapngSecretsTls) + ":CLIENT_RANDOM aa bb\n",
+                     "1464290124:wireguard", std::to_string(kPcapngSecretsTls) + ":x"}));
+  EXPECT_EQ(reader.secrets_blocks(), 4u);
+  EXPECT_EQ(reader.bad_secrets_blocks(), 1u);
+}
+
+TEST(PcapngReaderTest, DecryptionSecretsBlockBigEndianAndTooShort) {
+  PcapngBuilder b;
+  b.shb(true);
+  b.idb(1, 0);
+  b.block(0x0000000A, SecretsBody(kPcapngSecretsTls, "KEYS", true));
+  b.block(0x0000000A, Bytes{1, 2, 3, 4});  // no room for type and length
+  b.epb(0, 1, Bytes{1}, 1);
+  PcapngReader reader(OpenPipe(b.bytes()), "t.pcapng");
+  std::vector<std::string> got;
+  reader.set_secrets_hook([&](uint32_t type, std::span<const uint8_t> data) {
+    EXPECT_EQ(type, kPcapngSecretsTls);
+    got.emplace_back(data.begin(), data.end());
+  });
+  ReadResult r = ReadAll(reader);
+  EXPECT_EQ(r.status, ReadStatus::kEnd);
+  EXPECT_EQ(r.packets.size(), 1u);
+  EXPECT_EQ(got, std::vector<std::string>{"KEYS"});
+  EXPECT_EQ(reader.bad_secrets_blocks(), 1u);
+}
+
 TEST(PcapngReaderTest, TimestampResolutionsAndOffsets) {
   struct Case {
     uint8_t tsresol;

@@ -19,6 +19,7 @@
 #include "report_html.h"
 #include "report_json.h"
 #include "sink_files.h"
+#include "sink_inner_files.h"
 #include "sink_netrecord.h"
 
 namespace tcpscribe {
@@ -104,6 +105,11 @@ int OutputSet::open_streams() {
     fo.current = cfg_.current;
     files_ = std::make_unique<FileSink>(fo);
     add(files_.get(), true);
+    if (cfg_.tls_keylog) {
+      inner_files_ = std::make_unique<InnerFilesSink>(outdir_fd_, cfg_.name_template,
+                                                      cfg_.max_fds ? cfg_.max_fds / 4 + 1 : 64);
+      add(inner_files_.get(), true);
+    }
   }
   if (!cfg_.console && !cfg_.quiet && cfg_.findings_on_stderr) {
     findings_ = std::make_unique<FindingsSink>(cfg_.name_template,
@@ -190,7 +196,8 @@ int OutputSet::open_analyzers() {
   std::vector<const AnalyzerInfo*> enabled;
   const bool all = (!cfg_.messages_path.empty() || cfg_.decode) && cfg_.analyzers.empty();
   for (const AnalyzerInfo& a : analyzer_registry()) {
-    bool on = all || (har_ && std::string(a.name) == "http");
+    bool on = all || (har_ && std::string(a.name) == "http") ||
+              (cfg_.tls && std::string(a.name) == "tls");
     for (const std::string& n : cfg_.analyzers) on = on || n == a.name || n == "all";
     if (on) enabled.push_back(&a);
   }
@@ -204,6 +211,8 @@ int OutputSet::open_analyzers() {
   s.keep_text_bytes = har_ ? 64u << 10 : 0;  // small bodies go into the HAR
   s.decode_view = cfg_.decode;
   s.out = this;
+  s.tls_keylog = cfg_.tls_keylog;
+  s.tls_hold_for_keys = cfg_.tls_hold_for_keys;
   Sink* view = cfg_.decode ? static_cast<Sink*>(console_.get()) : nullptr;
   dispatcher_ = std::make_unique<AnalyzerDispatcher>(enabled, s, view);
   // First, so its findings reach the other sinks before their on_close.
@@ -244,6 +253,32 @@ void OutputSet::message(const Connection& c, const DecodedMessage& m) {
 void OutputSet::http_transaction(const HttpTransaction& t) {
   if (har_) har_->add(t);
   if (html_) html_->add_http(t);
+}
+
+void OutputSet::inner_open(const Connection& c, const char* layer) {
+  (void)layer;
+  // With --decode the console shows the inner analyzers' messages instead.
+  if (console_ && !cfg_.decode) console_->take_over(c);
+}
+
+void OutputSet::inner_data(const Connection& c, const char* layer, Dir d, uint64_t offset,
+                           std::span<const uint8_t> bytes, Timestamp ts) {
+  if (console_ && !cfg_.decode) console_->inner_data(c, d, offset, bytes, ts);
+  if (inner_files_) inner_files_->inner_data(c, layer, d, offset, bytes);
+}
+
+void OutputSet::inner_gap(const Connection& c, const char* layer, Dir d, uint64_t offset,
+                          uint64_t length, Timestamp) {
+  if (console_ && !cfg_.decode) console_->inner_gap(c, layer, d, offset, length);
+}
+
+void OutputSet::connection_info(const Connection& c, const std::string& key,
+                                const std::string& json) {
+  if (report_) report_->add_info(c.id, key, json);
+}
+
+void OutputSet::secrets_added() {
+  if (dispatcher_) dispatcher_->secrets_added();
 }
 
 std::vector<SegmentObserver*> OutputSet::observers() const {

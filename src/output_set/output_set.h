@@ -29,6 +29,7 @@ class FileSink;
 class FindingsSink;
 class HarWriter;
 class HtmlReport;
+class InnerFilesSink;
 class JsonReportSink;
 class MessagesWriter;
 class NetrecordSink;
@@ -69,6 +70,10 @@ struct OutputConfig {
   /// (--har: http; --messages and --decode: every analyzer).
   std::vector<std::string> analyzers;
   bool keep_encoded = false;                 ///< -Z
+  /// TLS: the analyzer "tls" is on (a key log, --report) besides -e.
+  bool tls = false;
+  const TlsKeyLog* tls_keylog = nullptr;     ///< the secrets; null: none
+  bool tls_hold_for_keys = false;            ///< live: records wait for late keys
 };
 
 class OutputSet final : private AnalyzerOutput {
@@ -110,6 +115,8 @@ class OutputSet final : private AnalyzerOutput {
   /// The analyzer that has connection `id`: null while probing, when none
   /// claimed it, or without analyzers (the proxy's --decode view).
   const char* analyzer_of(uint64_t id) const;
+  /// The key log gained secrets: the analyzers try the records waiting.
+  void secrets_added();
   /// --decode without the console (the proxy): messages go here.
   void set_message_view(std::function<void(const Connection&, const DecodedMessage&)> f) {
     message_view_ = std::move(f);
@@ -130,11 +137,19 @@ class OutputSet final : private AnalyzerOutput {
   void exchange(const Connection& c, const ExchangeRecord& r) override;
   void message(const Connection& c, const DecodedMessage& m) override;
   void http_transaction(const HttpTransaction& t) override;
+  void inner_open(const Connection& c, const char* layer) override;
+  void inner_data(const Connection& c, const char* layer, Dir d, uint64_t offset,
+                  std::span<const uint8_t> bytes, Timestamp ts) override;
+  void inner_gap(const Connection& c, const char* layer, Dir d, uint64_t offset,
+                 uint64_t length, Timestamp ts) override;
+  void connection_info(const Connection& c, const std::string& key,
+                       const std::string& json) override;
 
   OutputConfig cfg_;
   int outdir_fd_ = -1;
   bool created_outdir_ = false;
   std::unique_ptr<FileSink> files_;
+  std::unique_ptr<InnerFilesSink> inner_files_;  // FLOW-TLS beside the flow files
   std::unique_ptr<ConsoleSink> console_;
   std::unique_ptr<FindingsSink> findings_;
   std::unique_ptr<NetrecordSink> netrecord_;

@@ -245,8 +245,18 @@ void JsonReportSink::on_close(const Connection& c, CloseReason why) {
     }
     findings_.erase(it);
   }
+  std::vector<std::pair<std::string, std::string>> infos;
+  if (auto it = infos_.find(c.id); it != infos_.end()) {
+    infos = std::move(it->second);
+    infos_.erase(it);
+  }
   if (!out_ || failed()) return;
   std::string line = format(c, why, found);
+  if (!infos.empty()) {  // the analyzers' objects, before the closing brace
+    line.pop_back();
+    for (const auto& [key, json] : infos) line += "," + json_quote(key) + ":" + json;
+    line += '}';
+  }
   line += '\n';
   if (std::fwrite(line.data(), 1, line.size(), out_) != line.size() || std::fflush(out_) != 0) {
     fail("cannot write");

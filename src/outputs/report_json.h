@@ -72,6 +72,12 @@ class JsonReportSink : public Sink {
   void on_close(const Connection& c, CloseReason why) override;
   void finish() override;
 
+  /// A JSON object an analyzer knows about connection `id` (key "tls"),
+  /// added to its line at its close.
+  void add_info(uint64_t id, const std::string& key, const std::string& json) {
+    if (out_) infos_[id].emplace_back(key, json);
+  }
+
   /// The first error ("cannot write report.jsonl: No space left on device"),
   /// empty while all is well.
   const std::string& error() const { return error_; }
@@ -107,6 +113,7 @@ class JsonReportSink : public Sink {
   };
   std::unordered_map<uint64_t, Held> findings_;
   std::function<RunTotals()> run_totals_;
+  std::unordered_map<uint64_t, std::vector<std::pair<std::string, std::string>>> infos_;
 };
 
 const char* finding_kind_name(Finding::Kind k);

@@ -276,3 +276,29 @@ TEST(JsonReport, FullDiskIsAnError) {
 
 }  // namespace
 }  // namespace tcpscribe
+
+namespace tcpscribe {
+namespace {
+
+TEST(JsonReport, AnAnalyzersObjectJoinsItsConnectionsLine) {
+  const fs::path p = fs::temp_directory_path() / "tcpscribe_report_json_info_test.jsonl";
+  JsonReportSink sink(p.string());
+  ASSERT_FALSE(sink.failed()) << sink.error();
+  Connection a = sample();
+  Connection b = sample();
+  b.id = 8;
+  sink.add_info(a.id, "tls", "{\"version\":\"TLS 1.3\"}");
+  sink.on_close(b, CloseReason::kFin);  // b has none
+  sink.on_close(a, CloseReason::kFin);
+  sink.on_close(a, CloseReason::kFin);  // given once: a later line has none
+  sink.finish();
+  const std::string base_a = JsonReportSink::format(a, CloseReason::kFin, {});
+  const std::string with = base_a.substr(0, base_a.size() - 1) +
+                           ",\"tls\":{\"version\":\"TLS 1.3\"}}";
+  EXPECT_EQ(slurp(p), JsonReportSink::format(b, CloseReason::kFin, {}) + "\n" + with + "\n" +
+                          base_a + "\n");
+  fs::remove(p);
+}
+
+}  // namespace
+}  // namespace tcpscribe

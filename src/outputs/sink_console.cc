@@ -52,6 +52,7 @@ void ConsoleSink::on_finding(const Connection& c, const Finding& f) {
 }
 
 void ConsoleSink::on_close(const Connection& c, CloseReason) {
+  if (!inner_.empty()) inner_.erase(c.id);
   mark_resets(c);
   if (!opt_.findings) return;
   const std::string s = findings_.close_line(c);
@@ -100,6 +101,36 @@ void ConsoleSink::append_hex(std::string& out, std::span<const uint8_t> bytes,
 
 void ConsoleSink::on_data(const Connection& c, Dir d, uint64_t offset,
                           std::span<const uint8_t> bytes, Timestamp) {
+  if (!inner_.empty() && inner_.count(c.id) != 0) return;
+  show(c, d, offset, bytes);
+}
+
+void ConsoleSink::inner_data(const Connection& c, Dir d, uint64_t offset,
+                             std::span<const uint8_t> bytes, Timestamp) {
+  show(c, d, offset, bytes);
+}
+
+void ConsoleSink::inner_gap(const Connection& c, const char* layer, Dir d, uint64_t offset,
+                            uint64_t length) {
+  std::string text = "[" + std::string(layer) + ": up to " + std::to_string(length) +
+                     " bytes could not be decrypted at offset " + std::to_string(offset) + "]\n";
+  if (exact_) {
+    if (opt_.findings) note(expand_name(opt_.name_template, c, d) + ": " + text);
+    return;
+  }
+  std::string out;
+  if (opt_.color) out += kYellow;
+  if (opt_.header) {
+    out += expand_name(opt_.name_template, c, d);
+    out += ": ";
+  }
+  out += text;
+  end(out);
+  write(out);
+}
+
+void ConsoleSink::show(const Connection& c, Dir d, uint64_t offset,
+                       std::span<const uint8_t> bytes) {
   if (!ends_.empty()) mark_closed_peer(c, d);
   std::string out;
   out.reserve(bytes.size() * (opt_.hex ? 4 : 1) + 64);
@@ -125,6 +156,7 @@ void ConsoleSink::on_data(const Connection& c, Dir d, uint64_t offset,
 
 void ConsoleSink::on_gap(const Connection& c, Dir d, uint64_t offset,
                          uint64_t length, Timestamp) {
+  if (!inner_.empty() && inner_.count(c.id) != 0) return;
   std::string out;
   if (exact_) {
     write_zeros(length);

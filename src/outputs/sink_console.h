@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "analyzer.h"
 #include "findings_printer.h"
@@ -50,6 +51,14 @@ class ConsoleSink : public Sink {
   /// --decode: a message as its analyzer decoded it (message_view.h), in
   /// place of the raw chunks of its connection.
   void on_message(const Connection& c, const DecodedMessage& m);
+  /// From now on connection `c` is shown through its inner stream (TLS's
+  /// plaintext, AnalyzerOutput::inner_open): its wire bytes and gaps are
+  /// no longer printed; inner_data and inner_gap print instead.
+  void take_over(const Connection& c) { inner_.insert(c.id); }
+  void inner_data(const Connection& c, Dir d, uint64_t offset, std::span<const uint8_t> bytes,
+                  Timestamp ts);
+  void inner_gap(const Connection& c, const char* layer, Dir d, uint64_t offset,
+                 uint64_t length);
 
   /// Formats `bytes` like tcpflow -D: "0000: 504f 5354 ...  POST ..." with
   /// 32 bytes a line; `offset` numbers the first line.
@@ -90,6 +99,8 @@ class ConsoleSink : public Sink {
     bool reset_marked[2] = {false, false};
   };
   std::unordered_map<uint64_t, Ends> ends_;
+  std::unordered_set<uint64_t> inner_;  // connections shown by their inner stream
+  void show(const Connection& c, Dir d, uint64_t offset, std::span<const uint8_t> bytes);
 };
 
 }  // namespace tcpscribe

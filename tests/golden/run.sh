@@ -18,6 +18,7 @@ listing() {  # relative name, size and sha256 of every file, sorted
 }
 while read -r name input mode opts; do
   case "$name" in ''|'#'*) continue ;; esac
+  opts=${opts//@PCAPS@/$pcaps}  # files beside the captures (key logs)
   out=$tmp/$name.out err=$tmp/$name.err
   # shellcheck disable=SC2086
   if [ "$mode" = files ]; then

@@ -47,9 +47,10 @@ std::string HttpTransaction::url() const {
   if (t.rfind("http://", 0) == 0 || t.rfind("https://", 0) == 0) return t;
   const std::string* host = h.find("host");
   const std::string authority = host && !host->empty() ? *host : format_endpoint(server);
-  if (h.method == "CONNECT") return "http://" + t;
-  if (t == "*") return "http://" + authority;
-  return "http://" + authority + (t.empty() || t[0] != '/' ? "/" : "") + t;
+  const std::string prefix = std::string(scheme()) + "://";
+  if (h.method == "CONNECT") return prefix + t;
+  if (t == "*") return prefix + authority;
+  return prefix + authority + (t.empty() || t[0] != '/' ? "/" : "") + t;
 }
 
 // ------------------------------------------------------------ the analyzer
@@ -243,6 +244,7 @@ void HttpAnalyzer::report(const Connection& c, Dir d, Timestamp ts, uint64_t off
 void HttpAnalyzer::deliver(const Connection& c, Conn& k, HttpTransaction& t) {
   constexpr Dir kC2S = Dir::kClientToServer, kS2C = Dir::kServerToClient;
   t.conn_id = c.id;
+  t.tls = opt_.tls;
   t.client = c.client;
   t.server = c.server;
   t.syn_ts = c.syn_ts;
@@ -326,6 +328,7 @@ std::unique_ptr<ProtocolAnalyzer> make_http_analyzer(const AnalyzerSettings& s) 
   o.max_text_bytes = s.keep_text_bytes;
   o.out = s.out;
   o.decode_view = s.decode_view;
+  o.tls = s.inside_tls;
   AnalyzerOutput* out = s.out;
   HttpAnalyzer::FindingCallback on_finding;
   HttpAnalyzer::TransactionCallback on_transaction;

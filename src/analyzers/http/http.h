@@ -46,6 +46,7 @@ struct HttpOptions {
   AnalyzerOutput* out = nullptr;
   bool decode_view = false;
   size_t preview_bytes = 64;       ///< body bytes shown by the --decode view
+  bool tls = false;                ///< the stream is TLS's plaintext: URLs are https
 };
 
 /// One request or response as far as the capture shows it.
@@ -92,8 +93,11 @@ struct HttpTransaction {
   /// Delivered before its response came because a pending cap was reached
   /// (the response, if it comes, is not paired with it).
   bool delivered_early = false;
+  bool tls = false;             ///< found inside TLS: the scheme is https
 
-  /// The absolute URL: http:// + Host (or the server address) + target.
+  /// "http" or "https".
+  const char* scheme() const { return tls ? "https" : "http"; }
+  /// The absolute URL: scheme:// + Host (or the server address) + target.
   std::string url() const;
 };
 

@@ -117,6 +117,7 @@ ExchangeRecord http_exchange_record(const HttpTransaction& t, const std::string&
                         rq.present ? std::to_string(rq.body_bytes) : "null");
   r.fields.emplace_back("response_body_bytes",
                         rs.present ? std::to_string(rs.body_bytes) : "null");
+  r.fields.emplace_back("scheme", json_string(t.scheme()));
   return r;
 }
 

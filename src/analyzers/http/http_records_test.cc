@@ -46,7 +46,8 @@ TEST(HttpRecords, ExchangeAndMessagesOfAnAnsweredRequest) {
   EXPECT_EQ(r.error_json, "");
   EXPECT_EQ(fields(r),
             "method=\"POST\" target=\"/api?x=1\" host=\"example.test\" version=\"HTTP/1.1\" "
-            "status=201 reason=\"Created\" request_body_bytes=5 response_body_bytes=3 ");
+            "status=201 reason=\"Created\" request_body_bytes=5 response_body_bytes=3 "
+            "scheme=\"http\" ");
   ASSERT_EQ(seam.messages.size(), 2u);
   const DecodedMessage& rq = seam.messages[0];
   EXPECT_EQ(rq.summary, "POST /api?x=1");
@@ -79,7 +80,7 @@ TEST(HttpRecords, UnansweredAndErrorExchanges) {
   EXPECT_FALSE(seam.records[1].latency.has_value());
   EXPECT_EQ(fields(seam.records[1]),
             "method=\"GET\" target=\"/never\" host=\"a\" version=\"HTTP/1.1\" status=null "
-            "reason=null request_body_bytes=0 response_body_bytes=null ");
+            "reason=null request_body_bytes=0 response_body_bytes=null scheme=\"http\" ");
   EXPECT_TRUE(seam.messages.empty());  // no decode view asked for
 }
 

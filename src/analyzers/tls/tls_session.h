@@ -161,6 +161,8 @@ class TlsSession {
   std::string why_not() const;
   /// A ClientHello or ServerHello was parsed.
   bool saw_handshake() const { return have_ch_ || have_sh_; }
+  /// The ClientHello, once parsed; null before.
+  const TlsClientHello* client_hello() const { return have_ch_ ? &ch_ : nullptr; }
   size_t held_bytes() const { return held_bytes_; }
 
  private:

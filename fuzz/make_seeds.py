@@ -7,6 +7,8 @@ Inputs for the harnesses that decode structure with FuzzedDataProvider
 (flow, defrag, replay_plan, dispatch) are seeded with fixed random bytes:
 every input is valid for them, the fuzzer grows the rest.
 """
+import shutil
+import subprocess
 import glob
 import gzip
 import os
@@ -186,6 +188,11 @@ def http_body():
     out("http_body", "gzip-trailing", b"\x00\x09" + gzip.compress(b"abc") + b"trailing")
     out("http_body", "gzip-two-members", b"\x00\x01" + gzip.compress(b"one") + gzip.compress(b"two"))
     out("http_body", "plain", b"\x04\x00" + text[:100])
+    # br (flags 0x80) and zstd (0x81), made by the command-line tools when there.
+    for flags, name, cmd in ((0x80, "brotli", ["brotli", "-c"]), (0x81, "zstd", ["zstd", "-c", "-q"])):
+        if shutil.which(cmd[0]):
+            packed = subprocess.run(cmd, input=text, capture_output=True, check=True).stdout
+            out("http_body", name, bytes([flags, 5]) + packed)
 
 
 def netrecord():

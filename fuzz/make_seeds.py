@@ -269,8 +269,33 @@ def random_seeds(target, count, size):
             out(target, "random-%d" % i, data)
 
 
+def http2():
+    """Conversations from the HTTP/2 captures: flags bit 0 (the preface is
+    in the client's bytes), 0x01 0x01 between directions; one midstream
+    variant each (flags bit 1, the first packets left out)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in sorted(glob.glob(os.path.join(here, "..", "tests", "pcaps", "http2", "*.pcap"))):
+        name = os.path.basename(path)[:-5]
+        for n, (port, chunks) in enumerate(sorted(tcp_chunks(path).items())):
+            for flags, skip in ((0x01, 0), (0x03, 2)):
+                b, side = bytes([flags, 0x33]), False
+                for to_client, data in chunks[skip:]:
+                    if len(b) > 6000:
+                        break
+                    if to_client != side:
+                        b += b"\x01\x01"
+                        side = to_client
+                    b += data
+                out("http2", "%s-%d-%x" % (name, n, flags), b)
+                if n >= 1:
+                    break
+            if n >= 1:
+                break
+
+
 def main():
     captures()
+    http2()
     http()
     http_body()
     netrecord()

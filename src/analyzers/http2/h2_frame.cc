@@ -84,7 +84,7 @@ bool h2_plausible_header(std::span<const uint8_t> nine) {
 }
 
 H2FrameParser::H2FrameParser(bool client, H2FrameEvents& ev)
-    : client_(client), ev_(ev), state_(client ? State::kPreface : State::kHeader) {}
+    : ev_(ev), state_(client ? State::kPreface : State::kHeader) {}
 
 void H2FrameParser::set_midstream() {
   if (pos_ != 0 || state_ == State::kSearch) return;

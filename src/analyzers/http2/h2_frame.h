@@ -116,7 +116,6 @@ class H2FrameParser {
   /// Searching: consumes what cannot start a frame chain; true once synced.
   bool search(Timestamp ts);
 
-  bool client_;
   H2FrameEvents& ev_;
   State state_;
   uint64_t pos_ = 0;                 // stream offset of the next byte

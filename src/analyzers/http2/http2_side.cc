@@ -13,7 +13,6 @@ uint32_t be32(const uint8_t* p) {
 }
 
 constexpr uint64_t kMaxClosedTold = 10;
-constexpr size_t kClosedKept = 4096;
 
 }  // namespace
 

@@ -282,6 +282,110 @@ TEST(Http2, MidstreamHeadersUseOnlyTheStaticTable) {
   EXPECT_EQ(unknown, 1);
 }
 
+// h2c by upgrade: the HTTP/1 analyzer settles the 101 and hands the rest
+// of the connection over; the client's preface follows its request in
+// the same packet, the server's first frames follow the 101 in one.
+TEST(Http2, UpgradeFromHttp1HandsTheConnectionOver) {
+  for (size_t piece : {0, 1}) {
+    SCOPED_TRACE(piece);
+    Recorder rec;
+    HttpOptions o;
+    o.extract_bodies = false;
+    o.out = &rec;
+    HttpAnalyzer an(
+        o, [&](const Connection& c, const Finding& f) { rec.finding(c, f); },
+        [&](const HttpTransaction& t) { rec.http_transaction(t); });
+    Wire w(an);
+    Encoder se;
+    w.send(kC, "GET /up HTTP/1.1\r\nHost: h2.test\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+               "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n" +
+                   std::string(kH2Preface, kH2PrefaceLen) + h2test::settings(),
+           piece);
+    w.send(kS, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n" +
+                   h2test::settings() +
+                   frame(H2Type::kHeaders, h2flag::kEndHeaders, 1, se.block({{":status", "200"}})) +
+                   frame(H2Type::kData, h2flag::kEndStream, 1, "upgraded body"),
+           piece);
+    w.close();
+    ASSERT_EQ(rec.records.size(), 2u);
+    EXPECT_EQ(rec.records[0].proto, "http");
+    EXPECT_EQ(Recorder::field(rec.records[0], "status"), "101");
+    const ExchangeRecord& r = rec.records[1];
+    EXPECT_EQ(r.proto, "http2");
+    EXPECT_EQ(Recorder::field(r, "stream"), "1");
+    EXPECT_EQ(Recorder::field(r, "method"), "\"GET\"");
+    EXPECT_EQ(Recorder::field(r, "path"), "\"/up\"");
+    EXPECT_EQ(Recorder::field(r, "authority"), "\"h2.test\"");
+    EXPECT_EQ(Recorder::field(r, "status"), "200");
+    EXPECT_EQ(Recorder::field(r, "response_body_bytes"), "13");
+    EXPECT_TRUE(r.error_json.empty()) << r.error_json;
+    EXPECT_TRUE(rec.findings.empty()) << rec.findings[0];
+  }
+}
+
+TEST(Http2, StreamStalledOnFlowControl) {
+  H2Setup s;
+  Wire w(*s.an);
+  Encoder ce, se;
+  w.send(kC, std::string(kH2Preface, kH2PrefaceLen) + h2test::settings() +
+                 frame(H2Type::kHeaders, h2flag::kEndHeaders | h2flag::kEndStream, 1,
+                       ce.block(h2test::get("/big"))));
+  // The default window, 65,535 bytes, sent in full; the client grants no more.
+  std::string server = h2test::settings() +
+                       frame(H2Type::kHeaders, h2flag::kEndHeaders, 1, se.block({{":status", "200"}}));
+  for (size_t left = 65535; left > 0;) {
+    const size_t n = std::min<size_t>(left, 16384);
+    server += frame(H2Type::kData, 0, 1, std::string(n, 'z'));
+    left -= n;
+  }
+  w.send(kS, server);
+  w.close();
+  ASSERT_EQ(s.rec.findings.size(), 1u);
+  EXPECT_EQ(s.rec.findings[0],
+            "HTTP/2 stream 1 (GET /big) stalled on flow control: the server had no send window "
+            "left (stream 0, connection 0 bytes) and the client granted no more");
+}
+
+TEST(Http2, WindowUpdatesKeepAStreamFromStalling) {
+  H2Setup s;
+  Wire w(*s.an);
+  Encoder ce, se;
+  w.send(kC, std::string(kH2Preface, kH2PrefaceLen) + h2test::settings() +
+                 frame(H2Type::kHeaders, h2flag::kEndHeaders | h2flag::kEndStream, 1,
+                       ce.block(h2test::get("/big"))) +
+                 frame(H2Type::kWindowUpdate, 0, 0, h2test::be32(100)) +
+                 frame(H2Type::kWindowUpdate, 0, 1, h2test::be32(100)));
+  w.send(kS, frame(H2Type::kHeaders, h2flag::kEndHeaders, 1, se.block({{":status", "200"}})) +
+                 frame(H2Type::kData, 0, 1, std::string(16384, 'z')) +
+                 frame(H2Type::kData, 0, 1, std::string(16384, 'z')) +
+                 frame(H2Type::kData, 0, 1, std::string(16384, 'z')) +
+                 frame(H2Type::kData, 0, 1, std::string(16383, 'z')));
+  w.close();
+  ASSERT_EQ(s.rec.findings.size(), 0u) << s.rec.findings[0];
+}
+
+TEST(Http2, PushPromiseIsAStreamOfItsOwn) {
+  H2Setup s;
+  Wire w(*s.an);
+  Encoder ce, se;
+  w.send(kC, std::string(kH2Preface, kH2PrefaceLen) +
+                 frame(H2Type::kHeaders, h2flag::kEndHeaders | h2flag::kEndStream, 1,
+                       ce.block(h2test::get("/page"))));
+  w.send(kS, frame(H2Type::kPushPromise, h2flag::kEndHeaders, 1,
+                   h2test::be32(2) + se.block(h2test::get("/style.css"))) +
+                 frame(H2Type::kHeaders, h2flag::kEndHeaders, 1, se.block({{":status", "200"}})) +
+                 frame(H2Type::kData, h2flag::kEndStream, 1, "<page>") +
+                 frame(H2Type::kHeaders, h2flag::kEndHeaders, 2, se.block({{":status", "200"}})) +
+                 frame(H2Type::kData, h2flag::kEndStream, 2, "css"));
+  ASSERT_EQ(s.rec.records.size(), 2u);
+  EXPECT_EQ(Recorder::field(s.rec.records[0], "path"), "\"/page\"");
+  EXPECT_EQ(Recorder::field(s.rec.records[1], "stream"), "2");
+  EXPECT_EQ(Recorder::field(s.rec.records[1], "path"), "\"/style.css\"");
+  EXPECT_EQ(Recorder::field(s.rec.records[1], "pushed"), "true");
+  EXPECT_EQ(Recorder::field(s.rec.records[1], "response_body_bytes"), "3");
+  EXPECT_TRUE(s.rec.findings.empty()) << s.rec.findings[0];
+}
+
 TEST(Http2, Probe) {
   const std::string p(kH2Preface, kH2PrefaceLen);
   const auto b = [](const std::string& s) {

@@ -100,7 +100,15 @@ kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null; TCPDUMP_PID=
 "$TCPSCRIBE" -r "$T/cap.pcap" -o "$T/out" -e http -e http2 --messages "$T/m.jsonl" \
     --har "$T/h.har" >"$T/run.log" 2>&1 || fail "tcpscribe failed: $(cat "$T/run.log")"
 
-python3 - "$T" <<'EOF' || exit 1
+# tshark's http2 dissector as a witness (when there): the responses on
+# nghttpd's port, one :status per stream.
+WITNESS=-1
+if command -v tshark >/dev/null; then
+    WITNESS=$(tshark -r "$T/cap.pcap" -d "tcp.port==$PORT,http2" -Y "tcp.srcport==$PORT && http2.headers.status" \
+        -T fields -e http2.headers.status 2>/dev/null | tr ',' '\n' | grep -c . || true)
+fi
+
+python3 - "$T" "$PORT" "$WITNESS" <<'EOF' || exit 1
 import glob, json, os, sys
 t = sys.argv[1]
 def fail(msg):
@@ -153,6 +161,11 @@ for e in entries:
     upgraded = e["request"]["httpVersion"] == "HTTP/1.1" and e["request"]["url"].endswith("/hello.txt")
     if not (e["request"]["httpVersion"] == "HTTP/2.0" or upgraded) or not e["request"]["url"].startswith("http://127.0.0.1:"):
         fail(f"HAR entry {e['request']['url']} {e['request']['httpVersion']}")
+port, witness = int(sys.argv[2]), int(sys.argv[3])
+ours = sum(1 for r in h2 if r["authority"] == f"127.0.0.1:{port}" and r["status"] is not None)
+if witness >= 0 and witness != ours:
+    fail(f"tshark sees {witness} responses on port {port}, tcpscribe {ours}")
+print(f"http2_real: tshark's witness: {witness} responses on nghttpd's port, tcpscribe {ours}")
 print(f"http2_real: {len(h2)} streams, {matched} bodies byte-exact, {len(entries)} HAR entries")
 EOF
 log "PASS"

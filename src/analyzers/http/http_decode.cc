@@ -146,12 +146,13 @@ bool ContentDecoder::zstd_some(std::span<const uint8_t> in, const Output& out) {
   while (input.pos < input.size || !finished_) {
     ZSTD_outBuffer output{buf, sizeof buf, 0};
     const size_t rc = ZSTD_decompressStream(zs_->s, &output, &input);
+    // What was decoded before an error still goes out.
+    if (!emit(buf, output.pos, consumed_ + input.pos, out)) return false;
     if (ZSTD_isError(rc)) {
       error_ = std::string("zstd data is corrupt (") + ZSTD_getErrorName(rc) + ") after " +
                std::to_string(decoded_) + " decoded bytes";
       return false;
     }
-    if (!emit(buf, output.pos, consumed_ + input.pos, out)) return false;
     // rc 0: a frame ended (another may follow, as with gzip members).
     finished_ = rc == 0;
     if (output.pos < output.size && input.pos == input.size) break;

@@ -77,7 +77,7 @@ grep -q '\[http\] GET / HTTP' "$tmp/decode.txt" && bad "the Redis value was deco
 # Errors a user can hit.
 out=$("$bin" -r "$tmp/cap.pcap" -e bogus -c 2>&1); rc=$?
 [ $rc = 1 ] || bad "-e bogus exited $rc"
-[ "$out" = "tcpscribe: -e: unknown analyzer 'bogus' (known: http, all)" ] || bad "-e bogus said: $out"
+[ "$out" = "tcpscribe: -e: unknown analyzer 'bogus' (known: http, http2, all)" ] || bad "-e bogus said: $out"
 out=$("$bin" -r "$tmp/cap.pcap" --decode 2>&1); rc=$?
 [ $rc = 1 ] || bad "--decode without -c exited $rc"
 grep -q -- "--decode shows decoded messages on the console: add -c" <<<"$out" || bad "--decode without -c said: $out"

@@ -8,11 +8,10 @@ TEST(HttpSetup, NeedsZlib) {
                   "link ZLIB::ZLIB to tcpscribe_core and define TCPSCRIBE_HAVE_ZLIB";
 }
 #else
-#include <zstd.h>
-
 #include "http.h"
 
 #include <gtest/gtest.h>
+#include <zstd.h>
 
 #include <filesystem>
 

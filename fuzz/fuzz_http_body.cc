@@ -1,14 +1,18 @@
 // The HTTP content decoders (src/analyzers/http/http_decode: gzip, deflate
-// as zlib or raw) with a bounded output. Input: a flags byte, a seed byte,
-// then bytes. Properties:
+// as zlib or raw, br, zstd) with a bounded output. Input: a flags byte (bit
+// 0: gzip/deflate, bit 7 set: br/zstd instead), a seed byte, then bytes.
+// Properties:
 //  1. the input taken as a compressed body: decoding it whole and in
 //     pieces (cut where the seed says) gives the same bytes, the same
-//     error state, finished() and trailing_bytes(); decoded_bytes() counts
+//     error state, finished() and trailing_bytes() (br and zstd streams
+//     that both fail: the bytes out before the error agree); decoded_bytes() counts
 //     what was handed out; the output stops at a bound (the harness stops
 //     reading once 1 MiB came out, and so must the decoder's memory);
-//  2. the input compressed by zlib in the coding chosen decodes to itself,
-//     whole and in pieces.
+//  2. the input compressed (zlib, brotli or zstd) in the coding chosen
+//     decodes to itself, whole and in pieces.
+#include <brotli/encode.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include <string>
 
@@ -69,18 +73,44 @@ std::string compress(std::string_view data, int window_bits, int level) {
   return out;
 }
 
+std::string compress_other(ContentCoding coding, std::string_view data, int level) {
+  if (coding == ContentCoding::kZstd) {
+    std::string out(ZSTD_compressBound(data.size()), '\0');
+    const size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), level + 1);
+    FUZZ_CHECK(!ZSTD_isError(n), "ZSTD_compress");
+    out.resize(n);
+    return out;
+  }
+  size_t n = BrotliEncoderMaxCompressedSize(data.size()) + 16;
+  std::string out(n, '\0');
+  FUZZ_CHECK(BrotliEncoderCompress(level, BROTLI_DEFAULT_WINDOW, BROTLI_DEFAULT_MODE, data.size(),
+                                   reinterpret_cast<const uint8_t*>(data.data()), &n,
+                                   reinterpret_cast<uint8_t*>(out.data())),
+             "BrotliEncoderCompress");
+  out.resize(n);
+  return out;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2 || size > 256 * 1024) return -1;
   const uint8_t flags = data[0], seed = data[1];
   const std::string_view in(reinterpret_cast<const char*>(data) + 2, size - 2);
-  static const ContentCoding kCodings[] = {ContentCoding::kGzip, ContentCoding::kDeflate};
-  const ContentCoding coding = kCodings[flags & 1];
+  static const ContentCoding kCodings[] = {ContentCoding::kGzip, ContentCoding::kDeflate,
+                                           ContentCoding::kBrotli, ContentCoding::kZstd};
+  const ContentCoding coding = kCodings[(flags & 1) | ((flags & 0x80) ? 2 : 0)];
 
   const Result whole = decode(coding, in, seed, false);
   const Result pieces = decode(coding, in, seed, true);
-  if (!whole.bounded && !pieces.bounded) {
+  const bool zlib_coding = coding == ContentCoding::kGzip || coding == ContentCoding::kDeflate;
+  if (!zlib_coding && whole.failed && pieces.failed) {
+    // brotli and zstd find some corruption (a frame checksum) only after
+    // decoding the bytes before it, and how much of those they hand out
+    // first depends on the pieces: the bytes that came out agree.
+    const size_t n = std::min(whole.out.size(), pieces.out.size());
+    FUZZ_CHECK(whole.out.compare(0, n, pieces.out, 0, n) == 0, "outputs differ before the error");
+  } else if (!whole.bounded && !pieces.bounded) {
     FUZZ_CHECK(whole == pieces, "whole and pieces differ: %zu/%zu bytes, failed %d/%d, "
                "finished %d/%d, trailing %llu/%llu", whole.out.size(), pieces.out.size(),
                whole.failed, pieces.failed, whole.finished, pieces.finished,
@@ -92,9 +122,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(whole.out.compare(0, n, pieces.out, 0, n) == 0, "outputs differ before the bound");
   }
 
-  // Round trip: gzip (31), zlib (15) or raw deflate (-15) of the input.
+  // Round trip: gzip (31), zlib (15) or raw deflate (-15) of the input, or
+  // brotli / zstd.
   const int bits = coding == ContentCoding::kGzip ? 31 : (flags & 2) ? -15 : 15;
-  const std::string packed = compress(in, bits, (flags >> 2) % 10);
+  const std::string packed = zlib_coding ? compress(in, bits, (flags >> 2) % 10)
+                                         : compress_other(coding, in, (flags >> 2) % 10);
   for (bool p : {false, true}) {
     const Result r = decode(coding, packed, seed, p);
     FUZZ_CHECK(!r.failed && r.finished && r.out == in && r.trailing == 0,

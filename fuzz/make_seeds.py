@@ -7,6 +7,8 @@ Inputs for the harnesses that decode structure with FuzzedDataProvider
 (flow, defrag, replay_plan, dispatch) are seeded with fixed random bytes:
 every input is valid for them, the fuzzer grows the rest.
 """
+import shutil
+import subprocess
 import glob
 import gzip
 import os
@@ -193,6 +195,11 @@ def http_body():
     out("http_body", "gzip-trailing", b"\x00\x09" + gzip.compress(b"abc") + b"trailing")
     out("http_body", "gzip-two-members", b"\x00\x01" + gzip.compress(b"one") + gzip.compress(b"two"))
     out("http_body", "plain", b"\x04\x00" + text[:100])
+    # br (flags 0x80) and zstd (0x81), made by the command-line tools when there.
+    for flags, name, cmd in ((0x80, "brotli", ["brotli", "-c"]), (0x81, "zstd", ["zstd", "-c", "-q"])):
+        if shutil.which(cmd[0]):
+            packed = subprocess.run(cmd, input=text, capture_output=True, check=True).stdout
+            out("http_body", name, bytes([flags, 5]) + packed)
 
 
 def netrecord():
@@ -358,8 +365,33 @@ def random_seeds(target, count, size):
             out(target, "random-%d" % i, data)
 
 
+def http2():
+    """Conversations from the HTTP/2 captures: flags bit 0 (the preface is
+    in the client's bytes), 0x01 0x01 between directions; one midstream
+    variant each (flags bit 1, the first packets left out)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in sorted(glob.glob(os.path.join(here, "..", "tests", "pcaps", "http2", "*.pcap"))):
+        name = os.path.basename(path)[:-5]
+        for n, (port, chunks) in enumerate(sorted(tcp_chunks(path).items())):
+            for flags, skip in ((0x01, 0), (0x03, 2)):
+                b, side = bytes([flags, 0x33]), False
+                for to_client, data in chunks[skip:]:
+                    if len(b) > 6000:
+                        break
+                    if to_client != side:
+                        b += b"\x01\x01"
+                        side = to_client
+                    b += data
+                out("http2", "%s-%d-%x" % (name, n, flags), b)
+                if n >= 1:
+                    break
+            if n >= 1:
+                break
+
+
 def main():
     captures()
+    http2()
     http()
     http_body()
     netrecord()

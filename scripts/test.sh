@@ -9,7 +9,8 @@ bash scripts/setup.sh
 # What only the tests use: libraries for the unit tests, and the real
 # programs the integration tests capture and drive.
 bash scripts/install.sh libgtest-dev libtins-dev tcpdump curl python3 iproute2 nftables \
-  redis-server redis-tools chromium socat nodejs clang-14 postgresql postgresql-client mariadb-server mariadb-client
+  redis-server redis-tools chromium socat nodejs clang-14 postgresql postgresql-client mariadb-server mariadb-client \
+  nghttp2-server nghttp2-client nghttp2-proxy zstd
 cmake -S . -B build >/dev/null  # finds the test libraries now
 ninja -C build
 [ -x build/tcpscribe_test ] || { echo "test.sh: the unit tests were not built" >&2; exit 1; }

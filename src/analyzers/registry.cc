@@ -4,6 +4,7 @@
 
 #include "analyzer.h"
 #include "http.h"
+#include "http2.h"
 #include "http_probe.h"
 #include "mysql.h"
 #include "postgresql.h"
@@ -27,6 +28,8 @@ const std::vector<AnalyzerInfo>& analyzer_registry() {
        "inside (by ALPN or probing), the console and FLOW-TLS",
        {443, 8443, 993, 995, 465, 636, 853, 989, 990, 992, 5061, 6697, 9443}, probe_tls,
        make_tls_analyzer},
+      {"http2", "HTTP/2 (h2c, h2 inside TLS) and gRPC: streams, bodies to FLOW-HTTPBODY-NNN, findings",
+       {}, probe_http2, make_http2_analyzer},
   };
   return registry;
 }

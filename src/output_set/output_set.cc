@@ -187,7 +187,8 @@ int OutputSet::open_reports() {
   return kExitOk;
 }
 
-/// The analyzers -e names, and those the outputs need (--har: http;
+/// The analyzers -e names (-e http: both HTTP versions), and those the
+/// outputs need (--har: http and http2;
 /// --messages and --decode: all), behind one dispatcher that goes first,
 /// so their findings reach the other sinks before their on_close. The HAR
 /// and the messages come after it: their finish() writes what the
@@ -196,9 +197,13 @@ int OutputSet::open_analyzers() {
   std::vector<const AnalyzerInfo*> enabled;
   const bool all = (!cfg_.messages_path.empty() || cfg_.decode) && cfg_.analyzers.empty();
   for (const AnalyzerInfo& a : analyzer_registry()) {
-    bool on = all || (har_ && std::string(a.name) == "http") ||
-              (cfg_.tls && std::string(a.name) == "tls");
-    for (const std::string& n : cfg_.analyzers) on = on || n == a.name || n == "all";
+    // HTTP semantics come in two versions: --har and -e http take both.
+    const std::string name = a.name;
+    const bool http = name == "http" || name == "http2";
+    bool on = all || (har_ && http) || (cfg_.tls && name == "tls");
+    for (const std::string& n : cfg_.analyzers) {
+      on = on || n == name || n == "all" || (n == "http" && http);
+    }
     if (on) enabled.push_back(&a);
   }
   if (enabled.empty() && !cfg_.decode) return kExitOk;

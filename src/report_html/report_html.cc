@@ -43,7 +43,8 @@ HtmlHttpTransaction to_html_http(const HttpTransaction& t) {
     h.method = t.request.head.method;
     h.target = t.request.head.target;
     for (const HttpHeader& f : t.request.head.headers) {
-      if (f.name.size() == 4 && strncasecmp(f.name.c_str(), "host", 4) == 0) {
+      if ((f.name.size() == 4 && strncasecmp(f.name.c_str(), "host", 4) == 0) ||
+          f.name == ":authority") {  // HTTP/2
         h.host = f.value;
         break;
       }

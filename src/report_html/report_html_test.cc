@@ -351,6 +351,16 @@ TEST(HtmlReport, ConvertsTheHttpAnalyzersTransactions) {
   EXPECT_EQ(h.response_bytes, 105u);
 }
 
+TEST(HtmlReport, Http2StreamsTakeTheirHostFromAuthority) {
+  HttpTransaction t;
+  t.request.present = true;
+  t.request.head.method = "GET";
+  t.request.head.target = "/a";
+  t.request.head.version = "HTTP/2.0";
+  t.request.head.headers = {{":method", "GET"}, {":authority", "h2.test"}, {":path", "/a"}};
+  EXPECT_EQ(to_html_http(t).host, "h2.test");
+}
+
 // Through the real flow table: its own retransmission accounting, a tuple
 // reused by a new SYN, findings and shutdowns.
 TEST(HtmlReport, FlowTableRetransmissionReuseAndShutdowns) {

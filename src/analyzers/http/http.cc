@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "http2.h"
 #include "http_records.h"
 #include "http_state.h"
 #include "name_template.h"
@@ -46,6 +47,7 @@ std::string HttpTransaction::url() const {
   const std::string& t = h.target;
   if (t.rfind("http://", 0) == 0 || t.rfind("https://", 0) == 0) return t;
   const std::string* host = h.find("host");
+  if (!host) host = h.find(":authority");
   const std::string authority = host && !host->empty() ? *host : format_endpoint(server);
   const std::string prefix = std::string(scheme()) + "://";
   if (h.method == "CONNECT") return prefix + t;
@@ -109,14 +111,70 @@ void HttpAnalyzer::after_parse(const Connection& c, Conn& k) {
   deliver_ready(c, k, false);
 }
 
+bool HttpAnalyzer::h2c(const Connection& c, Conn& k, Dir d, uint64_t offset,
+                       std::span<const uint8_t> bytes, uint64_t gap, Timestamp ts) {
+  constexpr size_t kMaxHeld = 256u << 10;
+  if (k.h2c_on) {
+    if (gap > 0) {
+      h2_->on_gap(c, d, offset, gap, ts);
+    } else {
+      h2_->on_data(c, d, offset, bytes, ts);
+    }
+    return true;
+  }
+  if (!k.h2c_wait && !k.h2c_go) return false;
+  k.h2c_held.push_back({d, offset, gap, std::vector<uint8_t>(bytes.begin(), bytes.end()), ts});
+  k.h2c_held_bytes += bytes.size();
+  if (k.h2c_held_bytes > kMaxHeld && !k.h2c_go) {
+    // No answer in all that: not an upgrade tcpscribe follows.
+    k.h2c_wait = false;
+    std::vector<Conn::Held>().swap(k.h2c_held);
+    k.h2c_held_bytes = 0;
+    return false;
+  }
+  if (!k.h2c_go) return false;
+  k.h2c_go = false;
+  k.h2c_wait = false;
+  k.h2c_on = true;
+  if (!h2_) {
+    Http2Options o;
+    o.outdir = opt_.outdir;
+    o.outdir_fd = opt_.outdir_fd;
+    o.name_template = opt_.name_template;
+    o.extract_bodies = opt_.extract_bodies;
+    o.keep_encoded = opt_.keep_encoded;
+    o.max_text_bytes = opt_.max_text_bytes;
+    o.out = opt_.out;
+    o.decode_view = opt_.decode_view;
+    h2_ = std::make_unique<Http2Analyzer>(std::move(o), on_finding_, on_transaction_);
+  }
+  h2_->take_over(c, k.h2c_client, k.h2c_server, k.h2c_request);
+  std::vector<Conn::Held> held;
+  held.swap(k.h2c_held);
+  k.h2c_held_bytes = 0;
+  for (const Conn::Held& h : held) {
+    if (h.gap > 0) {
+      h2_->on_gap(c, h.dir, h.offset, h.gap, h.ts);
+    } else {
+      h2_->on_data(c, h.dir, h.offset, h.bytes, h.ts);
+    }
+  }
+  return true;
+}
+
 void HttpAnalyzer::on_data(const Connection& c, Dir d, uint64_t offset,
                            std::span<const uint8_t> bytes, Timestamp ts) {
   Conn& k = conn_for(c);
   Side& s = *k.side[index_of(d)];
-  if (!s.parser.active() && k.txns.empty()) return;
   current_ = &c;
+  if (k.h2c_on) {
+    h2c(c, k, d, offset, bytes, 0, ts);
+    return;
+  }
+  if (!s.parser.active() && k.txns.empty()) return;
   s.parser.feed(bytes, offset, ts);
   after_parse(c, k);
+  h2c(c, k, d, offset, bytes, 0, ts);
 }
 
 void HttpAnalyzer::on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length,
@@ -126,11 +184,13 @@ void HttpAnalyzer::on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t 
   if (d == Dir::kServerToClient) k.server_missing += length;
   k.side[index_of(d)]->parser.gap(offset, length, ts);
   after_parse(c, k);
+  h2c(c, k, d, offset, {}, length, ts);
 }
 
 void HttpAnalyzer::on_shutdown(const Connection& c, Dir d, bool reset, Timestamp ts) {
   Conn& k = conn_for(c);
   current_ = &c;
+  if (k.h2c_on) h2_->on_shutdown(c, d, reset, ts);
   Side& s = *k.side[index_of(d)];
   if (!s.ended) {
     s.ended = true;
@@ -163,6 +223,7 @@ void HttpAnalyzer::on_close(const Connection& c, CloseReason why) {
                " transactions in all were delivered before their responses (pending-transaction "
                "cap)");
   }
+  if (k.h2c_on) h2_->on_close(c, why);
   conns_.erase(it);
   current_ = nullptr;
 }
@@ -172,6 +233,7 @@ void HttpAnalyzer::finish() {
     const Connection info = conns_.begin()->second->info;
     on_close(info, CloseReason::kEndOfInput);
   }
+  if (h2_) h2_->finish();
 }
 
 size_t HttpAnalyzer::pending_bytes(uint64_t id) const {

@@ -28,6 +28,8 @@
 
 namespace tcpscribe {
 
+class Http2Analyzer;
+
 struct HttpOptions {
   std::string outdir = ".";
   int outdir_fd = -1;              ///< the open output directory: bodies are created through it
@@ -94,10 +96,13 @@ struct HttpTransaction {
   /// (the response, if it comes, is not paired with it).
   bool delivered_early = false;
   bool tls = false;             ///< found inside TLS: the scheme is https
+  /// HTTP/2's :scheme; empty: from `tls`.
+  std::string h2_scheme;
 
-  /// "http" or "https".
-  const char* scheme() const { return tls ? "https" : "http"; }
-  /// The absolute URL: scheme:// + Host (or the server address) + target.
+  /// "http" or "https" (HTTP/2: its :scheme).
+  std::string scheme() const { return !h2_scheme.empty() ? h2_scheme : tls ? "https" : "http"; }
+  /// The absolute URL: scheme:// + Host (HTTP/2: :authority; else the
+  /// server address) + target.
   std::string url() const;
 };
 
@@ -145,6 +150,11 @@ class HttpAnalyzer : public ProtocolAnalyzer {
   Conn& conn_for(const Connection& c);
   void after_parse(const Connection& c, Conn& k);
   void deliver_ready(const Connection& c, Conn& k, bool closing);
+  /// h2c: keeps an event for the HTTP/2 analyzer while an upgrade is
+  /// pending, hands the connection over once it is answered with 101, and
+  /// forwards the events after that. True when the HTTP/2 analyzer has it.
+  bool h2c(const Connection& c, Conn& k, Dir d, uint64_t offset, std::span<const uint8_t> bytes,
+           uint64_t gap, Timestamp ts);
   void deliver(const Connection& c, Conn& k, HttpTransaction& t);
   /// `t` goes out before its response because a pending cap was reached
   /// (reported once per connection, with a finding).
@@ -159,6 +169,7 @@ class HttpAnalyzer : public ProtocolAnalyzer {
   bool names_unique_ = true;
   std::unordered_map<std::string, uint32_t> body_numbers_;  // names_unique_ false
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
+  std::unique_ptr<Http2Analyzer> h2_;    // connections upgraded to h2c
   const Connection* current_ = nullptr;  // during a Sink call, for callbacks
   Stats stats_;
   std::string error_;

@@ -1,6 +1,8 @@
 #include "http_decode.h"
 
+#include <brotli/decode.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -24,6 +26,8 @@ ContentCoding parse_content_coding(std::string_view value) {
   if (v.empty() || v == "identity") return ContentCoding::kIdentity;
   if (v == "gzip" || v == "x-gzip") return ContentCoding::kGzip;
   if (v == "deflate") return ContentCoding::kDeflate;
+  if (v == "br") return ContentCoding::kBrotli;
+  if (v == "zstd") return ContentCoding::kZstd;
   return ContentCoding::kUnsupported;
 }
 
@@ -32,6 +36,20 @@ struct ContentDecoder::Zlib {
   bool ready = false;
   ~Zlib() {
     if (ready) inflateEnd(&s);
+  }
+};
+
+struct ContentDecoder::Brotli {
+  BrotliDecoderState* s = BrotliDecoderCreateInstance(nullptr, nullptr, nullptr);
+  ~Brotli() {
+    if (s) BrotliDecoderDestroyInstance(s);
+  }
+};
+
+struct ContentDecoder::Zstd {
+  ZSTD_DStream* s = ZSTD_createDStream();
+  ~Zstd() {
+    if (s) ZSTD_freeDStream(s);
   }
 };
 
@@ -63,8 +81,90 @@ bool ContentDecoder::start(const Output& out) {
   return true;
 }
 
+bool ContentDecoder::emit(const uint8_t* buf, size_t produced, uint64_t read, const Output& out) {
+  const uint64_t allowed = std::max(limit_.floor, limit_.ratio * read);
+  const bool over = decoded_ + produced > allowed;
+  if (over) produced = static_cast<size_t>(allowed - std::min(allowed, decoded_));
+  if (produced > 0) {
+    decoded_ += produced;
+    out(std::span<const uint8_t>(buf, produced));
+  }
+  if (over) {
+    error_ = "decoding stopped at " + std::to_string(decoded_) + " bytes, more than " +
+             std::to_string(limit_.ratio) + " times the " + std::to_string(read) +
+             " compressed bytes read (decompression bomb limit; -Z keeps the body as sent)";
+    return false;
+  }
+  return true;
+}
+
+bool ContentDecoder::brotli_some(std::span<const uint8_t> in, const Output& out) {
+  if (!br_) br_ = std::make_unique<Brotli>();
+  if (!br_->s) {
+    error_ = "brotli could not be initialised";
+    return false;
+  }
+  if (finished_) {
+    trailing_ += in.size();
+    return true;
+  }
+  uint8_t buf[16384];
+  size_t avail_in = in.size();
+  const uint8_t* next_in = in.data();
+  for (;;) {
+    size_t avail_out = sizeof buf;
+    uint8_t* next_out = buf;
+    const BrotliDecoderResult rc =
+        BrotliDecoderDecompressStream(br_->s, &avail_in, &next_in, &avail_out, &next_out, nullptr);
+    const uint64_t read = consumed_ + (in.size() - avail_in);
+    if (!emit(buf, sizeof buf - avail_out, read, out)) return false;
+    if (rc == BROTLI_DECODER_RESULT_ERROR) {
+      error_ = std::string("br data is corrupt (") +
+               BrotliDecoderErrorString(BrotliDecoderGetErrorCode(br_->s)) + ") after " +
+               std::to_string(decoded_) + " decoded bytes";
+      return false;
+    }
+    if (rc == BROTLI_DECODER_RESULT_SUCCESS) {
+      finished_ = true;
+      trailing_ += avail_in;
+      break;
+    }
+    if (rc == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT) break;
+  }
+  consumed_ += in.size() - avail_in;
+  return true;
+}
+
+bool ContentDecoder::zstd_some(std::span<const uint8_t> in, const Output& out) {
+  if (!zs_) zs_ = std::make_unique<Zstd>();
+  if (!zs_->s) {
+    error_ = "zstd could not be initialised";
+    return false;
+  }
+  uint8_t buf[16384];
+  ZSTD_inBuffer input{in.data(), in.size(), 0};
+  while (input.pos < input.size || !finished_) {
+    ZSTD_outBuffer output{buf, sizeof buf, 0};
+    const size_t rc = ZSTD_decompressStream(zs_->s, &output, &input);
+    // What was decoded before an error still goes out.
+    if (!emit(buf, output.pos, consumed_ + input.pos, out)) return false;
+    if (ZSTD_isError(rc)) {
+      error_ = std::string("zstd data is corrupt (") + ZSTD_getErrorName(rc) + ") after " +
+               std::to_string(decoded_) + " decoded bytes";
+      return false;
+    }
+    // rc 0: a frame ended (another may follow, as with gzip members).
+    finished_ = rc == 0;
+    if (output.pos < output.size && input.pos == input.size) break;
+  }
+  consumed_ += input.pos;
+  return true;
+}
+
 bool ContentDecoder::feed(std::span<const uint8_t> in, const Output& out) {
   if (failed()) return false;
+  if (coding_ == ContentCoding::kBrotli) return brotli_some(in, out);
+  if (coding_ == ContentCoding::kZstd) return zstd_some(in, out);
   if (coding_ != ContentCoding::kGzip && coding_ != ContentCoding::kDeflate) {
     decoded_ += in.size();
     if (!in.empty()) out(in);

@@ -1,5 +1,6 @@
-// Content-Encoding decoding for HTTP bodies (gzip, deflate) with zlib,
-// fed incrementally so a body is never held whole.
+// Content-Encoding decoding for HTTP bodies (HTTP/1 and HTTP/2): gzip and
+// deflate with zlib, br with libbrotli, zstd with libzstd, fed
+// incrementally so a body is never held whole.
 #pragma once
 
 #include <cstdint>
@@ -11,11 +12,12 @@
 
 namespace tcpscribe {
 
-enum class ContentCoding { kIdentity, kGzip, kDeflate, kUnsupported };
+enum class ContentCoding { kIdentity, kGzip, kDeflate, kBrotli, kZstd, kUnsupported };
 
 /// The coding named by a Content-Encoding value: "" / "identity" ->
-/// kIdentity; "gzip", "x-gzip" -> kGzip; "deflate" -> kDeflate; anything
-/// else, including a list of several codings, -> kUnsupported.
+/// kIdentity; "gzip", "x-gzip" -> kGzip; "deflate" -> kDeflate; "br" ->
+/// kBrotli; "zstd" -> kZstd; anything else, including a list of several
+/// codings, -> kUnsupported.
 ContentCoding parse_content_coding(std::string_view value);
 
 /// How far a body is decoded: decoding stops (an error, which the HTTP
@@ -54,10 +56,19 @@ class ContentDecoder {
  private:
   bool start(const Output& out);
   bool inflate_some(std::span<const uint8_t> in, const Output& out);
+  bool brotli_some(std::span<const uint8_t> in, const Output& out);
+  bool zstd_some(std::span<const uint8_t> in, const Output& out);
+  /// Hands `produced` decoded bytes on, within the bomb limit given the
+  /// compressed bytes `read` so far; false (error set) past it.
+  bool emit(const uint8_t* buf, size_t produced, uint64_t read, const Output& out);
 
   struct Zlib;
+  struct Brotli;
+  struct Zstd;
   ContentCoding coding_;
   std::unique_ptr<Zlib> z_;
+  std::unique_ptr<Brotli> br_;
+  std::unique_ptr<Zstd> zs_;
   uint8_t head_[2] = {0, 0};  // "deflate": the first bytes, until the kind is known
   size_t head_len_ = 0;
   bool finished_ = false;

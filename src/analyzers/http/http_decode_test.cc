@@ -1,6 +1,8 @@
 #include "http_decode.h"
 
+#include <brotli/encode.h>
 #include <gtest/gtest.h>
+#include <zstd.h>
 
 #include <string>
 
@@ -49,6 +51,78 @@ TEST(ContentDecoder, GzipMembersBackToBackWhereverThePiecesAreCut) {
     EXPECT_FALSE(d.failed);
     EXPECT_EQ(d.trailing, 0u);
   }
+}
+
+std::string brotli(const std::string& data) {
+  size_t n = BrotliEncoderMaxCompressedSize(data.size()) + 16;
+  std::string out(n, '\0');
+  EXPECT_TRUE(BrotliEncoderCompress(BROTLI_DEFAULT_QUALITY, BROTLI_DEFAULT_WINDOW,
+                                    BROTLI_DEFAULT_MODE, data.size(),
+                                    reinterpret_cast<const uint8_t*>(data.data()), &n,
+                                    reinterpret_cast<uint8_t*>(out.data())));
+  out.resize(n);
+  return out;
+}
+
+std::string zstd(const std::string& data) {
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  const size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3);
+  EXPECT_FALSE(ZSTD_isError(n));
+  out.resize(n);
+  return out;
+}
+
+TEST(ContentDecoder, BrotliAndZstdWhereverThePiecesAreCut) {
+  EXPECT_EQ(parse_content_coding("br"), ContentCoding::kBrotli);
+  EXPECT_EQ(parse_content_coding(" ZSTD "), ContentCoding::kZstd);
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += "line " + std::to_string(i) + " of the body\n";
+  for (ContentCoding coding : {ContentCoding::kBrotli, ContentCoding::kZstd}) {
+    const std::string body = coding == ContentCoding::kBrotli ? brotli(text) : zstd(text);
+    for (size_t cut : {size_t{0}, size_t{1}, body.size() / 2, body.size()}) {
+      const Decoded d = decode_pieces(coding, body, cut);
+      EXPECT_EQ(d.out, text) << "cut at " << cut;
+      EXPECT_FALSE(d.failed);
+    }
+    // Cut short: not finished; not that coding at all: an error.
+    ContentDecoder cut(coding);
+    cut.feed({reinterpret_cast<const uint8_t*>(body.data()), body.size() - 1},
+             [](std::span<const uint8_t>) {});
+    EXPECT_FALSE(cut.finished());
+    ContentDecoder other(coding);
+    const std::string gz = testing::compress(text, 31);
+    EXPECT_FALSE(other.feed({reinterpret_cast<const uint8_t*>(gz.data()), gz.size()},
+                            [](std::span<const uint8_t>) {}));
+    EXPECT_NE(other.error().find("corrupt"), std::string::npos) << other.error();
+  }
+}
+
+// Found by fuzz/fuzz_http_body: a zstd frame whose checksum is wrong.
+// Fed whole, zstd decodes the block and fails on the checksum in the same
+// call without handing out the block; fed in pieces, the block came out
+// before. Both fail, and what came out agrees (a prefix).
+TEST(ContentDecoder, ZstdBytesBeforeABadChecksumGoOut) {
+  static const char kBody[] = "(\xb5" "/\xfd\x04" "X\xb1\x01\x00\xd4\x02" "The quick brown fox jumps over te hlazy dog. \x01\x00\xb5\x08\xfe\xaa\x0c" "z\x9f\x3f\x1c";
+  const std::string body(kBody, sizeof kBody - 1);
+  ContentDecoder whole(ContentCoding::kZstd);
+  std::string out;
+  EXPECT_FALSE(whole.feed({reinterpret_cast<const uint8_t*>(body.data()), body.size()},
+                          [&](std::span<const uint8_t> b) { out.append(b.begin(), b.end()); }));
+  EXPECT_NE(whole.error().find("zstd data is corrupt"), std::string::npos) << whole.error();
+  const Decoded pieces = decode_pieces(ContentCoding::kZstd, body, 40);
+  EXPECT_TRUE(pieces.failed);
+  EXPECT_FALSE(pieces.out.empty());
+  EXPECT_EQ(out, pieces.out.substr(0, out.size()));
+}
+
+TEST(ContentDecoder, BrotliBombStopsAtTheLimit) {
+  const std::string body = brotli(std::string(8u << 20, 'a'));
+  ContentDecoder dec(ContentCoding::kBrotli, DecodeLimit{1u << 20, 100});
+  uint64_t out = 0;
+  EXPECT_FALSE(dec.feed({reinterpret_cast<const uint8_t*>(body.data()), body.size()},
+                        [&](std::span<const uint8_t> b) { out += b.size(); }));
+  EXPECT_EQ(out, 1u << 20);
+  EXPECT_NE(dec.error().find("decompression bomb"), std::string::npos);
 }
 
 }  // namespace

@@ -106,12 +106,28 @@ BodyFraming HttpAnalyzer::Side::on_head(HttpHead& head, uint64_t offset, Timesta
     }
     if (!conn.close_request && h.has_token("connection", "close")) conn.close_request = m.number;
     f = framing_for(h, "");
+    if (h.has_token("upgrade", "h2c") && h.has_token("connection", "upgrade")) {
+      conn.h2c_wait = true;
+    }
     if (h.method == "CONNECT" || (h.find("upgrade") && h.has_token("connection", "upgrade"))) {
       conn.hold_index = t->index;
       parser.hold();
     }
   } else {
     f = framing_for(h, t->request.present ? std::string_view(t->request.head.method) : "");
+    if (conn.h2c_wait) {
+      if (h.status == 101 && h.has_token("upgrade", "h2c") && t->request.present &&
+          t->request.ended) {
+        conn.h2c_go = true;
+        conn.h2c_client = t->request.offset + t->request.wire_size();
+        conn.h2c_server = offset + h.size;
+        conn.h2c_request = t->request;
+      } else {
+        conn.h2c_wait = false;
+        std::vector<Conn::Held>().swap(conn.h2c_held);
+        conn.h2c_held_bytes = 0;
+      }
+    }
     if (!conn.close_response && says_close(h)) {
       conn.close_response = m.number;
       conn.close_response_ts = ts;
@@ -161,7 +177,7 @@ void HttpAnalyzer::Side::start_body(const BodyFraming& f) {
   const std::string* ce = msg->head.find("content-encoding");
   if (ce) msg->content_encoding = *ce;
   const ContentCoding coding = parse_content_coding(ce ? *ce : "");
-  if (coding == ContentCoding::kGzip || coding == ContentCoding::kDeflate) {
+  if (coding != ContentCoding::kIdentity && coding != ContentCoding::kUnsupported) {
     decoder = std::make_unique<ContentDecoder>(coding);
     decoding = true;
     write_decoded = !an.opt_.keep_encoded;

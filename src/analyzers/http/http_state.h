@@ -91,6 +91,25 @@ struct HttpAnalyzer::Conn {
   };
   std::deque<Early> early;
   uint64_t delivered_early = 0;
+  // h2c (RFC 7540 3.2): a request asked for "Upgrade: h2c"; a 101 answer
+  // hands the rest of the connection to the HTTP/2 analyzer. Until the
+  // answer, the events are kept (bounded) so that it gets the client's
+  // preface, which follows the request at once.
+  bool h2c_wait = false;
+  bool h2c_go = false;         // the 101 came: start at the end of this parse call
+  bool h2c_on = false;         // the HTTP/2 analyzer has the connection
+  uint64_t h2c_client = 0;     // stream offsets where HTTP/2 starts
+  uint64_t h2c_server = 0;
+  HttpMessage h2c_request;
+  struct Held {
+    Dir dir;
+    uint64_t offset;
+    uint64_t gap;              // > 0: a gap of this length
+    std::vector<uint8_t> bytes;
+    Timestamp ts;
+  };
+  std::vector<Held> h2c_held;
+  size_t h2c_held_bytes = 0;
 };
 
 }  // namespace tcpscribe

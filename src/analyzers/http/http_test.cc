@@ -11,6 +11,7 @@ TEST(HttpSetup, NeedsZlib) {
 #include "http.h"
 
 #include <gtest/gtest.h>
+#include <zstd.h>
 
 #include <filesystem>
 
@@ -96,7 +97,9 @@ TEST(HttpDecode, NamesCodings) {
   EXPECT_EQ(parse_content_coding(" GZIP "), ContentCoding::kGzip);
   EXPECT_EQ(parse_content_coding("x-gzip"), ContentCoding::kGzip);
   EXPECT_EQ(parse_content_coding("deflate"), ContentCoding::kDeflate);
-  EXPECT_EQ(parse_content_coding("br"), ContentCoding::kUnsupported);
+  EXPECT_EQ(parse_content_coding("br"), ContentCoding::kBrotli);
+  EXPECT_EQ(parse_content_coding("zstd"), ContentCoding::kZstd);
+  EXPECT_EQ(parse_content_coding("compress"), ContentCoding::kUnsupported);
   EXPECT_EQ(parse_content_coding("gzip, gzip"), ContentCoding::kUnsupported);
 }
 
@@ -176,6 +179,18 @@ TEST(HttpBodies, GzipMembersBackToBack) {
   h.server(ok(compress("first ", 31) + compress("second", 31), "Content-Encoding: gzip\r\n"));
   h.close();
   EXPECT_EQ(h.body(kS2C, 1), "first second");
+}
+
+TEST(HttpBodies, ZstdBodyIsDecoded) {
+  std::string text;
+  for (int i = 0; i < 300; ++i) text += "zstd line " + std::to_string(i) + "\n";
+  std::string packed(ZSTD_compressBound(text.size()), '\0');
+  packed.resize(ZSTD_compress(packed.data(), packed.size(), text.data(), text.size(), 3));
+  HttpHarness h;
+  h.client(get("/z"));
+  h.server(ok(packed, "Content-Encoding: zstd\r\n"));
+  h.close();
+  EXPECT_EQ(h.body(kS2C, 1), text);
 }
 
 TEST(HttpBodies, RequestBodiesAreExtractedToo) {

@@ -168,7 +168,7 @@ TEST(ProxyOptions, NumbersAreWholeAndInRange) {
   EXPECT_EQ(with({"--max-connections", "-1"}), 1);
   EXPECT_EQ(err, "tcpscribe proxy: --max-connections takes 1 to 1000000, not '-1'\n");
   EXPECT_EQ(with({"--max-dump", "-1"}), 1);
-  EXPECT_EQ(err, "tcpscribe proxy: --max-dump takes a whole number of bytes, 0 or more, not '-1'\n");
+  EXPECT_EQ(err, "tcpscribe proxy: --max-dump takes a whole number of bytes, 0 or more, or 'all', not '-1'\n");
   EXPECT_EQ(with({"--buffer", "-5"}), 1);
   EXPECT_EQ(err, "tcpscribe proxy: --buffer takes 512 to 67108864 bytes, not '-5'\n");
   ASSERT_EQ(with({"--max-dump", "0", "--buffer", "512", "--max-connections", "1000000"}), 0) << err;

@@ -41,7 +41,7 @@ fail() { echo "FAIL: http2_real: $*"; exit 1; }
 cleanup() {
     local rc=$? p
     trap - EXIT INT TERM
-    for p in $SERVER_PID $TCPDUMP_PID $BACKEND_PID $PROXY_PID; do kill "$p" 2>/dev/null; done
+    for p in $SERVER_PID $TCPDUMP_PID $BACKEND_PID $PROXY_PID ${TLS_PID:-}; do kill "$p" 2>/dev/null; done
     wait 2>/dev/null
     if [ -n "$T" ] && [ -d "$T" ]; then
         if [ "${TSC_KEEP_TMP:-0}" = 1 ]; then log "kept temp dir $T"; else rm -rf "$T"; fi
@@ -168,4 +168,32 @@ if witness >= 0 and witness != ours:
 print(f"http2_real: tshark's witness: {witness} responses on nghttpd's port, tcpscribe {ours}")
 print(f"http2_real: {len(h2)} streams, {matched} bodies byte-exact, {len(entries)} HAR entries")
 EOF
+
+# h2 inside TLS, chosen by ALPN: nghttpd with a throwaway certificate, curl
+# --http2 writing its keys (SSLKEYLOGFILE), read back with --tls-keylog:
+# one http2 record with scheme https, the body byte-exact.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 2 \
+    -subj /CN=localhost >/dev/null 2>&1 || fail "openssl req failed"
+TP=$(free_port)
+nghttpd -d "$T/www" "$TP" "$T/key.pem" "$T/cert.pem" >"$T/nghttpd-tls.log" 2>&1 &
+TLS_PID=$!
+wait_port "$TP" || fail "nghttpd (TLS) did not start"
+tcpdump -i lo -U -s 0 -w "$T/tls.pcap" "tcp port $TP" 2>"$T/tcpdump-tls.log" &
+TCPDUMP_PID=$!
+sleep 1
+SSLKEYLOGFILE="$T/keys.log" curl -sk --http2 -o "$T/got.tls" "https://localhost:$TP/big.bin" || fail "curl over TLS failed"
+sleep 1
+kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null; TCPDUMP_PID=
+kill "$TLS_PID" 2>/dev/null
+mkdir -p "$T/tlsout"
+"$TCPSCRIBE" -r "$T/tls.pcap" --tls-keylog "$T/keys.log" -e http -o "$T/tlsout" --messages "$T/tls.jsonl" \
+    >"$T/tls.run" 2>&1 || fail "tcpscribe over TLS failed: $(cat "$T/tls.run")"
+python3 - "$T/tls.jsonl" <<'EOF2' || fail "h2 inside TLS: $(cat "$T/tls.jsonl")"
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])]
+assert len(r) == 1 and r[0]["proto"] == "http2" and r[0]["scheme"] == "https" and r[0]["status"] == 200, r
+assert r[0]["response_body_bytes"] == 300000, r
+EOF2
+cmp -s "$T"/tlsout/*-HTTPBODY-001 "$T/www/big.bin" || fail "h2 inside TLS: the body differs"
+log "h2 inside TLS (ALPN): 1 http2 record, https, body byte-exact"
 log "PASS"

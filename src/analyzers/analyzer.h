@@ -30,6 +30,13 @@ struct HttpTransaction;
 class TlsKeyLog;
 struct AnalyzerInfo;
 
+/// Why a connection's unfinished messages ended, for "unanswered (why)"
+/// and "unfinished: why": "the connection was reset", "the capture ended"...;
+/// "" for a FIN close.
+std::string close_reason_text(CloseReason why);
+/// "1.250": a duration in seconds with milliseconds, for findings' texts.
+std::string seconds_text(Timestamp ns);
+
 /// One application exchange (a request with its answer), for --messages.
 struct ExchangeRecord {
   std::string proto;           ///< the analyzer's name: "http"

@@ -41,7 +41,13 @@ while True:
     out("A %.3f" % (time.monotonic() * 1000))
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 PY
-python3 "$tmp/sink.py" "$tmp/events" >"$tmp/port" &
+# The receiver measures arrival times: on a loaded machine (CI runs two
+# tests at once on 2 cores) a normal-priority python thread is woken tens of
+# ms late, which is the receiver's error, not replay's. As root it runs
+# real-time too (chrt -f), as replay does with --realtime.
+sink_prio=()
+[ "$(id -u)" -eq 0 ] && command -v chrt >/dev/null && sink_prio=(chrt -f 40)
+"${sink_prio[@]}" python3 "$tmp/sink.py" "$tmp/events" >"$tmp/port" &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
 port=$(cat "$tmp/port")
@@ -98,7 +104,10 @@ PY
 check original 1
 check speed2 2
 
-# --timing none: everything at once.
+# --timing none: everything at once. Paced, the chunks would spread over
+# 700 ms (a to d 600 ms, log_2 200 ms later); the bound leaves room for the
+# python receiver's own scheduling delays on a loaded 2-core CI machine (42
+# ms seen) while telling "at once" from "paced".
 rm -f "$tmp/events"
 "$bin" replay "$tmp/log_1" "$tmp/log_2" --target "127.0.0.1:$port" --timing none >/dev/null 2>"$tmp/none.err"
 expect_eq "none: exit" "$?" "0"
@@ -106,7 +115,7 @@ sleep 0.2
 python3 - "$tmp/events" <<'PY' || bad "none: not sent at once: $(cat "$tmp/events")"
 import sys
 ts = [float(l.split()[1]) for l in open(sys.argv[1])]
-assert len(ts) >= 4 and max(ts) - min(ts) < 20, ts
+assert len(ts) >= 4 and max(ts) - min(ts) < 300, ts
 PY
 # --speed with another --timing is a usage error.
 "$bin" replay "$tmp/log_1" --target "127.0.0.1:$port" --timing none --speed 2 >/dev/null 2>"$tmp/usage.err"

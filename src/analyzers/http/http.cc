@@ -22,24 +22,6 @@ std::string describe(const HttpMessage& m) {
          (m.head.reason.empty() ? "" : " " + printable_text(m.head.reason, 60)) + ")";
 }
 
-std::string seconds(Timestamp ns) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(ns) / 1e9);
-  return buf;
-}
-
-std::string end_reason(CloseReason why) {
-  switch (why) {
-    case CloseReason::kFin: return "";
-    case CloseReason::kRst: return "the connection was reset";
-    case CloseReason::kIdle: return "the connection went idle";
-    case CloseReason::kEndOfInput: return "the capture ended";
-    case CloseReason::kReused: return "a new connection reused the 4-tuple";
-    case CloseReason::kEvicted: return "the connection table was full";
-  }
-  return "";
-}
-
 }  // namespace
 
 std::string HttpTransaction::url() const {
@@ -213,7 +195,7 @@ void HttpAnalyzer::on_close(const Connection& c, CloseReason why) {
   for (auto& s : k.side) {
     if (!s->ended) {
       s->ended = true;
-      s->parser.end(false, end_reason(why), c.last_ts);
+      s->parser.end(false, close_reason_text(why), c.last_ts);
     }
   }
   deliver_ready(c, k, true);
@@ -321,7 +303,7 @@ void HttpAnalyzer::deliver(const Connection& c, Conn& k, HttpTransaction& t) {
     text.insert(text.size() - 1, ", " + std::to_string(rq.wire_size()) + " bytes");
     text += " was sent";
     if (t.after_server_close) {
-      text += " " + seconds(rq.start_ts - k.server_shut_ts) +
+      text += " " + seconds_text(rq.start_ts - k.server_shut_ts) +
               " s after the server closed its side (" + (k.server_reset ? "RST" : "FIN") + ")";
       if (t.after_close_header) text += " and";
     }
@@ -345,7 +327,7 @@ void HttpAnalyzer::deliver(const Connection& c, Conn& k, HttpTransaction& t) {
                std::to_string(missing) + " bytes the server sent",
            false);
   } else if (!rs.present) {
-    const std::string why = end_reason(k.why);
+    const std::string why = close_reason_text(k.why);
     report(c, kC2S, rq.start_ts, rq.offset, rq.wire_size(),
            describe(rq) + " was never answered" + (why.empty() ? "" : " (" + why + ")"));
   }
@@ -372,7 +354,7 @@ void HttpAnalyzer::deliver(const Connection& c, Conn& k, HttpTransaction& t) {
       } else if (missing > 0) {
         why = "the capture lacks " + std::to_string(missing) + " bytes the server sent";
       } else {
-        why = end_reason(k.why);
+        why = close_reason_text(k.why);
       }
     }
     opt_.out->exchange(c, http_exchange_record(t, why));

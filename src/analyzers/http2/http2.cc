@@ -27,15 +27,7 @@ std::string json_string(std::string_view s) {
 }
 
 std::string end_reason(CloseReason why) {
-  switch (why) {
-    case CloseReason::kFin: return "the connection was closed";
-    case CloseReason::kRst: return "the connection was reset";
-    case CloseReason::kIdle: return "the connection went idle";
-    case CloseReason::kEndOfInput: return "the capture ended";
-    case CloseReason::kReused: return "a new connection reused the 4-tuple";
-    case CloseReason::kEvicted: return "the connection table was full";
-  }
-  return "";
+  return why == CloseReason::kFin ? "the connection was closed" : close_reason_text(why);
 }
 
 bool is_credential(const std::string& name) {

@@ -73,18 +73,6 @@ std::string one_line(const std::string& sql, size_t max) {
   return cut_text(flat, flat.size(), max);
 }
 
-std::string end_reason(CloseReason why) {
-  switch (why) {
-    case CloseReason::kFin: return "";
-    case CloseReason::kRst: return "the connection was reset";
-    case CloseReason::kIdle: return "the connection went idle";
-    case CloseReason::kEndOfInput: return "the capture ended";
-    case CloseReason::kReused: return "a new connection reused the 4-tuple";
-    case CloseReason::kEvicted: return "the connection table was full";
-  }
-  return "";
-}
-
 /// A value of the binary protocol (COM_STMT_EXECUTE parameters, binary rows).
 std::string binary_value(MyReader& r, uint8_t type, bool is_unsigned) {
   char buf[96];
@@ -856,7 +844,7 @@ void MysqlAnalyzer::on_close(const Connection& c, CloseReason why) {
   if (it == conns_.end()) return;
   Conn& k = *it->second;
   current_ = &c;
-  const std::string reason = k.server_stopped ? k.stop_why : end_reason(why);
+  const std::string reason = k.server_stopped ? k.stop_why : close_reason_text(why);
   while (!k.cmds.empty()) done(k, reason);
   if (k.errors > 0) {
     report(k, Dir::kServerToClient, c.last_ts, 0,

@@ -19,24 +19,6 @@ constexpr int32_t kCancelRequest = 80877102;
 constexpr size_t kJsonParam = 256;
 constexpr size_t kConsoleSql = 300;
 
-std::string seconds(Timestamp ns) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(ns) / 1e9);
-  return buf;
-}
-
-std::string end_reason(CloseReason why) {
-  switch (why) {
-    case CloseReason::kFin: return "";
-    case CloseReason::kRst: return "the connection was reset";
-    case CloseReason::kIdle: return "the connection went idle";
-    case CloseReason::kEndOfInput: return "the capture ended";
-    case CloseReason::kReused: return "a new connection reused the 4-tuple";
-    case CloseReason::kEvicted: return "the connection table was full";
-  }
-  return "";
-}
-
 std::string one_line(const std::string& sql, size_t max) {
   // SQL on one console line: runs of white space as one space.
   std::string flat;
@@ -855,7 +837,7 @@ void PostgresAnalyzer::emit(Conn& k, Unit& u, const std::string& unanswered_why)
   // Findings.
   if (u.after_close && (u.kind == 'Q' || u.kind == 'E')) {
     report(k, Dir::kClientToServer, u.first, u.offset, u.bytes,
-           what + ", " + std::to_string(u.bytes) + " bytes, was sent " + seconds(u.first - k.server_shut_ts) +
+           what + ", " + std::to_string(u.bytes) + " bytes, was sent " + seconds_text(u.first - k.server_shut_ts) +
                " s after the server closed its side (" + (k.server_reset ? "RST" : "FIN") + ")" +
                (u.answered ? "; it was answered anyway" : "; it was never answered"));
   } else if (!u.answered && !u.skipped && (u.kind == 'Q' || u.kind == 'E' || u.kind == '0')) {
@@ -963,7 +945,7 @@ void PostgresAnalyzer::on_close(const Connection& c, CloseReason why) {
   Conn& k = *it->second;
   current_ = &c;
   k.why = why;
-  const std::string reason = end_reason(why);
+  const std::string reason = close_reason_text(why);
   for (int i = 0; i < 2; ++i) {
     if (k.fr[i]->in_message()) {
       report(k, static_cast<Dir>(i), c.last_ts, 0, 0,

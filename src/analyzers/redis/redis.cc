@@ -31,24 +31,6 @@ std::string lower(std::string_view s) {
 
 bool is_string(const RespValue& v) { return !v.null && (v.type == '$' || v.type == '+'); }
 
-std::string seconds(Timestamp ns) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(ns) / 1e9);
-  return buf;
-}
-
-std::string end_reason(CloseReason why) {
-  switch (why) {
-    case CloseReason::kFin: return "";
-    case CloseReason::kRst: return "the connection was reset";
-    case CloseReason::kIdle: return "the connection went idle";
-    case CloseReason::kEndOfInput: return "the capture ended";
-    case CloseReason::kReused: return "a new connection reused the 4-tuple";
-    case CloseReason::kEvicted: return "the connection table was full";
-  }
-  return "";
-}
-
 /// Which arguments (0-based after the command name) hold secrets.
 std::vector<bool> secret_args(const std::string& name, const std::vector<std::string>& args_upper) {
   std::vector<bool> secret(args_upper.size(), false);
@@ -563,7 +545,7 @@ void RedisAnalyzer::deliver(Conn& k, Pending& p, const RespValue* reply, Timesta
   const bool answered = reply != nullptr || p.has_reply;
   if (p.after_close) {
     std::string text = what + ", " + std::to_string(p.bytes) + " bytes, was sent " +
-                       seconds(p.first - k.server_shut_ts) +
+                       seconds_text(p.first - k.server_shut_ts) +
                        " s after the server closed its side (" + (k.server_reset ? "RST" : "FIN") +
                        ")";
     text += answered ? "; it was answered anyway (" + p.reply + ")" : "; it was never answered";
@@ -678,7 +660,7 @@ void RedisAnalyzer::on_close(const Connection& c, CloseReason why) {
   Conn& k = *it->second;
   current_ = &c;
   k.why = why;
-  const std::string reason = end_reason(why);
+  const std::string reason = close_reason_text(why);
   if (k.parser[0]->in_value()) {
     report(c, Dir::kClientToServer, c.last_ts, 0, 0,
            "the connection ended inside a command" + (reason.empty() ? "" : " (" + reason + ")"));

@@ -37,18 +37,29 @@ void TlsRecordFramer::feed(std::span<const uint8_t> bytes, uint64_t offset, Time
   if (!resync_) {
     drain(bytes, offset, ts);
   } else {
-    if (buf_.empty()) {
-      buf_offset_ = offset;
-      buf_ts_ = ts;
-    }
-    buf_.insert(buf_.end(), bytes.begin(), bytes.end());
+    append(bytes, offset, ts);
   }
   // A loop, not recursion: each found boundary may lead to another bad
   // header and another scan of what is left.
   while (resync_ && scan_resync()) {
     std::vector<uint8_t> rest;
     rest.swap(buf_);
-    drain(rest, buf_offset_, buf_ts_);
+    std::deque<Mark> marks;
+    marks.swap(marks_);
+    const uint64_t start = buf_offset_;
+    // What is left, piece by piece with its own capture time, as if fed
+    // again: a record's time stays its first byte's.
+    for (size_t i = 0; i < marks.size(); ++i) {
+      const size_t from = static_cast<size_t>(marks[i].offset - start);
+      const size_t to = i + 1 < marks.size() ? static_cast<size_t>(marks[i + 1].offset - start)
+                                             : rest.size();
+      const auto piece = std::span<const uint8_t>(rest).subspan(from, to - from);
+      if (!resync_) {
+        drain(piece, marks[i].offset, marks[i].ts);
+      } else {
+        append(piece, marks[i].offset, marks[i].ts);
+      }
+    }
   }
 }
 
@@ -56,7 +67,38 @@ void TlsRecordFramer::gap(uint64_t offset, uint64_t length) {
   (void)offset, (void)length;
   counts_.skipped_bytes += buf_.size();  // the cut-short record, or an unfinished scan
   buf_.clear();
+  marks_.clear();
   resync_ = true;
+}
+
+void TlsRecordFramer::append(std::span<const uint8_t> bytes, uint64_t offset, Timestamp ts) {
+  if (bytes.empty()) return;
+  if (buf_.empty()) {
+    buf_offset_ = offset;
+    marks_.clear();
+  }
+  if (marks_.empty() || marks_.back().ts != ts) marks_.push_back({buf_offset_ + buf_.size(), ts});
+  buf_.insert(buf_.end(), bytes.begin(), bytes.end());
+}
+
+void TlsRecordFramer::drop_front(size_t n) {
+  buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(n));
+  buf_offset_ += n;
+  if (buf_.empty()) {
+    marks_.clear();
+    return;
+  }
+  while (marks_.size() > 1 && marks_[1].offset <= buf_offset_) marks_.pop_front();
+  if (!marks_.empty()) marks_.front().offset = buf_offset_;
+}
+
+Timestamp TlsRecordFramer::ts_at(uint64_t at) const {
+  Timestamp ts = marks_.empty() ? 0 : marks_.front().ts;
+  for (const Mark& m : marks_) {
+    if (m.offset > at) break;
+    ts = m.ts;
+  }
+  return ts;
 }
 
 void TlsRecordFramer::drain(std::span<const uint8_t> data, uint64_t offset, Timestamp ts) {
@@ -71,7 +113,7 @@ void TlsRecordFramer::drain(std::span<const uint8_t> data, uint64_t offset, Time
     on_record_(r);
   };
   auto take = [&](size_t n) {
-    buf_.insert(buf_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+    append(data.first(n), offset, ts);
     data = data.subspan(n);
     offset += n;
   };
@@ -90,13 +132,12 @@ void TlsRecordFramer::drain(std::span<const uint8_t> data, uint64_t offset, Time
       const size_t want = kTlsHeader + length_of(buf_.data());
       take(std::min(want - buf_.size(), data.size()));
       if (buf_.size() == want) {
-        emit(buf_.data(), buf_offset_, buf_ts_);
+        emit(buf_.data(), buf_offset_, marks_.front().ts);  // its first byte's time
         buf_.clear();
+        marks_.clear();
       }
       continue;
     }
-    buf_offset_ = offset;
-    buf_ts_ = ts;
     if (data.size() >= kTlsHeader) {
       if (!tls_plausible_header(data.data())) return to_resync();
       const size_t n = kTlsHeader + length_of(data.data());
@@ -133,7 +174,7 @@ bool TlsRecordFramer::scan_resync() {
       r.version = static_cast<uint16_t>((h[1] << 8) | h[2]);
       r.fragment = {h + kTlsHeader, length_of(h)};
       r.offset = buf_offset_ + p;
-      r.ts = buf_ts_;
+      r.ts = ts_at(r.offset);
       if (validate_(r)) {
         found = true;
         break;
@@ -144,8 +185,7 @@ bool TlsRecordFramer::scan_resync() {
   // Every position before p is no record start.
   p = std::min(p, buf_.size());
   counts_.skipped_bytes += p;
-  buf_offset_ += p;
-  buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(p));
+  drop_front(p);
   if (!found) return false;
   ++counts_.resyncs;
   resync_ = false;

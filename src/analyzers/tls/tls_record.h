@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <span>
 #include <vector>
@@ -87,12 +88,27 @@ class TlsRecordFramer {
   /// Drops what cannot start a record; true when a boundary was found.
   bool scan_resync();
   bool strong(const uint8_t* h) const;
+  /// Buffers bytes captured at `ts` (their stream offset: where buf_ ends,
+  /// or `offset` when it is empty).
+  void append(std::span<const uint8_t> bytes, uint64_t offset, Timestamp ts);
+  /// Forgets the first n buffered bytes (and the times only they had).
+  void drop_front(size_t n);
+  /// When the buffered byte at stream offset `at` was captured.
+  Timestamp ts_at(uint64_t at) const;
+
+  /// Where the buffered bytes of each capture time begin: a record's time
+  /// is its first byte's, also when a resync scan found it in the middle of
+  /// the buffer (whatever pieces the buffer was filled from).
+  struct Mark {
+    uint64_t offset = 0;  ///< stream offset
+    Timestamp ts = 0;
+  };
 
   OnRecord on_record_;
   Validate validate_;
   std::vector<uint8_t> buf_;
   uint64_t buf_offset_ = 0;  ///< stream offset of buf_[0]
-  Timestamp buf_ts_ = 0;
+  std::deque<Mark> marks_;   ///< the first at buf_offset_; empty when buf_ is
   bool resync_ = false;
   uint16_t locked_version_ = 0;
   TlsFramerCounts counts_;

@@ -96,6 +96,56 @@ TEST(TlsRecordFramer, ResyncKeepsWaitingForTheNextHeader) {
   EXPECT_EQ(s.framer.counts().skipped_bytes, 0u);
 }
 
+TEST(TlsRecordFramer, ResyncGivesARecordItsFirstBytesTime) {
+  // After a gap, junk then records, fed in pieces each captured at its own
+  // time (its offset + 1000): each record carries the time of the piece
+  // holding its first byte, however the stream was cut. The resync scan
+  // used to keep the time of the oldest byte it still buffered (the last
+  // 4 junk bytes, or a candidate record it could not yet decide), so a
+  // record found further on got an earlier piece's time - whole and in
+  // pieces differed.
+  const auto stream = cat({std::vector<uint8_t>(20, 'x'), record(23, 100, 1),
+                           record(23, 50, 2), record(21, 2, 4)});
+  const std::vector<uint64_t> starts{20, 125, 180};
+  auto run = [&](const std::vector<size_t>& cuts) {
+    std::vector<std::string> got;
+    TlsRecordFramer f([&](const TlsRecord& r) {
+      got.push_back(std::to_string(r.offset) + "@" + std::to_string(r.ts));
+    });
+    f.gap(0, 10);
+    size_t from = 0;
+    for (size_t i = 0; i <= cuts.size(); ++i) {
+      const size_t to = i < cuts.size() ? cuts[i] : stream.size();
+      f.feed(std::span(stream).subspan(from, to - from), from, 1000 + from);
+      from = to;
+    }
+    return got;
+  };
+  auto expected = [&](const std::vector<size_t>& cuts) {
+    std::vector<std::string> want;
+    for (uint64_t at : starts) {
+      size_t piece = 0;  // start of the piece holding `at`
+      for (size_t c : cuts) {
+        if (c <= at) piece = c;
+      }
+      want.push_back(std::to_string(at) + "@" + std::to_string(1000 + piece));
+    }
+    return want;
+  };
+  EXPECT_EQ(run({}), expected({}));
+  for (size_t cut = 1; cut < stream.size(); ++cut) {
+    EXPECT_EQ(run({cut}), expected({cut})) << cut;
+  }
+  for (size_t a = 1; a < 40; ++a) {
+    for (size_t b = a + 1; b < stream.size(); b += 7) {
+      EXPECT_EQ(run({a, b}), expected({a, b})) << a << " " << b;
+    }
+  }
+  std::vector<size_t> every;
+  for (size_t i = 1; i < stream.size(); ++i) every.push_back(i);
+  EXPECT_EQ(run(every), expected(every));
+}
+
 TEST(TlsRecordFramer, LockedVersionAndTheValidator) {
   // Garbage that looks like a TLS 1.0 header, then one real 1.2 record
   // ending the data: with the version locked the junk is passed over; the

@@ -376,6 +376,53 @@ TEST_P(TlsGap, ResyncsAndFindsTheSequenceNumber) {
   }
 }
 
+TEST(TlsSession, PlaintextAfterAGapHasItsRecordsTime) {
+  // The server's first answer lost but for its last 3 bytes; the rest fed
+  // byte by byte, each byte captured at its own time (1000 + offset): the
+  // second answer, found by the resync, carries its first byte's time (its
+  // record's header), not that of the leftover bytes before it.
+  const std::string name = "tls13_aes128gcm";
+  const TlsKeyLog keys = keys_of(name);
+  const auto whole = run(name, &keys);
+  ASSERT_EQ(whole.at(0).pieces[1].size(), 2u);
+  const auto recs = wire_records(name, Dir::kServerToClient);
+  ASSERT_GE(recs.size(), 3u);
+  const WireRecord& first = recs[recs.size() - 3];
+  const WireRecord& second = recs[recs.size() - 2];
+  testing::RecordingSink rec;
+  std::string error;
+  PacketCore core({}, {&rec});
+  ASSERT_TRUE(testing::feed_capture(tls_dir() + name + ".pcap", core, error)) << error;
+  core.finish();
+  ASSERT_EQ(rec.conns.size(), 1u);
+  const std::string& c2s = rec.conns.begin()->second.dir[0].bytes;
+  const std::string& s2c = rec.conns.begin()->second.dir[1].bytes;
+  auto bytes = [](const std::string& b, size_t from, size_t n) {
+    return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(b.data()) + from, n);
+  };
+  struct Times : TlsEvents {
+    std::vector<std::pair<std::string, Timestamp>> server;
+    void tls_plaintext(Dir d, uint64_t, std::span<const uint8_t> b, Timestamp ts) override {
+      if (d == Dir::kServerToClient) server.emplace_back(std::string(b.begin(), b.end()), ts);
+    }
+  } events;
+  TlsSessionOptions o;
+  o.keylog = &keys;
+  TlsSession s(events, o);
+  s.data(Dir::kClientToServer, 0, bytes(c2s, 0, c2s.size()), 1);
+  s.data(Dir::kServerToClient, 0, bytes(s2c, 0, first.offset), 2);
+  const uint64_t resume = second.offset - 3;
+  s.gap(Dir::kServerToClient, first.offset, resume - first.offset, 3);
+  for (uint64_t i = resume; i < s2c.size(); ++i) {
+    s.data(Dir::kServerToClient, i, bytes(s2c, i, 1), static_cast<Timestamp>(1000 + i));
+  }
+  s.finish();
+  ASSERT_EQ(events.server.size(), 1u);
+  EXPECT_EQ(events.server[0].first, whole.at(0).pieces[1][1]);
+  EXPECT_EQ(events.server[0].second, static_cast<Timestamp>(1000 + second.offset));
+  EXPECT_EQ(s.counts(Dir::kServerToClient).lost_records, 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Captures, TlsGap,
                          ::testing::Values("tls13_aes128gcm", "tls13_chacha20",
                                            "tls12_ecdhe_aes128gcm", "tls12_ecdhe_chacha20",

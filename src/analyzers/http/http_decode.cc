@@ -48,6 +48,13 @@ struct ContentDecoder::Brotli {
 
 struct ContentDecoder::Zstd {
   ZSTD_DStream* s = ZSTD_createDStream();
+  // The first bytes of the next frame, held until its 4-byte magic number
+  // is known: only zstd frames and skippable frames (RFC 8878) are
+  // decoded. libzstd would also take the pre-1.0 formats, whose streaming
+  // decoders hand out different bytes depending on how the input is cut.
+  uint8_t magic[4] = {0, 0, 0, 0};
+  size_t magic_len = 0;
+  bool at_frame_start = true;
   ~Zstd() {
     if (s) ZSTD_freeDStream(s);
   }
@@ -135,6 +142,18 @@ bool ContentDecoder::brotli_some(std::span<const uint8_t> in, const Output& out)
   return true;
 }
 
+namespace {
+
+// RFC 8878 section 3: a zstd frame, or a skippable frame (0x184D2A50 to
+// 0x184D2A5F), little-endian.
+bool zstd_frame_magic(const uint8_t m[4]) {
+  const uint32_t v = uint32_t{m[0]} | uint32_t{m[1]} << 8 | uint32_t{m[2]} << 16 |
+                     uint32_t{m[3]} << 24;
+  return v == 0xFD2FB528u || (v & 0xFFFFFFF0u) == 0x184D2A50u;
+}
+
+}  // namespace
+
 bool ContentDecoder::zstd_some(std::span<const uint8_t> in, const Output& out) {
   if (!zs_) zs_ = std::make_unique<Zstd>();
   if (!zs_->s) {
@@ -142,22 +161,55 @@ bool ContentDecoder::zstd_some(std::span<const uint8_t> in, const Output& out) {
     return false;
   }
   uint8_t buf[16384];
-  ZSTD_inBuffer input{in.data(), in.size(), 0};
-  while (input.pos < input.size || !finished_) {
-    ZSTD_outBuffer output{buf, sizeof buf, 0};
-    const size_t rc = ZSTD_decompressStream(zs_->s, &output, &input);
-    // What was decoded before an error still goes out.
-    if (!emit(buf, output.pos, consumed_ + input.pos, out)) return false;
-    if (ZSTD_isError(rc)) {
-      error_ = std::string("zstd data is corrupt (") + ZSTD_getErrorName(rc) + ") after " +
-               std::to_string(decoded_) + " decoded bytes";
-      return false;
+  // Runs the decoder over `chunk` (whose first byte is compressed byte
+  // number `base`) until it is used up or a frame ends; `used` says how
+  // far it got.
+  auto run = [&](std::span<const uint8_t> chunk, uint64_t base, size_t& used) -> bool {
+    ZSTD_inBuffer input{chunk.data(), chunk.size(), 0};
+    for (;;) {
+      ZSTD_outBuffer output{buf, sizeof buf, 0};
+      const size_t rc = ZSTD_decompressStream(zs_->s, &output, &input);
+      // What was decoded before an error still goes out.
+      if (!emit(buf, output.pos, base + input.pos, out)) return false;
+      if (ZSTD_isError(rc)) {
+        error_ = std::string("zstd data is corrupt (") + ZSTD_getErrorName(rc) + ") after " +
+                 std::to_string(decoded_) + " decoded bytes";
+        return false;
+      }
+      if (rc == 0) {  // a frame ended (another may follow, as with gzip members)
+        finished_ = true;
+        zs_->at_frame_start = true;
+        break;
+      }
+      finished_ = false;
+      if (output.pos < output.size && input.pos == input.size) break;
     }
-    // rc 0: a frame ended (another may follow, as with gzip members).
-    finished_ = rc == 0;
-    if (output.pos < output.size && input.pos == input.size) break;
+    used = input.pos;
+    return true;
+  };
+  size_t pos = 0;
+  while (pos < in.size()) {
+    if (zs_->at_frame_start) {
+      while (zs_->magic_len < 4 && pos < in.size()) zs_->magic[zs_->magic_len++] = in[pos++];
+      finished_ = false;  // a next frame has begun
+      if (zs_->magic_len < 4) break;
+      if (!zstd_frame_magic(zs_->magic)) {
+        error_ = "zstd data is corrupt (not a zstd frame) after " + std::to_string(decoded_) +
+                 " decoded bytes";
+        return false;
+      }
+      zs_->at_frame_start = false;
+      zs_->magic_len = 0;
+      // Four bytes never complete a frame: the decoder keeps them.
+      size_t used = 0;
+      if (!run(std::span<const uint8_t>(zs_->magic, 4), consumed_ + pos - 4, used)) return false;
+    }
+    size_t used = 0;
+    if (!run(in.subspan(pos), consumed_ + pos, used)) return false;
+    pos += used;
+    if (!zs_->at_frame_start) break;  // input used up, the frame goes on
   }
-  consumed_ += input.pos;
+  consumed_ += in.size();
   return true;
 }
 

@@ -115,6 +115,53 @@ TEST(ContentDecoder, ZstdBytesBeforeABadChecksumGoOut) {
   EXPECT_EQ(out, pieces.out.substr(0, out.size()));
 }
 
+// Only zstd frames (magic 28 b5 2f fd) and skippable frames (50-5f 2a 4d
+// 18) are decoded, at the start and after each frame, wherever the input
+// is cut. libzstd also takes the pre-1.0 formats, whose streaming decoders
+// handed out different bytes depending on the pieces
+// (fuzz/corpus/http_body/http_body-zstd-corrupt-output-depends-on-pieces:
+// a v0.7 frame, 27 b5 2f fd).
+TEST(ContentDecoder, ZstdTakesOnlyZstdAndSkippableFrames) {
+  const std::string text = "The quick brown fox jumps over the lazy dog";
+  const std::string frame = zstd(text);
+  const std::string skippable = std::string("\x53\x2a\x4d\x18\x03\x00\x00\x00" "abc", 11);
+  std::string legacy = frame;
+  legacy[0] = '\x27';  // v0.7's magic number
+  struct Case {
+    std::string body;
+    std::string out;
+    bool failed;
+    bool finished;
+  };
+  const Case cases[] = {
+      {skippable + frame + skippable + frame, text + text, false, true},
+      {legacy, "", true, false},
+      {frame + legacy, text, true, false},
+      {frame + "\x28\xb5", text, false, false},  // the next frame's magic, cut short
+      {frame + "xyzw", text, true, false},
+  };
+  for (const Case& c : cases) {
+    for (size_t cut : {size_t{0}, size_t{1}, size_t{2}, frame.size() - 1, frame.size() + 1,
+                       frame.size() + 3}) {
+      SCOPED_TRACE(::testing::PrintToString(c.body) + " cut " + std::to_string(cut));
+      ContentDecoder dec(ContentCoding::kZstd);
+      std::string out;
+      const auto sink = [&](std::span<const uint8_t> b) { out.append(b.begin(), b.end()); };
+      const size_t k = std::min(cut, c.body.size());
+      for (size_t i = 0; i < k; ++i) {  // byte by byte up to the cut, then the rest
+        dec.feed({reinterpret_cast<const uint8_t*>(c.body.data()) + i, 1}, sink);
+      }
+      dec.feed({reinterpret_cast<const uint8_t*>(c.body.data()) + k, c.body.size() - k}, sink);
+      EXPECT_EQ(out, c.out);
+      EXPECT_EQ(dec.failed(), c.failed) << dec.error();
+      EXPECT_EQ(dec.finished(), c.finished);
+      if (c.failed && c.out.empty()) {
+        EXPECT_NE(dec.error().find("not a zstd frame"), std::string::npos) << dec.error();
+      }
+    }
+  }
+}
+
 TEST(ContentDecoder, BrotliBombStopsAtTheLimit) {
   const std::string body = brotli(std::string(8u << 20, 'a'));
   ContentDecoder dec(ContentCoding::kBrotli, DecodeLimit{1u << 20, 100});

@@ -108,6 +108,7 @@ BodyFraming HttpAnalyzer::Side::on_head(HttpHead& head, uint64_t offset, Timesta
     f = framing_for(h, "");
     if (h.has_token("upgrade", "h2c") && h.has_token("connection", "upgrade")) {
       conn.h2c_wait = true;
+      conn.h2c_index = t->index;
     }
     if (h.method == "CONNECT" || (h.find("upgrade") && h.has_token("connection", "upgrade"))) {
       conn.hold_index = t->index;
@@ -115,7 +116,9 @@ BodyFraming HttpAnalyzer::Side::on_head(HttpHead& head, uint64_t offset, Timesta
     }
   } else {
     f = framing_for(h, t->request.present ? std::string_view(t->request.head.method) : "");
-    if (conn.h2c_wait) {
+    // Only the answer to the request that asked for h2c can switch: a 101
+    // answering an earlier pipelined request leaves the upgrade waiting.
+    if (conn.h2c_wait && t->index == conn.h2c_index) {
       if (h.status == 101 && h.has_token("upgrade", "h2c") && t->request.present &&
           t->request.ended) {
         conn.h2c_go = true;

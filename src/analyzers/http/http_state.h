@@ -96,6 +96,7 @@ struct HttpAnalyzer::Conn {
   // answer, the events are kept (bounded) so that it gets the client's
   // preface, which follows the request at once.
   bool h2c_wait = false;
+  uint32_t h2c_index = 0;      // the transaction whose request asked for h2c
   bool h2c_go = false;         // the 101 came: start at the end of this parse call
   bool h2c_on = false;         // the HTTP/2 analyzer has the connection
   uint64_t h2c_client = 0;     // stream offsets where HTTP/2 starts

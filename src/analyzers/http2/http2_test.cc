@@ -323,6 +323,61 @@ TEST(Http2, UpgradeFromHttp1HandsTheConnectionOver) {
   }
 }
 
+// Pipelined: the upgrade is asked by the second request. The answer to the
+// first one (a 200, or a stray 101 naming h2c) neither cancels nor
+// triggers the switch; only the answer to the request that asked does.
+// (fuzz/corpus/http/http-h2c-upgrade-packets-vs-bytes: a 101 answering the
+// first request handed the connection over from the wrong offset, and the
+// result depended on how the client's bytes were cut.)
+TEST(Http2, UpgradeIsSettledByTheAnswerToTheRequestThatAskedForIt) {
+  for (const char* first_status : {"200 OK", "101 Switching Protocols"}) {
+    for (size_t piece : {0, 1}) {
+      SCOPED_TRACE(std::string(first_status) + " piece " + std::to_string(piece));
+      Recorder rec;
+      HttpOptions o;
+      o.extract_bodies = false;
+      o.out = &rec;
+      HttpAnalyzer an(
+          o, [&](const Connection& c, const Finding& f) { rec.finding(c, f); },
+          [&](const HttpTransaction& t) { rec.http_transaction(t); });
+      Wire w(an);
+      Encoder se;
+      w.send(kC, "GET /a HTTP/1.1\r\nHost: h2.test\r\n\r\n"
+                 "GET /up HTTP/1.1\r\nHost: h2.test\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                 "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n" +
+                     std::string(kH2Preface, kH2PrefaceLen) + h2test::settings(),
+             piece);
+      const bool stray = std::string(first_status).starts_with("101");
+      w.send(kS, "HTTP/1.1 " + std::string(first_status) +
+                     (stray ? "\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+                            : "\r\nContent-Length: 2\r\n\r\nok"),
+             piece);
+      if (!stray) {
+        w.send(kS, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n" +
+                       h2test::settings() +
+                       frame(H2Type::kHeaders, h2flag::kEndHeaders, 1,
+                             se.block({{":status", "200"}})) +
+                       frame(H2Type::kData, h2flag::kEndStream, 1, "upgraded body"),
+               piece);
+      }
+      w.close();
+      std::vector<std::string> got;
+      for (const ExchangeRecord& r : rec.records) {
+        got.push_back(r.proto + " " + Recorder::field(r, r.proto == "http" ? "target" : "path") +
+                      " " + Recorder::field(r, "status"));
+      }
+      if (stray) {
+        // The server switched without being asked: not followed as HTTP/2.
+        for (const std::string& g : got) EXPECT_FALSE(g.starts_with("http2")) << g;
+      } else {
+        EXPECT_EQ(got, (std::vector<std::string>{"http \"/a\" 200", "http \"/up\" 101",
+                                                 "http2 \"/up\" 200"}));
+        EXPECT_TRUE(rec.findings.empty()) << rec.findings[0];
+      }
+    }
+  }
+}
+
 TEST(Http2, StreamStalledOnFlowControl) {
   H2Setup s;
   Wire w(*s.an);

@@ -55,7 +55,7 @@ struct Timer {
 class Engine {
  public:
   Engine(const std::vector<ReplayJob>& jobs, const EngineOptions& opt)
-      : jobs_(jobs), opt_(opt), files_(opt.record_root) {
+      : opt_(opt), files_(opt.record_root) {
     conns_.resize(jobs.size());
     result_.jobs.resize(jobs.size());
     order_.resize(jobs.size());
@@ -493,7 +493,6 @@ class Engine {
     ++finished_;
   }
 
-  const std::vector<ReplayJob>& jobs_;
   const EngineOptions& opt_;
   NetrecordFiles files_;
   std::vector<Conn> conns_;

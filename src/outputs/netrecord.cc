@@ -227,6 +227,16 @@ bool NetrecordReader::open(const std::string& path) {
   return true;
 }
 
+bool NetrecordReader::open(const std::string& path, uint64_t offset) {
+  if (!open(path)) return false;
+  if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0) {
+    error_ = "cannot seek in " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  consumed_ = offset;
+  return true;
+}
+
 void NetrecordReader::open_string(std::string contents) {
   buf_ = std::move(contents);
   eof_ = true;

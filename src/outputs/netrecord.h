@@ -99,6 +99,12 @@ class NetrecordReader {
 
   /// Returns false with error() set when the file cannot be opened.
   bool open(const std::string& path);
+  /// Opens `path` and starts reading at file offset `offset` (a record's
+  /// header, as tell() gave it).
+  bool open(const std::string& path, uint64_t offset);
+  /// The file offset of the next record's header (after next() returned a
+  /// record).
+  uint64_t tell() const { return consumed_ + pos_; }
   void open_string(std::string contents);
 
   /// The next record. kEnd: no more records (see ended_mid_record());

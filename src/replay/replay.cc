@@ -8,9 +8,11 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <memory>
 
 #include "diag.h"
 #include "progress.h"
+#include "replay_answer.h"
 #include "json_text.h"
 #include "netrecord.h"
 #include "net_util.h"
@@ -52,7 +54,8 @@ bool load_inputs(const ReplayOptions& opt, std::vector<Conversation>& convs,
   }
   for (const std::string& path : opt.logs) {
     Conversation c;
-    if (!load_netrecord_conversation(path, c, error)) {
+    // --replace rewrites the client's bytes: only then are they loaded.
+    if (!load_netrecord_conversation(path, c, error, false, !opt.replace.empty())) {
       diag::errorf("%s; not replayed (the other logs are)", error.c_str());
       damaged.push_back(path);
       continue;
@@ -178,7 +181,6 @@ int prepare_engine(const ReplayOptions& opt, EngineOptions& eo) {
   eo.connect_timeout_ns = static_cast<int64_t>(opt.connect_timeout * 1e9);
   eo.settle_ns = static_cast<int64_t>(opt.settle * 1e9);
   eo.concurrency = opt.concurrency;
-  eo.keep_answers = opt.compare;
   eo.record_root = opt.record_root;
   eo.realtime = opt.realtime;
   if (!opt.record_root.empty()) {
@@ -205,6 +207,21 @@ std::vector<ReplayPlan> make_plans(const ReplayOptions& opt,
   return plans;
 }
 
+/// --compare of one job: the target's answer is compared as it arrives
+/// against the recorded one, read from its log a piece at a time to stay
+/// about level with it, so neither is ever held whole.
+struct Comparison {
+  Comparison(const Masker& m, const ReplayPlan& plan) : cmp(m), recorded(plan) {}
+  StreamComparer cmp;
+  AnswerReader recorded;
+  /// Reads the recorded answer on until it is `upto` bytes long (or ends).
+  void pull(uint64_t upto) {
+    while (!cmp.decided() && !recorded.done() && cmp.recorded_bytes() < upto) {
+      cmp.recorded(recorded.next());
+    }
+  }
+};
+
 struct Tally {
   size_t failed = 0, differ = 0, same = 0;
   uint64_t sent = 0, received = 0;
@@ -213,7 +230,8 @@ struct Tally {
 /// Step 6: one outcome per job, in input order: failures and slow answers
 /// on stderr, the comparison (or -v's counts) on stdout.
 Tally judge(const ReplayOptions& opt, const std::vector<ReplayJob>& jobs,
-            const EngineResult& er, const Masker& masker, std::vector<Outcome>& outs) {
+            const EngineResult& er, std::vector<std::unique_ptr<Comparison>>& cmps,
+            std::vector<Outcome>& outs) {
   Tally t;
   // `--json -` owns stdout (a jq pipeline must get JSON alone): the
   // per-connection lines then go to stderr.
@@ -243,16 +261,23 @@ Tally judge(const ReplayOptions& opt, const std::vector<ReplayJob>& jobs,
     }
     if (opt.compare) {
       o.compared = true;
-      o.diff = compare_answers(jobs[i].plan->recorded_answer, r.answer, masker);
+      Comparison& c = *cmps[i];
+      c.pull(UINT64_MAX);
+      o.diff = c.cmp.finish();
+      if (!c.recorded.error().empty()) {
+        diag::errorf("%s: warning: the recorded answer could not be read again after %" PRIu64
+                     " bytes: %s", o.name.c_str(), c.recorded.given(), c.recorded.error().c_str());
+      }
       if (o.diff.same) {
         ++t.same;
         std::fprintf(text, "%s: same\n", o.name.c_str());
       } else {
         ++t.differ;
-        std::fprintf(text, "%s: differs at byte %" PRIu64 " of the recorded answer (%zu bytes), byte %" PRIu64
-                    " of the target's (%zu bytes)\n  recorded: %s\n  target:   %s\n",
-                    o.name.c_str(), o.diff.recorded_offset, jobs[i].plan->recorded_answer.size(),
-                    o.diff.target_offset, r.answer.size(), o.diff.recorded_context.c_str(),
+        std::fprintf(text, "%s: differs at byte %" PRIu64 " of the recorded answer (%" PRIu64
+                     " bytes), byte %" PRIu64 " of the target's (%" PRIu64
+                     " bytes)\n  recorded: %s\n  target:   %s\n",
+                    o.name.c_str(), o.diff.recorded_offset, jobs[i].plan->recorded_answer_bytes,
+                    o.diff.target_offset, r.received_bytes, o.diff.recorded_context.c_str(),
                     o.diff.target_context.c_str());
       }
     } else if (opt.verbose) {
@@ -331,13 +356,22 @@ int run_replay(int argc, char** argv) {
       progress.line(buf);
     };
   }
+  std::vector<std::unique_ptr<Comparison>> cmps;
+  if (opt.compare) {
+    for (const ReplayJob& j : jobs) cmps.push_back(std::make_unique<Comparison>(masker, *j.plan));
+    eo.on_answer = [&cmps](size_t job, std::string_view bytes) {
+      Comparison& c = *cmps[job];
+      c.cmp.target(bytes);
+      c.pull(c.cmp.target_bytes());
+    };
+  }
   const EngineResult er = run_replay_engine(jobs, eo);
   progress.clear();
   if (!er.realtime_error.empty()) diag::error(er.realtime_error);
 
   // 6. Results, per connection, in input order; 7. the summary.
   std::vector<Outcome> outs;
-  const Tally t = judge(opt, jobs, er, masker, outs);
+  const Tally t = judge(opt, jobs, er, cmps, outs);
   print_summary(opt, jobs.size(), er, t);
   if (!damaged.empty()) {
     std::string names;

@@ -12,7 +12,8 @@
 namespace tcpscribe {
 
 bool load_netrecord_conversation(const std::string& path, Conversation& out,
-                                 std::string& error) {
+                                 std::string& error, bool keep_server_data,
+                                 bool keep_client_data) {
   NetrecordReader reader;
   if (!reader.open(path)) {
     error = reader.error();
@@ -20,6 +21,7 @@ bool load_netrecord_conversation(const std::string& path, Conversation& out,
   }
   out = Conversation{};
   out.name = path;
+  if (!keep_server_data || !keep_client_data) out.log_path = path;
   NetrecordRecord r;
   NetrecordReader::Status st;
   size_t records = 0;
@@ -40,6 +42,11 @@ bool load_netrecord_conversation(const std::string& path, Conversation& out,
                                  std::to_string(r.declared) + " bytes)");
         }
         if (e.data.empty()) continue;
+        if (!(e.side == 's' ? keep_server_data : keep_client_data)) {
+          e.left_out = e.data.size();
+          e.log_offset = r.offset;
+          std::string().swap(e.data);
+        }
         break;
       case NetrecordRecord::Kind::kHangup:
         e.kind = ConvEvent::Kind::kHangup;

@@ -19,6 +19,12 @@ struct ConvEvent {
   Kind kind = Kind::kData;
   int64_t micros = 0;    ///< recorder time (same clock for all conversations of one input)
   std::string data;      ///< kData only
+  /// kData of a log whose bytes were left in it (`data` empty): the
+  /// chunk's size, and its record's file offset, to read it again when it
+  /// is needed (sent, or compared).
+  uint64_t left_out = 0;
+  uint64_t log_offset = 0;
+  uint64_t size() const { return data.size() + left_out; }
 };
 
 struct Conversation {
@@ -26,14 +32,20 @@ struct Conversation {
   int64_t start_us = 0;  ///< when it opened (con record / first packet)
   std::vector<ConvEvent> events;
   std::vector<std::string> warnings;  ///< why it is not the whole conversation
+  /// A netrecord log whose data was left out (ConvEvent::left_out).
+  std::string log_path;
 };
 
 /// Reads one netrecord log. A file that cannot be opened, is not a netrecord
 /// log or holds no record fails with `error` set (one line). A log that ends
 /// early, is damaged later, or records `err` gives what is there, with a
-/// warning for the damage.
+/// warning for the damage. Each side's data stays in the log (only sizes
+/// and record offsets are kept, and the log's path) unless asked for: a
+/// 1 GB download or upload is not loaded to be replayed. (--replace needs
+/// the client's bytes: they are loaded then.)
 bool load_netrecord_conversation(const std::string& path, Conversation& out,
-                                 std::string& error);
+                                 std::string& error, bool keep_server_data = false,
+                                 bool keep_client_data = false);
 
 /// Reads capture files (all of them, in order, as one capture: the clock of
 /// the first packet is time zero) and returns every TCP connection that

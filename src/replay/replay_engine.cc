@@ -14,6 +14,7 @@
 
 #include "net_util.h"
 #include "netrecord.h"
+#include "replay_answer.h"
 
 namespace tcpscribe {
 
@@ -258,7 +259,7 @@ class Engine {
         r.received_bytes += static_cast<uint64_t>(n);
         received_ += static_cast<uint64_t>(n);
         c.last_rx_ns = now;
-        if (opt_.keep_answers) r.answer.append(buf, static_cast<size_t>(n));
+        if (opt_.on_answer) opt_.on_answer(i, std::string_view(buf, static_cast<size_t>(n)));
         record(i, 's', now, std::to_string(n), std::string_view(buf, static_cast<size_t>(n)));
         continue;
       }
@@ -397,7 +398,7 @@ class Engine {
     Conn& c = conns_[i];
     JobResult& r = result_.jobs[i];
     const int64_t actual = monotonic_ns();
-    if (deadline >= 0 && (s.kind != ReplayStep::Kind::kSend || !s.bytes.empty())) {
+    if (deadline >= 0 && (s.kind != ReplayStep::Kind::kSend || s.size() > 0)) {
       if (deadline >= c.ready_ns) {
         result_.sends.push_back({deadline - t0_, actual - t0_, i, c.step});
       } else {
@@ -406,11 +407,21 @@ class Engine {
     }
     switch (s.kind) {
       case ReplayStep::Kind::kSend:
-        if (s.bytes.empty()) return;
-        record(i, 'c', actual, std::to_string(s.bytes.size()), s.bytes);
-        r.sent_bytes += s.bytes.size();
-        sent_ += s.bytes.size();
-        c.out = s.bytes;
+        if (s.size() == 0) return;
+        if (s.from_log) {
+          // The chunk is read from the log as it is sent: a log of any size
+          // is never held whole.
+          std::string error;
+          if (!read_chunk(*c.plan, s, c.out, error)) {
+            fail(i, JobResult::Status::kFailed, error);
+            return;
+          }
+        } else {
+          c.out = s.bytes;
+        }
+        record(i, 'c', actual, std::to_string(c.out.size()), c.out);
+        r.sent_bytes += c.out.size();
+        sent_ += c.out.size();
         c.out_off = 0;
         flush_out(i);
         return;
@@ -433,14 +444,14 @@ class Engine {
     Conn& c = conns_[i];
     JobResult& r = result_.jobs[i];
     const ReplayPlan& p = *c.plan;
-    const bool all_bytes = r.received_bytes >= p.recorded_answer.size();
+    const bool all_bytes = r.received_bytes >= p.recorded_answer_bytes;
     if (c.eof || r.target_reset || (all_bytes && !p.server_closed)) {
       finish(i, true);
       return;
     }
     if (now - quiet_since(c) >= opt_.response_timeout_ns) {
       if (r.waits_timed_out++ == 0) {
-        r.first_timeout_wanted = p.recorded_answer.size();
+        r.first_timeout_wanted = p.recorded_answer_bytes;
         r.first_timeout_had = r.received_bytes;
       }
       finish(i, true);

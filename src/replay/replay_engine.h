@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "replay_plan.h"
@@ -34,7 +35,8 @@ struct EngineOptions {
   /// finished, their number, bytes sent and received so far.
   std::function<void(size_t done, size_t total, uint64_t sent, uint64_t received)> progress;
   size_t concurrency = 0;              ///< open connections at most (0: no limit)
-  bool keep_answers = false;           ///< keep what the target sent (--compare)
+  /// Given what the target sends, as it comes (--compare), per job.
+  std::function<void(size_t job, std::string_view bytes)> on_answer;
   std::string record_root;             ///< --record: netrecord logs of the replay
   bool realtime = false;               ///< --realtime: SCHED_FIFO, so busy CPUs cannot delay sends
 };
@@ -48,7 +50,6 @@ struct JobResult {
   enum class Status { kNotRun, kDone, kConnectFailed, kFailed };
   Status status = Status::kNotRun;
   std::string error;             ///< why it failed, one line
-  std::string answer;            ///< what the target sent (keep_answers)
   uint64_t sent_bytes = 0;
   uint64_t received_bytes = 0;
   uint64_t steps_done = 0;

@@ -27,7 +27,7 @@ po::options_description visible_options() {
     ("connect-timeout", po::value<double>()->value_name("SECONDS"), "give up connecting after SECONDS (default 3)")
     ("replace", po::value<std::vector<std::string>>()->value_name("OLD=NEW"), "rewrite OLD to NEW in the client's bytes, across chunks; RESP and HTTP length fields follow the new length (repeatable; escapes \\r \\n \\t \\0 \\\\ \\xHH, '=' in OLD as \\=)")
     ("compare", "compare each connection's answer with the recorded one; print 'same' or the first difference; exit 5 if any differ")
-    ("ignore", po::value<std::vector<std::string>>()->value_name("REGEX"), "with --compare: replace every match of REGEX (RE2 syntax, over bytes; linear time, any match length) by '<ignored>' in both answers first (repeatable)")
+    ("ignore", po::value<std::vector<std::string>>()->value_name("REGEX"), "with --compare: replace every match of REGEX (RE2 syntax, over bytes; linear time; matches up to 16 MiB exact) by '<ignored>' in both answers first (repeatable)")
     ("record", po::value<std::string>()->value_name("ROOT"), "write the replayed conversations as netrecord logs ROOT_1, ROOT_2, ... (never overwrites)")
     ("repeat", po::value<std::string>()->value_name("N"), "replay every conversation N times (default 1); copies run at the same time unless --concurrency limits them")
     ("concurrency", po::value<std::string>()->value_name("N"), "keep at most N connections open; the rest wait their turn in start order (default 0 = no limit)")

@@ -15,6 +15,7 @@ ReplayPlan make_plan(const Conversation& conv, int64_t set_start_us, Timing timi
                      double speed, const std::vector<ReplaceRule>& rules) {
   ReplayPlan plan;
   plan.name = conv.name;
+  plan.log = conv.log_path;
   plan.warnings = conv.warnings;
   if (timing == Timing::kOriginal) plan.start_us = scale_micros(conv.start_us - set_start_us, speed);
 
@@ -30,7 +31,8 @@ ReplayPlan make_plan(const Conversation& conv, int64_t set_start_us, Timing timi
   for (const ConvEvent& e : conv.events) {
     if (e.side == 's') {
       if (e.kind == ConvEvent::Kind::kData) {
-        server_bytes += e.data.size();
+        server_bytes += e.size();
+        if (e.left_out > 0) plan.answer_in_log = true;
         plan.recorded_answer += e.data;
       } else {
         plan.server_closed = true;
@@ -42,6 +44,8 @@ ReplayPlan make_plan(const Conversation& conv, int64_t set_start_us, Timing timi
     client.push_back({&e, server_bytes, plan.server_closed});
     if (e.kind != ConvEvent::Kind::kData) client_done = true;
   }
+
+  plan.recorded_answer_bytes = server_bytes;
 
   // Second pass: steps, with the replacer flushed at every point where the
   // recorded server spoke (or closed) before the next client event. RESP
@@ -65,7 +69,13 @@ ReplayPlan make_plan(const Conversation& conv, int64_t set_start_us, Timing timi
     if (timing == Timing::kOriginal) step.at_us = scale_micros(e.micros - conv.start_us, speed);
     if (e.kind == ConvEvent::Kind::kData) {
       step.kind = ReplayStep::Kind::kSend;
-      step.recorded_bytes = e.data.size();
+      step.recorded_bytes = e.size();
+      if (e.left_out > 0) {  // sent from the log as it was (no --replace)
+        step.from_log = true;
+        step.log_offset = e.log_offset;
+        plan.steps.push_back(std::move(step));
+        continue;
+      }
       chain.feed(e.data, step.bytes);
       const bool last = i + 1 == client.size();
       const bool boundary =

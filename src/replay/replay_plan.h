@@ -36,6 +36,11 @@ struct ReplayStep {
   enum class Kind { kSend, kHangup, kReset };
   Kind kind = Kind::kSend;
   std::string bytes;              ///< kSend: what goes out (after --replace; may be empty)
+  /// kSend of a chunk left in the log (ReplayPlan::log): its record's
+  /// offset there; `bytes` is then empty and the record is read when sent.
+  bool from_log = false;
+  uint64_t log_offset = 0;
+  uint64_t size() const { return from_log ? recorded_bytes : bytes.size(); }
   uint64_t recorded_bytes = 0;    ///< kSend: the chunk's size in the recording
   uint64_t wait_server_bytes = 0; ///< the target's bytes (in total) to await first
   bool wait_server_close = false; ///< also await the target's half-close
@@ -46,7 +51,12 @@ struct ReplayPlan {
   std::string name;
   int64_t start_us = 0;          ///< offset from the replay's start (original pacing)
   std::vector<ReplayStep> steps;
-  std::string recorded_answer;   ///< everything the server sent, for --compare
+  /// Everything the server sent, for --compare, when the conversation
+  /// held it (a capture); a log's answer stays in `answer_log`.
+  std::string recorded_answer;
+  uint64_t recorded_answer_bytes = 0;  ///< its size, in either case
+  std::string log;               ///< the log still holding data (Conversation::log_path)
+  bool answer_in_log = false;    ///< the answer is there, not in recorded_answer
   bool server_closed = false;    ///< the recording has the server's hup or err
   bool server_reset = false;     ///< ... and it was an err
   std::vector<std::string> warnings;

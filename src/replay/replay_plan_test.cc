@@ -1,5 +1,7 @@
 #include "replay_plan.h"
 
+#include "replay_answer.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -159,19 +161,84 @@ TEST_F(ReplayLoad, NetrecordLogEndingInsideARecord) {
                      "c 5.000030 hup\ns 5.000040 err\nc 6.000000 10\nabc");
   Conversation c;
   std::string error;
-  ASSERT_TRUE(load_netrecord_conversation(path, c, error)) << error;
+  ASSERT_TRUE(load_netrecord_conversation(path, c, error, false, true)) << error;
   EXPECT_EQ(c.name, path);
   EXPECT_EQ(c.start_us, 5'000'000);
   ASSERT_EQ(c.events.size(), 5u);
   EXPECT_EQ(c.events[0].data, "PING");
   EXPECT_EQ(c.events[0].micros, 5'000'010);
   EXPECT_EQ(c.events[1].side, 's');
-  EXPECT_EQ(c.events[1].data, "+PONG\r\n");
+  // The server's bytes stay in the log: only their size is kept.
+  EXPECT_EQ(c.events[1].data, "");
+  EXPECT_EQ(c.events[1].size(), 7u);
+  EXPECT_EQ(c.log_path, path);
   EXPECT_EQ(c.events[2].kind, ConvEvent::Kind::kHangup);
   EXPECT_EQ(c.events[3].kind, ConvEvent::Kind::kReset);
   EXPECT_EQ(c.events[4].data, "abc");  // what is there of the cut record
   ASSERT_EQ(c.warnings.size(), 1u);
   EXPECT_EQ(c.warnings[0], "the log ends inside a data record (3 of 10 bytes)");
+}
+
+// The recorded answer of a log is read again from it, a piece at a time,
+// never loaded with the conversation; it ends where the plan's did.
+TEST_F(ReplayLoad, AnswerIsReadAgainFromTheLogInPieces) {
+  std::string log = "c 0.000001 con\nc 0.000002 4\nPING";
+  std::string answer;
+  for (int i = 0; i < 50; ++i) {
+    const std::string chunk = "+PONG " + std::to_string(i) + std::string(1000 + i, 'x') + "\r\n";
+    log += "s 0.000003 " + std::to_string(chunk.size()) + "\n" + chunk;
+    log += "c 0.000004 2\nhi";
+    answer += chunk;
+  }
+  const std::string path = write("big_1", log);
+  Conversation c;
+  std::string error;
+  ASSERT_TRUE(load_netrecord_conversation(path, c, error)) << error;
+  size_t kept = 0;
+  for (const ConvEvent& e : c.events) kept += e.data.size();
+  EXPECT_EQ(kept, 0u);  // neither side's bytes: sizes and offsets
+  const ReplayPlan p = make_plan(c, 0, Timing::kConversational, 1.0, {});
+  // The client's chunks are read from the log when sent.
+  ASSERT_EQ(p.steps.size(), 51u);
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    const ReplayStep& s = p.steps[i];
+    EXPECT_TRUE(s.from_log);
+    EXPECT_EQ(s.bytes, "");
+    std::string out;
+    ASSERT_TRUE(read_chunk(p, s, out, error)) << error;
+    EXPECT_EQ(out, i == 0 ? "PING" : "hi");
+  }
+  ReplayStep wrong = p.steps[1];
+  wrong.log_offset += 1;
+  std::string out;
+  EXPECT_FALSE(read_chunk(p, wrong, out, error));
+  EXPECT_NE(error.find("could not be read again"), std::string::npos) << error;
+  EXPECT_EQ(p.recorded_answer, "");
+  EXPECT_EQ(p.recorded_answer_bytes, answer.size());
+  EXPECT_EQ(p.log, path);
+  EXPECT_EQ(p.steps.back().wait_server_bytes, answer.size());
+  AnswerReader r(p);
+  std::string got;
+  size_t pieces = 0;
+  for (std::string piece; !(piece = r.next(3000)).empty(); ++pieces) got += piece;
+  EXPECT_EQ(got, answer);
+  EXPECT_GT(pieces, 10u);
+  EXPECT_TRUE(r.done());
+  EXPECT_EQ(r.error(), "");
+
+  // The log grew after it was loaded: the answer still ends where it did.
+  { std::ofstream(path, std::ios::app) << "s 0.000005 5\nextra"; }
+  AnswerReader again(p);
+  got.clear();
+  for (std::string piece; !(piece = again.next()).empty();) got += piece;
+  EXPECT_EQ(got, answer);
+
+  // With keep_server_data the bytes are in the conversation (and the plan).
+  Conversation whole;
+  ASSERT_TRUE(load_netrecord_conversation(path, whole, error, true, true)) << error;
+  EXPECT_EQ(whole.log_path, "");
+  const ReplayPlan q = make_plan(whole, 0, Timing::kConversational, 1.0, {});
+  EXPECT_EQ(q.recorded_answer.substr(0, answer.size()), answer);
 }
 
 TEST_F(ReplayLoad, BadInputsAreOneLine) {

@@ -8,7 +8,9 @@
 #  - `--compare --json -`: stdout is JSON alone (jq parses it), the
 #    per-connection lines go to stderr;
 #  - a damaged log among good ones: the good ones are replayed, the damaged
-#    one is named, exit 2.
+#    one is named, exit 2;
+#  - memory: a 256 MiB answer replayed with and without --compare (and with
+#    a mask), and a 256 MiB upload, in a peak RSS far below their size.
 # Usage: replay_defects.sh path/to/tcpscribe   (exit 77: cannot run here)
 . "$(dirname "$0")/lib/harness.sh" "$@"
 . "$(dirname "$0")/lib/net.sh"
@@ -38,6 +40,24 @@ def serve(c):
         for _ in f: c.sendall(b"short\n")
     elif line[0] == b"stall":
         c.sendall(b"A" * int(line[1])); time.sleep(30)
+    elif line[0] == b"bulk":
+        # N MiB: block i is 1 MiB of byte (i % 251), except byte X of the
+        # whole answer (when given) which is '#'.
+        n, x = int(line[1]), int(line[2]) if len(line) > 2 else -1
+        for i in range(n):
+            block = bytearray(bytes([i % 251]) * (1 << 20))
+            if x >= 0 and x >> 20 == i: block[x & 0xFFFFF] = 35
+            c.sendall(block)
+    elif line[0] == b"sink":
+        # Reads N bytes (checking block i is byte i % 251), answers "got N ok/bad".
+        n, got, good = int(line[1]), 0, True
+        while got < n:
+            b = f.read1(1 << 20)
+            if not b: break
+            for k in range(0, len(b), 4096):
+                if b[k] != ((got + k) >> 20) % 251: good = False
+            got += len(b)
+        c.sendall(b"got %d %s\n" % (got, b"ok" if good else b"bad"))
     elif line[0] == b"drip":
         n, k = int(line[1]), int(line[2])
         for i in range(n):
@@ -78,6 +98,81 @@ $tmp/big_2: same"
 # Without the mask the random data differs.
 "$bin" replay "$tmp/big_2" --target "127.0.0.1:$port" --compare >"$tmp/r1b.out" 2>&1
 expect_eq "no mask: exit" "$?" "5"
+
+# --- 1b. Memory: a 256 MiB download, its log written in 64 KiB records.
+# Replayed with --compare, with and without a mask, and without --compare,
+# replay's peak RSS stays far below the answer's size (a 1 GB answer took
+# 21.9 GB with --compare, 2.3 GB without, when logs and answers were held
+# whole); a byte changed near the end is found at its offset.
+python3 - "$tmp/bulk_1" <<'PY'
+import sys
+with open(sys.argv[1], "wb") as f:
+    f.write(b"c 0.000000 con\nc 0.001000 9\nbulk 256\n")
+    for i in range(256):
+        block = bytes([i % 251]) * (1 << 20)
+        for k in range(0, 1 << 20, 65536):
+            f.write(b"s 0.002000 65536\n" + block[k:k + 65536])
+    f.write(b"s 0.003000 hup\nc 0.004000 hup\n")
+PY
+peak() {  # peak OUT_FILE ERR_FILE CMD...: runs CMD, prints its exit code and peak RSS in MB
+  local out=$1 err=$2; shift 2
+  python3 - "$out" "$err" "$@" <<'PY'
+import resource, subprocess, sys
+with open(sys.argv[1], "wb") as o, open(sys.argv[2], "wb") as e:
+    rc = subprocess.call(sys.argv[3:], stdout=o, stderr=e)
+print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
+PY
+}
+read -r rc mb < <(peak "$tmp/m1.out" "$tmp/m1.err" "$bin" replay "$tmp/bulk_1" --target "127.0.0.1:$port" --compare)
+expect_eq "bulk compare: exit" "$rc" "0"
+expect_eq "bulk compare: output" "$(cat "$tmp/m1.out")" "$tmp/bulk_1: same"
+[ "$mb" -lt 64 ] || bad "bulk compare: peak RSS $mb MB for a 256 MiB answer"
+echo "replay_defects: bulk --compare: peak RSS $mb MB"
+read -r rc mb < <(peak "$tmp/m2.out" "$tmp/m2.err" "$bin" replay "$tmp/bulk_1" --target "127.0.0.1:$port")
+expect_eq "bulk: exit" "$rc" "0"
+[ "$mb" -lt 64 ] || bad "bulk without --compare: peak RSS $mb MB"
+echo "replay_defects: bulk without --compare: peak RSS $mb MB"
+# A mask (matching nowhere here) makes both sides go through it in
+# windows of 16 MiB: a few windows at most.
+read -r rc mb < <(peak "$tmp/m3.out" "$tmp/m3.err" "$bin" replay "$tmp/bulk_1" --target "127.0.0.1:$port" \
+  --compare --ignore 'Date: [^\r]*')
+expect_eq "bulk masked: exit" "$rc" "0"
+[ "$mb" -lt 300 ] || bad "bulk masked: peak RSS $mb MB"
+echo "replay_defects: bulk --compare --ignore: peak RSS $mb MB"
+# One byte differs at 200,000,123: found there, in the same bounded memory.
+python3 - "$tmp/bulk_1" <<'PY'
+import sys
+p = sys.argv[1]
+d = open(p, "rb").read().replace(b"c 0.001000 9\nbulk 256\n", b"c 0.001000 19\nbulk 256 200000123\n", 1)
+open(p, "wb").write(d)
+PY
+read -r rc mb < <(peak "$tmp/m4.out" "$tmp/m4.err" "$bin" replay "$tmp/bulk_1" --target "127.0.0.1:$port" --compare)
+expect_eq "bulk differs: exit" "$rc" "5"
+grep -q "^$tmp/bulk_1: differs at byte 200000123 of the recorded answer (268435456 bytes), byte 200000123 of the target's" "$tmp/m4.out" \
+  || bad "bulk differs: $(cat "$tmp/m4.out" "$tmp/m4.err")"
+[ "$mb" -lt 64 ] || bad "bulk differs: peak RSS $mb MB"
+rm -f "$tmp/bulk_1"
+# A 256 MiB upload: the client's chunks are read from the log as they are
+# sent (the whole log was loaded before).
+python3 - "$tmp/up_1" <<'PY'
+import sys
+n = 256 << 20
+with open(sys.argv[1], "wb") as f:
+    req = b"sink %d\n" % n
+    f.write(b"c 0.000000 con\nc 0.001000 %d\n" % len(req) + req)
+    for i in range(256):
+        block = bytes([i % 251]) * (1 << 20)
+        for k in range(0, 1 << 20, 65536):
+            f.write(b"c 0.002000 65536\n" + block[k:k + 65536])
+    ans = b"got %d ok\n" % n
+    f.write(b"s 0.003000 %d\n" % len(ans) + ans + b"s 0.004000 hup\nc 0.005000 hup\n")
+PY
+read -r rc mb < <(peak "$tmp/m5.out" "$tmp/m5.err" "$bin" replay "$tmp/up_1" --target "127.0.0.1:$port" --compare)
+expect_eq "upload: exit" "$rc" "0"
+expect_eq "upload: output" "$(cat "$tmp/m5.out")" "$tmp/up_1: same"
+[ "$mb" -lt 64 ] || bad "upload: peak RSS $mb MB for a 256 MiB upload"
+echo "replay_defects: upload --compare: peak RSS $mb MB"
+rm -f "$tmp/up_1"
 
 # --- 2. An answer that keeps coming for 2.4 s with a 1 s timeout.
 mklog "$tmp/drip_1" "drip 7 100000" "b''.join(bytes([65 + i % 26]) * 100000 for i in range(7))"

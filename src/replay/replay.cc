@@ -13,6 +13,7 @@
 #include "diag.h"
 #include "progress.h"
 #include "replay_answer.h"
+#include "replay_answer_count.h"
 #include "json_text.h"
 #include "netrecord.h"
 #include "net_util.h"
@@ -109,6 +110,8 @@ const char* timing_name(Timing t) {
 
 struct Outcome {
   std::string name;
+  AnswerProtocol protocol = AnswerProtocol::kNone;
+  uint64_t recorded_answers = 0, recorded_errors = 0;
   const JobResult* result = nullptr;
   bool compared = false;
   Difference diff;
@@ -146,6 +149,13 @@ bool write_json(const ReplayOptions& opt, const std::vector<Outcome>& outs,
                  i ? "," : "", i, json_string(o.name).c_str(), status,
                  json_string(r.error).c_str(), r.sent_bytes, r.received_bytes,
                  r.waits_timed_out, r.waits_settled, json_string(r.record_path).c_str());
+    if (o.protocol != AnswerProtocol::kNone) {
+      std::fprintf(f,
+                   ",\"protocol\":\"%s\",\"answers\":%" PRIu64 ",\"error_answers\":%" PRIu64
+                   ",\"recorded_answers\":%" PRIu64 ",\"recorded_error_answers\":%" PRIu64,
+                   answer_protocol_name(o.protocol), r.answers, r.error_answers, o.recorded_answers,
+                   o.recorded_errors);
+    }
     if (o.compared) {
       std::fprintf(f, ",\"compare\":\"%s\"", o.diff.same ? "same" : "differs");
       if (!o.diff.same) {
@@ -200,6 +210,7 @@ std::vector<ReplayPlan> make_plans(const ReplayOptions& opt,
   std::vector<ReplayPlan> plans;
   for (const Conversation& c : convs) {
     plans.push_back(make_plan(c, set_start, opt.timing, opt.speed, opt.replace));
+    count_recorded_answers(plans.back());
     for (const std::string& w : plans.back().warnings) {
       diag::errorf("%s: warning: %s", c.name.c_str(), w.c_str());
     }
@@ -224,6 +235,9 @@ struct Comparison {
 
 struct Tally {
   size_t failed = 0, differ = 0, same = 0;
+  size_t more_errors = 0;          // connections with more error answers than recorded
+  uint64_t error_answers = 0, recorded_errors = 0;
+  bool counted = false;            // some plan's answers could be counted
   uint64_t sent = 0, received = 0;
 };
 
@@ -241,6 +255,9 @@ Tally judge(const ReplayOptions& opt, const std::vector<ReplayJob>& jobs,
     o.name = jobs[i].plan->name;
     if (opt.repeat > 1) o.name += " #" + std::to_string(jobs[i].iteration + 1);
     o.result = &er.jobs[i];
+    o.protocol = jobs[i].plan->protocol;
+    o.recorded_answers = jobs[i].plan->recorded_answers;
+    o.recorded_errors = jobs[i].plan->recorded_errors;
     const JobResult& r = er.jobs[i];
     t.sent += r.sent_bytes;
     t.received += r.received_bytes;
@@ -258,6 +275,18 @@ Tally judge(const ReplayOptions& opt, const std::vector<ReplayJob>& jobs,
                    r.waits_timed_out > 1
                        ? (", and " + std::to_string(r.waits_timed_out - 1) + " more times").c_str()
                        : "");
+    }
+    const ReplayPlan& plan = *jobs[i].plan;
+    if (plan.protocol != AnswerProtocol::kNone) {
+      t.counted = true;
+      t.error_answers += r.error_answers;
+      t.recorded_errors += plan.recorded_errors;
+      if (r.error_answers > plan.recorded_errors && !r.answers_lost) {
+        ++t.more_errors;
+        diag::errorf("%s: %s: the target gave %" PRIu64 " error answer%s, the recording %" PRIu64,
+                     o.name.c_str(), opt.compare ? "differs" : "warning", r.error_answers,
+                     r.error_answers == 1 ? "" : "s", plan.recorded_errors);
+      }
     }
     if (opt.compare) {
       o.compared = true;
@@ -295,10 +324,15 @@ void print_summary(const ReplayOptions& opt, size_t jobs, const EngineResult& er
                    const Tally& t) {
   char compared[64] = "";
   if (opt.compare) std::snprintf(compared, sizeof compared, "; %zu same, %zu differ", t.same, t.differ);
+  char errors[96] = "";
+  if (t.counted && (t.error_answers > 0 || t.recorded_errors > 0)) {
+    std::snprintf(errors, sizeof errors, "; %" PRIu64 " error answers (recorded %" PRIu64 ")",
+                  t.error_answers, t.recorded_errors);
+  }
   diag::notef("%zu connection%s to %s: %zu completed, %zu failed; sent %" PRIu64
-              " bytes, received %" PRIu64 " in %.3f s%s",
+              " bytes, received %" PRIu64 " in %.3f s%s%s",
               jobs, jobs == 1 ? "" : "s", opt.target.c_str(), jobs - t.failed, t.failed, t.sent,
-              t.received, static_cast<double>(er.elapsed_ns) / 1e9, compared);
+              t.received, static_cast<double>(er.elapsed_ns) / 1e9, compared, errors);
   if (opt.timing_report) {
     const TimingStats s = timing_stats(er.sends);
     const TimingStats st = timing_stats(er.starts);
@@ -391,7 +425,7 @@ int run_replay(int argc, char** argv) {
     diag::errorf("--record: %s", er.record_error.c_str());
     rc = kExitOutput;
   }
-  if (t.differ > 0) rc = kExitDiffers;
+  if (t.differ > 0 || (opt.compare && t.more_errors > 0)) rc = kExitDiffers;
   if (!damaged.empty()) rc = kExitInput;
   if (t.failed > 0) rc = kExitStart;
   return rc;

@@ -10,11 +10,13 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <queue>
 
 #include "net_util.h"
 #include "netrecord.h"
 #include "replay_answer.h"
+#include "replay_answer_count.h"
 
 namespace tcpscribe {
 
@@ -44,6 +46,8 @@ struct Conn {
   bool shut_wr = false;
   int record_fd = -1;
   uint64_t gen = 0;
+  /// The target's answer ends, when the plan's protocol shows them.
+  std::unique_ptr<AnswerCounter> answers;
 };
 
 struct Timer {
@@ -62,6 +66,10 @@ class Engine {
     order_.resize(jobs.size());
     for (size_t i = 0; i < jobs.size(); ++i) {
       conns_[i].plan = jobs[i].plan;
+      if (jobs[i].plan->protocol != AnswerProtocol::kNone) {
+        conns_[i].answers =
+            std::make_unique<AnswerCounter>(jobs[i].plan->protocol, jobs[i].plan->pg_ssl_request);
+      }
       conns_[i].scheduled_start_ns = jobs[i].plan->start_us * 1000;
       order_[i] = i;
     }
@@ -260,6 +268,12 @@ class Engine {
         received_ += static_cast<uint64_t>(n);
         c.last_rx_ns = now;
         if (opt_.on_answer) opt_.on_answer(i, std::string_view(buf, static_cast<size_t>(n)));
+        if (c.answers) {
+          c.answers->feed(std::string_view(buf, static_cast<size_t>(n)));
+          r.answers = c.answers->answers();
+          r.error_answers = c.answers->errors();
+          r.answers_lost = c.answers->lost();
+        }
         record(i, 's', now, std::to_string(n), std::string_view(buf, static_cast<size_t>(n)));
         continue;
       }
@@ -332,9 +346,16 @@ class Engine {
   /// is waited for however long it takes.
   static int64_t quiet_since(const Conn& c) { return std::max(c.wait_since_ns, c.last_rx_ns); }
 
+  /// The recorded wait ended at an answer's end: the target's answer count
+  /// decides, whatever the answers' sizes (a shorter or longer answer than
+  /// recorded); otherwise the byte count.
   bool target_ready(const Conn& c, const ReplayStep& s, const JobResult& r) const {
     if (c.eof || r.target_reset) return true;
-    return r.received_bytes >= s.wait_server_bytes && !s.wait_server_close;
+    if (s.wait_server_close) return false;
+    if (s.wait_on_answers && c.answers && !c.answers->lost()) {
+      return c.answers->answers() >= s.wait_answers;
+    }
+    return r.received_bytes >= s.wait_server_bytes;
   }
 
   void advance(size_t i, int64_t now) {

@@ -57,6 +57,9 @@ struct JobResult {
   uint64_t waits_settled = 0;    ///< steps sent after a shorter answer went quiet (--settle)
   uint64_t first_timeout_wanted = 0;  ///< bytes awaited at the first timeout
   uint64_t first_timeout_had = 0;
+  uint64_t answers = 0;          ///< answer ends seen (the plan's protocol)
+  uint64_t error_answers = 0;
+  bool answers_lost = false;     ///< the target's bytes stopped parsing
   bool target_closed = false;
   bool target_reset = false;
   std::string record_path;       ///< --record: this connection's log

@@ -32,6 +32,9 @@ namespace tcpscribe {
 
 enum class Timing { kConversational, kOriginal, kNone };
 
+/// Whose answer ends replay can see (replay_answer_count.h).
+enum class AnswerProtocol { kNone, kResp, kHttp, kPostgres };
+
 struct ReplayStep {
   enum class Kind { kSend, kHangup, kReset };
   Kind kind = Kind::kSend;
@@ -45,6 +48,10 @@ struct ReplayStep {
   uint64_t wait_server_bytes = 0; ///< the target's bytes (in total) to await first
   bool wait_server_close = false; ///< also await the target's half-close
   int64_t at_us = -1;             ///< original pacing: offset from the connection's start
+  /// The recording's wait ended at the end of answer number wait_answers:
+  /// the target's wait ends at its own answer's end (replay_answer_count.h).
+  bool wait_on_answers = false;
+  uint64_t wait_answers = 0;
 };
 
 struct ReplayPlan {
@@ -57,6 +64,15 @@ struct ReplayPlan {
   uint64_t recorded_answer_bytes = 0;  ///< its size, in either case
   std::string log;               ///< the log still holding data (Conversation::log_path)
   bool answer_in_log = false;    ///< the answer is there, not in recorded_answer
+  /// Answer ends (count_recorded_answers()): the protocol, whether the
+  /// client's first message was an SSLRequest / GSSENCRequest, and the
+  /// recording's answers and error answers (counted to the end unless
+  /// answers_lost).
+  AnswerProtocol protocol = AnswerProtocol::kNone;
+  bool pg_ssl_request = false;
+  uint64_t recorded_answers = 0;
+  uint64_t recorded_errors = 0;
+  bool answers_lost = false;
   bool server_closed = false;    ///< the recording has the server's hup or err
   bool server_reset = false;     ///< ... and it was an err
   std::vector<std::string> warnings;

@@ -4,6 +4,10 @@
 #   - redis-benchmark -c 50 -P 16 -t set,get (pipelined request rate)
 #   - redis-benchmark -c 1 -t ping (latency: p50/p99 of PING_MBULK)
 #   - a 2 GiB bulk transfer (python sender -> python sink), MB/s
+#   - fairness: while one client downloads BENCH_BULK_MIB through the
+#     proxy, another sends small requests through the same proxy to the
+#     same server (python, one request at a time): their p50/p99 latency,
+#     and the download's MB/s
 # socat runs as `TCP-LISTEN:P,fork,reuseaddr,backlog=128 TCP:...` (bulk with
 # `-b 262144`). Each measurement is repeated BENCH_RUNS times, the paths
 # taking turns (in reverse order every other run, so none always goes
@@ -92,23 +96,70 @@ else:
     print(f'{total / (time.monotonic() - t) / 1e6:.0f}')
 PY
 
-rport=$(free_port) bport=$(free_port)
+cat >"$work/mixed.py" <<'PY'
+# Fairness: a server with two answers, and its two clients.
+#   mixed.py serve PORT            "get N\n" -> N MiB; "ping\n" -> "pong\n" (per line)
+#   mixed.py download PORT MIB     prints MB/s
+#   mixed.py pings PORT FLAGFILE   pings while FLAGFILE exists (at least 200), prints p50 p99 ms
+import os, socket, sys, threading, time
+if sys.argv[1] == 'serve':
+    block = memoryview(os.urandom(1 << 20))
+    def serve(c):
+        f = c.makefile('rb')
+        for line in f:
+            w = line.split()
+            if w[0] == b'get':
+                for _ in range(int(w[1])):
+                    c.sendall(block)
+            else:
+                c.sendall(b'pong\n')
+        c.close()
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('127.0.0.1', int(sys.argv[2]))); s.listen(64)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+elif sys.argv[1] == 'download':
+    n = int(sys.argv[3]) << 20
+    c = socket.create_connection(('127.0.0.1', int(sys.argv[2])))
+    c.sendall(b'get %d\n' % int(sys.argv[3]))
+    buf = bytearray(1 << 20); got = 0; t = time.monotonic()
+    while got < n:
+        k = c.recv_into(buf)
+        assert k, 'download cut short'
+        got += k
+    print(f'{n / (time.monotonic() - t) / 1e6:.0f}')
+else:
+    c = socket.create_connection(('127.0.0.1', int(sys.argv[2])))
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    f = c.makefile('rb'); lat = []
+    while os.path.exists(sys.argv[3]) or len(lat) < 200:
+        t = time.monotonic(); c.sendall(b'ping\n'); assert f.readline() == b'pong\n'
+        lat.append(time.monotonic() - t)
+    lat.sort()
+    q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1e3
+    print(f'{q(0.50):.3f} {q(0.99):.3f} {len(lat)}')
+PY
+
+rport=$(free_port) bport=$(free_port) mport=$(free_port)
 redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no >"$work/redis.log" 2>&1 &
 pids+=($!)
 python3 "$work/bulk.py" sink "$bport" &
 pids+=($!)
-wait_port "$rport"; wait_port "$bport"
+python3 "$work/mixed.py" serve "$mport" &
+pids+=($!)
+wait_port "$rport"; wait_port "$bport"; wait_port "$mport"
 
 # One front per path and target: socat and tcpscribe for redis and bulk.
 # Each tcpscribe path logs under logs/PATH/ (redis_N, bulk_N).
 declare -A port front
-port[direct,redis]=$rport; port[direct,bulk]=$bport
-for t in redis bulk; do
+port[direct,redis]=$rport; port[direct,bulk]=$bport; port[direct,mixed]=$mport
+for t in redis bulk mixed; do
   up=${port[direct,$t]}
   for path in $paths; do
     [ "$path" = direct ] && continue
     p=$(free_port); port[$path,$t]=$p
-    if [ "$path" = socat ] && [ $t = bulk ]; then
+    if [ "$path" = socat ] && [ $t != redis ]; then
       socat -b 262144 TCP-LISTEN:$p,fork,reuseaddr,backlog=128 TCP:127.0.0.1:$up &
     elif [ "$path" = socat ]; then
       socat TCP-LISTEN:$p,fork,reuseaddr,backlog=128 TCP:127.0.0.1:$up &
@@ -127,7 +178,7 @@ done
 # for a port nobody listens on); every step also has a time limit.
 alive() {
   local t
-  for t in redis bulk; do
+  for t in redis bulk mixed; do
     [ -z "${front[$1,$t]:-}" ] || kill -0 "${front[$1,$t]}" 2>/dev/null \
       || { echo "$1: the $t front exited; its last words:" >&2; tail -n 5 "$work/proxy-$1-$t.err" >&2 || true; exit 1; }
   done
@@ -179,23 +230,38 @@ for run in $(seq "$runs"); do
       logsize=$(stat -c %s "$log")
       rm -f "$work/logs/$path"/bulk_*
     fi
-    echo "run $run $path: SET ${best[$path,set]} GET ${best[$path,get]} p99 ${best[$path,p99]} bulk ${best[$path,bulk]}" >&2
+    # Fairness: pings from another client during a download, same front.
+    touch "$work/downloading"
+    python3 "$work/mixed.py" pings "${port[$path,mixed]}" "$work/downloading" >"$work/pings.out" &
+    pinger=$!
+    down=$(timeout "$step_timeout" python3 "$work/mixed.py" download "${port[$path,mixed]}" "$bulk_mib")
+    rm -f "$work/downloading"
+    wait "$pinger"
+    read -r mp50 mp99 mn <"$work/pings.out"
+    keep_max "$path,down" "$down"
+    keep_min "$path,fair50" "$mp50"
+    keep_min "$path,fair99" "$mp99"
+    rm -f "$work/logs/$path"/mixed_*
+    echo "run $run $path: SET ${best[$path,set]} GET ${best[$path,get]} p99 ${best[$path,p99]} bulk ${best[$path,bulk]}" \
+         "download $down MB/s, other client's pings p50 $mp50 p99 $mp99 ms ($mn)" >&2
   done
 done
 
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 {
-  echo "| path | SET req/s (-P 16) | GET req/s (-P 16) | PING p50 ms (-c 1) | PING p99 ms (-c 1) | bulk MB/s (${bulk_mib} MiB) |"
-  echo "|---|---:|---:|---:|---:|---:|"
+  echo "| path | SET req/s (-P 16) | GET req/s (-P 16) | PING p50 ms (-c 1) | PING p99 ms (-c 1) | bulk MB/s (${bulk_mib} MiB) | download MB/s | others' p50 / p99 ms during it |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
   for path in $paths; do
-    echo "| $path | ${best[$path,set]} | ${best[$path,get]} | ${best[$path,p50]} | ${best[$path,p99]} | ${best[$path,bulk]} |"
+    echo "| $path | ${best[$path,set]} | ${best[$path,get]} | ${best[$path,p50]} | ${best[$path,p99]} | ${best[$path,bulk]} | ${best[$path,down]} | ${best[$path,fair50]} / ${best[$path,fair99]} |"
   done
   echo
   if [ -n "${best[tcpscribe,set]:-}" ] && [ -n "${best[socat,set]:-}" ]; then
     echo "tcpscribe/socat: SET $(ratio "${best[tcpscribe,set]}" "${best[socat,set]}")," \
          "GET $(ratio "${best[tcpscribe,get]}" "${best[socat,get]}")," \
          "bulk $(ratio "${best[tcpscribe,bulk]}" "${best[socat,bulk]}")," \
-         "p99 $(ratio "${best[tcpscribe,p99]}" "${best[socat,p99]}") (lower is better)."
+         "p99 $(ratio "${best[tcpscribe,p99]}" "${best[socat,p99]}") (lower is better)," \
+         "download $(ratio "${best[tcpscribe,down]}" "${best[socat,down]}")," \
+         "others' p99 during it $(ratio "${best[tcpscribe,fair99]}" "${best[socat,fair99]}") (lower is better)."
   fi
   if [ -n "${logsize:-}" ]; then
     echo "tcpscribe logged every byte: the bulk log was $logsize bytes on $(df --output=fstype "$work" | tail -1)" \

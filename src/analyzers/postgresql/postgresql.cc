@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "tls_analyzer.h"
 #include "wire_text.h"
 
 namespace tcpscribe {
@@ -160,6 +161,8 @@ struct PostgresAnalyzer::Conn {
   std::string server_stop_why;
   uint64_t server_missing = 0;
   bool encrypted = false;
+  bool tls_on = false;          // the TLS analyzer has the rest
+  uint64_t tls_base[2] = {0, 0};  // where the TLS bytes start, per direction
   bool server_shut = false;
   bool server_reset = false;
   Timestamp server_shut_ts = 0;
@@ -246,7 +249,20 @@ void PostgresAnalyzer::on_data(const Connection& c, Dir d, uint64_t offset,
   Conn& k = conn_for(c);
   k.info = c;
   current_ = &c;
-  k.fr[index_of(d)]->feed(bytes, offset, ts);
+  if (!k.tls_on) k.fr[index_of(d)]->feed(bytes, offset, ts);
+  if (k.tls_on) to_tls(k, c, d, offset, bytes, ts);  // also the rest of the chunk that switched
+}
+
+void PostgresAnalyzer::to_tls(Conn& k, const Connection& c, Dir d, uint64_t offset,
+                              std::span<const uint8_t> bytes, Timestamp ts) {
+  const uint64_t base = k.tls_base[index_of(d)];
+  if (offset + bytes.size() <= base) return;
+  const size_t skip = offset < base ? static_cast<size_t>(base - offset) : 0;
+  tls_->on_data(c, d, offset + skip - base, bytes.subspan(skip), ts);
+}
+
+void PostgresAnalyzer::secrets_added() {
+  if (tls_) tls_->secrets_added();
 }
 
 namespace {
@@ -586,7 +602,22 @@ void PostgresAnalyzer::on_server(Conn& k, PgMessage&& m) {
                     {"rows", "null"}, {"encrypted", yes ? "true" : "false"}};
       opt_.out->exchange(conn_of(k), rec);
     }
+    const uint64_t client_end = u->offset + u->bytes;
     k.units.pop_front();
+    if (yes && ssl && opt_.tls) {
+      // TLS from here on, both ways: the TLS analyzer takes the rest.
+      k.encrypted = true;
+      k.tls_on = true;
+      k.tls_base[0] = client_end;
+      k.tls_base[1] = m.offset + 1;
+      k.fr[0]->stop();
+      k.fr[1]->stop();
+      k.stopped[0] = k.stopped[1] = true;
+      k.server_stop_why = "encrypted";
+      if (!tls_) tls_ = make_tls_analyzer(*opt_.tls);
+      tls_->on_open(conn_of(k));
+      return;
+    }
     if (yes) {
       k.encrypted = true;
       report(k, kS2C, m.first_ts, m.offset, 1,
@@ -905,6 +936,14 @@ void PostgresAnalyzer::on_gap(const Connection& c, Dir d, uint64_t offset, uint6
                               Timestamp ts) {
   Conn& k = conn_for(c);
   current_ = &c;
+  if (k.tls_on) {
+    const uint64_t base = k.tls_base[index_of(d)];
+    if (offset + length > base) {
+      const uint64_t from = std::max(offset, base);
+      tls_->on_gap(c, d, from - base, offset + length - from, ts);
+    }
+    return;
+  }
   PgFramer& f = *k.fr[index_of(d)];
   if (!f.active()) return;
   f.stop();
@@ -932,6 +971,7 @@ void PostgresAnalyzer::on_gap(const Connection& c, Dir d, uint64_t offset, uint6
 void PostgresAnalyzer::on_shutdown(const Connection& c, Dir d, bool reset, Timestamp ts) {
   Conn& k = conn_for(c);
   k.info = c;
+  if (k.tls_on) tls_->on_shutdown(c, d, reset, ts);
   if (d == Dir::kServerToClient && !k.server_shut) {
     k.server_shut = true;
     k.server_reset = reset;
@@ -965,6 +1005,7 @@ void PostgresAnalyzer::on_close(const Connection& c, CloseReason why) {
   }
   // A CancelRequest targets a connection still open (its query runs).
   if (k.have_key) backends_.erase(k.backend_key);
+  if (k.tls_on) tls_->on_close(c, why);
   conns_.erase(it);
   current_ = nullptr;
 }
@@ -974,6 +1015,7 @@ void PostgresAnalyzer::finish() {
     const Connection info = conns_.begin()->second->info;
     on_close(info, CloseReason::kEndOfInput);
   }
+  if (tls_) tls_->finish();
 }
 
 bool PostgresAnalyzer::tells(const Connection& c, const Finding& f) const {
@@ -986,6 +1028,7 @@ std::unique_ptr<ProtocolAnalyzer> make_postgresql_analyzer(const AnalyzerSetting
   PostgresOptions o;
   o.out = s.out;
   o.decode_view = s.decode_view;
+  o.tls = std::make_shared<const AnalyzerSettings>(s);
   return std::make_unique<PostgresAnalyzer>(o);
 }
 

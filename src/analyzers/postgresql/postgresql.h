@@ -16,8 +16,12 @@
 // process id and key) and per NotificationResponse; a console message
 // (--decode) per client message and per answer. Passwords, SASL/SCRAM and
 // GSSAPI exchanges are never shown ("[redacted, N bytes]"). An accepted
-// SSLRequest (or GSSENCRequest) turns the rest encrypted: the connection is
-// marked so and decoding stops.
+// SSLRequest hands the rest of the connection to a TLS analyzer of its own
+// (tls_analyzer.h), offsets counted from the TLS bytes' start: with a key
+// log it decrypts, and its inner dispatcher finds PostgreSQL again inside
+// (the console, FLOW-TLS, the report's "tls" object as for any TLS
+// connection). An accepted GSSENCRequest turns the rest encrypted: the
+// connection is marked so and decoding stops.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +41,9 @@ struct PostgresOptions {
   size_t max_pending = 10000;      ///< client messages waiting for their answers, per connection
   size_t max_names = 10000;        ///< named statements and portals kept per connection
   size_t view_rows = 5;            ///< rows shown under a result (--decode)
+  /// The settings for the TLS analyzer an accepted SSLRequest hands the
+  /// connection to; null: decoding stops there.
+  std::shared_ptr<const AnalyzerSettings> tls;
 };
 
 /// The fields of an ErrorResponse / NoticeResponse.
@@ -59,9 +66,13 @@ class PostgresAnalyzer : public ProtocolAnalyzer {
   void on_close(const Connection& c, CloseReason why) override;
   void finish() override;
   bool tells(const Connection& c, const Finding& f) const override;
+  void secrets_added() override;
 
  private:
   struct Conn;
+  /// The part of a chunk past the switch to TLS, to the TLS analyzer.
+  void to_tls(Conn& k, const Connection& c, Dir d, uint64_t offset,
+              std::span<const uint8_t> bytes, Timestamp ts);
   struct Unit;
   Conn& conn_for(const Connection& c);
   void on_client(Conn& k, PgMessage&& m);
@@ -81,6 +92,7 @@ class PostgresAnalyzer : public ProtocolAnalyzer {
   /// for CancelRequest.
   std::unordered_map<uint64_t, uint64_t> backends_;
   const Connection* current_ = nullptr;
+  std::unique_ptr<ProtocolAnalyzer> tls_;  // connections after an accepted SSLRequest
 };
 
 std::unique_ptr<ProtocolAnalyzer> make_postgresql_analyzer(const AnalyzerSettings& s);

@@ -282,20 +282,29 @@ TEST(Http2, MidstreamHeadersUseOnlyTheStaticTable) {
   EXPECT_EQ(unknown, 1);
 }
 
+/// The HTTP/1 analyzer (which hands h2c upgrades to HTTP/2) recording
+/// into `rec`.
+struct Http1Setup {
+  static HttpOptions options(Recorder& r) {
+    HttpOptions o;
+    o.extract_bodies = false;
+    o.out = &r;
+    return o;
+  }
+  Recorder rec;
+  HttpAnalyzer an{options(rec), [this](const Connection& c, const Finding& f) { rec.finding(c, f); },
+                  [this](const HttpTransaction& t) { rec.http_transaction(t); }};
+};
+
 // h2c by upgrade: the HTTP/1 analyzer settles the 101 and hands the rest
 // of the connection over; the client's preface follows its request in
 // the same packet, the server's first frames follow the 101 in one.
 TEST(Http2, UpgradeFromHttp1HandsTheConnectionOver) {
   for (size_t piece : {0, 1}) {
     SCOPED_TRACE(piece);
-    Recorder rec;
-    HttpOptions o;
-    o.extract_bodies = false;
-    o.out = &rec;
-    HttpAnalyzer an(
-        o, [&](const Connection& c, const Finding& f) { rec.finding(c, f); },
-        [&](const HttpTransaction& t) { rec.http_transaction(t); });
-    Wire w(an);
+    Http1Setup h1;
+    Recorder& rec = h1.rec;
+    Wire w(h1.an);
     Encoder se;
     w.send(kC, "GET /up HTTP/1.1\r\nHost: h2.test\r\nConnection: Upgrade, HTTP2-Settings\r\n"
                "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n" +
@@ -333,14 +342,9 @@ TEST(Http2, UpgradeIsSettledByTheAnswerToTheRequestThatAskedForIt) {
   for (const char* first_status : {"200 OK", "101 Switching Protocols"}) {
     for (size_t piece : {0, 1}) {
       SCOPED_TRACE(std::string(first_status) + " piece " + std::to_string(piece));
-      Recorder rec;
-      HttpOptions o;
-      o.extract_bodies = false;
-      o.out = &rec;
-      HttpAnalyzer an(
-          o, [&](const Connection& c, const Finding& f) { rec.finding(c, f); },
-          [&](const HttpTransaction& t) { rec.http_transaction(t); });
-      Wire w(an);
+      Http1Setup h1;
+      Recorder& rec = h1.rec;
+      Wire w(h1.an);
       Encoder se;
       w.send(kC, "GET /a HTTP/1.1\r\nHost: h2.test\r\n\r\n"
                  "GET /up HTTP/1.1\r\nHost: h2.test\r\nConnection: Upgrade, HTTP2-Settings\r\n"

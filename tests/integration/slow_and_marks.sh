@@ -13,7 +13,9 @@
 # count the error replies per connection, and mark every exchange on its
 # connection in the HTML (redis commands, SQL, h2 streams with their id),
 # the 1,500-PING connection capped and the rest counted; chromium draws the
-# page (the marks drawn are counted on the canvas element). The password is
+# page (the marks drawn are counted on the canvas element; the detail pane
+# lists the exchanges, errors in red, and the pointer over a mark names it:
+# tests/browser/marks_test.mjs). The password is
 # in no finding, report line or mark. Then the proxy: the same slow DEBUG SLEEP through
 # `tcpscribe proxy --slow 0.25 --report` is in its report.
 # Usage: slow_and_marks.sh path/to/tcpscribe   (exit 77: cannot run here)
@@ -183,6 +185,24 @@ if [ -x /usr/bin/chromium ]; then
     bad "the page did not finish its first view in chromium: $(tail -3 "$tmp/chromium.err")"
   n=$(grep -o 'data-marks="[0-9]*"' "$tmp/dom.html" | head -1 | grep -o '[0-9]*')
   [ "${n:-0}" -ge 1000 ] || bad "chromium drew ${n:-no} exchange marks, expected at least 1000"
+  # The detail pane and the tooltips, through playwright-core
+  # (tests/browser/marks_test.mjs), when npm can install it.
+  root=$(cd "$(dirname "$0")/../.." && pwd)
+  mkdir "$tmp/browser"
+  cp "$root"/tests/browser/package.json "$root"/tests/browser/package-lock.json \
+     "$root"/tests/browser/*.mjs "$tmp/browser/"
+  if command -v npm >/dev/null &&
+     (cd "$tmp/browser" && npm ci --no-audit --no-fund --silent >"$tmp/npm.log" 2>&1); then
+    artifacts=${TCPSCRIBE_ARTIFACTS:-$(dirname "$bin")/test-artifacts}
+    mkdir -p "$artifacts"
+    (cd "$tmp/browser" && node marks_test.mjs "$tmp/h.html" --want 'redis DEBUG SLEEP 0.3 ' \
+       --want 'NOSUCHCOMMAND a b → error: ERR unknown command' \
+       --want 'query: SELECT pg_sleep(0.3)' --want 'stream ' --want 'GET /f.bin → 200' \
+       --screenshot "$artifacts/slow_and_marks.png") >"$tmp/marks.out" 2>&1 ||
+      bad "the marks in chromium: $(grep -v '^ok' "$tmp/marks.out" | head -8)"
+  else
+    echo "note: npm ci failed or npm is missing: the detail pane is not checked in chromium"
+  fi
 else
   echo "note: chromium is missing: the page's drawing is not checked"
 fi

@@ -372,18 +372,24 @@ function drawConn(ctx, c, y) {
   }
 }
 
-/// The exchange (HTTP or another protocol's) drawn at time t on c, as text.
+/// The exchange (HTTP or another protocol's) drawn between tA and tB on c,
+/// as text: the one whose middle is nearest.
 function markText(c, tA, tB) {
+  const tm = (tA + tB) / 2;
+  let best = '', bestD = Infinity;
+  const consider = (a, b, text) => {
+    if (a === null || b < tA || a > tB) return;
+    const d = Math.abs((a + b) / 2 - tm);
+    if (d < bestD) { bestD = d; best = text; }
+  };
   for (const h of c.http) {
     const a = h.rq0 !== null ? h.rq0 : h.rs0, b = h.rs1 !== null ? h.rs1 : (h.rq1 !== null ? h.rq1 : a);
-    if (a === null || b < tA || a > tB) continue;
-    return httpLabel(h) + (h.rq0 !== null && h.rs1 !== null ? '  ' + fmtDur(h.rs1 - h.rq0) : '');
+    consider(a, b, () => httpLabel(h) + (h.rq0 !== null && h.rs1 !== null ? '  ' + fmtDur(h.rs1 - h.rq0) : ''));
   }
   for (const x of c.ex) {
-    if (x.t1 < tA || x.t0 > tB) continue;
-    return exLabel(x) + (x.lat !== null ? '  ' + fmtDur(x.lat) : '');
+    consider(x.t0, x.t1, () => exLabel(x) + (x.lat !== null ? '  ' + fmtDur(x.lat) : ''));
   }
-  return '';
+  return best ? best() : '';
 }
 
 function httpLabel(h) {

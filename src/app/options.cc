@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "analyzer.h"
+#include "exchange_text.h"
 #include "name_template.h"
 #include "whole_number.h"
 
@@ -22,7 +23,7 @@ const std::string& enable_help() {
       t += std::string(" ") + a.name + " (" + a.description + ");";
     }
     t.back() = '.';
-    return t + " Analyzers also run when --har, --messages or --decode needs them";
+    return t + " Analyzers also run when --har, --messages, --decode or --slow needs them";
   }();
   return text;
 }
@@ -62,6 +63,7 @@ po::options_description visible_options() {
     ("har", po::value<std::string>()->value_name("FILE"), "write an HTTP Archive 1.2 of every HTTP transaction to FILE (implies -e http; - = stdout)")
     ("messages", po::value<std::string>()->value_name("FILE"), "write one JSON object per application exchange (request + answer) to FILE as they complete (runs every analyzer unless -e names some; - = stdout)")
     ("tls-keylog", po::value<std::string>()->value_name("FILE"), "decrypt TLS 1.2/1.3 with the secrets in FILE (NSS key log: SSLKEYLOGFILE, openssl -keylogfile); live, FILE is read again as it grows and records wait for their keys. The plaintext goes to the console, to FLOW-TLS beside each flow file and to the analyzers (-e http); pcapng Decryption Secrets Blocks are read without this flag")
+    ("slow", po::value<std::string>()->value_name("SECONDS"), "a finding for every answer that took longer than SECONDS (0.001 to 1000000; from the request's last byte to the answer's first) in HTTP/1, HTTP/2, Redis, PostgreSQL and MySQL exchanges (runs every analyzer unless -e names some)")
     ("decode", "with -c: show each message (request, answer) decoded by its analyzer instead of raw chunks; connections no analyzer recognises stay raw")
     ("max-fds,f", po::value<std::string>()->value_name("N"), "use at most N file descriptors for flow files (1 or more; default: the open-file limit less 32)")
     ("writer-threads", po::value<std::string>()->value_name("N"), "threads that create and write flow files, 0 to 64 (default 2; 0 = none)")
@@ -137,6 +139,13 @@ void print_version(std::ostream& out) {
 namespace {
 
 /// Every numeric option, checked against its documented range.
+/// --slow SECONDS: one line naming what it takes.
+bool parse_slow(const std::string& text, Timestamp& out, std::ostream& err) {
+  if (parse_slow_seconds(text, out)) return true;
+  err << "tcpscribe: --slow takes " << kSlowRange << ", not '" << text << "'\n";
+  return false;
+}
+
 bool parse_numbers(const po::variables_map& vm, Options& opt, std::ostream& err) {
   const bool ok =
       parse_number(vm, {"buffer-size", "--buffer-size", 1, 2047}, opt.buffer_mib, err) &&
@@ -254,6 +263,7 @@ bool read_outputs(const po::variables_map& vm, Options& opt, std::ostream& err) 
     }
   }
   if (vm.count("messages")) opt.messages_path = vm["messages"].as<std::string>();
+  if (vm.count("slow") && !parse_slow(vm["slow"].as<std::string>(), opt.slow, err)) return false;
   opt.decode = vm.count("decode");
   if (opt.decode && !opt.console) {
     err << "tcpscribe: --decode shows decoded messages on the console: add -c (or -C)\n";

@@ -44,6 +44,7 @@ struct Options {
   std::vector<std::string> analyzers;  ///< -e NAME (registry names, or "all")
   std::string messages_path;       ///< --messages: JSON Lines, one object per exchange
   bool decode = false;             ///< --decode: the console shows messages, not chunks
+  Timestamp slow = 0;              ///< --slow: a finding per answer slower than this; 0: off
   bool keep_encoded = false;       ///< -Z
   std::string har_path;            ///< --har
   std::string tls_keylog;          ///< --tls-keylog: the NSS key log to decrypt TLS with

@@ -22,6 +22,27 @@ int parse(std::vector<std::string> args, std::string& err) {
   return parse(std::move(args), opt, err);
 }
 
+TEST(Options, SlowTakesSecondsAndRefusesTheRest) {
+  Options opt;
+  std::string err;
+  ASSERT_EQ(parse({"-r", "x.pcap", "--slow", "0.25"}, opt, err), kExitOk) << err;
+  EXPECT_EQ(opt.slow, 250'000'000);
+  Options whole;
+  ASSERT_EQ(parse({"-r", "x.pcap", "--slow=2"}, whole, err), kExitOk) << err;
+  EXPECT_EQ(whole.slow, 2 * kNanosPerSecond);
+  Options none;
+  ASSERT_EQ(parse({"-r", "x.pcap"}, none, err), kExitOk);
+  EXPECT_EQ(none.slow, 0);  // off
+  for (const char* bad : {"0", "-1", "abc", "0.3s", "", "nan", "inf", "1e7", "0.0001"}) {
+    EXPECT_EQ(parse({"-r", "x.pcap", "--slow", bad}, err), kExitUsage) << bad;
+    EXPECT_EQ(err, std::string("tcpscribe: --slow takes seconds from 0.001 to 1000000 (e.g. "
+                               "--slow 0.5), not '") + bad + "'\n");
+  }
+  std::ostringstream help;
+  print_help(help);
+  EXPECT_NE(help.str().find("--slow SECONDS"), std::string::npos) << help.str();
+}
+
 TEST(Options, TlsKeylogTakesAFileName) {
   Options opt;
   std::string err;

@@ -151,6 +151,7 @@ OutputConfig output_config(const Options& opt, bool streaming) {
   c.har_path = opt.har_path;
   c.messages_path = opt.messages_path;
   c.decode = opt.decode;
+  c.slow = opt.slow;
   c.analyzers = opt.analyzers;
   c.keep_encoded = opt.keep_encoded;
   // TLS: handshake facts for the report; decryption with a key log.

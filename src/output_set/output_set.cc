@@ -9,6 +9,7 @@
 
 #include "diag.h"
 #include "dispatcher.h"
+#include "exchange_text.h"
 #include "exit_codes.h"
 #include "findings_printer.h"
 #include "har.h"
@@ -189,13 +190,14 @@ int OutputSet::open_reports() {
 
 /// The analyzers -e names (-e http: both HTTP versions), and those the
 /// outputs need (--har: http and http2;
-/// --messages and --decode: all), behind one dispatcher that goes first,
+/// --messages, --decode and --slow: all), behind one dispatcher that goes first,
 /// so their findings reach the other sinks before their on_close. The HAR
 /// and the messages come after it: their finish() writes what the
 /// analyzers handed over last.
 int OutputSet::open_analyzers() {
   std::vector<const AnalyzerInfo*> enabled;
-  const bool all = (!cfg_.messages_path.empty() || cfg_.decode) && cfg_.analyzers.empty();
+  const bool all =
+      (!cfg_.messages_path.empty() || cfg_.decode || cfg_.slow > 0) && cfg_.analyzers.empty();
   for (const AnalyzerInfo& a : analyzer_registry()) {
     // HTTP semantics come in two versions: --har and -e http take both.
     const std::string name = a.name;
@@ -245,6 +247,11 @@ void OutputSet::finding(const Connection& c, const Finding& f) {
 
 void OutputSet::exchange(const Connection& c, const ExchangeRecord& r) {
   if (messages_) messages_->add(c, r);
+  const std::optional<Finding> slow = slow_finding(r, cfg_.slow);
+  if (report_) report_->add_exchange(c.id, r.proto, is_error_reply(r), slow.has_value());
+  // HTTP's transactions reach the HTML report with their own timing.
+  if (html_ && r.proto != "http" && r.proto != "http2") html_->add_exchange(c.id, r);
+  if (slow) finding(c, *slow);
 }
 
 void OutputSet::message(const Connection& c, const DecodedMessage& m) {

@@ -66,6 +66,9 @@ struct OutputConfig {
   std::string har_path;
   std::string messages_path;                 ///< --messages
   bool decode = false;                       ///< --decode (with console)
+  /// --slow: a finding for every exchange answered later than this (ns);
+  /// 0: off. Runs every analyzer unless `analyzers` names some.
+  Timestamp slow = 0;
   /// -e: analyzers asked for by name; outputs that need analyzers add them
   /// (--har: http; --messages and --decode: every analyzer).
   std::vector<std::string> analyzers;

@@ -1,5 +1,6 @@
 #include "report_json.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <initializer_list>
@@ -185,6 +186,17 @@ void JsonReportSink::on_finding(const Connection& c, const Finding& f) {
   h.more.emplace_back(f, 1);
 }
 
+void JsonReportSink::add_exchange(uint64_t id, const std::string& proto, bool error, bool slow) {
+  if (!out_) return;
+  std::vector<ExchangeCounts>& list = exchanges_[id];
+  auto it = std::find_if(list.begin(), list.end(),
+                         [&](const ExchangeCounts& e) { return e.proto == proto; });
+  if (it == list.end()) it = list.insert(list.end(), ExchangeCounts{proto});
+  ++it->count;
+  it->errors += error ? 1 : 0;
+  it->slow += slow ? 1 : 0;
+}
+
 std::string JsonReportSink::format(const Connection& c, CloseReason why,
                                    const std::vector<Finding>& findings) {
   std::string o = "{";
@@ -249,6 +261,17 @@ void JsonReportSink::on_close(const Connection& c, CloseReason why) {
   if (auto it = infos_.find(c.id); it != infos_.end()) {
     infos = std::move(it->second);
     infos_.erase(it);
+  }
+  if (auto it = exchanges_.find(c.id); it != exchanges_.end()) {
+    std::string o = "{";
+    for (const ExchangeCounts& e : it->second) {
+      if (o.size() > 1) o += ',';
+      o += json_quote(e.proto) + ":{\"count\":" + std::to_string(e.count) +
+           ",\"errors\":" + std::to_string(e.errors) + ",\"slow\":" + std::to_string(e.slow) +
+           "}";
+    }
+    infos.emplace_back("exchanges", o + "}");
+    exchanges_.erase(it);
   }
   if (!out_ || failed()) return;
   std::string line = format(c, why, found);

@@ -78,6 +78,12 @@ class JsonReportSink : public Sink {
     if (out_) infos_[id].emplace_back(key, json);
   }
 
+  /// One application exchange of connection `id` (analyzer.h's
+  /// ExchangeRecord), counted per protocol for its line's "exchanges":
+  /// {"redis":{"count":N,"errors":E,"slow":S}}; `error`: the answer was an
+  /// error reply; `slow`: answered later than --slow.
+  void add_exchange(uint64_t id, const std::string& proto, bool error, bool slow);
+
   /// The first error ("cannot write report.jsonl: No space left on device"),
   /// empty while all is well.
   const std::string& error() const { return error_; }
@@ -114,6 +120,13 @@ class JsonReportSink : public Sink {
   std::unordered_map<uint64_t, Held> findings_;
   std::function<RunTotals()> run_totals_;
   std::unordered_map<uint64_t, std::vector<std::pair<std::string, std::string>>> infos_;
+  struct ExchangeCounts {
+    std::string proto;
+    uint64_t count = 0;
+    uint64_t errors = 0;
+    uint64_t slow = 0;
+  };
+  std::unordered_map<uint64_t, std::vector<ExchangeCounts>> exchanges_;
 };
 
 const char* finding_kind_name(Finding::Kind k);

@@ -143,6 +143,31 @@ TEST(JsonReport, OneFlushedLinePerConnectionWithItsFindings) {
   fs::remove(p);
 }
 
+TEST(JsonReport, ExchangesAreCountedPerConnectionAndProtocol) {
+  const fs::path p = fs::temp_directory_path() / "tcpscribe_report_json_exchanges.jsonl";
+  JsonReportSink sink(p.string());
+  ASSERT_FALSE(sink.failed()) << sink.error();
+  Connection a = sample();
+  Connection b = sample();
+  b.id = 8;
+  sink.on_open(a);
+  sink.on_open(b);
+  sink.add_exchange(a.id, "redis", false, false);
+  sink.add_exchange(a.id, "redis", true, false);
+  sink.add_exchange(a.id, "redis", true, true);
+  sink.add_exchange(a.id, "http", false, true);
+  sink.on_close(a, CloseReason::kFin);
+  sink.on_close(b, CloseReason::kFin);
+  sink.finish();
+  std::string a_line = JsonReportSink::format(a, CloseReason::kFin, {});
+  a_line.pop_back();
+  a_line += ",\"exchanges\":{\"redis\":{\"count\":3,\"errors\":2,\"slow\":1},"
+            "\"http\":{\"count\":1,\"errors\":0,\"slow\":1}}}";
+  // A connection without exchanges has no key.
+  EXPECT_EQ(slurp(p), a_line + "\n" + JsonReportSink::format(b, CloseReason::kFin, {}) + "\n");
+  fs::remove(p);
+}
+
 TEST(JsonReport, ThroughTheFlowTable) {
   const fs::path p = fs::temp_directory_path() / "tcpscribe_report_json_flow.jsonl";
   {

@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "analyzer.h"
+#include "exchange_text.h"
 #include "whole_number.h"
 
 namespace po = boost::program_options;
@@ -28,6 +29,7 @@ po::options_description visible_options() {
     ("har", po::value<std::string>()->value_name("FILE"), "write an HTTP Archive 1.2 of every HTTP transaction to FILE when the proxy stops (- = stdout, with -q)")
     ("outdir,o", po::value<std::string>()->value_name("DIR"), "write flow files into DIR (created if missing), named by the client and upstream endpoints")
     ("enable,e", po::value<std::vector<std::string>>()->value_name("NAME"), "run the protocol analyzer NAME (repeatable; all = every one); outputs that need one run it anyway")
+    ("slow", po::value<std::string>()->value_name("SECONDS"), "a finding for every answer that took longer than SECONDS (0.001 to 1000000) in HTTP/1, HTTP/2, Redis, PostgreSQL and MySQL exchanges (runs every analyzer unless -e names some)")
     ("decode", "show each request and answer decoded instead of the raw chunks of connections an analyzer understands")
     ("hex,D", "show chunks as a hexdump -C style dump")
     ("max-dump", po::value<std::string>()->value_name("N|all"), "show at most N bytes of each chunk (0 or more, or 'all'), then '... M more bytes' (default: all; a screenful on a terminal)")
@@ -254,6 +256,11 @@ bool read_outputs(const po::variables_map& vm, ProxyOptions& opt, std::ostream& 
           << analyzer_names() << ", all)\n";
       return false;
     }
+  }
+  if (vm.count("slow") && !parse_slow_seconds(vm["slow"].as<std::string>(), opt.slow)) {
+    err << "tcpscribe proxy: --slow takes " << kSlowRange << ", not '"
+        << vm["slow"].as<std::string>() << "'\n";
+    return false;
   }
   opt.decode = vm.count("decode") > 0;
   if (opt.decode && (opt.quiet || opt.json)) {

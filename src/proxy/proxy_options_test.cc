@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "analyzer.h"
+#include "proxy_outputs.h"
 
 namespace tcpscribe {
 namespace {
@@ -118,6 +119,16 @@ TEST(ProxyOptions, Outputs) {
   EXPECT_EQ(o.outdir, "flows");
   EXPECT_EQ(o.analyzers, (std::vector<std::string>{"http", "all"}));
   EXPECT_TRUE(o.decode);
+  EXPECT_EQ(o.slow, 0);  // off unless asked
+
+  o = ProxyOptions{};
+  ASSERT_EQ(parse({"-l", ":0", "-f", "h:1", "--slow", "0.3"}, o, err), 0) << err;
+  EXPECT_EQ(o.slow, 300'000'000);
+  EXPECT_TRUE(proxy_output_config(o, 0, "x").findings_on_stderr);
+  EXPECT_EQ(proxy_output_config(o, 0, "x").slow, 300'000'000);
+  EXPECT_EQ(parse({"-l", ":0", "-f", "h:1", "--slow", "soon"}, o, err), 1);
+  EXPECT_EQ(err, "tcpscribe proxy: --slow takes seconds from 0.001 to 1000000 (e.g. --slow 0.5), "
+                 "not 'soon'\n");
 
   // Without the flags: no outputs beyond the console (today's proxy).
   o = ProxyOptions{};

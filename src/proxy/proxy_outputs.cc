@@ -20,7 +20,7 @@ OutputConfig proxy_output_config(const ProxyOptions& opt, Timestamp start,
   // TCP analysis); without them a findings printer would only cost the
   // zero-copy path.
   const bool analyzers = !opt.analyzers.empty() || !opt.har_path.empty() ||
-                         !opt.messages_path.empty() || opt.decode;
+                         !opt.messages_path.empty() || opt.decode || opt.slow > 0;
   c.findings_on_stderr = !opt.quiet && analyzers;
   c.netrecord_root = opt.log_root;
   c.netrecord_start = start;
@@ -31,6 +31,7 @@ OutputConfig proxy_output_config(const ProxyOptions& opt, Timestamp start,
   c.har_path = opt.har_path;
   c.messages_path = opt.messages_path;
   c.decode = opt.decode;
+  c.slow = opt.slow;
   c.analyzers = opt.analyzers;
   c.keep_encoded = false;
   return c;

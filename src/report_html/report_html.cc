@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "exchange_text.h"
 #include "http.h"
 
 namespace tcpscribe {
@@ -39,6 +40,7 @@ HtmlHttpTransaction to_html_http(const HttpTransaction& t) {
   HtmlHttpTransaction h;
   h.conn_id = t.conn_id;
   h.index = t.index;
+  h.stream = t.stream;
   if (t.request.present) {
     h.method = t.request.head.method;
     h.target = t.request.head.target;
@@ -62,6 +64,18 @@ HtmlHttpTransaction to_html_http(const HttpTransaction& t) {
   return h;
 }
 
+HtmlExchange to_html_exchange(const ExchangeRecord& r) {
+  HtmlExchange x;
+  x.proto = r.proto;
+  x.request = exchange_request_text(r, 120);
+  x.answer = exchange_answer_text(r, 60);
+  x.error = exchange_error_text(r, 120);
+  x.start = r.ts;
+  x.end = r.end;
+  x.latency = r.latency ? std::max<Timestamp>(*r.latency, 0) : -1;
+  return x;
+}
+
 HtmlReport::HtmlReport(std::string path, std::vector<std::string> inputs,
                        HtmlReportLimits limits)
     : path_(std::move(path)),
@@ -77,7 +91,8 @@ HtmlReport::Conn* HtmlReport::find(uint64_t id) {
 }
 
 bool HtmlReport::summarised() const {
-  if (important_dropped_ > 0 || connections_seen_ > conns_.size() || http_seen_ > http_kept_) {
+  if (important_dropped_ > 0 || connections_seen_ > conns_.size() || http_seen_ > http_kept_ ||
+      exchanges_seen_ > exchanges_kept_) {
     return true;
   }
   return std::any_of(conns_.begin(), conns_.end(), [](const Conn& k) { return k.stride > 1; });
@@ -322,11 +337,31 @@ void HtmlReport::compute_phases(Conn& k) const {
   k.phases = std::move(spans);
 }
 
+bool HtmlReport::room_for_mark(uint64_t conn_id) {
+  MarkCount& m = marks_[conn_id];
+  if (m.kept >= limits_.max_marks_per_connection) {
+    ++m.left_out;
+    ++marks_left_out_;
+    return false;
+  }
+  ++m.kept;
+  return true;
+}
+
 void HtmlReport::add_http(const HtmlHttpTransaction& t) {
   ++http_seen_;
   if (http_kept_ >= limits_.max_http || !index_.count(t.conn_id)) return;
+  if (!room_for_mark(t.conn_id)) return;
   http_[t.conn_id].push_back(t);
   ++http_kept_;
+}
+
+void HtmlReport::add_exchange(uint64_t conn_id, const HtmlExchange& x) {
+  ++exchanges_seen_;
+  if (exchanges_kept_ >= limits_.max_exchanges || !index_.count(conn_id)) return;
+  if (!room_for_mark(conn_id)) return;
+  exchanges_[conn_id].push_back(x);
+  ++exchanges_kept_;
 }
 
 bool HtmlReport::open() {

@@ -15,9 +15,11 @@
 // of the others, halving its sample (keep every 2nd, 4th ...) when full;
 // when all connections together hold more than `max_packets` the
 // per-connection budget halves for everyone. Marked packets beyond twice
-// `max_packets`, connections beyond `max_connections` and HTTP
-// transactions beyond `max_http` are counted but not kept. The report says
-// whenever it shows a summary.
+// `max_packets`, connections beyond `max_connections`, HTTP
+// transactions beyond `max_http`, other exchanges (Redis, PostgreSQL,
+// MySQL) beyond `max_exchanges`, and either beyond
+// `max_marks_per_connection` on one connection are counted but not kept.
+// The report says whenever it shows a summary.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "analyzer.h"
 #include "atomic_file.h"
 #include "tcpscribe/sink.h"
 
@@ -39,6 +42,8 @@ struct HtmlReportLimits {
   size_t max_packets_per_connection = 4'000;  ///< unmarked packets kept per connection
   size_t max_connections = 50'000;          ///< connections listed (the rest are counted)
   size_t max_http = 100'000;                ///< HTTP transactions kept
+  size_t max_exchanges = 100'000;           ///< other exchanges kept (Redis, SQL)
+  size_t max_marks_per_connection = 1'000;  ///< HTTP + other exchanges kept per connection
   size_t first_bytes = 2048;                ///< bytes shown from the start of each direction
 };
 
@@ -54,6 +59,7 @@ struct HtmlCaptureInfo {
 struct HtmlHttpTransaction {
   uint64_t conn_id = 0;
   uint32_t index = 0;            ///< 1-based on its connection
+  uint32_t stream = 0;           ///< HTTP/2: the stream id; 0: HTTP/1
   std::string method;            ///< empty: a response without request
   std::string target;
   std::string host;
@@ -65,6 +71,22 @@ struct HtmlHttpTransaction {
   uint64_t request_bytes = 0;
   uint64_t response_bytes = 0;
 };
+
+/// One exchange of another request/response protocol (Redis, PostgreSQL,
+/// MySQL), as drawn: from its ExchangeRecord (analyzer.h), texts already
+/// redacted and cut to one line.
+struct HtmlExchange {
+  std::string proto;             ///< "redis"
+  std::string request;           ///< "SET user:1 Ada", "query: SELECT 1"
+  std::string answer;            ///< "+OK", "SELECT 1"; empty: none
+  std::string error;             ///< the error's text; empty: none
+  Timestamp start = 0;           ///< the request's first byte
+  Timestamp end = 0;             ///< the answer's last byte (the request's if unanswered)
+  Timestamp latency = -1;        ///< -1: unanswered
+};
+
+/// The exchange as drawn.
+HtmlExchange to_html_exchange(const ExchangeRecord& r);
 
 /// The transaction as drawn, from the HTTP analyzer's (http.h).
 HtmlHttpTransaction to_html_http(const HttpTransaction& t);
@@ -170,6 +192,11 @@ class HtmlReport : public Sink, public SegmentObserver {
   /// on_close; before finish()).
   void add_http(const HtmlHttpTransaction& t);
   void add_http(const HttpTransaction& t) { add_http(to_html_http(t)); }
+  /// Another protocol's exchange on connection `conn_id` (same rules).
+  void add_exchange(uint64_t conn_id, const HtmlExchange& x);
+  void add_exchange(uint64_t conn_id, const ExchangeRecord& r) {
+    add_exchange(conn_id, to_html_exchange(r));
+  }
   void set_capture_info(const HtmlCaptureInfo& info) { capture_ = info; }
   void set_title(std::string title) { title_ = std::move(title); }
 
@@ -213,6 +240,16 @@ class HtmlReport : public Sink, public SegmentObserver {
   std::deque<Conn> conns_;                          // in order of on_open
   std::unordered_map<uint64_t, size_t> index_;      // id -> position in conns_
   std::unordered_map<uint64_t, std::vector<HtmlHttpTransaction>> http_;
+  std::unordered_map<uint64_t, std::vector<HtmlExchange>> exchanges_;
+  /// Per connection: marks kept (HTTP + exchanges) and those left out by
+  /// max_marks_per_connection.
+  struct MarkCount {
+    size_t kept = 0;
+    uint64_t left_out = 0;
+  };
+  std::unordered_map<uint64_t, MarkCount> marks_;
+  /// Room for one more mark on `conn_id`; counts it either way.
+  bool room_for_mark(uint64_t conn_id);
   size_t per_conn_budget_;
   uint64_t packets_seen_ = 0;
   size_t packets_kept_ = 0;
@@ -221,6 +258,9 @@ class HtmlReport : public Sink, public SegmentObserver {
   uint64_t connections_seen_ = 0;
   uint64_t http_seen_ = 0;
   size_t http_kept_ = 0;
+  uint64_t exchanges_seen_ = 0;
+  size_t exchanges_kept_ = 0;
+  uint64_t marks_left_out_ = 0;  ///< by max_marks_per_connection
   AtomicFile file_;
   std::string error_;
 };

@@ -222,6 +222,10 @@ void put_http(std::string& o, const std::vector<HtmlHttpTransaction>& http, Time
     first_h = false;
     o += "{\"i\":";
     put_uint(o, t.index);
+    if (t.stream != 0) {
+      o += ",\"sid\":";
+      put_uint(o, t.stream);
+    }
     o += ",\"m\":";
     put_string(o, t.method);
     o += ",\"u\":";
@@ -246,6 +250,34 @@ void put_http(std::string& o, const std::vector<HtmlHttpTransaction>& http, Time
     put_uint(o, t.request_bytes);
     o += ",\"rsb\":";
     put_uint(o, t.response_bytes);
+    o += '}';
+  }
+  o += ']';
+}
+
+/// Redis, PostgreSQL, MySQL exchanges: [{"p":proto,"q":request,"a":answer,
+/// "e":error or null,"t0":start,"t1":end,"lat":latency or null}, ...].
+void put_exchanges(std::string& o, const std::vector<HtmlExchange>& xs, Timestamp origin) {
+  o += '[';
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const HtmlExchange& x = xs[i];
+    if (i) o += ',';
+    o += "{\"p\":";
+    put_string(o, x.proto);
+    o += ",\"q\":";
+    put_string(o, x.request);
+    o += ",\"a\":";
+    put_string(o, x.answer);
+    o += ",\"e\":";
+    if (x.error.empty()) o += "null";
+    else put_string(o, x.error);
+    o += ",\"t0\":";
+    put_time(o, x.start, origin);
+    o += ",\"t1\":";
+    put_time(o, std::max(x.end, x.start), origin);
+    o += ",\"lat\":";
+    if (x.latency < 0) o += "null";
+    else put_time(o, x.latency, 0);
     o += '}';
   }
   o += ']';
@@ -341,6 +373,7 @@ std::string HtmlReport::json() const {
   o += ",\"conns\":[";
   bool first_conn = true;
   static const std::vector<HtmlHttpTransaction> kNoHttp;
+  static const std::vector<HtmlExchange> kNoExchanges;
   for (const Conn& k : conns_) {
     if (!first_conn) o += ',';
     first_conn = false;
@@ -348,6 +381,12 @@ std::string HtmlReport::json() const {
     o += ",\"http\":";
     const auto h = http_.find(k.info.id);
     put_http(o, h != http_.end() ? h->second : kNoHttp, origin);
+    o += ",\"ex\":";
+    const auto x = exchanges_.find(k.info.id);
+    put_exchanges(o, x != exchanges_.end() ? x->second : kNoExchanges, origin);
+    o += ",\"ml\":";  // marks left out by max_marks_per_connection
+    const auto m = marks_.find(k.info.id);
+    put_uint(o, m != marks_.end() ? m->second.left_out : 0);
     o += '}';
   }
   o += "]}";
@@ -381,6 +420,9 @@ void HtmlReport::put_summary(std::string& o, Timestamp origin, Timestamp last,
       {"connections_listed", conns_.size()},
       {"http_seen", http_seen_},
       {"http_kept", http_kept_},
+      {"exchanges_seen", exchanges_seen_},
+      {"exchanges_kept", exchanges_kept_},
+      {"marks_left_out", marks_left_out_},
       {"bytes_c2s", bytes[0]},
       {"bytes_s2c", bytes[1]},
   };

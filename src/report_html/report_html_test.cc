@@ -317,6 +317,73 @@ TEST(HtmlReport, HttpTransactionsBeforeAndAfterClose) {
       << j;
 }
 
+TEST(HtmlReport, ExchangesOfOtherProtocolsAreMarkedOnTheirConnection) {
+  HtmlReport r("unused.html", {});
+  Wire w;
+  feed_long_connection(r, w, 0, 3);
+  ExchangeRecord ok;
+  ok.proto = "redis";
+  ok.ts = kT0 + 1 * kUs;
+  ok.end = kT0 + 3 * kUs;
+  ok.latency = 1500;
+  ok.fields = {{"command", "\"GET\""}, {"args", "[\"</script>\"]"}, {"reply", "\"$5\""}};
+  r.add_exchange(0, ok);
+  ExchangeRecord bad;
+  bad.proto = "postgresql";
+  bad.ts = kT0 + 4 * kUs;
+  bad.end = kT0 + 5 * kUs;
+  bad.latency = 500;
+  bad.error_json = R"({"code":"42P01","message":"relation \"t\" does not exist"})";
+  bad.fields = {{"kind", "\"query\""}, {"query", "\"SELECT * FROM t\""}, {"tag", "null"}};
+  r.add_exchange(0, bad);
+  ExchangeRecord lost;  // never answered
+  lost.proto = "mysql";
+  lost.ts = lost.end = kT0 + 6 * kUs;
+  lost.error_json = R"({"code":null,"message":"unanswered"})";
+  lost.fields = {{"kind", "\"ping\""}, {"query", "null"}};
+  r.add_exchange(0, lost);
+  r.add_exchange(77, ok);  // no such connection
+  const std::string j = r.json();
+  EXPECT_NE(j.find("\"ex\":[{\"p\":\"redis\",\"q\":\"GET \\u003c/script\\u003e\",\"a\":\"$5\","
+                   "\"e\":null,\"t0\":1,\"t1\":3,\"lat\":1.500},"
+                   "{\"p\":\"postgresql\",\"q\":\"query: SELECT * FROM t\",\"a\":\"\","
+                   "\"e\":\"relation \\\"t\\\" does not exist\",\"t0\":4,\"t1\":5,\"lat\":0.500},"
+                   "{\"p\":\"mysql\",\"q\":\"ping\",\"a\":\"\",\"e\":\"unanswered\",\"t0\":6,"
+                   "\"t1\":6,\"lat\":null}],\"ml\":0}"),
+            std::string::npos)
+      << j;
+  EXPECT_NE(j.find("\"exchanges_seen\":4,\"exchanges_kept\":3,\"marks_left_out\":0,"),
+            std::string::npos)
+      << j;
+}
+
+TEST(HtmlReport, MarksPerConnectionAreCappedAndTheRestCounted) {
+  HtmlReportLimits lim;
+  lim.max_marks_per_connection = 5;
+  HtmlReport r("unused.html", {}, lim);
+  Wire w;
+  feed_long_connection(r, w, 0, 1);
+  feed_long_connection(r, w, 1, 1);
+  ExchangeRecord x;
+  x.proto = "redis";
+  x.fields = {{"command", "\"PING\""}, {"args", "[]"}, {"reply", "\"+PONG\""}};
+  for (int i = 0; i < 100'000; ++i) r.add_exchange(0, x);
+  HtmlHttpTransaction t;
+  t.conn_id = 0;
+  r.add_http(t);  // HTTP counts against the same cap
+  t.conn_id = 1;
+  t.stream = 3;
+  r.add_http(t);
+  const std::string j = r.json();
+  EXPECT_EQ(count(j, "\"q\":\"PING\""), 5u);
+  EXPECT_NE(j.find("\"ml\":99996}"), std::string::npos);
+  EXPECT_NE(j.find("\"http\":[{\"i\":0,\"sid\":3,"), std::string::npos) << j;
+  EXPECT_NE(j.find("\"exchanges_seen\":100000,\"exchanges_kept\":5,\"marks_left_out\":99996,"),
+            std::string::npos);
+  EXPECT_LT(r.html().size(), 100'000u);
+  EXPECT_TRUE(r.summarised());
+}
+
 TEST(HtmlReport, ConvertsTheHttpAnalyzersTransactions) {
   HttpTransaction t;
   t.conn_id = 3;
@@ -358,7 +425,9 @@ TEST(HtmlReport, Http2StreamsTakeTheirHostFromAuthority) {
   t.request.head.target = "/a";
   t.request.head.version = "HTTP/2.0";
   t.request.head.headers = {{":method", "GET"}, {":authority", "h2.test"}, {":path", "/a"}};
+  t.stream = 7;
   EXPECT_EQ(to_html_http(t).host, "h2.test");
+  EXPECT_EQ(to_html_http(t).stream, 7u);
 }
 
 // Through the real flow table: its own retransmission accounting, a tuple

@@ -43,6 +43,8 @@ expect 1 "tcpscribe: -f takes a whole number from 1 to 16777216, not '0'" -- "$b
 expect 1 "tcpscribe: --snaplen takes a whole number from 1 to 262144, not '0'" -- "$bin" -r "$r1" -c --snaplen 0
 expect 1 "tcpscribe: --writer-threads takes a whole number from 0 to 64, not '1.5'" -- "$bin" -r "$r1" -c --writer-threads 1.5
 expect 1 "tcpscribe: --idle-timeout takes 0 to 1000000000 seconds" -- "$bin" -r "$r1" -c --idle-timeout -1
+expect 1 "tcpscribe: --slow takes seconds from 0.001 to 1000000 \\(e.g. --slow 0.5\\), not '0'" -- "$bin" -r "$r1" -c --slow 0
+expect 1 "tcpscribe: --slow takes seconds from 0.001 to 1000000 \\(e.g. --slow 0.5\\), not '300ms'" -- "$bin" -r "$r1" -c --slow 300ms
 expect 0 '' -- "$bin" -r "$r1" -c --reorder-window 0 --writer-threads 0 --idle-timeout 0
 # Outputs that would share standard output, and -c with -o, are refused.
 expect 1 'tcpscribe: -c and --report - would both write to standard output' -- "$bin" -r "$r1" -c --report -

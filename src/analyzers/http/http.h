@@ -86,6 +86,7 @@ struct HttpTransaction {
   Timestamp syn_ts = 0;         ///< 0: not seen
   Timestamp synack_ts = 0;
   uint32_t index = 0;           ///< 1-based on its connection
+  uint32_t stream = 0;          ///< HTTP/2: the stream id; 0: HTTP/1
   HttpMessage request;          ///< present == false: a response without request
   HttpMessage response;         ///< present == false: never answered
   bool after_close_header = false;  ///< request sent after a message said "Connection: close"

@@ -213,6 +213,7 @@ Http2Analyzer::Stream& Http2Analyzer::stream_for(Conn& k, uint32_t id, Dir, Time
   if (inserted) {
     st.id = id;
     st.t.index = ++k.count;
+    st.t.stream = id;
     st.t.h2_scheme = "http";
     for (Dir d : {kC2S, kS2C}) {
       st.half[index_of(d)].window = k.side[index_of(d)]->initial_window;

@@ -15,7 +15,7 @@ const MARKS = [
 ];
 const MARKER = {
   retx: '#d50000', ooo: '#ffab00', gap: '#d500f9', zwin: '#ff6d00', afterfin: '#6a1b9a',
-  reuse: '#0d47a1', reqbar: '#00897b', resbar: '#f9a825',
+  reuse: '#0d47a1', reqbar: '#00897b', resbar: '#f9a825', exbar: '#5e35b1', exerr: '#d50000',
 };
 const ROW = 32, AXIS = 26, LW = 250, MIN_SPAN = 10, TR = 22;
 const t_start = performance.now();
@@ -65,6 +65,8 @@ for (const c of conns) {
   c.client = fmtEp(c.c, c.cp);
   c.server = fmtEp(c.s, c.sp);
   c.statuses = c.http.map((h) => h.st);
+  c.ex = c.ex || [];
+  c.ml = c.ml || 0;
   c.packets = c.st[0].packets + c.st[1].packets;
   c.dur = c.end - c.start;
   c.row = -1;
@@ -123,6 +125,8 @@ function header() {
         ' connections are listed.');
   }
   if (t.http_kept < t.http_seen) notes.push(fmtN(t.http_kept) + ' of ' + fmtN(t.http_seen) + ' HTTP transactions are drawn.');
+  if (t.exchanges_kept < t.exchanges_seen) notes.push(fmtN(t.exchanges_kept) + ' of ' + fmtN(t.exchanges_seen) + ' other exchanges (Redis, PostgreSQL, MySQL) are drawn.');
+  if (t.marks_left_out) notes.push(fmtN(t.marks_left_out) + ' exchanges over the cap per connection are not drawn.');
   $('note').textContent = notes.join(' ');
   const leg = [];
   KINDS.forEach((k, i) => leg.push('<span><span class="sw" style="background:' + KIND_COLOR[i] + '"></span>' + k + '</span>'));
@@ -135,6 +139,8 @@ function header() {
   leg.push('<span><span class="mk" style="color:' + MARKER.reuse + '">\u25c6</span>4-tuple reuse</span>');
   leg.push('<span><span class="sw" style="background:' + MARKER.reqbar + '"></span>HTTP request</span>');
   leg.push('<span><span class="sw" style="background:' + MARKER.resbar + '"></span>response</span>');
+  leg.push('<span><span class="sw" style="background:' + MARKER.exbar + '"></span>Redis/SQL exchange</span>');
+  leg.push('<span><span class="sw" style="background:' + MARKER.exerr + '"></span>error</span>');
   $('legend').innerHTML = leg.join(' ');
 }
 
@@ -333,6 +339,7 @@ function drawConn(ctx, c, y) {
   }
   // HTTP: the request above, the response below, a line from one to the other
   for (const h of c.http) {
+    marksDrawn++;
     if (h.rq0 !== null) {
       const a = xOf(h.rq0), b = xOf(h.rq1 === null ? h.rq0 : h.rq1);
       ctx.fillStyle = MARKER.reqbar;
@@ -353,9 +360,53 @@ function drawConn(ctx, c, y) {
       ctx.setLineDash([]);
     }
   }
+  // Redis, PostgreSQL, MySQL: the exchange from request to answer above,
+  // a tick where the answer ended below; red for an error
+  for (const x of c.ex) {
+    if (x.t1 < t0 || x.t0 > t1) continue;
+    marksDrawn++;
+    const a = xOf(x.t0), b = xOf(x.t1);
+    ctx.fillStyle = x.e !== null ? MARKER.exerr : MARKER.exbar;
+    ctx.fillRect(a, y + 1, Math.max(2, b - a), 3);
+    if (x.lat !== null) ctx.fillRect(b - 1, y + 28, 2, 3);
+  }
 }
 
+/// The exchange (HTTP or another protocol's) drawn between tA and tB on c,
+/// as text: the one whose middle is nearest.
+function markText(c, tA, tB) {
+  const tm = (tA + tB) / 2;
+  let best = '', bestD = Infinity;
+  const consider = (a, b, text) => {
+    if (a === null || b < tA || a > tB) return;
+    const d = Math.abs((a + b) / 2 - tm);
+    if (d < bestD) { bestD = d; best = text; }
+  };
+  for (const h of c.http) {
+    const a = h.rq0 !== null ? h.rq0 : h.rs0, b = h.rs1 !== null ? h.rs1 : (h.rq1 !== null ? h.rq1 : a);
+    consider(a, b, () => httpLabel(h) + (h.rq0 !== null && h.rs1 !== null ? '  ' + fmtDur(h.rs1 - h.rq0) : ''));
+  }
+  for (const x of c.ex) {
+    consider(x.t0, x.t1, () => exLabel(x) + (x.lat !== null ? '  ' + fmtDur(x.lat) : ''));
+  }
+  return best ? best() : '';
+}
+
+function httpLabel(h) {
+  return (h.sid ? 'stream ' + h.sid + ' ' : '') + (h.m ? h.m + ' ' + h.u : '(no request)') +
+    ' \u2192 ' + (h.st || 'no response');
+}
+
+function exLabel(x) {
+  return x.p + ' ' + x.q + ' \u2192 ' + (x.e !== null ? 'error: ' + x.e : (x.a || (x.lat === null ? 'no answer' : 'answered')));
+}
+
+// Exchange marks (HTTP and the others) the last draw() drew, on the
+// canvas as data-marks (tests read it).
+let marksDrawn = 0;
+
 function draw() {
+  marksDrawn = 0;
   const ctx = tl.getContext('2d');
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, W, H);
@@ -423,6 +474,7 @@ function draw() {
       ' \u2014 wheel: zoom, drag: pan, shift+wheel: scroll';
   tl.dataset.axisStep = step;
   tl.dataset.axisUnit = axis.unit;
+  tl.dataset.marks = marksDrawn;
 }
 
 function zoomAt(mx, f) {
@@ -518,6 +570,8 @@ function hover(e) {
     }
     if (best >= 0) text += '\n' + packetText(c, best);
     else text += '\nat ' + fmtT(tOf(mx));
+    const mark = markText(c, tA, tB);
+    if (mark) text += '\n' + mark;
   }
   tip.textContent = text;
   tip.style.display = 'block';
@@ -665,6 +719,13 @@ function renderDetail() {
     html += '<h3>HTTP <span class="wf-legend"><span class="wf-connect"></span>connect<span class="wf-send"></span>send' +
       '<span class="wf-wait"></span>wait<span class="wf-receive"></span>receive</span></h3><div class="wf" id="d-http"></div>';
   }
+  if (c.ex.length || c.ml) {
+    html += '<h3>Exchanges</h3><table class="ex" id="d-ex"><tr><th>start</th><th>request</th><th>answer</th><th>latency</th></tr>' +
+      c.ex.map((x) => '<tr class="' + (x.e !== null ? 'ex-err' : '') + '"><td>' + fmtT(x.t0) + '</td><td>' + esc(x.p + ' ' + x.q) +
+        '</td><td>' + esc(x.e !== null ? 'error: ' + x.e : (x.a || (x.lat === null ? 'no answer' : ''))) + '</td><td>' +
+        (x.lat !== null ? fmtDur(x.lat) : '') + '</td></tr>').join('') + '</table>';
+  }
+  if (c.ml) html += '<div class="note" id="d-ml">' + fmtN(c.ml) + ' more exchanges on this connection are not drawn (the report keeps the first ' + fmtN(c.http.length + c.ex.length) + ').</div>';
   html += '<h3>First bytes</h3><div class="fb"><div>client\u2192server<pre id="fb0"></pre></div>' +
     '<div>server\u2192client<pre id="fb1"></pre></div></div>';
   el.innerHTML = html;
@@ -784,7 +845,7 @@ function waterfall(c) {
     '<div class="wf-' + cls + '" style="left:' + pct(a) + ';width:' + ((b - a) / span * 100).toFixed(3) +
     '%" title="' + what + ' ' + fmtDur(b - a) + '"></div>';
   $('d-http').innerHTML = c.http.map((h) => {
-    const label = (h.m ? h.m + ' ' + h.u : '(no request)') + ' \u2192 ' + (h.st || 'no response');
+    const label = httpLabel(h);
     const conn = h.i === 1 && c.syn !== null && c.synack !== null ? bar('connect', c.syn, c.synack, 'connect') : '';
     const wait = h.rq1 !== null && h.rs0 !== null ? bar('wait', h.rq1, h.rs0, 'wait') : '';
     return '<div class="wf-row" data-status="' + h.st + '"><div class="wf-label" title="' + esc(label) + '">' +

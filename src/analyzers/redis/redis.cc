@@ -171,15 +171,16 @@ bool is_message_kind(std::string_view s) {
 
 }  // namespace
 
-RedisCommandText redis_command_text(const RespValue& cmd, size_t max_arg) {
+RedisCommandText redis_command_text(const RespValue& cmd, size_t max_arg, bool with_args) {
   RedisCommandText t;
   const bool words = (cmd.type == '*' || cmd.type == 'i') && !cmd.null && !cmd.items.empty() &&
                      std::all_of(cmd.items.begin(), cmd.items.end(), is_string);
   if (!words) {
-    t.args.push_back(redis_reply_summary(cmd));
+    if (with_args) t.args.push_back(redis_reply_summary(cmd));
     return t;
   }
   t.name = upper(cut_text(cmd.items[0].text, cmd.items[0].size, 64));
+  if (!with_args) return t;
   // Only the commands that can carry a secret need their words compared.
   const bool may_hide = t.name == "AUTH" || t.name == "HELLO" || t.name == "MIGRATE" ||
                         t.name == "CONFIG" || t.name == "ACL";
@@ -365,7 +366,10 @@ void RedisAnalyzer::on_command(Conn& k, RespValue&& v, uint64_t offset, uint64_t
   ++stats_.commands;
   Pending p;
   p.index = ++k.commands;
-  p.text = redis_command_text(v, kJsonArg);
+  // The arguments go only into the record (and CLIENT REPLY's mode).
+  const bool records = opt_.out && opt_.out->wants_exchanges();
+  p.text = redis_command_text(v, kJsonArg, records);
+  if (!records && p.text.name == "CLIENT") p.text = redis_command_text(v, kJsonArg);
   p.offset = offset;
   p.bytes = bytes;
   p.first = first;
@@ -483,7 +487,11 @@ void RedisAnalyzer::on_reply(Conn& k, RespValue&& v, uint64_t offset, uint64_t b
     return;
   }
   ++stats_.replies;
-  const std::string summary = redis_reply_summary(v);
+  // The one-line summary goes into the record, the console, an error's or
+  // an orphan's finding and a command-after-close finding: only built then.
+  const bool need_summary = (opt_.out && opt_.out->wants_exchanges()) || opt_.decode_view ||
+                            v.is_error() || !p || p->after_close;
+  const std::string summary = need_summary ? redis_reply_summary(v) : std::string();
   const Timestamp latency = p ? first - p->last : -1;
   if (opt_.decode_view && opt_.out) {
     DecodedMessage m;

@@ -66,6 +66,9 @@ class AnalyzerOutput {
   virtual ~AnalyzerOutput() = default;
   virtual void finding(const Connection& c, const Finding& f) = 0;
   virtual void exchange(const Connection& c, const ExchangeRecord& r) = 0;
+  /// False when exchange() throws its records away (no --messages): an
+  /// analyzer may then skip building them.
+  virtual bool wants_exchanges() const { return true; }
   virtual void message(const Connection& c, const DecodedMessage& m) = 0;
   /// HTTP semantics (HTTP/1 today, HTTP/2 later): the HAR and the HTML
   /// timeline's marks.

@@ -21,6 +21,9 @@ class RecordingOutput : public AnalyzerOutput {
   void exchange(const Connection&, const ExchangeRecord& r) override { records.push_back(r); }
   void message(const Connection&, const DecodedMessage& m) override { messages.push_back(m); }
   void http_transaction(const HttpTransaction&) override {}
+  /// As the output set without --messages when false.
+  bool wants_exchanges() const override { return want_records; }
+  bool want_records = true;
 
   /// One record as the --messages line's analyzer part: error, latency, fields.
   static std::string line(const ExchangeRecord& r) {
@@ -50,10 +53,14 @@ class RecordingOutput : public AnalyzerOutput {
 /// before), delivered in pieces of `piece` bytes that share its time.
 class ProtoHarness {
  public:
-  ProtoHarness(const AnalyzerInfo& info, uint16_t port, bool handshake = true) {
+  /// `records` false: the output wants no records (no --messages);
+  /// `decode` false: no console messages (no --decode).
+  ProtoHarness(const AnalyzerInfo& info, uint16_t port, bool handshake = true, bool decode = true,
+               bool records = true) {
     AnalyzerSettings s;
     s.out = &out;
-    s.decode_view = true;
+    s.decode_view = decode;
+    out.want_records = records;
     an_ = info.create(s);
     c_.id = 3;
     c_.client.addr.bytes = {10, 0, 0, 1};

@@ -11,6 +11,14 @@ std::string wire_escape(std::string_view s) {
   out.reserve(s.size());
   size_t i = 0;
   while (i < s.size()) {
+    // Printable ASCII but the backslash is kept as it is: copied in runs.
+    size_t j = i;
+    while (j < s.size() && s[j] >= 0x20 && s[j] < 0x7f && s[j] != '\\') ++j;
+    if (j > i) {
+      out.append(s.data() + i, j - i);
+      i = j;
+      if (i == s.size()) break;
+    }
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       const size_t n = utf8_sequence_length(s, i);

@@ -50,9 +50,24 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
+namespace {
+/// Printable ASCII that every style copies as it is.
+bool plain_json_byte(unsigned char c) {
+  return c >= 0x20 && c < 0x7F && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
+}
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view s, JsonStringStyle style) {
   out += '"';
   for (size_t i = 0; i < s.size();) {
+    // Runs of bytes that need no escape are copied at once.
+    size_t j = i;
+    while (j < s.size() && plain_json_byte(static_cast<unsigned char>(s[j]))) ++j;
+    if (j > i) {
+      out.append(s.data() + i, j - i);
+      i = j;
+      if (i == s.size()) break;
+    }
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80 && style.bytes_as_latin1) {
       hex4(out, c);

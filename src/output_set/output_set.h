@@ -138,6 +138,7 @@ class OutputSet final : private AnalyzerOutput {
 
   void finding(const Connection& c, const Finding& f) override;
   void exchange(const Connection& c, const ExchangeRecord& r) override;
+  bool wants_exchanges() const override { return messages_ != nullptr; }
   void message(const Connection& c, const DecodedMessage& m) override;
   void http_transaction(const HttpTransaction& t) override;
   void inner_open(const Connection& c, const char* layer) override;

@@ -1,6 +1,6 @@
 #include "message_view.h"
 
-#include <cstdio>
+#include <charconv>
 
 #include "color.h"
 #include "json_text.h"
@@ -53,28 +53,53 @@ std::string terminal_safe(std::string_view s) {
   return out;
 }
 
+namespace {
+
+/// `v` as exactly `width` decimal digits (v < 10^width).
+void put_digits(char* at, unsigned long long v, int width) {
+  for (int k = width - 1; k >= 0; --k) {
+    at[k] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+}
+
+/// "W.FFF" + unit: W in decimal, F three digits (no printf: --decode
+/// formats two of these per message).
+std::string three_decimals(unsigned long long whole, unsigned long long frac, const char* unit) {
+  char buf[48];
+  char* p = std::to_chars(buf, buf + 24, whole).ptr;
+  *p++ = '.';
+  put_digits(p, frac, 3);
+  p += 3;
+  std::string out(buf, static_cast<size_t>(p - buf));
+  out += unit;
+  return out;
+}
+
+}  // namespace
+
 std::string clock_time(Timestamp ts) {
   const auto [sec, ns] = split_time(ts);  // a time before 1970 still has a time of day
   const Timestamp day = ((sec % 86400) + 86400) % 86400;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld.%06lld",
-                static_cast<long long>(day / 3600), static_cast<long long>(day / 60 % 60),
-                static_cast<long long>(day % 60), static_cast<long long>(ns / 1000));
-  return buf;
+  // "HH:MM:SS.uuuuuu" (day and ns are never negative).
+  char buf[15];
+  put_digits(buf, static_cast<unsigned long long>(day / 3600), 2);
+  buf[2] = ':';
+  put_digits(buf + 3, static_cast<unsigned long long>(day / 60 % 60), 2);
+  buf[5] = ':';
+  put_digits(buf + 6, static_cast<unsigned long long>(day % 60), 2);
+  buf[8] = '.';
+  put_digits(buf + 9, static_cast<unsigned long long>(ns / 1000), 6);
+  return std::string(buf, sizeof buf);
 }
 
 std::string latency_text(Timestamp latency) {
   if (latency < 0) latency = 0;
   const auto us = static_cast<unsigned long long>((latency + 500) / 1000);
-  char buf[48];
   // Decided on the rounded value: 999.9996 ms reads "1.000 s", not "1000.000 ms".
-  if (us < 1'000'000) {
-    std::snprintf(buf, sizeof buf, "%llu.%03llu ms", us / 1000, us % 1000);
-  } else {
-    const unsigned long long ms = (static_cast<unsigned long long>(latency) + 500'000) / 1'000'000;
-    std::snprintf(buf, sizeof buf, "%llu.%03llu s", ms / 1000, ms % 1000);
-  }
-  return buf;
+  if (us < 1'000'000) return three_decimals(us / 1000, us % 1000, " ms");
+  const unsigned long long ms = (static_cast<unsigned long long>(latency) + 500'000) / 1'000'000;
+  return three_decimals(ms / 1000, ms % 1000, " s");
 }
 
 std::string format_message(const Connection& c, const DecodedMessage& m,

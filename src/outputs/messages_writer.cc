@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
+#include <string_view>
 #include <utility>
 
 #include "json_text.h"
@@ -47,32 +49,47 @@ bool MessagesWriter::open(std::string& error) {
   return true;
 }
 
-std::string MessagesWriter::format(const Connection& c, const ExchangeRecord& r) {
-  std::string o = "{\"conn\":" + std::to_string(c.id) + ",\"proto\":";
+void MessagesWriter::format_into(std::string& o, const Connection& c, const ExchangeRecord& r) {
+  char num[24];
+  o += "{\"conn\":";
+  o.append(num, static_cast<size_t>(std::to_chars(num, num + sizeof num, c.id).ptr - num));
+  o += ",\"proto\":";
   append_json_string(o, r.proto);
-  o += ",\"ts\":" + json_seconds(r.ts);
-  o += ",\"end\":" + json_seconds(r.end);
+  o += ",\"ts\":";
+  append_json_seconds(o, r.ts);
+  o += ",\"end\":";
+  append_json_seconds(o, r.end);
   o += ",\"latency\":";
-  o += r.latency ? json_seconds(*r.latency) : std::string("null");
+  if (r.latency) {
+    append_json_seconds(o, *r.latency);
+  } else {
+    o += "null";
+  }
   o += ",\"error\":";
-  o += r.error_json.empty() ? std::string("null") : r.error_json;
+  o += r.error_json.empty() ? std::string_view("null") : std::string_view(r.error_json);
   for (const auto& [key, value] : r.fields) {
     o += ',';
     append_json_string(o, key);
     o += ':';
     // A value the analyzer left empty would make the line invalid JSON.
-    o += value.empty() ? std::string("null") : value;
+    o += value.empty() ? std::string_view("null") : std::string_view(value);
   }
   o += '}';
+}
+
+std::string MessagesWriter::format(const Connection& c, const ExchangeRecord& r) {
+  std::string o;
+  format_into(o, c, r);
   return o;
 }
 
 void MessagesWriter::add(const Connection& c, const ExchangeRecord& r) {
   if (!out_ || !error_.empty()) return;
-  std::string line = format(c, r);
-  line += '\n';
+  line_.clear();  // reused: no allocation per record
+  format_into(line_, c, r);
+  line_ += '\n';
   errno = 0;
-  if (std::fwrite(line.data(), 1, line.size(), out_) != line.size() ||
+  if (std::fwrite(line_.data(), 1, line_.size(), out_) != line_.size() ||
       (flush_each_ && std::fflush(out_) != 0)) {
     fail(errno);
   }

@@ -47,6 +47,8 @@ class MessagesWriter : public Sink {
 
   /// The line for one record, without the newline.
   static std::string format(const Connection& c, const ExchangeRecord& r);
+  /// format(c, r) appended to `out`.
+  static void format_into(std::string& out, const Connection& c, const ExchangeRecord& r);
 
  private:
   void fail(int err);
@@ -56,6 +58,7 @@ class MessagesWriter : public Sink {
   std::FILE* out_ = nullptr;
   bool owned_ = false;
   std::string error_;
+  std::string line_;  ///< add()'s buffer, kept between records
 };
 
 }  // namespace tcpscribe

@@ -139,16 +139,33 @@ std::string json_quote(std::string_view s) {
   return o;
 }
 
-std::string json_seconds(Timestamp t) {
+void append_json_seconds(std::string& out, Timestamp t) {
   // Rounded to the microsecond; the sign is kept apart so that times before
   // 1970 (or negative durations from reordered captures) print correctly.
   const bool neg = t < 0;
   const uint64_t us = (static_cast<uint64_t>(neg ? -(t + 1) : t) + (neg ? 1 : 0) + 500) / 1000;
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%s%llu.%06llu", neg ? "-" : "",
-                static_cast<unsigned long long>(us / 1'000'000),
-                static_cast<unsigned long long>(us % 1'000'000));
-  return buf;
+  // "%llu.%06llu" without printf: it was a tenth of --messages' time.
+  char buf[32];
+  char* p = buf + sizeof buf;
+  uint64_t frac = us % 1'000'000;
+  for (int k = 0; k < 6; ++k) {
+    *--p = static_cast<char>('0' + frac % 10);
+    frac /= 10;
+  }
+  *--p = '.';
+  uint64_t whole = us / 1'000'000;
+  do {
+    *--p = static_cast<char>('0' + whole % 10);
+    whole /= 10;
+  } while (whole > 0);
+  if (neg) *--p = '-';
+  out.append(p, static_cast<size_t>(buf + sizeof buf - p));
+}
+
+std::string json_seconds(Timestamp t) {
+  std::string out;
+  append_json_seconds(out, t);
+  return out;
 }
 
 JsonReportSink::JsonReportSink(const std::string& path) : path_(path) {

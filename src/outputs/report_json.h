@@ -20,6 +20,8 @@ std::string json_quote(std::string_view s);
 
 /// Capture time as seconds with 6 decimals ("1700000000.123456").
 std::string json_seconds(Timestamp t);
+/// json_seconds(t) appended to `out`.
+void append_json_seconds(std::string& out, Timestamp t);
 
 /// What a run's connection lines do not show: packets skipped by reason,
 /// IP fragment problems, caps that acted, drops before tcpscribe. The

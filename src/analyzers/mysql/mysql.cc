@@ -60,6 +60,7 @@ const char* command_name(uint8_t c) {
 
 std::string one_line(const std::string& sql, size_t max) {
   std::string flat;
+  flat.reserve(sql.size());
   bool space = false;
   for (char ch : sql) {
     if (ch == '\n' || ch == '\r' || ch == '\t' || ch == ' ') {
@@ -401,12 +402,12 @@ void MysqlAnalyzer::on_client(Conn& k, MyPacket&& p) {
     case kComQuery:
       cmd.sql = r.rest();
       cmd.sql_len = p.length - 1;
-      summary = "Query: " + one_line(cmd.sql, 300);
+      if (opt_.decode_view) summary = "Query: " + one_line(cmd.sql, 300);
       break;
     case kComPrepare:
       cmd.sql = r.rest();
       cmd.sql_len = p.length - 1;
-      summary = "Prepare: " + one_line(cmd.sql, 300);
+      if (opt_.decode_view) summary = "Prepare: " + one_line(cmd.sql, 300);
       break;
     case kComInitDb:
       cmd.sql = r.rest();
@@ -469,7 +470,8 @@ void MysqlAnalyzer::on_client(Conn& k, MyPacket&& p) {
           cmd.params_json = "[]";
         }
       }
-      summary = "Execute stmt " + std::to_string(id) + ": " +
+      if (opt_.decode_view)
+        summary = "Execute stmt " + std::to_string(id) + ": " +
                 (cmd.sql_known ? one_line(cmd.sql, 300) : std::string("(a statement the capture does not show)")) +
                 (cmd.params_console.empty() ? "" : "  [" + cmd.params_console + "]");
       break;
@@ -760,7 +762,9 @@ void MysqlAnalyzer::emit(Conn& k, Cmd& cmd, const std::string& unanswered_why) {
     }
   }
   const Timestamp latency = cmd.answered ? cmd.resp_first - cmd.last : -1;
-  if (cmd.answered && !cmd.login) {
+  if (!opt_.decode_view) {
+    // The console's lines are built only for --decode.
+  } else if (cmd.answered && !cmd.login) {
     std::vector<std::string> lines;
     if (!cmd.columns.empty()) {
       std::string cols;
@@ -784,7 +788,7 @@ void MysqlAnalyzer::emit(Conn& k, Cmd& cmd, const std::string& unanswered_why) {
            std::string(kind) + (cmd.sql.empty() ? "" : " (" + one_line(cmd.sql, 60) + ")") + " was never answered" +
                (unanswered_why.empty() ? "" : " (" + unanswered_why + ")"));
   }
-  if (!opt_.out) return;
+  if (!opt_.out || !opt_.out->wants_exchanges()) return;
   ExchangeRecord rec;
   rec.proto = "mysql";
   rec.ts = cmd.first;
@@ -796,6 +800,7 @@ void MysqlAnalyzer::emit(Conn& k, Cmd& cmd, const std::string& unanswered_why) {
     rec.error_json = "{\"code\":null,\"message\":" +
                      json_str("unanswered" + (unanswered_why.empty() ? "" : " (" + unanswered_why + ")")) + "}";
   }
+  rec.fields.reserve(12);
   rec.fields.emplace_back("kind", json_str(kind));
   rec.fields.emplace_back("query", cmd.sql_known && !cmd.login && !cmd.sql.empty()
                                        ? json_str(cut_text(cmd.sql, std::max<uint64_t>(cmd.sql_len, cmd.sql.size()), 4096)) : "null");

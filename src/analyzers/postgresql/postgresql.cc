@@ -23,6 +23,7 @@ constexpr size_t kConsoleSql = 300;
 std::string one_line(const std::string& sql, size_t max) {
   // SQL on one console line: runs of white space as one space.
   std::string flat;
+  flat.reserve(sql.size());
   bool space = false;
   for (char ch : sql) {
     if (ch == '\n' || ch == '\r' || ch == '\t' || ch == ' ') {
@@ -451,7 +452,7 @@ void PostgresAnalyzer::on_client(Conn& k, PgMessage&& m) {
     case 'Q': {
       u.kind = 'Q';
       r.cstr(u.sql);
-      view(k, kC2S, m.first_ts, "Query: " + one_line(u.sql, kConsoleSql));
+      if (opt_.decode_view) view(k, kC2S, m.first_ts, "Query: " + one_line(u.sql, kConsoleSql));
       break;
     }
     case 'P': {
@@ -461,7 +462,8 @@ void PostgresAnalyzer::on_client(Conn& k, PgMessage&& m) {
       if (k.statements.size() < opt_.max_names || k.statements.count(u.name)) {
         k.statements[u.name] = u.sql;
       }
-      view(k, kC2S, m.first_ts,
+      if (opt_.decode_view)
+        view(k, kC2S, m.first_ts,
            "Parse" + (u.name.empty() ? std::string() : " " + wire_escape(u.name)) + ": " +
                one_line(u.sql, kConsoleSql));
       break;
@@ -506,7 +508,8 @@ void PostgresAnalyzer::on_client(Conn& k, PgMessage&& m) {
         u.sql_known = false;
         u.params_json = "null";
       }
-      view(k, kC2S, m.first_ts,
+      if (opt_.decode_view)
+        view(k, kC2S, m.first_ts,
            "Execute: " + (u.sql_known ? one_line(u.sql, kConsoleSql) : "(a statement the capture does not show)") +
                (u.params_console.empty() ? "" : "  [" + u.params_console + "]"));
       break;
@@ -839,10 +842,14 @@ void PostgresAnalyzer::emit(Conn& k, Unit& u, const std::string& unanswered_why)
   }
   const int64_t rows = counted >= 0 ? counted : (u.data_rows > 0 ? static_cast<int64_t>(u.data_rows) : -1);
   const Timestamp latency = u.answered ? u.resp_first - u.last : -1;
-  const std::string what = std::string(kind) + (u.sql_known && !u.sql.empty() ? " (" + one_line(u.sql, 60) + ")" : "");
+  // Only a finding needs it: not built for every message.
+  const auto what = [&] {
+    return std::string(kind) + (u.sql_known && !u.sql.empty() ? " (" + one_line(u.sql, 60) + ")" : "");
+  };
 
-  // The console's answer line.
-  if (u.answered && u.kind != '0' && !u.skipped) {
+  // The console's answer line (built only for --decode).
+  if (!opt_.decode_view) {
+  } else if (u.answered && u.kind != '0' && !u.skipped) {
     std::vector<std::string> lines;
     if (!u.columns.empty()) {
       std::string cols;
@@ -868,17 +875,17 @@ void PostgresAnalyzer::emit(Conn& k, Unit& u, const std::string& unanswered_why)
   // Findings.
   if (u.after_close && (u.kind == 'Q' || u.kind == 'E')) {
     report(k, Dir::kClientToServer, u.first, u.offset, u.bytes,
-           what + ", " + std::to_string(u.bytes) + " bytes, was sent " + seconds_text(u.first - k.server_shut_ts) +
+           what() + ", " + std::to_string(u.bytes) + " bytes, was sent " + seconds_text(u.first - k.server_shut_ts) +
                " s after the server closed its side (" + (k.server_reset ? "RST" : "FIN") + ")" +
                (u.answered ? "; it was answered anyway" : "; it was never answered"));
   } else if (!u.answered && !u.skipped && (u.kind == 'Q' || u.kind == 'E' || u.kind == '0')) {
     const uint64_t missing = k.server_missing + c.analysis.unseen_acked[1];
     if (missing == 0 && !k.stopped[1] && unanswered_why.rfind("delivered before", 0) != 0) {
       report(k, Dir::kClientToServer, u.first, u.offset, u.bytes,
-             what + " was never answered" + (unanswered_why.empty() ? "" : " (" + unanswered_why + ")"));
+             what() + " was never answered" + (unanswered_why.empty() ? "" : " (" + unanswered_why + ")"));
     }
   }
-  if (!opt_.out) return;
+  if (!opt_.out || !opt_.out->wants_exchanges()) return;
   ExchangeRecord rec;
   rec.proto = "postgresql";
   rec.ts = u.first;
@@ -893,6 +900,7 @@ void PostgresAnalyzer::emit(Conn& k, Unit& u, const std::string& unanswered_why)
     if (u.after_close) why = std::string("sent after the server closed (") + (k.server_reset ? "RST" : "FIN") + ")";
     rec.error_json = error_text_json("unanswered" + (why.empty() ? "" : " (" + why + ")"));
   }
+  rec.fields.reserve(8);
   rec.fields.emplace_back("kind", json_str(kind));
   rec.fields.emplace_back("query", u.sql_known && u.kind != '0' ? json_str(cut_text(u.sql, u.sql.size(), 4096)) : "null");
   rec.fields.emplace_back("params", u.kind == 'E' || u.kind == 'B' ? u.params_json : "null");

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "json_text.h"
 #include "wire_text.h"
 
 namespace tcpscribe {
@@ -170,28 +171,30 @@ bool is_message_kind(std::string_view s) {
 
 }  // namespace
 
-RedisCommandText redis_command_text(const RespValue& cmd, size_t max_arg) {
+RedisCommandText redis_command_text(const RespValue& cmd, size_t max_arg, bool with_args) {
   RedisCommandText t;
   const bool words = (cmd.type == '*' || cmd.type == 'i') && !cmd.null && !cmd.items.empty() &&
                      std::all_of(cmd.items.begin(), cmd.items.end(), is_string);
   if (!words) {
-    t.args.push_back(redis_reply_summary(cmd));
+    if (with_args) t.args.push_back(redis_reply_summary(cmd));
     return t;
   }
   t.name = upper(cut_text(cmd.items[0].text, cmd.items[0].size, 64));
+  if (!with_args) return t;
   // Only the commands that can carry a secret need their words compared.
   const bool may_hide = t.name == "AUTH" || t.name == "HELLO" || t.name == "MIGRATE" ||
                         t.name == "CONFIG" || t.name == "ACL";
-  std::vector<std::string> args_upper;
+  std::vector<bool> secret;
   if (may_hide) {
+    std::vector<std::string> args_upper;
     for (size_t i = 1; i < cmd.items.size(); ++i) args_upper.push_back(upper(cmd.items[i].text));
-  } else {
-    args_upper.resize(cmd.items.size() > 0 ? cmd.items.size() - 1 : 0);
+    secret = secret_args(t.name, args_upper);
   }
-  const std::vector<bool> secret = secret_args(t.name, args_upper);
+  t.args.reserve(cmd.items.size());
   for (size_t i = 1; i < cmd.items.size(); ++i) {
     const RespValue& a = cmd.items[i];
-    t.args.push_back(secret[i - 1] ? redacted_text(a.size) : cut_text(a.text, a.size, max_arg));
+    t.args.push_back(may_hide && secret[i - 1] ? redacted_text(a.size)
+                                               : cut_text(a.text, a.size, max_arg));
   }
   if (cmd.size > cmd.items.size()) {
     // Arguments past the kept ones: a secret could be among them when the
@@ -363,7 +366,10 @@ void RedisAnalyzer::on_command(Conn& k, RespValue&& v, uint64_t offset, uint64_t
   ++stats_.commands;
   Pending p;
   p.index = ++k.commands;
-  p.text = redis_command_text(v, kJsonArg);
+  // The arguments go only into the record (and CLIENT REPLY's mode).
+  const bool records = opt_.out && opt_.out->wants_exchanges();
+  p.text = redis_command_text(v, kJsonArg, records);
+  if (!records && p.text.name == "CLIENT") p.text = redis_command_text(v, kJsonArg);
   p.offset = offset;
   p.bytes = bytes;
   p.first = first;
@@ -379,8 +385,9 @@ void RedisAnalyzer::on_command(Conn& k, RespValue&& v, uint64_t offset, uint64_t
     m.summary = std::move(line);
     opt_.out->message(c, m);
   }
-  const std::string lname = lower(p.text.name);
-  if (is_subscribe_kind(lname)) {
+  // The name is upper case: lower-cased only when it can be a subscribe kind.
+  if (p.text.name.size() >= 9 && p.text.name.find("SUBSCRIBE") != std::string::npos &&
+      is_subscribe_kind(lower(p.text.name))) {
     // One confirmation per channel (UNSUBSCRIBE with none: at least one).
     p.confirmations = std::max<uint64_t>(1, v.size > 0 ? v.size - 1 : 1);
   }
@@ -440,7 +447,7 @@ void RedisAnalyzer::push(Conn& k, const RespValue& v, Timestamp first, Timestamp
     m.summary = "push: " + summary;
     opt_.out->message(c, m);
   }
-  if (!opt_.out) return;
+  if (!opt_.out || !opt_.out->wants_exchanges()) return;
   ExchangeRecord r;
   r.proto = "redis";
   r.ts = first;
@@ -480,7 +487,11 @@ void RedisAnalyzer::on_reply(Conn& k, RespValue&& v, uint64_t offset, uint64_t b
     return;
   }
   ++stats_.replies;
-  const std::string summary = redis_reply_summary(v);
+  // The one-line summary goes into the record, the console, an error's or
+  // an orphan's finding and a command-after-close finding: only built then.
+  const bool need_summary = (opt_.out && opt_.out->wants_exchanges()) || opt_.decode_view ||
+                            v.is_error() || !p || p->after_close;
+  const std::string summary = need_summary ? redis_reply_summary(v) : std::string();
   const Timestamp latency = p ? first - p->last : -1;
   if (opt_.decode_view && opt_.out) {
     DecodedMessage m;
@@ -540,11 +551,14 @@ void RedisAnalyzer::drain_silent(Conn& k) {
 void RedisAnalyzer::deliver(Conn& k, Pending& p, const RespValue* reply, Timestamp reply_first,
                             Timestamp reply_last, const std::string& why) {
   const Connection& c = current_ ? *current_ : k.info;
-  const std::string what =
-      "command " + std::to_string(p.index) + " (" + (p.text.name.empty() ? "?" : p.text.name) + ")";
+  // Only a finding needs it: not built for every command.
+  const auto what = [&p] {
+    return "command " + std::to_string(p.index) + " (" + (p.text.name.empty() ? "?" : p.text.name) +
+           ")";
+  };
   const bool answered = reply != nullptr || p.has_reply;
   if (p.after_close) {
-    std::string text = what + ", " + std::to_string(p.bytes) + " bytes, was sent " +
+    std::string text = what() + ", " + std::to_string(p.bytes) + " bytes, was sent " +
                        seconds_text(p.first - k.server_shut_ts) +
                        " s after the server closed its side (" + (k.server_reset ? "RST" : "FIN") +
                        ")";
@@ -560,10 +574,10 @@ void RedisAnalyzer::deliver(Conn& k, Pending& p, const RespValue* reply, Timesta
       // The capture gap (or undecodable bytes) has its own line.
     } else {
       report(c, Dir::kClientToServer, p.first, p.offset, p.bytes,
-             what + " was never answered" + (why.empty() ? "" : " (" + why + ")"));
+             what() + " was never answered" + (why.empty() ? "" : " (" + why + ")"));
     }
   }
-  if (!opt_.out) return;
+  if (!opt_.out || !opt_.out->wants_exchanges()) return;
   ExchangeRecord r;
   r.proto = "redis";
   r.ts = p.first;
@@ -579,11 +593,12 @@ void RedisAnalyzer::deliver(Conn& k, Pending& p, const RespValue* reply, Timesta
     error = "unanswered" + (reason.empty() ? "" : " (" + reason + ")");
   }
   if (!error.empty()) r.error_json = json_str(error);
+  r.fields.reserve(4);
   r.fields.emplace_back("command", p.text.name.empty() ? "null" : json_str(p.text.name));
   std::string args = "[";
   for (size_t i = 0; i < p.text.args.size(); ++i) {
     if (i > 0) args += ',';
-    args += json_str(p.text.args[i]);
+    append_json_string(args, p.text.args[i]);
   }
   args += ']';
   r.fields.emplace_back("args", std::move(args));

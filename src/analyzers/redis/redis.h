@@ -43,7 +43,8 @@ struct RedisCommandText {
   std::string name;                ///< "SET"; "" for a value that is not an array of strings
   std::vector<std::string> args;   ///< escaped (\xHH), cut, redacted
 };
-RedisCommandText redis_command_text(const RespValue& cmd, size_t max_arg);
+/// Without `with_args` only the name is filled in.
+RedisCommandText redis_command_text(const RespValue& cmd, size_t max_arg, bool with_args = true);
 /// One line for a reply: +OK, -ERR ..., :42, "Ada", (nil), *3 ["a", "b", :1], %1 {"k": "v"}.
 std::string redis_reply_summary(const RespValue& v, size_t max = 200);
 

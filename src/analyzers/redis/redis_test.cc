@@ -196,6 +196,33 @@ TEST(Redis, UnansweredAndAfterServerClose) {
   EXPECT_EQ(a.out.records[1].error_json, "\"unanswered (sent after the server closed (FIN))\"");
 }
 
+TEST(Redis, FindingsAreTheSameWithoutRecordsOrConsole) {
+  // Without --messages and --decode the analyzer skips the arguments and
+  // most reply summaries: the findings that quote them must not change.
+  auto play = [](bool full) {
+    ProtoHarness h(redis_info(), 6379, true, full, full);
+    h.client(cmd({"CLIENT", "REPLY", "OFF"}) + cmd({"SET", "b", "2"}) + cmd({"CLIENT", "REPLY", "ON"}) +
+             cmd({"GET", "x"}) + cmd({"INCR", "n"}));
+    h.server("+OK\r\n-ERR wrong type\r\n");
+    h.shutdown(kS2C);
+    h.client(cmd({"PING"}));
+    h.server(":1\r\n+PONG\r\n+EXTRA\r\n");
+    h.close();
+    EXPECT_EQ(h.out.records.empty(), !full);
+    EXPECT_EQ(h.out.messages.empty(), !full);
+    std::string texts;
+    for (const Finding& f : h.out.findings) texts += f.text + "\n";
+    return texts;
+  };
+  const std::string lean = play(false);
+  EXPECT_EQ(lean, play(true));
+  EXPECT_EQ(lean,
+            "redis: command 6 (PING), 14 bytes, was sent 0.001 s after the server closed its side "
+            "(FIN); it was answered anyway (+PONG)\n"
+            "redis: a reply (+EXTRA) answers no command\n"
+            "redis: 1 error reply on this connection (first: GET: -ERR wrong type)\n");
+}
+
 TEST(Redis, GapsStopADirectionAndAreReported) {
   // A gap in the server's replies: the waiting commands and later ones
   // are unanswered, told once (not as "never answered" each).

@@ -1,5 +1,6 @@
 #include "resp_parser.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <utility>
@@ -16,7 +17,7 @@ bool is_text_line(char t) { return t == '+' || t == '-' || t == '('; }
 
 /// A length or count line: -1 (null) or 0 .. 2^62.
 bool parse_count(const std::string& s, int64_t& out) {
-  if (s == "-1") {
+  if (s.size() == 2 && s[0] == '-' && s[1] == '1') {
     out = -1;
     return true;
   }
@@ -285,6 +286,8 @@ void RespParser::end_line() {
       complete(std::move(f.v));
       return;
     }
+    // One allocation instead of growing 1, 2, 4, ... (at most what is kept).
+    f.v.items.reserve(static_cast<size_t>(std::min<uint64_t>(f.remaining, kKeptItems)));
     stack_.push_back(std::move(f));
     return;
   }

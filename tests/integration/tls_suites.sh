@@ -23,8 +23,10 @@
 # must write, per connection and direction, FLOW-TLS byte for byte equal to
 # what that side sent (early data first), and a report `tls` object with the
 # version, the cipher suite's IANA name, decrypted true, bad_records 0,
-# resumed as the handshake was. tshark -o tls.keylog_file is a witness: the
-# same bytes for every stream it follows, and the KeyUpdate messages.
+# resumed as the handshake was. With the key log less its
+# CLIENT_EARLY_TRAFFIC_SECRET lines, the 0-RTT connection must still give all
+# but its early data. tshark -o tls.keylog_file is a witness: the same bytes
+# for every stream it follows, and the KeyUpdate messages.
 # Part 3, loss and reordering: a client and a server namespace joined through
 # a router namespace by veth pairs, nftables dropping TSC_LOSS_PCT % (default
 # 3) of TCP packets at the input of both hosts and in the router's forward
@@ -461,6 +463,40 @@ PY
 RC=0
 resolve_manifest cap.pcap "$MANIFEST" manifest_lo
 check loopback cap.pcap keys_lo.log manifest_lo || RC=1
+
+# A key log without CLIENT_EARLY_TRAFFIC_SECRET: the 0-RTT data cannot be
+# read, everything after it in that connection still must be.
+grep -v '^CLIENT_EARLY_TRAFFIC_SECRET' keys_lo.log >keys_noearly.log
+"$TCPSCRIBE" -r cap.pcap --tls-keylog keys_noearly.log -o out_noearly --report noearly.jsonl 2>noearly.err \
+    || fail "tcpscribe exit $? (no early secret): $(cat noearly.err)"
+python3 - manifest_lo <<'PY' || RC=1
+import json, sys
+pad = lambda ip: ".".join("%03d" % int(x) for x in ip.split("."))
+m = [l.split() for l in open(sys.argv[1])]
+name, cip, cport, sip, sport = next(f for f in m if f[0] == "r133")[:5]
+c = next(c for c in map(json.loads, open("noearly.jsonl"))
+         if c.get("client_port") == int(cport) and c.get("server_port") == int(sport))
+t = c["tls"]
+a = f"out_noearly/{pad(cip)}.{int(cport):05d}-{pad(sip)}.{int(sport):05d}-TLS"
+b = f"out_noearly/{pad(sip)}.{int(sport):05d}-{pad(cip)}.{int(cport):05d}-TLS"
+problems = []
+try:
+    if not open(a, "rb").read().endswith(open("r133.c", "rb").read()):
+        problems.append("the client's data after the 0-RTT data is not in its FLOW-TLS")
+    if open(b, "rb").read() != open("r133.s2c", "rb").read():
+        problems.append("the server's side differs")
+except OSError as e:
+    problems.append(str(e))
+# (the 0-RTT data in one or more records, and EndOfEarlyData)
+if not (t["decrypted"] and t["client"]["records_undecrypted"] >= 2 and t["client"]["bad_records"] == 0
+        and t["client"]["bytes_decrypted"] == len(open("r133.c", "rb").read())):
+    problems.append(f"tls object: {t}")
+for p in problems:
+    print(f"tls_suites: [no early secret] r133: {p}")
+if not problems:
+    print(f"tls_suites: [no early secret] r133: {t['client']['records_undecrypted']} records undecrypted (0-RTT data, EndOfEarlyData), the rest byte-exact")
+sys.exit(1 if problems else 0)
+PY
 
 # ---------------------------------------------------------------- part 3: loss and reordering
 t0=$(date +%s.%N)

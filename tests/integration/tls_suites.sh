@@ -20,6 +20,7 @@
 # id (-no_ticket) and by ticket, TLS 1.3 resumption, and 0-RTT early data.
 # Then offline
 #   tcpscribe -r cap.pcap --tls-keylog keys.log -o out --report r.jsonl
+# and live (tcpscribe -i lo while the connections run and write the key log)
 # must write, per connection and direction, FLOW-TLS byte for byte equal to
 # what that side sent (early data first), and a report `tls` object with the
 # version, the cipher suite's IANA name, decrypted true, bad_records 0,
@@ -35,8 +36,9 @@
 # leave retransmitted copies in the capture, the router's drops of server
 # packets holes that the retransmission fills later (out of order; both
 # counted, both must be there). Then the same capture with packets shuffled in small windows
-# (tests/tools/reorder_pcap.py), and a shuffled copy of the loopback capture:
-# all byte-exact, decrypted, no bad or lost records.
+# (tests/tools/reorder_pcap.py), a shuffled copy of the loopback capture, and
+# tcpscribe live on the client's veth: all byte-exact, decrypted, no bad or
+# lost records.
 #
 # TSC_KEEP_TMP=1 keeps the temp dir for debugging.
 
@@ -50,6 +52,7 @@ SEED=${TSC_REORDER_SEED:-4242}
 T=
 PIDS=()
 TCPDUMP_PID=
+LIVE_PID=
 NS_MADE=()
 CLI=tsc-tlsc-$$
 SRV=tsc-tlss-$$
@@ -243,6 +246,13 @@ for _ in $(seq 100); do
     sleep 0.05
 done
 grep -q "listening on" tcpdump.err || fail "tcpdump did not start: $(cat tcpdump.err)"
+# Live too: tcpscribe on lo, the key log written while it runs (each
+# connection's records wait for their keys as needed).
+: >keys.log
+"$TCPSCRIBE" -i lo --tls-keylog "$T/keys.log" -o out_live --report live.jsonl "$filter" 2>live.err &
+LIVE_PID=$!
+PIDS+=("$LIVE_PID")
+wait_line live.err "listening on" || fail "live tcpscribe did not start: $(cat live.err)"
 
 NCONN=0
 pi=0
@@ -374,6 +384,10 @@ sleep 0.3
 kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null; TCPDUMP_PID=
 grep -q "^0 packets dropped by kernel" tcpdump.err || skip "tcpdump dropped packets, cannot judge: $(cat tcpdump.err)"
 cat keys.log >keys_lo.log
+sleep 2.5   # past tcpscribe's next read of the key log
+kill -INT "$LIVE_PID"
+wait "$LIVE_PID"; live_rc=$?
+[ "$live_rc" = 0 ] || fail "live tcpscribe exit $live_rc: $(cat live.err)"
 
 # The capture holds a HelloRetryRequest (its fixed ServerHello.random).
 python3 -c 'import sys; sys.exit(0 if bytes.fromhex("CF21AD74E59A6111BE1D8C021E65B891C2A211167ABB8C5E079E09E2C8A8339C") in open("cap.pcap","rb").read() else 1)' \
@@ -415,7 +429,11 @@ check() {
     "$TCPSCRIBE" -r "$pcap" --tls-keylog "$keys" -o "$out" --report "$out.jsonl" 2>"$out.err" \
         || fail "$label: tcpscribe exit $?: $(cat "$out.err")"
     [ -s "$out.err" ] && fail "$label: tcpscribe wrote to stderr: $(cat "$out.err")"
-    python3 - "$label" "$out" "$out.jsonl" "$manifest" <<'PY'
+    verify "$label" "$out" "$out.jsonl" "$manifest"
+}
+# verify LABEL OUTDIR REPORT MANIFEST: the checks of check, on outputs there.
+verify() {
+    python3 - "$@" <<'PY'
 import json, os, sys
 label, out, report, manifest = sys.argv[1:5]
 conns = {}
@@ -463,6 +481,7 @@ PY
 RC=0
 resolve_manifest cap.pcap "$MANIFEST" manifest_lo
 check loopback cap.pcap keys_lo.log manifest_lo || RC=1
+verify live out_live live.jsonl manifest_lo || RC=1
 
 # A key log without CLIENT_EARLY_TRAFFIC_SECRET: the 0-RTT data cannot be
 # read, everything after it in that connection still must be.
@@ -543,6 +562,11 @@ for _ in $(seq 100); do
     kill -0 "$TCPDUMP_PID" 2>/dev/null || fail "tcpdump died: $(cat tcpdump2.err)"
     sleep 0.05
 done
+ip netns exec "$CLI" "$TCPSCRIBE" -i "$VCLI" --tls-keylog "$T/keys.log" -o out_live_lossy \
+    --report live_lossy.jsonl tcp 2>live_lossy.err &
+LIVE_PID=$!
+PIDS+=("$LIVE_PID")
+wait_line live_lossy.err "listening on" || fail "live tcpscribe did not start: $(cat live_lossy.err)"
 
 LOSS_MANIFEST=$T/manifest_loss
 MANIFEST=$LOSS_MANIFEST
@@ -577,6 +601,10 @@ done
 sleep 1.2
 kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null; TCPDUMP_PID=
 grep -q "^0 packets dropped by kernel" tcpdump2.err || skip "tcpdump dropped packets, cannot judge: $(cat tcpdump2.err)"
+sleep 1.5   # past tcpscribe's next read of the key log
+kill -INT "$LIVE_PID"
+wait "$LIVE_PID"; live_rc=$?
+[ "$live_rc" = 0 ] || fail "live tcpscribe (lossy link) exit $live_rc: $(cat live_lossy.err)"
 drops=()
 for ns in "$CLI" "$RTR" "$SRV"; do
     drops+=("$(ip netns exec "$ns" nft list chain inet tsc loss | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')")
@@ -622,6 +650,7 @@ log "part 3: transfers took $(python3 -c "print(f'{$t1 - $t0:.1f}')") s"
 resolve_manifest lossy.pcap "$LOSS_MANIFEST" manifest_lossy
 check lossy lossy.pcap keys_loss.log manifest_lossy || RC=1
 check lossy_reordered reordered.pcap keys_loss.log manifest_lossy || RC=1
+verify live_lossy out_live_lossy live_lossy.jsonl manifest_lossy || RC=1
 check loopback_reordered cap_reordered.pcap keys_lo.log manifest_lo || RC=1
 
 # ---------------------------------------------------------------- tshark, a witness

@@ -699,6 +699,15 @@ for b in bad:
 print(f"tls_suites: tshark decrypted {same} connections to the same bytes, {silent} not at all, {len(bad)} to other bytes")
 sys.exit(1 if bad else 0)
 PY
+# TLS 1.2 resumption: by ticket where the server sent one (NewSessionTicket
+# in the first connection), by session id where it did not (-no_ticket).
+nst() {
+    local cp
+    cp=$(awk -v n="$1" '$1 == n {print $3}' manifest_lo)
+    tshark -r cap.pcap -Y "tls.handshake.type == 4 && tcp.dstport == $cp" 2>/dev/null | wc -l
+}
+[ "$(nst r12tk1)" -ge 1 ] || fail "r12tk1: no NewSessionTicket: not resumption by ticket"
+[ "$(nst r12id1)" -eq 0 ] || fail "r12id1: a NewSessionTicket despite -no_ticket"
 nku=$(tshark -r cap.pcap -o "tls.keylog_file:$T/keys_lo.log" -Y "tls.handshake.type == 24" 2>/dev/null | wc -l)
 log "tshark: $nku KeyUpdate messages in $(python3 -c "print(f'{$(date +%s.%N) - $t0:.1f}')") s"
 [ "$nku" -ge 3 ] || fail "tshark sees $nku KeyUpdate messages, want 3 (client K, server's answer, client k)"

@@ -257,6 +257,7 @@ class Consumer {
   /// Returns the packets a second interrupt discarded.
   size_t run() {
     auto last_tick = Clock::now();
+    auto last_keys = last_tick;
     for (;;) {
       if (g_signals.load() >= 2) return discarded_ + discard_rest();
       PacketBatch batch;
@@ -270,6 +271,14 @@ class Consumer {
         return discarded_;
       }
       const auto now = Clock::now();
+      // The key log every 20 ms: a client writes a connection's keys before
+      // its first protected record, and the records that wait for them are
+      // bounded (1 MiB a connection): read once a second, a fast transfer
+      // overflowed that before its keys were read.
+      if (now - last_keys >= std::chrono::milliseconds(20)) {
+        pipeline_.poll_keylog();
+        last_keys = now;
+      }
       if (now - last_tick >= std::chrono::seconds(1)) {
         // Idle connections close on the clock only once the queue is
         // caught up: packets still queued are not idleness.

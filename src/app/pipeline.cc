@@ -267,6 +267,10 @@ void Pipeline::add_secrets(uint32_t type, std::span<const uint8_t> data) {
   if (keylog_.add_text(data) > 0 && outputs_) outputs_->secrets_added();
 }
 
+void Pipeline::poll_keylog() {
+  if (!opt_.tls_keylog.empty()) refresh_keylog(false);
+}
+
 void Pipeline::tick(Timestamp now) {
   if (!opt_.tls_keylog.empty()) refresh_keylog(false);
   core_->flush();

@@ -38,6 +38,9 @@ class Pipeline {
   /// Time passes without packets (live): expire idle connections by
   /// `now`, hand buffered file data to the writers.
   void tick(Timestamp now);
+  /// Live with --tls-keylog: reads what the key log gained (often, so that
+  /// records waiting for a key it already holds do not pile up).
+  void poll_keylog();
   bool output_failed() const;
   /// Ends every connection, prints statistics and warnings, and returns
   /// the exit code: the worst of the input status and output errors.

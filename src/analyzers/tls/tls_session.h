@@ -198,6 +198,7 @@ class TlsSession {
     uint64_t validated_offset = 0; ///< this offset with this sequence number
     uint64_t validated_seq = 0;
     bool skipping_early = false;   ///< 1.3: refused 0-RTT records still to pass over
+    bool early_unreadable = false; ///< 1.3: ...or taken ones whose key is not in the key log
     std::deque<Held> held;
     uint64_t plain_offset = 0;
     uint32_t problems_told = 0;    ///< bit per TlsProblem

@@ -51,6 +51,20 @@ void TlsSession::on_message(Dir d, uint8_t type, std::span<const uint8_t> body, 
         if (!ee.early_data) {  // the client's 0-RTT records are passed over
           enter_phase(Dir::kClientToServer, Phase::kHandshake);
           dir(Dir::kClientToServer).skipping_early = true;
+        } else if (dir(Dir::kClientToServer).key_missing) {
+          // Taken, but the key log has no CLIENT_EARLY_TRAFFIC_SECRET (a
+          // client writes it first: it is not coming). Without it the
+          // EndOfEarlyData that changes the key cannot be read, so find the
+          // change as a server refusing 0-RTT would: the first record that
+          // opens with the handshake key. The ones before are undecrypted.
+          enter_phase(Dir::kClientToServer, Phase::kHandshake);
+          Direction& C = dir(Dir::kClientToServer);
+          if (C.key_missing) {
+            enter_phase(Dir::kClientToServer, Phase::kEarly);  // no key either way: as before
+          } else {
+            C.skipping_early = true;
+            C.early_unreadable = true;
+          }
         }
         want_drain_[index_of(Dir::kClientToServer)] = true;
       }
@@ -317,14 +331,22 @@ bool TlsSession::open(Dir d, const TlsRecord& r, uint8_t& type, Timestamp ts) {
 
 bool TlsSession::open_skipping_early(Dir d, const TlsRecord& r, uint8_t& type) {
   // The server refused 0-RTT: it skips records that do not open with its
-  // handshake key (RFC 8446 4.2.10), and so does tcpscribe.
+  // handshake key (RFC 8446 4.2.10), and so does tcpscribe. (Or it took
+  // them and their key is missing: the same search, see EncryptedExtensions.)
   Direction& D = dir(d);
   if (D.cipher.open(D.seq, type, r.version, r.fragment, plain_) != TlsOpen::kOk) {
-    ++D.counts.early_records_skipped;
     type = r.type;
+    if (D.early_unreadable) {  // the server took them: data that cannot be shown
+      ++D.counts.undecrypted_records;
+      problem(d, TlsProblem::kNoKey, "no CLIENT_EARLY_TRAFFIC_SECRET for the 0-RTT data", r.ts);
+      plaintext_gap(d, kTlsHeader + r.fragment.size(), r.ts);
+    } else {
+      ++D.counts.early_records_skipped;
+    }
     return false;
   }
   D.skipping_early = false;
+  D.early_unreadable = false;
   ++D.seq;
   ++D.counts.decrypted_records;
   any_decrypted_ = true;

@@ -293,6 +293,33 @@ TEST(TlsSession, EarlyDataAcceptedAndRejected) {
   EXPECT_EQ(rej[1].why_not, "");
 }
 
+TEST(TlsSession, EarlyDataWithoutItsKeyLeavesTheRestDecrypted) {
+  // The server took the 0-RTT request, the key log lacks only
+  // CLIENT_EARLY_TRAFFIC_SECRET: that request (and the EndOfEarlyData after
+  // it) cannot be read, the client's records after them still can.
+  const std::string name = "tls13_early_accepted";
+  const TlsKeyLog all = keys_of(name);
+  auto full = run(name, &all);
+  ASSERT_EQ(full.size(), 2u);
+  ASSERT_EQ(full[1].pieces[0].size(), 2u);
+  TlsKeyLog keys;
+  keys.add_text(only_lines(keys_text(name), "CLIENT_EARLY_TRAFFIC_SECRET", -1));
+  ASSERT_EQ(keys.size(), all.size());
+  auto conns = run(name, &keys);
+  ASSERT_EQ(conns.size(), 2u);
+  const TlsCollected& r = conns[1];
+  EXPECT_EQ(r.info.early_data, TlsHandshakeInfo::EarlyData::kAccepted);
+  EXPECT_EQ(r.pieces[0], std::vector<std::string>{full[1].pieces[0][1]});
+  EXPECT_EQ(r.plain[1], expected(name, 1, "s2c"));
+  EXPECT_EQ(r.counts[0].undecrypted_records, 2u);  // the request and EndOfEarlyData
+  EXPECT_EQ(r.counts[0].bad_records, 0u);
+  EXPECT_EQ(r.counts[0].early_records_skipped, 0u);
+  EXPECT_TRUE(r.decrypted);
+  EXPECT_EQ(r.why_not, "no key");
+  EXPECT_EQ(r.problems, std::vector<std::string>{
+                            "c2s no key: no CLIENT_EARLY_TRAFFIC_SECRET for the 0-RTT data"});
+}
+
 TEST(TlsSession, CurlFetchOverManyRecords) {
   const TlsKeyLog keys = keys_of("tls13_curl_www");
   auto conns = run("tls13_curl_www", &keys);

@@ -138,7 +138,11 @@ class OutputSet final : private AnalyzerOutput {
 
   void finding(const Connection& c, const Finding& f) override;
   void exchange(const Connection& c, const ExchangeRecord& r) override;
-  bool wants_exchanges() const override { return messages_ != nullptr; }
+  /// Records are built for --messages, --report's per-protocol counts,
+  /// --html's marks and --slow's findings; not otherwise (they cost).
+  bool wants_exchanges() const override {
+    return messages_ != nullptr || report_ != nullptr || html_ != nullptr || cfg_.slow > 0;
+  }
   void message(const Connection& c, const DecodedMessage& m) override;
   void http_transaction(const HttpTransaction& t) override;
   void inner_open(const Connection& c, const char* layer) override;

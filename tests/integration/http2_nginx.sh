@@ -55,7 +55,7 @@ nginx -c "$tmp/nginx.conf" -p "$tmp" 2>"$tmp/nginx.err" &
 pids+=($!)
 wait_port "$tls_port" && wait_port "$h2c_port" || skip "nginx did not start: $(cat "$tmp/nginx.err" "$tmp/error.log" 2>/dev/null)"
 
-tcpdump -i lo -s 0 -U -B 65536 -w "$tmp/cap.pcap" "tcp and (port $tls_port or port $h2c_port)" 2>"$tmp/tcpdump.err" &
+tcpdump -i lo --immediate-mode -s 0 -U -B 65536 -w "$tmp/cap.pcap" "tcp and (port $tls_port or port $h2c_port)" 2>"$tmp/tcpdump.err" &
 tcpdump_pid=$!
 pids+=($tcpdump_pid)
 wait_line "$tmp/tcpdump.err" "listening on" || skip "tcpdump did not start"

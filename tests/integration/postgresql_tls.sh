@@ -42,7 +42,7 @@ runuser -u postgres -- "$pgbin/pg_ctl" -D "$pg/data" -l "$pg/server.log" -w \
   -o "-p $port -k $pg -c listen_addresses=127.0.0.1 -c log_statement=all -c ssl=on -c log_line_prefix=%h:" start \
   >/dev/null 2>&1 || skip "the cluster did not start: $(tail -5 "$pg/server.log")"
 
-tcpdump -i lo -s 0 -U -B 65536 -w "$tmp/cap.pcap" "tcp port $port" 2>"$tmp/tcpdump.err" &
+tcpdump -i lo --immediate-mode -s 0 -U -B 65536 -w "$tmp/cap.pcap" "tcp port $port" 2>"$tmp/tcpdump.err" &
 tcpdump_pid=$!
 pids+=($tcpdump_pid)
 for _ in $(seq 50); do grep -q "listening on" "$tmp/tcpdump.err" && break; sleep 0.1; done

@@ -55,7 +55,8 @@ struct TlsAnalyzer::Conn final : TlsEvents {
       : an(a),
         session(*this, TlsSessionOptions{.keylog = a.settings_.tls_keylog,
                                          .resumption = &a.resumption_,
-                                         .hold_for_keys = a.settings_.tls_hold_for_keys}),
+                                         .hold_for_keys = a.settings_.tls_hold_for_keys,
+                                         .total_held = &a.held_total_}),
         id(c.id) {}
 
   void tls_handshake(const TlsHandshakeInfo& info) override {

@@ -57,6 +57,7 @@ class TlsAnalyzer final : public ProtocolAnalyzer {
   AnalyzerSettings settings_;
   TlsResumptionCache resumption_;
   AnalyzerDispatcher inner_;
+  size_t held_total_ = 0;  // records all connections hold (TlsSessionOptions::total_held)
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
 };
 

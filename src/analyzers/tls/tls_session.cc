@@ -48,7 +48,16 @@ TlsSession::TlsSession(TlsEvents& events, TlsSessionOptions options)
            Direction([this](const TlsRecord& r) { on_record(Dir::kServerToClient, r); },
                      [this](const TlsRecord& r) { return validate(Dir::kServerToClient, r); })} {}
 
-TlsSession::~TlsSession() = default;
+TlsSession::~TlsSession() {
+  if (opt_.total_held) *opt_.total_held -= std::min(*opt_.total_held, held_bytes_);
+}
+
+void TlsSession::add_held(ptrdiff_t n) {
+  held_bytes_ = static_cast<size_t>(static_cast<ptrdiff_t>(held_bytes_) + n);
+  if (opt_.total_held) {
+    *opt_.total_held = static_cast<size_t>(static_cast<ptrdiff_t>(*opt_.total_held) + n);
+  }
+}
 
 bool TlsSession::decrypted() const { return any_decrypted_; }
 
@@ -72,7 +81,7 @@ void TlsSession::gap(Dir d, uint64_t offset, uint64_t length, Timestamp ts) {
     h.gap = length;
     h.ts = ts;
     D.held.push_back(std::move(h));
-    held_bytes_ += kHeldOverhead;
+    add_held(kHeldOverhead);
     return;
   }
   apply_gap(d, length, ts);
@@ -127,10 +136,15 @@ bool TlsSession::must_hold(Dir d, uint8_t type) const {
 void TlsSession::hold(Dir d, const TlsRecord& r) {
   Direction& D = dir(d);
   const size_t cost = r.fragment.size() + kHeldOverhead;
-  if (held_bytes_ + cost > opt_.max_held_bytes) {
+  const bool total_full =
+      opt_.total_held && *opt_.total_held + cost > opt_.max_total_held_bytes;
+  if (held_bytes_ + cost > opt_.max_held_bytes || total_full) {
     ++D.counts.held_dropped_records;
-    problem(d, TlsProblem::kHeldOverflow, "more than " + std::to_string(opt_.max_held_bytes) +
-                                              " bytes of records waiting", r.ts);
+    problem(d, TlsProblem::kHeldOverflow,
+            total_full ? "more than " + std::to_string(opt_.max_total_held_bytes) +
+                             " bytes of records waiting in all connections"
+                       : "more than " + std::to_string(opt_.max_held_bytes) +
+                             " bytes of records waiting", r.ts);
     if (!D.held.empty() && D.held.back().dropped > 0) {
       ++D.held.back().dropped;  // one marker for a run of dropped records
       D.held.back().gap += kTlsHeader + r.fragment.size();
@@ -140,7 +154,7 @@ void TlsSession::hold(Dir d, const TlsRecord& r) {
       h.gap = kTlsHeader + r.fragment.size();
       h.ts = r.ts;
       D.held.push_back(std::move(h));
-      held_bytes_ += kHeldOverhead;
+      add_held(kHeldOverhead);
     }
     return;
   }
@@ -151,7 +165,7 @@ void TlsSession::hold(Dir d, const TlsRecord& r) {
   h.offset = r.offset;
   h.ts = r.ts;
   D.held.push_back(std::move(h));
-  held_bytes_ += cost;
+  add_held(static_cast<ptrdiff_t>(cost));
 }
 
 void TlsSession::drain_wanted() {
@@ -174,7 +188,7 @@ void TlsSession::drain_held(Dir d) {
     if (front.type == 0) {  // a marker: a gap, or records that did not fit
       Held h = std::move(front);
       D.held.pop_front();
-      held_bytes_ -= kHeldOverhead;
+      add_held(-static_cast<ptrdiff_t>(kHeldOverhead));
       if (h.dropped > 0) D.seq += h.dropped;  // their sequence numbers are known
       if (h.dropped > 0) plaintext_gap(d, h.gap, h.ts);
       else apply_gap(d, h.gap, h.ts);
@@ -183,7 +197,7 @@ void TlsSession::drain_held(Dir d) {
     if (must_hold(d, front.type)) return;
     Held h = std::move(front);
     D.held.pop_front();
-    held_bytes_ -= h.fragment.size() + kHeldOverhead;
+    add_held(-static_cast<ptrdiff_t>(h.fragment.size() + kHeldOverhead));
     TlsRecord r;
     r.type = h.type;
     r.version = h.version;
@@ -296,7 +310,7 @@ void TlsSession::finish() {
     }
     D.held.clear();
   }
-  held_bytes_ = 0;
+  add_held(-static_cast<ptrdiff_t>(held_bytes_));
   announce();
 }
 

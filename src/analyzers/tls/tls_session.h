@@ -128,7 +128,11 @@ struct TlsSessionOptions {
   bool hold_for_keys = false;
   /// Bytes of records kept per connection while waiting (for a key, or
   /// for the server's choices); records beyond are dropped and counted.
-  size_t max_held_bytes = 1u << 20;
+  size_t max_held_bytes = 8u << 20;
+  /// Shared by every session of an analyzer: the bytes they all hold,
+  /// at most max_total_held_bytes (null: no shared bound).
+  size_t* total_held = nullptr;
+  size_t max_total_held_bytes = 64u << 20;
   /// After a gap, how many sequence numbers past the expected one are
   /// tried (further bounded by how many records the lost bytes could hold).
   uint32_t max_seq_search = 1u << 16;
@@ -260,6 +264,8 @@ class TlsSession {
   std::vector<uint8_t> plain_;     ///< scratch: one record's plaintext
   std::vector<uint8_t> trial_;     ///< scratch: the validator's
   size_t held_bytes_ = 0;
+  /// held_bytes_ += n (n may be negative), and the shared total with it.
+  void add_held(ptrdiff_t n);
   bool want_drain_[2] = {false, false};
   bool draining_ = false;
   bool any_decrypted_ = false;

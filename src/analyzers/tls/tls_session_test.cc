@@ -496,5 +496,27 @@ TEST(TlsSession, HeldRecordsAreBoundedAndNeverKeyedOnesCounted) {
   EXPECT_EQ(r.plain[0] + r.plain[1], "");
 }
 
+// The bound shared by every session of an analyzer: each connection may
+// hold 8 MiB, all of them together 64 MiB (here 400 bytes), and what a
+// session held is given back when it ends.
+TEST(TlsSession, HeldRecordsShareABoundAcrossConnections) {
+  TlsKeyLog keys;
+  size_t total = 0;
+  TlsSessionOptions o;
+  o.keylog = &keys;
+  o.hold_for_keys = true;
+  o.total_held = &total;
+  o.max_total_held_bytes = 400;
+  EXPECT_EQ(o.max_held_bytes, 8u << 20);
+  auto conns = [&] {
+    TlsCaptureSink sink(o);
+    return run("tls12_ecdhe_aes128gcm", sink);
+  }();
+  const TlsCollected& r = conns.at(0);
+  EXPECT_GT(r.counts[0].held_dropped_records + r.counts[1].held_dropped_records, 0u);
+  EXPECT_EQ(r.why_not, "held records overflow");
+  EXPECT_EQ(total, 0u);
+}
+
 }  // namespace
 }  // namespace tcpscribe

@@ -69,13 +69,7 @@ tcpdump_pid=$!
 pids+=($tcpdump_pid)
 wait_line "$tmp/tcpdump.err" "listening on" || skip "tcpdump did not start"
 $py "$tmp/grpc_demo.py" call "$port" >"$tmp/client.out" 2>&1 || bad "the grpc client failed: $(cat "$tmp/client.out")"
-last=-1
-for _ in $(seq 40); do
-  sleep 0.25
-  size=$(stat -c %s "$tmp/cap.pcap")
-  [ "$size" = "$last" ] && break
-  last=$size
-done
+wait_still "$tmp/cap.pcap"
 kill -INT $tcpdump_pid
 wait $tcpdump_pid 2>/dev/null
 

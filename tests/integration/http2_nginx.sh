@@ -66,14 +66,7 @@ SSLKEYLOGFILE=$tmp/keys.log curl -sS -k --http2 --resolve "h2.tcpscribe.test:$tl
   -o "$tmp/dl/small.txt" "https://h2.tcpscribe.test:$tls_port/small.txt" || bad "curl over TLS failed"
 nghttp -n -m 10 "http://127.0.0.1:$h2c_port/mid.bin" >"$tmp/nghttp.out" 2>&1 || bad "nghttp failed: $(cat "$tmp/nghttp.out")"
 curl -sS --http2-prior-knowledge -o /dev/null "http://127.0.0.1:$h2c_port/absent" || bad "curl h2c failed"
-# tcpdump may lag on a busy machine: wait until its file stops growing.
-last=-1
-for _ in $(seq 40); do
-  sleep 0.25
-  size=$(stat -c %s "$tmp/cap.pcap")
-  [ "$size" = "$last" ] && break
-  last=$size
-done
+wait_still "$tmp/cap.pcap"
 kill -INT $tcpdump_pid
 wait $tcpdump_pid 2>/dev/null
 grep -q "^0 packets dropped by kernel" "$tmp/tcpdump.err" || bad "tcpdump dropped packets: $(cat "$tmp/tcpdump.err")"

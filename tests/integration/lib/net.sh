@@ -21,3 +21,14 @@ wait_line() {
   done
   return 1
 }
+# wait_still FILE: until FILE stops growing (tcpdump writing the last
+# packets on a busy machine), at most 10 s.
+wait_still() {
+  local last=-1 size
+  for _ in $(seq 40); do
+    sleep 0.25
+    size=$(stat -c %s "$1")
+    [ "$size" = "$last" ] && return 0
+    last=$size
+  done
+}

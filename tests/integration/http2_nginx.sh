@@ -4,7 +4,9 @@
 # access log (path, status, protocol, bytes sent) is the truth.
 #   - curl --http2 -k (SSLKEYLOGFILE) fetches a 300,000-byte random file (past
 #     the flow-control windows) and a small one over TLS;
-#   - nghttp -n -m 10 fetches a 20,000-byte file 10 times at once over h2c;
+#   - nghttp -n -m 10 fetches a 200,000-byte file 10 times at once over h2c
+#     (10 concurrent streams, each past the 65,535-byte windows);
+#   - nghttp fetches a page for which nginx pushes small.txt (PUSH_PROMISE);
 #   - curl --http2-prior-knowledge asks for a file that is not there (404);
 # then `tcpscribe -r cap --tls-keylog keys -o out -e http2 -e tls
 # --messages m --har h.har`: every body byte for byte as served, one record
@@ -22,8 +24,9 @@ curl --version | grep -q HTTP2 || skip "this curl has no HTTP/2"
 
 chmod 755 "$tmp"
 mkdir -p "$tmp/www" "$tmp/temp"
-python3 -c "import os,sys; open(sys.argv[1]+'/big.bin','wb').write(os.urandom(300000)); open(sys.argv[1]+'/mid.bin','wb').write(os.urandom(20000))" "$tmp/www"
+python3 -c "import os,sys; open(sys.argv[1]+'/big.bin','wb').write(os.urandom(300000)); open(sys.argv[1]+'/mid.bin','wb').write(os.urandom(200000))" "$tmp/www"
 printf 'small page over h2\n' >"$tmp/www/small.txt"
+printf '<html>pushes small.txt</html>\n' >"$tmp/www/page.html"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=h2.tcpscribe.test \
   -keyout "$tmp/key.pem" -out "$tmp/cert.pem" >/dev/null 2>&1 || skip "openssl req failed"
 tls_port=$(free_port) h2c_port=$(free_port)
@@ -48,6 +51,7 @@ http {
   server {
     listen 127.0.0.1:$h2c_port http2;
     root $tmp/www;
+    location = /page.html { http2_push /small.txt; }
   }
 }
 CONF
@@ -65,6 +69,8 @@ SSLKEYLOGFILE=$tmp/keys.log curl -sS -k --http2 --resolve "h2.tcpscribe.test:$tl
   -o "$tmp/dl/big.bin" "https://h2.tcpscribe.test:$tls_port/big.bin" \
   -o "$tmp/dl/small.txt" "https://h2.tcpscribe.test:$tls_port/small.txt" || bad "curl over TLS failed"
 nghttp -n -m 10 "http://127.0.0.1:$h2c_port/mid.bin" >"$tmp/nghttp.out" 2>&1 || bad "nghttp failed: $(cat "$tmp/nghttp.out")"
+nghttp -nv "http://127.0.0.1:$h2c_port/page.html" >"$tmp/nghttp_push.out" 2>&1 || bad "nghttp (push) failed"
+grep -q "recv PUSH_PROMISE" "$tmp/nghttp_push.out" || bad "nginx pushed nothing: $(grep -c . "$tmp/nghttp_push.out") lines"
 curl -sS --http2-prior-knowledge -o /dev/null "http://127.0.0.1:$h2c_port/absent" || bad "curl h2c failed"
 wait_still "$tmp/cap.pcap"
 kill -INT $tcpdump_pid
@@ -72,20 +78,20 @@ wait $tcpdump_pid 2>/dev/null
 grep -q "^0 packets dropped by kernel" "$tmp/tcpdump.err" || bad "tcpdump dropped packets: $(cat "$tmp/tcpdump.err")"
 # Every connection in the capture: two to the h2c port, one to the TLS port.
 n_syn=$(tcpdump -r "$tmp/cap.pcap" -nn 'tcp[tcpflags] == tcp-syn' 2>/dev/null | wc -l)
-[ "$n_syn" -eq 3 ] || bad "the capture has $n_syn connections, want 3: $(cat "$tmp/tcpdump.err")"
+[ "$n_syn" -eq 4 ] || bad "the capture has $n_syn connections, want 4: $(cat "$tmp/tcpdump.err")"
 cmp -s "$tmp/www/big.bin" "$tmp/dl/big.bin" || bad "curl got a different big.bin"
 # nginx writes its access log lines as the requests end.
-grep -c " HTTP/2.0 " "$tmp/access.log" | grep -qx 13 || bad "nginx logged $(grep -c . "$tmp/access.log") requests: $(cat "$tmp/access.log")"
+grep -c " HTTP/2.0 " "$tmp/access.log" | grep -qx 15 || bad "nginx logged $(grep -c . "$tmp/access.log") requests: $(cat "$tmp/access.log")"
 
 "$bin" -r "$tmp/cap.pcap" --tls-keylog "$tmp/keys.log" -o "$tmp/out" -e http2 -e tls \
   --messages "$tmp/m.jsonl" --har "$tmp/h.har" >"$tmp/run.out" 2>"$tmp/run.err" || bad "tcpscribe failed: $(cat "$tmp/run.err")"
-for f in big.bin mid.bin small.txt; do
+for f in big.bin mid.bin small.txt page.html; do
   want=$(sha256sum <"$tmp/www/$f" | cut -d' ' -f1)
   n=0
   for b in "$tmp"/out/*-HTTPBODY-*; do
     [ "$(sha256sum <"$b" | cut -d' ' -f1)" = "$want" ] && n=$((n + 1))
   done
-  want_n=1; [ $f = mid.bin ] && want_n=10
+  want_n=1; [ $f = mid.bin ] && want_n=10; [ $f = small.txt ] && want_n=2  # one of them pushed
   [ $n -eq $want_n ] || bad "$f: $n body files with its bytes, want $want_n ($(ls "$tmp/out" | head))"
 done
 python3 - "$tmp/access.log" "$tmp/m.jsonl" "$tmp/h.har" <<'PY' || bad "records or HAR: see above"
@@ -105,6 +111,8 @@ hs = collections.Counter(("/" + e["request"]["url"].split("/", 3)[3], e["respons
 if hs != truth: fail.append(f"HAR {dict(hs)} vs nginx {dict(truth)}")
 tls = [e for e in entries if e["request"]["url"].startswith("https://h2.tcpscribe.test:")]
 if len(tls) != 2: fail.append(f"{len(tls)} https entries with the SNI's name, want 2")
+pushed = [r for r in h2 if r.get("pushed")]
+if [(r["path"], r["status"]) for r in pushed] != [("/small.txt", 200)]: fail.append(f"pushed: {pushed}")
 print(f"{len(h2)} http2 records, {len(entries)} HAR entries, nginx logged {len(log)}")
 for f in fail: print("FAIL:", f)
 sys.exit(1 if fail else 0)

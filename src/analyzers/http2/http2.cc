@@ -218,7 +218,7 @@ Http2Analyzer::Stream& Http2Analyzer::stream_for(Conn& k, uint32_t id, Dir, Time
     for (Dir d : {kC2S, kS2C}) {
       st.half[index_of(d)].window = k.side[index_of(d)]->initial_window;
     }
-    if (id > k.highest) k.highest = id;
+    if (id > k.highest(id)) k.highest(id) = id;
     if (k.streams.size() > opt_.max_streams) {
       // The oldest goes out as it is.
       Stream& old = k.streams.begin()->second;
@@ -268,7 +268,7 @@ void Http2Analyzer::on_headers(Conn& k, Dir d, uint32_t id, std::vector<HttpHead
   h.offset = offset - k.side[index_of(d)]->base;
   Stream* stp = nullptr;
   if (promise) {
-    if (k.streams.count(id) || id <= k.highest) {
+    if (k.streams.count(id) || id <= k.highest(id)) {
       report(k, d, ts, offset, "PUSH_PROMISE of stream " + std::to_string(id) +
                                    ", a stream already in use; ignored");
       return;

@@ -58,7 +58,7 @@ Http2Analyzer::Stream* Http2Analyzer::Side::open_stream(const H2FrameHeader& h, 
   auto it = conn.streams.find(h.stream);
   if (it != conn.streams.end()) return &it->second;
   auto c = conn.closed.find(h.stream);
-  const bool closed = c != conn.closed.end() || h.stream <= conn.highest;
+  const bool closed = c != conn.closed.end() || h.stream <= conn.highest(h.stream);
   if (!closed) return &an.stream_for(conn, h.stream, dir, ts);
   const bool ended_here = c != conn.closed.end() && (c->second & (1u << index_of(dir))) != 0;
   if (ended_here && conn.told_closed++ < kMaxClosedTold) {
@@ -153,7 +153,7 @@ void Http2Analyzer::Side::control(const H2FrameHeader& h, std::span<const uint8_
       const uint32_t code = be32(p.data());
       auto it = conn.streams.find(h.stream);
       if (it == conn.streams.end()) {
-        if (h.stream > conn.highest) {
+        if (h.stream > conn.highest(h.stream)) {
           it = conn.streams.find(an.stream_for(conn, h.stream, dir, ts).id);
         } else {
           return;  // a reset of a stream already over: allowed, nothing to tell

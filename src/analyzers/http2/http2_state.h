@@ -95,7 +95,11 @@ struct Http2Analyzer::Conn {
   // Streams delivered lately: id -> bit 0/1: that direction ended it with
   // END_STREAM (a later DATA/HEADERS is a finding), bit 2: reset.
   std::map<uint32_t, uint8_t> closed;
-  uint32_t highest = 0;
+  // The highest stream id opened so far, per initiator: client streams
+  // are odd, pushed (server) streams even, each rising on its own
+  // (RFC 9113 5.1.1).
+  uint32_t highest_ids[2] = {0, 0};
+  uint32_t& highest(uint32_t id) { return highest_ids[id % 2 == 0 ? 1 : 0]; }
   uint32_t count = 0;
   uint64_t told_closed = 0;        // frames on closed streams, told once each up to a cap
   bool windows_known = true;

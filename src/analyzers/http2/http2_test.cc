@@ -445,6 +445,46 @@ TEST(Http2, PushPromiseIsAStreamOfItsOwn) {
   EXPECT_TRUE(s.rec.findings.empty()) << s.rec.findings[0];
 }
 
+// Client and server stream ids rise each on their own (RFC 9113 5.1.1): a
+// push of stream 2 on a request of stream 13 (nghttp's requests start past
+// its PRIORITY streams) is a new stream, not "already in use"; a push that
+// goes back below the server's last one is. (nginx's http2_push seen by
+// nghttp in tests/integration/http2_nginx.sh.)
+TEST(Http2, PushedStreamIdsRiseApartFromTheClients) {
+  H2Setup s;
+  Wire w(*s.an);
+  Encoder ce, se;
+  w.send(kC, std::string(kH2Preface, kH2PrefaceLen) +
+                 frame(H2Type::kHeaders, h2flag::kEndHeaders | h2flag::kEndStream, 13,
+                       ce.block(h2test::get("/page"))));
+  std::string server;
+  for (uint32_t promised : {2u, 4u}) {
+    server += frame(H2Type::kPushPromise, h2flag::kEndHeaders, 13,
+                    h2test::be32(promised) +
+                        se.block(h2test::get("/pushed" + std::to_string(promised))));
+  }
+  server += frame(H2Type::kHeaders, h2flag::kEndHeaders, 13, se.block({{":status", "200"}})) +
+            frame(H2Type::kData, h2flag::kEndStream, 13, "<page>");
+  for (uint32_t id : {2u, 4u}) {
+    server += frame(H2Type::kHeaders, h2flag::kEndHeaders, id, se.block({{":status", "200"}})) +
+              frame(H2Type::kData, h2flag::kEndStream, id, "pushed");
+  }
+  w.send(kS, server);
+  ASSERT_EQ(s.rec.records.size(), 3u) << (s.rec.findings.empty() ? "" : s.rec.findings[0]);
+  EXPECT_EQ(Recorder::field(s.rec.records[1], "stream"), "2");
+  EXPECT_EQ(Recorder::field(s.rec.records[1], "pushed"), "true");
+  EXPECT_EQ(Recorder::field(s.rec.records[2], "stream"), "4");
+  EXPECT_EQ(Recorder::field(s.rec.records[2], "path"), "\"/pushed4\"");
+  EXPECT_TRUE(s.rec.findings.empty()) << s.rec.findings[0];
+
+  // A promise that goes back to an even id already passed.
+  w.send(kS, frame(H2Type::kPushPromise, h2flag::kEndHeaders, 13,
+                   h2test::be32(2) + se.block(h2test::get("/again"))));
+  ASSERT_EQ(s.rec.findings.size(), 1u);
+  EXPECT_NE(s.rec.findings[0].find("PUSH_PROMISE of stream 2, a stream already in use"),
+            std::string::npos) << s.rec.findings[0];
+}
+
 TEST(Http2, Probe) {
   const std::string p(kH2Preface, kH2PrefaceLen);
   const auto b = [](const std::string& s) {

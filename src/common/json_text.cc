@@ -13,6 +13,14 @@ void hex4(std::string& out, unsigned v) {
 
 }  // namespace
 
+size_t terminal_utf8_length(std::string_view s, size_t i) {
+  if (static_cast<unsigned char>(s[i]) < 0x80) return 0;
+  const size_t n = utf8_sequence_length(s, i);
+  const bool c1 = n == 2 && static_cast<unsigned char>(s[i]) == 0xC2 &&
+                  static_cast<unsigned char>(s[i + 1]) < 0xA0;
+  return n > 1 && !c1 ? n : 0;
+}
+
 size_t utf8_sequence_length(std::string_view s, size_t i) {
   const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   const unsigned char c = b(i);

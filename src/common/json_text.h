@@ -11,6 +11,10 @@ namespace tcpscribe {
 /// Length of the valid UTF-8 sequence at s[i] (1 for ASCII); 0 when the
 /// bytes there are not UTF-8 (overlong forms, surrogates, past U+10FFFF).
 size_t utf8_sequence_length(std::string_view s, size_t i);
+/// The length (2-4) of a multi-byte UTF-8 sequence at s[i] that a
+/// terminal shows as text; 0 for ASCII, bytes that are not UTF-8, and the
+/// C1 controls U+0080-U+009F (U+009B is CSI), which must be escaped.
+size_t terminal_utf8_length(std::string_view s, size_t i);
 bool valid_utf8(std::string_view s);
 
 struct JsonStringStyle {

@@ -38,17 +38,13 @@ std::string terminal_safe(std::string_view s) {
       out += s[i++];
       continue;
     }
-    const size_t n = b < 0x80 ? 0 : utf8_sequence_length(s, i);
-    // U+0080-U+009F (C2 80 - C2 9F) are C1 controls: CSI is U+009B.
-    const bool c1 = n == 2 && b == 0xC2 && static_cast<uint8_t>(s[i + 1]) < 0xA0;
-    if (n > 1 && !c1) {
+    if (const size_t n = terminal_utf8_length(s, i); n > 0) {
       out.append(s.substr(i, n));
       i += n;
       continue;
     }
-    const size_t bad = c1 ? 2 : 1;
-    for (size_t k = 0; k < bad; ++k) append_hex_byte(out, static_cast<uint8_t>(s[i + k]));
-    i += bad;
+    append_hex_byte(out, b);  // a C1 control's second byte follows alone: escaped too
+    ++i;
   }
   return out;
 }

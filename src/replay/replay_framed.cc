@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <utility>
 
 namespace tcpscribe {
 
@@ -120,7 +121,9 @@ bool FramedReplacer::take_resp(std::string& out) {
     return false;
   }
   size_t pos = 1 + static_cast<size_t>(used);
-  std::vector<std::string_view> args;
+  const size_t head_len = pos;
+  // Each argument: its bytes on the wire (length line included) and its value.
+  std::vector<std::pair<std::string_view, std::string_view>> args;
   args.reserve(nargs);
   for (uint64_t i = 0; i < nargs; ++i) {
     if (pos >= s.size()) return false;
@@ -141,15 +144,21 @@ bool FramedReplacer::take_resp(std::string& out) {
       to_plain("a RESP bulk string not ended by CRLF", out);
       return false;
     }
-    args.push_back(s.substr(data, len));
+    args.emplace_back(s.substr(pos, data + len + 2 - pos), s.substr(data, len));
     pos = data + len + 2;
   }
-  std::string cmd = "*" + std::to_string(nargs) + "\r\n";
+  // What no rule touches goes out as it came (a "*00" or "$03" header
+  // included); a rewritten argument gets its length line anew.
+  std::string cmd(s.substr(0, head_len));
   bool changed = false;
-  for (std::string_view a : args) {
+  for (const auto& [wire, a] : args) {
     const uint64_t before = count_;
     const std::string r = replace_all_rules(a, rules_, &count_);
-    changed |= count_ != before && r.size() != a.size();
+    if (count_ == before) {
+      cmd += wire;
+      continue;
+    }
+    changed |= r.size() != a.size();
     cmd += "$" + std::to_string(r.size()) + "\r\n";
     cmd += r;
     cmd += "\r\n";

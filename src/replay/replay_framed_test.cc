@@ -35,6 +35,19 @@ TEST(ReplayFramed, DetectsTheFraming) {
   EXPECT_EQ(detect_framing(""), Framing::kPlain);
 }
 
+// What no rule touches goes out byte for byte, length lines with leading
+// zeros included; only a rewritten argument gets a new length line
+// (fuzz/corpus/replay_plan/campaign-resp-header-rewritten: "*00" went out
+// as "*0").
+TEST(ReplayFramed, RespBytesNoRuleTouchesStayAsSent) {
+  const std::string in = "*00\r\n*2\r\n$03\r\nGET\r\n$005\r\nalice\r\n";
+  for (size_t piece : {0, 1, 3}) {
+    EXPECT_EQ(run(Framing::kResp, rules({{"carol", "dave"}}), in, piece), in);
+    EXPECT_EQ(run(Framing::kResp, rules({{"alice", "bob"}}), in, piece),
+              "*00\r\n*2\r\n$03\r\nGET\r\n$3\r\nbob\r\n");
+  }
+}
+
 // The case: alice=bob on RESP used to leave "$5\r\nbob" and redis
 // answered -ERR; now the bulk length follows the new argument.
 TEST(ReplayFramed, RespBulkLengthsFollowTheReplacement) {

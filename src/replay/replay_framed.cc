@@ -216,7 +216,9 @@ bool FramedReplacer::take_http(std::string& out) {
   std::string new_head;
   if (cl_value_at != std::string::npos) {
     new_head = replace_all_rules(head.substr(0, cl_value_at), rules_, &count_);
-    new_head += std::to_string(new_body.size());
+    // The value as sent when the body kept its length ("02" stays "02").
+    new_head += new_body.size() == body.size() ? std::string(head.substr(cl_value_at, cl_value_len))
+                                               : std::to_string(new_body.size());
     new_head += replace_all_rules(head.substr(cl_value_at + cl_value_len), rules_, &count_);
     if (new_body.size() != body.size()) ++reframed_;
   } else {

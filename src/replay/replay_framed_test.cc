@@ -48,6 +48,19 @@ TEST(ReplayFramed, RespBytesNoRuleTouchesStayAsSent) {
   }
 }
 
+// The same for HTTP: a Content-Length of "02" stays as sent while the body
+// keeps its length (fuzz/corpus/replay_plan/campaign-http-length-rewritten).
+TEST(ReplayFramed, HttpContentLengthStaysAsSentWhileTheBodyKeepsItsLength) {
+  const std::string in = "POST /a HTTP/1.1\r\ncontent-length:02\r\n\r\nhi";
+  for (size_t piece : {0, 1, 3}) {
+    EXPECT_EQ(run(Framing::kHttp, rules({{"carol", "dave"}}), in, piece), in);
+    EXPECT_EQ(run(Framing::kHttp, rules({{"hi", "ho"}}), in, piece),
+              "POST /a HTTP/1.1\r\ncontent-length:02\r\n\r\nho");
+    EXPECT_EQ(run(Framing::kHttp, rules({{"hi", "hello"}}), in, piece),
+              "POST /a HTTP/1.1\r\ncontent-length:5\r\n\r\nhello");
+  }
+}
+
 // The case: alice=bob on RESP used to leave "$5\r\nbob" and redis
 // answered -ERR; now the bulk length follows the new argument.
 TEST(ReplayFramed, RespBulkLengthsFollowTheReplacement) {

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "tls_analyzer.h"
 #include "wire_text.h"
 
 namespace tcpscribe {
@@ -257,6 +258,53 @@ struct MysqlAnalyzer::Conn {
   std::string stop_why;
   uint64_t errors = 0;
   std::string first_error;
+  uint64_t greeting_end = 0;        // where the server's greeting ends
+  bool tls_on = false;              // after the SSL request: the TLS analyzer has the bytes
+  uint64_t tls_base[2] = {0, 0};    // where the TLS bytes start, per direction
+  std::unique_ptr<MyFramer> tfr[2];  // the plaintext TLS hands back
+  bool plain_seen = false;
+  /// The framer reading direction `d` now: the wire's, or TLS's plaintext.
+  MyFramer& framer(Dir d) { return tls_on ? *tfr[index_of(d)] : *fr[index_of(d)]; }
+};
+
+/// The output the connection's TLS analyzer reports to: everything goes on
+/// to the run's output, and the plaintext also comes back to be decoded.
+class MysqlAnalyzer::TlsTap final : public AnalyzerOutput {
+ public:
+  TlsTap(MysqlAnalyzer& an, AnalyzerOutput* out) : an_(an), out_(out) {}
+  void finding(const Connection& c, const Finding& f) override {
+    if (out_) out_->finding(c, f);
+  }
+  void exchange(const Connection& c, const ExchangeRecord& r) override {
+    if (out_) out_->exchange(c, r);
+  }
+  bool wants_exchanges() const override { return out_ && out_->wants_exchanges(); }
+  void message(const Connection& c, const DecodedMessage& m) override {
+    if (out_) out_->message(c, m);
+  }
+  void http_transaction(const HttpTransaction& t) override {
+    if (out_) out_->http_transaction(t);
+  }
+  void inner_open(const Connection& c, const char* layer) override {
+    if (out_) out_->inner_open(c, layer);
+  }
+  void inner_data(const Connection& c, const char* layer, Dir d, uint64_t offset,
+                  std::span<const uint8_t> bytes, Timestamp ts) override {
+    if (out_) out_->inner_data(c, layer, d, offset, bytes, ts);
+    an_.from_tls(c, d, offset, bytes, ts);
+  }
+  void inner_gap(const Connection& c, const char* layer, Dir d, uint64_t offset, uint64_t length,
+                 Timestamp ts) override {
+    if (out_) out_->inner_gap(c, layer, d, offset, length, ts);
+    an_.from_tls_gap(c, d, offset, length, ts);
+  }
+  void connection_info(const Connection& c, const std::string& key, const std::string& json) override {
+    if (out_) out_->connection_info(c, key, json);
+  }
+
+ private:
+  MysqlAnalyzer& an_;
+  AnalyzerOutput* out_;
 };
 
 MysqlAnalyzer::MysqlAnalyzer(MysqlOptions o) : opt_(o) {}
@@ -314,8 +362,8 @@ void MysqlAnalyzer::view(Conn& k, Dir d, Timestamp ts, std::string summary, Time
 void MysqlAnalyzer::stop(Conn& k, const std::string& why, bool alarm) {
   report(k, Dir::kClientToServer, conn_of(k).last_ts, 0, why + ": the rest of the connection is not decoded", alarm);
   k.phase = Conn::Phase::kStopped;
-  k.fr[0]->stop();
-  k.fr[1]->stop();
+  k.framer(Dir::kClientToServer).stop();
+  k.framer(Dir::kServerToClient).stop();
   k.server_stopped = true;
   k.stop_why = why;
 }
@@ -327,7 +375,41 @@ void MysqlAnalyzer::on_data(const Connection& c, Dir d, uint64_t offset, std::sp
   Conn& k = conn_for(c);
   k.info = c;
   current_ = &c;
-  k.fr[index_of(d)]->feed(bytes, offset, ts);
+  if (!k.tls_on) k.fr[index_of(d)]->feed(bytes, offset, ts);
+  if (k.tls_on) to_tls(k, c, d, offset, bytes, ts);  // also the rest of the chunk that switched
+}
+
+void MysqlAnalyzer::to_tls(Conn& k, const Connection& c, Dir d, uint64_t offset,
+                           std::span<const uint8_t> bytes, Timestamp ts) {
+  const uint64_t base = k.tls_base[index_of(d)];
+  if (offset + bytes.size() <= base) return;
+  const size_t skip = offset < base ? static_cast<size_t>(base - offset) : 0;
+  tls_->on_data(c, d, offset + skip - base, bytes.subspan(skip), ts);
+}
+
+void MysqlAnalyzer::from_tls(const Connection& c, Dir d, uint64_t offset, std::span<const uint8_t> bytes,
+                             Timestamp ts) {
+  auto it = conns_.find(c.id);
+  if (it == conns_.end() || !it->second->tls_on) return;
+  Conn& k = *it->second;
+  const Connection* before = current_;
+  current_ = &c;
+  k.plain_seen = true;
+  k.tfr[index_of(d)]->feed(bytes, offset, ts);
+  current_ = before;
+}
+
+void MysqlAnalyzer::from_tls_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length, Timestamp ts) {
+  auto it = conns_.find(c.id);
+  if (it == conns_.end() || !it->second->tls_on) return;
+  const Connection* before = current_;
+  current_ = &c;
+  lost(*it->second, d, offset, length, ts);
+  current_ = before;
+}
+
+void MysqlAnalyzer::secrets_added() {
+  if (tls_) tls_->secrets_added();
 }
 
 void MysqlAnalyzer::on_client(Conn& k, MyPacket&& p) {
@@ -338,9 +420,32 @@ void MysqlAnalyzer::on_client(Conn& k, MyPacket&& p) {
     uint32_t caps = 0;
     r.u32(caps);
     k.caps = caps & (k.server_caps | 0xffff0000u);
-    if ((caps & kSsl) && p.length == 32) {
+    if ((caps & kSsl) && p.length == 32 && !k.tls_on) {
       view(k, kC2S, p.first_ts, "SSL request");
-      stop(k, "the client asked for TLS (SSL request)", false);
+      if (!opt_.tls) {
+        stop(k, "the client asked for TLS (SSL request)", false);
+        return;
+      }
+      // TLS from the next byte on, both ways (the server answers with its
+      // ServerHello): the TLS analyzer takes the rest, and what it
+      // decrypts comes back to framers of its own, the handshake response
+      // first.
+      k.tls_on = true;
+      k.tls_base[0] = p.offset + 4 + p.length;
+      k.tls_base[1] = k.greeting_end;
+      k.fr[0]->stop();
+      k.fr[1]->stop();
+      Conn* kp = &k;
+      k.tfr[0] = std::make_unique<MyFramer>([this, kp](MyPacket&& q) { on_client(*kp, std::move(q)); });
+      k.tfr[1] = std::make_unique<MyFramer>([this, kp](MyPacket&& q) { on_server(*kp, std::move(q)); });
+      if (!tls_) {
+        AnalyzerSettings s = *opt_.tls;
+        tap_ = std::make_unique<TlsTap>(*this, s.out);
+        s.out = tap_.get();
+        s.enabled.clear();  // what is inside is MySQL, decoded here
+        tls_ = make_tls_analyzer(s);
+      }
+      tls_->on_open(conn_of(k));
       return;
     }
     Cmd cmd;
@@ -535,6 +640,7 @@ void MysqlAnalyzer::on_server(Conn& k, MyPacket&& p) {
     r.u16(status);
     r.u16(hi);
     k.server_caps = uint32_t{lo} | (uint32_t{hi} << 16);
+    k.greeting_end = p.offset + 4 + p.length;
     view(k, kS2C, p.first_ts,
          "Greeting: server " + wire_escape(k.version) + ", connection id " + std::to_string(id) +
              ((k.server_caps & kSsl) ? ", TLS offered" : ""));
@@ -826,29 +932,56 @@ void MysqlAnalyzer::emit(Conn& k, Cmd& cmd, const std::string& unanswered_why) {
 void MysqlAnalyzer::on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length, Timestamp ts) {
   Conn& k = conn_for(c);
   current_ = &c;
-  if (!k.fr[index_of(d)]->active()) return;
+  if (k.tls_on) {
+    const uint64_t base = k.tls_base[index_of(d)];
+    if (offset + length > base) {
+      const uint64_t from = std::max(offset, base);
+      tls_->on_gap(c, d, from - base, offset + length - from, ts);
+    }
+    return;
+  }
+  lost(k, d, offset, length, ts);
+}
+
+void MysqlAnalyzer::lost(Conn& k, Dir d, uint64_t offset, uint64_t length, Timestamp ts) {
+  if (!k.framer(d).active()) return;
   report(k, d, ts, offset,
          std::string("a capture gap of ") + std::to_string(length) + " bytes in the " +
-             (d == Dir::kClientToServer ? "client's" : "server's") + " packets at offset " + std::to_string(offset),
+             (d == Dir::kClientToServer ? "client's" : "server's") + (k.tls_on ? " plaintext" : " packets") +
+             " at offset " + std::to_string(offset),
          false);
   const std::string why = "the capture lacks " + std::to_string(length) + " bytes the " +
                           (d == Dir::kClientToServer ? "client" : "server") + " sent";
   // Packet boundaries are lost: the connection is not decoded from here on.
   k.phase = Conn::Phase::kStopped;
-  k.fr[0]->stop();
-  k.fr[1]->stop();
+  k.framer(Dir::kClientToServer).stop();
+  k.framer(Dir::kServerToClient).stop();
   k.server_stopped = true;
   k.stop_why = why;
   while (!k.cmds.empty()) done(k, why);
 }
 
-void MysqlAnalyzer::on_shutdown(const Connection& c, Dir, bool, Timestamp) { conn_for(c).info = c; }
+void MysqlAnalyzer::on_shutdown(const Connection& c, Dir d, bool reset, Timestamp ts) {
+  Conn& k = conn_for(c);
+  k.info = c;
+  if (k.tls_on) tls_->on_shutdown(c, d, reset, ts);
+}
 
 void MysqlAnalyzer::on_close(const Connection& c, CloseReason why) {
   auto it = conns_.find(c.id);
   if (it == conns_.end()) return;
   Conn& k = *it->second;
+  // TLS first: records it still held may decrypt now and come back here.
+  if (k.tls_on) tls_->on_close(c, why);
   current_ = &c;
+  if (k.tls_on && !k.plain_seen && !k.server_stopped) {
+    report(k, Dir::kClientToServer, c.last_ts, 0,
+           "the client asked for TLS (SSL request) and nothing was decrypted: the rest of the connection is not "
+           "decoded",
+           false);
+    k.server_stopped = true;
+    k.stop_why = "encrypted (TLS)";
+  }
   const std::string reason = k.server_stopped ? k.stop_why : close_reason_text(why);
   while (!k.cmds.empty()) done(k, reason);
   if (k.errors > 0) {
@@ -865,12 +998,14 @@ void MysqlAnalyzer::finish() {
     const Connection info = conns_.begin()->second->info;
     on_close(info, CloseReason::kEndOfInput);
   }
+  if (tls_) tls_->finish();
 }
 
 std::unique_ptr<ProtocolAnalyzer> make_mysql_analyzer(const AnalyzerSettings& s) {
   MysqlOptions o;
   o.out = s.out;
   o.decode_view = s.decode_view;
+  o.tls = std::make_shared<const AnalyzerSettings>(s);
   return std::make_unique<MysqlAnalyzer>(o);
 }
 

@@ -5,8 +5,13 @@
 // capabilities), the client's handshake response (user, database, client
 // program; the auth data never shown) and the authentication exchange
 // (plugin switches and more-data packets, sizes only) make the login
-// record; an SSL request turns the rest encrypted (marked, not decoded);
-// the compressed protocol, when negotiated, is reported and not decoded.
+// record. After an SSL request the rest of the connection is TLS: a TLS
+// analyzer of its own (tls_analyzer.h, offsets counted from the TLS bytes'
+// start) decrypts it with a key log, shows it as any TLS connection (the
+// console, FLOW-TLS, the report's "tls" object) and hands the plaintext
+// back here, where the login (the handshake response, now inside TLS) and
+// the commands are decoded as on a plain connection; without a key the
+// connection is marked encrypted, not decoded. The compressed protocol, when negotiated, is reported and not decoded.
 // Then each command is answered in order: COM_QUERY (OK: affected rows,
 // last insert id; ERR: code, SQLSTATE, message; result sets: columns,
 // rows, several with SERVER_MORE_RESULTS_EXISTS), COM_STMT_PREPARE (the
@@ -33,6 +38,9 @@ struct MysqlOptions {
   size_t max_pending = 10000;
   size_t max_statements = 10000;
   size_t view_rows = 5;
+  /// The settings for the TLS analyzer an SSL request hands the connection
+  /// to; null: decoding stops there.
+  std::shared_ptr<const AnalyzerSettings> tls;
 };
 
 class MysqlAnalyzer : public ProtocolAnalyzer {
@@ -48,10 +56,20 @@ class MysqlAnalyzer : public ProtocolAnalyzer {
   void on_shutdown(const Connection& c, Dir d, bool reset, Timestamp ts) override;
   void on_close(const Connection& c, CloseReason why) override;
   void finish() override;
+  void secrets_added() override;
 
  private:
   struct Conn;
   struct Cmd;
+  class TlsTap;
+  /// The part of a chunk past the switch to TLS, to the TLS analyzer.
+  void to_tls(Conn& k, const Connection& c, Dir d, uint64_t offset, std::span<const uint8_t> bytes,
+              Timestamp ts);
+  /// TLS's plaintext of a connection, decoded as MySQL.
+  void from_tls(const Connection& c, Dir d, uint64_t offset, std::span<const uint8_t> bytes, Timestamp ts);
+  void from_tls_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length, Timestamp ts);
+  /// A hole in what the framer of `d` reads: decoding stops there.
+  void lost(Conn& k, Dir d, uint64_t offset, uint64_t length, Timestamp ts);
   Conn& conn_for(const Connection& c);
   void on_client(Conn& k, MyPacket&& p);
   void on_server(Conn& k, MyPacket&& p);
@@ -67,6 +85,8 @@ class MysqlAnalyzer : public ProtocolAnalyzer {
   MysqlOptions opt_;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
   const Connection* current_ = nullptr;
+  std::unique_ptr<TlsTap> tap_;
+  std::unique_ptr<ProtocolAnalyzer> tls_;  // connections after an SSL request
 };
 
 std::unique_ptr<ProtocolAnalyzer> make_mysql_analyzer(const AnalyzerSettings& s);

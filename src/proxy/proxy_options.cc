@@ -127,8 +127,8 @@ void print_proxy_help(std::ostream& out) {
          "The console, logs and every output hold the plaintext. A failed handshake closes\n"
          "that connection only (one line on stderr).\n"
          "\nExit status: 0 ok (also after SIGINT/SIGTERM), 1 bad usage, 2 --inspect found a\n"
-         "damaged log, or a --tls-cert/--tls-key/--tls-ca file cannot be loaded, 3 logs or another output could not be written, 4 cannot listen or\n"
-         "resolve the upstream.\n";
+         "damaged log or a --tls-cert/--tls-key/--tls-ca file cannot be loaded, 3 logs or\n"
+         "another output could not be written, 4 cannot listen or resolve the upstream.\n";
 }
 
 bool parse_subcommand_line(int argc, char** argv, const po::options_description& visible,

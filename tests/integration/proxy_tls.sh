@@ -114,6 +114,9 @@ rc=$?
 [ $rc -eq 0 ] || bad "the proxy exited $rc after SIGINT"
 grep -q '^tcpscribe proxy: 1 TLS handshake(s) failed' "$tmp/h.err" ||
   bad "the failed handshake is not counted at the end: $(cat "$tmp/h.err")"
+# Its log: the connection, then the client side failed; no data.
+"$bin" proxy --inspect "$tmp/logs/h_1" >"$tmp/inspect1.out" 2>&1
+grep -q "c: 0 chunks 0 bytes err" "$tmp/inspect1.out" || bad "the failed handshake's log: $(cat "$tmp/inspect1.out")"
 sleep 0.3
 kill -INT $tcpdump_pid
 wait $tcpdump_pid 2>/dev/null

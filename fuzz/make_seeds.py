@@ -267,6 +267,23 @@ def tls():
         b"CLIENT_TRAFFIC_SECRET_0 " + b"AB" * 32 + b" " + b"11" * 48)
 
 
+def tls_hello_ext():
+    # A selector byte (1: ALPN, 0: server_name), then the extension's body.
+    def sni(*names):
+        entries = b"".join(b"\x00" + struct.pack(">H", len(n)) + n for n in names)
+        return b"\x00" + struct.pack(">H", len(entries)) + entries
+
+    def alpn(*names):
+        protocols = b"".join(bytes([len(n)]) + n for n in names)
+        return b"\x01" + struct.pack(">H", len(protocols)) + protocols
+
+    out("tls_hello_ext", "sni_localhost", sni(b"localhost"))
+    out("tls_hello_ext", "sni_two_names", sni(b"a.example", b"b.example"))
+    out("tls_hello_ext", "alpn_h2_http11", alpn(b"h2", b"http/1.1"))
+    out("tls_hello_ext", "alpn_cut", alpn(b"h2", b"http/1.1")[:-3])
+    out("tls_hello_ext", "empty", b"\x00")
+
+
 def proto_input(chunks, flags=0, gap_after=None, limit=3000):
     """fuzz_proto.h's format: flags, seed, then (header, <=128 bytes) per piece."""
     b = bytes([flags, 0x5A])
@@ -396,6 +413,7 @@ def main():
     http_body()
     netrecord()
     tls()
+    tls_hello_ext()
     redis()
     postgresql()
     mysql()

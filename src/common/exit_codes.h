@@ -7,7 +7,8 @@ namespace tcpscribe {
 enum ExitCode : int {
   kExitOk = 0,
   kExitUsage = 1,    ///< bad flag or argument, or a refused combination
-  kExitInput = 2,    ///< an input (capture, netrecord log, TLS key log) could not be read or is damaged
+  kExitInput = 2,    ///< an input (capture, netrecord log, TLS key log; the proxy's
+                     ///< TLS certificate, key or CA file) could not be read or is damaged
   kExitOutput = 3,   ///< an output (flow files, reports, logs, --record) could not be written
   kExitStart = 4,    ///< could not start or reach: live capture (permission, interface),
                      ///< proxy listen/upstream, replay target or a replayed connection

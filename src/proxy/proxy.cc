@@ -156,6 +156,7 @@ void Proxy::accept_clients() {
       refuse_unlogged(s);
       continue;
     }
+    if (!tls_accept(s)) continue;
     start_connect(s);
   }
 }
@@ -248,6 +249,8 @@ void Proxy::on_socket_event(uint64_t tag, uint32_t events) {
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) k.readable = true;
   if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) k.peer_closed = true;
   if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) k.writable = true;
+  // A TLS read that had to write first goes on once the socket takes bytes.
+  if ((events & EPOLLOUT) && s.tls[tag & 1] && s.tls[tag & 1]->read_wants_write()) k.readable = true;
   if (!s.connected) {
     // The client's bytes wait in its socket until the upstream answers.
     if ((tag & 1) == kUpstream && k.writable) finish_connect(s);
@@ -434,6 +437,13 @@ int Proxy::run() {
     report_log_errors();
   }
   report_log_errors();
+  if (tls_failures_ > 0) {
+    report(std::to_string(tls_failures_) + " TLS handshake(s) failed (each named above)");
+  }
+  if (tls_.keylog_failures() > 0) {
+    report(tls_.keylog_error() + " (" + std::to_string(tls_.keylog_failures()) +
+           " key log line(s) lost)");
+  }
   // The reports that are written at the end (--html, --har) now; every
   // output that failed is named, and the exit status says so.
   outputs_->finish_sinks();

@@ -19,6 +19,8 @@ void Proxy::setup_splice() {
   // the log's copy in the file. The log pipe must be as large as the
   // forwarding pipe, so that one tee() always copies a whole chunk.
   if (console_.needs_bytes()) return;
+  // TLS is decrypted and encrypted in user space: no splicing.
+  if (tls_.client_side() || tls_.upstream_side()) return;
   // Outputs other than the log (reports, analyzers, files) read the bytes.
   if (!sinks_.empty() && !outputs_->only_netrecord()) return;
   if (!make_pipe(pipe_, opt_.buffer)) return;
@@ -44,6 +46,7 @@ void Proxy::empty_pipe(int fd) {
 }
 
 void Proxy::progress(Session& s) {
+  if (!tls_handshake(s)) return;  // in progress, or the session ended
   for (Dir d : {Dir::kClientToServer, Dir::kServerToClient}) {
     if (!pump(s, d)) return;  // the session ended
   }
@@ -66,7 +69,7 @@ bool Proxy::pump(Session& s, Dir d) {
       const ssize_t w =
           p.in_held ? ::splice(p.held[0], nullptr, dst.fd, nullptr, p.len,
                                SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
-                    : ::send(dst.fd, p.pending.get() + p.off, p.len, MSG_NOSIGNAL);
+                    : send_side(s, dst_side(d), p.pending.get() + p.off, p.len);
       if (w < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN) {
@@ -79,6 +82,8 @@ bool Proxy::pump(Session& s, Dir d) {
       if (!p.in_held) p.off += static_cast<size_t>(w);
       p.len -= static_cast<size_t>(w);
       if (p.len > 0) {
+        // TLS writes a record at a time: only EAGAIN says the socket is full.
+        if (s.tls[dst_side(d)]) continue;
         dst.writable = false;  // the socket buffer is full: wait for EPOLLOUT
         return true;
       }
@@ -88,7 +93,7 @@ bool Proxy::pump(Session& s, Dir d) {
     if (p.eof) {
       if (!p.shut) {
         // Every byte read has been forwarded: now pass the half-close on.
-        ::shutdown(dst.fd, SHUT_WR);
+        if (!shut_side(s, dst_side(d))) return true;
         p.shut = true;
       }
       return true;
@@ -104,7 +109,7 @@ bool Proxy::pump(Session& s, Dir d) {
     const bool spliced = splice_ && p.bulk;
     const ssize_t n = spliced ? ::splice(src.fd, nullptr, pipe_[1], nullptr, opt_.buffer,
                                          SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
-                              : ::recv(src.fd, scratch_.get(), opt_.buffer, 0);
+                              : recv_side(s, src_side(d), scratch_.get(), opt_.buffer);
     ++reads;
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -131,7 +136,10 @@ bool Proxy::pump(Session& s, Dir d) {
     } else {
       // A short read drained the socket (edge-triggered: new data is a new
       // event), unless the peer closed, when only EOF tells we are done.
-      if (static_cast<size_t>(n) < opt_.buffer && !src.peer_closed) src.readable = false;
+      // (Not through TLS: it reads a record at a time; only EAGAIN tells.)
+      if (static_cast<size_t>(n) < opt_.buffer && !src.peer_closed && !s.tls[src_side(d)]) {
+        src.readable = false;
+      }
       if (static_cast<size_t>(n) >= kSpliceFrom) p.bulk = true;
       if (!forward_copy(s, d, {scratch_.get(), static_cast<size_t>(n)}, now)) return false;
     }
@@ -154,7 +162,7 @@ bool Proxy::forward_copy(Session& s, Dir d, std::span<const uint8_t> chunk, Time
   p.bytes += chunk.size();
   size_t sent = 0;
   while (dst.writable && sent < chunk.size()) {
-    const ssize_t w = ::send(dst.fd, chunk.data() + sent, chunk.size() - sent, MSG_NOSIGNAL);
+    const ssize_t w = send_side(s, dst_side(d), chunk.data() + sent, chunk.size() - sent);
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) {
@@ -165,7 +173,7 @@ bool Proxy::forward_copy(Session& s, Dir d, std::span<const uint8_t> chunk, Time
       return false;
     }
     sent += static_cast<size_t>(w);
-    if (sent < chunk.size()) dst.writable = false;
+    if (sent < chunk.size() && !s.tls[dst_side(d)]) dst.writable = false;
   }
   if (sent < chunk.size()) {
     if (!p.pending) p.pending.reset(new uint8_t[opt_.buffer]);
@@ -265,7 +273,8 @@ void Proxy::side_failed(Session& s, Side side, int err) {
   const Timestamp now = monotonic_ns();
   const Dir d = side == kClient ? Dir::kClientToServer : Dir::kServerToClient;
   emit_shutdown(s, d, true, now);
-  console_.shutdown(s.sid, secs(now), d, std::strerror(err));
+  console_.shutdown(s.sid, secs(now), d,
+                    err == EPROTO && !s.tls_error.empty() ? s.tls_error : std::strerror(err));
   Socket& other = s.sock[1 - side];
   if (other.fd >= 0) {
     close_with_reset(other.fd);

@@ -19,6 +19,7 @@
 #include "output_set.h"
 #include "proxy_console.h"
 #include "proxy_options.h"
+#include "proxy_tls.h"
 #include "sink_netrecord.h"
 
 namespace tcpscribe {
@@ -107,6 +108,11 @@ struct Session {
   Timestamp last_activity = 0;
   std::string client_name;
   std::string upstream_name;
+  // TLS on a side (by Side), null for plain TCP; why the last TLS call
+  // failed (side_failed() with EPROTO shows it).
+  std::unique_ptr<TlsConn> tls[2];
+  std::string tls_error;
+  bool tls_ready = true;  // every TLS side finished its handshake
 };
 
 class Proxy {
@@ -162,6 +168,20 @@ class Proxy {
   void setup_splice();
   void empty_pipe(int fd);
   void side_failed(Session& s, Side side, int err);
+  // TLS (proxy_tls_session.cc). recv_side()/send_side() are recv()/send()
+  // on a side, through its TLS layer if it has one: -1 with errno EAGAIN
+  // when it must wait, EPROTO for a TLS failure (s.tls_error says why).
+  ssize_t recv_side(Session& s, Side side, uint8_t* buf, size_t n);
+  ssize_t send_side(Session& s, Side side, const uint8_t* buf, size_t n);
+  /// Passes a half-close on to `side` (close_notify first on TLS, then the
+  /// FIN); false if it must wait for the socket to be writable.
+  bool shut_side(Session& s, Side side);
+  /// Starts TLS on the accepted client socket; false if the session ended.
+  bool tls_accept(Session& s);
+  /// Drives the handshakes; true once every TLS side is done, false while
+  /// one is in progress or when the session ended.
+  bool tls_handshake(Session& s);
+  void tls_failed(Session& s, Side side, const std::string& why);
   // The events every output gets (proxy_events.cc), with the Connection's
   // statistics kept up to date first.
   void emit_open(Session& s);
@@ -178,6 +198,8 @@ class Proxy {
 
   const ProxyOptions& opt_;
   ProxyConsole console_;
+  ProxyTls tls_;
+  uint64_t tls_failures_ = 0;  // handshakes that failed
   std::unique_ptr<OutputSet> outputs_;
   NetrecordSink* netrecord_ = nullptr;  // in outputs_, or null
   std::vector<Sink*> sinks_;  // outputs_->sinks(): every output, in event order

@@ -44,6 +44,12 @@ po::options_description visible_options() {
     ("buffer", po::value<std::string>()->value_name("BYTES"), "bytes read at once and held per direction (default 1048576); bounds memory per connection")
     ("fail-closed", "with --log-root: refuse traffic that cannot be logged (a connection whose log cannot be created or written is reset before unlogged bytes are forwarded)")
     ("max-connections", po::value<std::string>()->value_name("N"), "connections open at once, 1 to 1000000; beyond it clients wait in the listen queue (default: what the descriptor limit allows, at most 10000)")
+    ("tls-cert", po::value<std::string>()->value_name("FILE"), "accept TLS clients: the proxy's certificate (PEM, the chain after it); needs --tls-key")
+    ("tls-key", po::value<std::string>()->value_name("FILE"), "the private key of --tls-cert (PEM)")
+    ("tls-upstream", "speak TLS to the upstream (SNI: the client's, else the --forward name; ALPN: the client's offer)")
+    ("tls-ca", po::value<std::string>()->value_name("FILE"), "with --tls-upstream: trust these CA certificates (PEM) instead of the system's")
+    ("tls-insecure", "with --tls-upstream: do not verify the upstream's certificate")
+    ("tls-keylog", po::value<std::string>()->value_name("FILE"), "append the proxy's TLS session keys (both legs) to FILE in the NSS key log format")
     ("inspect", po::value<std::vector<std::string>>()->multitoken()->value_name("LOG..."), "check netrecord LOG files and summarise them instead of proxying")
     ("extract", po::value<std::string>()->value_name("DIR"), "with --inspect: write each log's streams to DIR/NAME.c and DIR/NAME.s");
   // clang-format on
@@ -115,9 +121,14 @@ void print_proxy_help(std::ostream& out) {
          "records each connection as a netrecord log; --report, --messages, --html, --har\n"
          "and -o write what the passive mode writes for a capture of the same traffic.\n\n"
       << visible_options()
-      << "\nExit status: 0 ok (also after SIGINT/SIGTERM), 1 bad usage, 2 --inspect found a\n"
-         "damaged log, 3 logs or another output could not be written, 4 cannot listen or\n"
-         "resolve the upstream.\n";
+      << "\nTLS: --tls-cert/--tls-key make the proxy the TLS server of its clients,\n"
+         "--tls-upstream makes it a TLS client of the upstream (verified with --tls-ca, by\n"
+         "default with the system's CAs, or not at all with --tls-insecure); either or both.\n"
+         "The console, logs and every output hold the plaintext. A failed handshake closes\n"
+         "that connection only (one line on stderr).\n"
+         "\nExit status: 0 ok (also after SIGINT/SIGTERM), 1 bad usage, 2 --inspect found a\n"
+         "damaged log or a --tls-cert/--tls-key/--tls-ca file cannot be loaded, 3 logs or\n"
+         "another output could not be written, 4 cannot listen or resolve the upstream.\n";
 }
 
 bool parse_subcommand_line(int argc, char** argv, const po::options_description& visible,
@@ -320,6 +331,44 @@ bool read_limits(const po::variables_map& vm, ProxyOptions& opt, std::ostream& e
   return true;
 }
 
+/// --tls-*: which sides speak TLS, and with what.
+bool read_tls(const po::variables_map& vm, ProxyOptions& opt, std::ostream& err) {
+  for (auto [name, out] : {std::pair{"tls-cert", &opt.tls_cert}, std::pair{"tls-key", &opt.tls_key},
+                           std::pair{"tls-ca", &opt.tls_ca},
+                           std::pair{"tls-keylog", &opt.tls_keylog}}) {
+    if (!vm.count(name)) continue;
+    *out = vm[name].as<std::string>();
+    if (out->empty()) {
+      err << "tcpscribe proxy: --" << name << " is empty\n";
+      return false;
+    }
+  }
+  opt.tls_upstream = vm.count("tls-upstream") > 0;
+  opt.tls_insecure = vm.count("tls-insecure") > 0;
+  if (opt.tls_cert.empty() != opt.tls_key.empty()) {
+    err << "tcpscribe proxy: " << (opt.tls_cert.empty() ? "--tls-key needs --tls-cert"
+                                                         : "--tls-cert needs --tls-key")
+        << " (the certificate and its private key accept TLS clients together)\n";
+    return false;
+  }
+  if (!opt.tls_upstream && (!opt.tls_ca.empty() || opt.tls_insecure)) {
+    err << "tcpscribe proxy: " << (opt.tls_insecure ? "--tls-insecure" : "--tls-ca")
+        << " goes with --tls-upstream (it is about the upstream's certificate)\n";
+    return false;
+  }
+  if (opt.tls_insecure && !opt.tls_ca.empty()) {
+    err << "tcpscribe proxy: --tls-ca and --tls-insecure contradict each other: verify with the CA "
+           "file, or do not verify\n";
+    return false;
+  }
+  if (!opt.tls_keylog.empty() && opt.tls_cert.empty() && !opt.tls_upstream) {
+    err << "tcpscribe proxy: --tls-keylog needs a TLS side (--tls-cert/--tls-key or "
+           "--tls-upstream)\n";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int parse_proxy_options(int argc, char** argv, ProxyOptions& opt, std::ostream& err) {
@@ -344,7 +393,7 @@ int parse_proxy_options(int argc, char** argv, ProxyOptions& opt, std::ostream& 
     return 1;
   }
   if (!read_endpoints(vm, positional, opt, err) || !read_view(vm, opt, err) ||
-      !read_outputs(vm, opt, err) || !read_limits(vm, opt, err)) {
+      !read_outputs(vm, opt, err) || !read_limits(vm, opt, err) || !read_tls(vm, opt, err)) {
     return 1;
   }
   return 0;

@@ -59,6 +59,13 @@ struct ProxyOptions {
   std::vector<std::string> analyzers;  ///< -e NAME, repeatable
   bool decode = false;           ///< --decode: messages instead of chunks
   Timestamp slow = 0;            ///< --slow: a finding per answer slower than this; 0: off
+  // TLS termination (proxy_tls.h): empty / false = plain TCP on that side.
+  std::string tls_cert;          ///< --tls-cert: accept TLS clients with this certificate (PEM chain)
+  std::string tls_key;           ///< --tls-key: its private key (PEM)
+  bool tls_upstream = false;     ///< --tls-upstream: speak TLS to the upstream
+  std::string tls_ca;            ///< --tls-ca: verify the upstream with these CAs (else the system's)
+  bool tls_insecure = false;     ///< --tls-insecure: do not verify the upstream
+  std::string tls_keylog;        ///< --tls-keylog: append the proxy's session keys (NSS format)
   std::vector<std::string> inspect;  ///< --inspect: read logs instead of proxying
   std::string extract_dir;       ///< --extract DIR with --inspect
   bool show_help = false;

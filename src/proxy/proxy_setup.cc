@@ -51,6 +51,12 @@ int Proxy::setup() {
     }
   }
   std::string error;
+  // The TLS files next: a certificate or key that cannot be loaded stops
+  // the proxy before it listens.
+  if (const int rc = tls_.setup(opt_, error); rc != kExitOk) {
+    report(error);
+    return rc;
+  }
   if (!resolve_tcp(opt_.forward.host, opt_.forward.port, false, upstream_, error)) {
     report("--forward " + error);
     return kExitStart;
@@ -66,6 +72,12 @@ int Proxy::setup() {
   std::string what = "listening on " + listen_name_ + ", forwarding to " +
                      opt_.forward.host + ":" + std::to_string(opt_.forward.port);
   if (netrecord_) what += ", logs " + opt_.log_root + "_N";
+  if (tls_.client_side() || tls_.upstream_side()) {
+    what += std::string(", TLS ") +
+            (tls_.client_side() && tls_.upstream_side() ? "on both sides"
+             : tls_.client_side()                       ? "to the clients"
+                                                        : "to the upstream");
+  }
   report(what);  // also with -q: scripts wait for this line (port 0)
   console_.notice(0, "listen", what);
   return kExitOk;
@@ -151,8 +163,16 @@ std::string Proxy::bound_name(int fd) {
 // Every output the options ask for, as the passive modes build them. With
 // --decode the analyzers' messages come to the proxy's console.
 int Proxy::open_outputs() {
-  const std::string source = "proxy " + listen_name_ + " -> " + opt_.forward.host + ":" +
-                             std::to_string(opt_.forward.port);
+  std::string source = "proxy " + listen_name_ + " -> " + opt_.forward.host + ":" +
+                       std::to_string(opt_.forward.port);
+  // The reports say that what they show was decrypted by the proxy.
+  if (tls_.client_side() || tls_.upstream_side()) {
+    source += std::string(" (TLS terminated: ") +
+              (tls_.client_side() && tls_.upstream_side() ? "both sides"
+               : tls_.client_side()                       ? "client side"
+                                                          : "upstream side") +
+              ", plaintext shown)";
+  }
   outputs_ = std::make_unique<OutputSet>(proxy_output_config(opt_, wall(start_), source));
   if (const int rc = outputs_->open(); rc != kExitOk) return rc;
   netrecord_ = outputs_->netrecord();

@@ -181,6 +181,18 @@ bool parse_client_hello(std::span<const uint8_t> body, TlsClientHello& out) {
   return true;
 }
 
+bool parse_sni_extension(std::span<const uint8_t> data, std::string& out) {
+  Reader d(data);
+  out = sni_of(d);
+  return d.ok();
+}
+
+bool parse_alpn_extension(std::span<const uint8_t> data, std::vector<std::string>& out) {
+  Reader d(data);
+  out = alpn_list(d);
+  return d.ok();
+}
+
 bool parse_server_hello(std::span<const uint8_t> body, TlsServerHello& out) {
   TlsServerHello h;
   Reader r(body);

@@ -76,6 +76,13 @@ struct TlsCertificateNames {
 };
 
 bool parse_client_hello(std::span<const uint8_t> body, TlsClientHello& out);
+/// The body of a ClientHello's server_name extension: the first host_name
+/// (empty if none); false when the list's length does not fit.
+bool parse_sni_extension(std::span<const uint8_t> data, std::string& out);
+/// The body of an application_layer_protocol_negotiation extension: the
+/// protocols in order (as far as they are well formed); false when the
+/// list's length does not fit.
+bool parse_alpn_extension(std::span<const uint8_t> data, std::vector<std::string>& out);
 bool parse_server_hello(std::span<const uint8_t> body, TlsServerHello& out);
 bool parse_encrypted_extensions(std::span<const uint8_t> body, TlsEncryptedExtensions& out);
 /// The first certificate of a Certificate message (`tls13`: with its

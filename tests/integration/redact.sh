@@ -28,6 +28,19 @@ for mode in "-r /dev/null" "proxy -l 127.0.0.1:0 -f 127.0.0.1:1"; do
     bad "${mode:-passive}: a bad --redact gave exit $rc: $(cat "$tmp/err")"
 done
 
+# TLS plaintext would bypass the redaction: --tls-keylog is refused with
+# it, and a pcapng's own secrets are not used (a warning; no plaintext).
+"$bin" -r /dev/null --redact auth --tls-keylog "$tmp/keys" >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q -- '--redact does not reach TLS plaintext' "$tmp/err" ||
+  bad "--redact with --tls-keylog: exit $rc, $(cat "$tmp/err")"
+dsb=$(dirname "$0")/../pcaps/tls/tls12_ecdhe_aes128gcm_secrets.pcapng
+"$bin" -r "$dsb" -c >"$tmp/dsb.plain" 2>/dev/null
+grep -q 'line one of' "$tmp/dsb.plain" || bad "the pcapng's secrets decrypt nothing without --redact"
+"$bin" -r "$dsb" -c --redact nothing-matches >"$tmp/dsb.red" 2>"$tmp/err"
+grep -q 'line one of' "$tmp/dsb.red" && bad "--redact: the pcapng's secrets decrypted TLS"
+grep -q "TLS secrets are not used" "$tmp/err" || bad "--redact with a pcapng's secrets: $(cat "$tmp/err")"
+
 [ "$(id -u)" -eq 0 ] || skip "needs root for tcpdump -i lo"
 for c in redis-server redis-cli curl tcpdump python3; do
   command -v $c >/dev/null || skip "$c is missing (scripts/test.sh installs it)"

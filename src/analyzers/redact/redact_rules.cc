@@ -158,7 +158,13 @@ void StreamRedactor::scan(bool final, std::vector<uint8_t>& out) {
         hold = std::min(hold, start);
         break;
       }
-      if (rc < 0) {  // no match (or a PCRE2 limit: nothing matched there)
+      if (rc < 0) {
+        // A PCRE2 limit (backtracking, depth, heap) leaves the rest of the
+        // subject unknown: blanked (fail-closed), counted.
+        if (rc != PCRE2_ERROR_NOMATCH) {
+          mark(start, end);
+          ++failed_;
+        }
         start = end;
         break;
       }

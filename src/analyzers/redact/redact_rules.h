@@ -19,7 +19,9 @@
 // (the longest match guaranteed). A possible match still open after
 // kMaxHold held bytes is blanked up to there as a whole (fail-closed:
 // more is blanked, not less) and matching restarts after it, so only the
-// part of such an over-long match beyond kMaxHold bytes may show.
+// part of such an over-long match beyond kMaxHold bytes may show. A search
+// that hits a PCRE2 limit (backtracking, depth, heap) blanks the rest of what
+// that rule had not looked at yet (fail-closed too).
 #pragma once
 
 #include <cstddef>
@@ -97,6 +99,9 @@ class StreamRedactor {
   size_t held() const { return buf_.size() - (released_ - base_); }
   /// Times a possible match outgrew max_hold and was blanked as a whole.
   uint64_t forced() const { return forced_; }
+  /// Times a rule's matching hit a PCRE2 limit; what it had not yet
+  /// looked at was blanked.
+  uint64_t failed() const { return failed_; }
 
  private:
   void scan(bool final, std::vector<uint8_t>& out);
@@ -113,6 +118,7 @@ class StreamRedactor {
   std::unique_ptr<ProtocolFramer> framer_;
   void* match_data_ = nullptr;    // pcre2_match_data_8*
   uint64_t forced_ = 0;
+  uint64_t failed_ = 0;
 };
 
 }  // namespace tcpscribe

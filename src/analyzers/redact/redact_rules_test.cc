@@ -107,6 +107,18 @@ TEST(StreamRedactor, AMatchLongerThanTheHoldIsBlankedUpToThere) {
   EXPECT_EQ(text(out), "x " + std::string(105, '*') + "qqEND tail");
 }
 
+TEST(StreamRedactor, APcre2LimitBlanksWhatWasNotLookedAt) {
+  const RedactRules rules = rules_of({"(a+)+$"});  // catastrophic backtracking
+  StreamRedactor r(rules, false);
+  std::vector<uint8_t> out;
+  const std::string in = "ok " + std::string(40, 'a') + "b";
+  r.feed(bytes_of(in), out);
+  r.finish(out);
+  EXPECT_GE(r.failed(), 1u);
+  // The limit counts over the whole search, from where the rule stood.
+  EXPECT_EQ(text(out), std::string(in.size(), '*'));
+}
+
 TEST(StreamRedactor, AuthPresetHttpAndRedis) {
   const RedactRules rules = rules_of({"auth"});
   EXPECT_EQ(stream(rules, "GET / HTTP/1.1\r\nauthorization: Basic dXNlcjpwdw==\r\nX: 1\r\n\r\n", {30}),

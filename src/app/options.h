@@ -48,6 +48,7 @@ struct Options {
   bool keep_encoded = false;       ///< -Z
   std::string har_path;            ///< --har
   std::string tls_keylog;          ///< --tls-keylog: the NSS key log to decrypt TLS with
+  std::vector<std::string> redact; ///< --redact: PCRE2 patterns or `auth` (redact_rules.h)
   std::string netrecord_root;      ///< --netrecord: one netrecord log per connection
   std::string report_path;         ///< --report: JSON Lines, one object per connection
   std::string html_path;           ///< --html: the visual report

@@ -11,6 +11,7 @@
 #include "options.h"
 #include "output_set.h"
 #include "packet_core.h"
+#include "redact_rules.h"
 #include "tls_keylog.h"
 
 namespace tcpscribe {
@@ -81,6 +82,8 @@ class Pipeline {
   int64_t kernel_drops_ = -1;  // unknown (capture files)
   int64_t interface_drops_ = -1;
   TlsKeyLog keylog_;         // --tls-keylog and the captures' secrets
+  RedactRules redact_;       // --redact (checked when the options were read)
+  bool secrets_ignored_ = false;
   bool keylog_used_ = false;  // a key log is given or a capture has secrets
   uint64_t secrets_blocks_ = 0;
   bool keylog_missing_ = false;  // live: the file is not there (yet)

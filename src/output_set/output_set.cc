@@ -16,6 +16,7 @@
 #include "http.h"
 #include "messages_writer.h"
 #include "privileges.h"
+#include "redact_sink.h"
 #include "report_dfxml.h"
 #include "report_html.h"
 #include "report_json.h"
@@ -81,7 +82,17 @@ int OutputSet::open() {
   // analyzers in front of them all.
   if (const int rc = open_streams(); rc != kExitOk) return rc;
   if (const int rc = open_reports(); rc != kExitOk) return rc;
-  return open_analyzers();
+  if (const int rc = open_analyzers(); rc != kExitOk) return rc;
+  // --redact: one sink in front of them all, so the analyzers (and what
+  // they derive: messages, HAR, HTML marks) see the same blanked bytes as
+  // the files, the console and the logs.
+  if (cfg_.redact && !cfg_.redact->empty()) {
+    redact_ = std::make_unique<RedactSink>(*cfg_.redact, sinks_);
+    front_ = {redact_.get()};
+  } else {
+    front_ = sinks_;
+  }
+  return kExitOk;
 }
 
 /// The bytes themselves: the console (-c) or the flow files, and the
@@ -301,7 +312,7 @@ std::vector<SegmentObserver*> OutputSet::observers() const {
 }
 
 void OutputSet::finish_sinks() {
-  for (Sink* s : sinks_) s->finish();
+  for (Sink* s : front_) s->finish();
 }
 
 bool OutputSet::stopped() const {
@@ -361,7 +372,7 @@ const char* OutputSet::analyzer_of(uint64_t id) const {
 }
 
 bool OutputSet::only_netrecord() const {
-  return sinks_.size() == 1 && sinks_.front() == netrecord_.get();
+  return front_.size() == 1 && front_.front() == netrecord_.get();
 }
 
 }  // namespace tcpscribe

@@ -33,6 +33,8 @@ class InnerFilesSink;
 class JsonReportSink;
 class MessagesWriter;
 class NetrecordSink;
+class RedactRules;
+class RedactSink;
 
 struct OutputConfig {
   /// -c: the conversation on stdout (console.* apply); else flow files
@@ -77,6 +79,9 @@ struct OutputConfig {
   bool tls = false;
   const TlsKeyLog* tls_keylog = nullptr;     ///< the secrets; null: none
   bool tls_hold_for_keys = false;            ///< live: records wait for late keys
+  /// --redact: every sink (the analyzers first) sees the bytes through a
+  /// RedactSink (redact_sink.h); null or empty: as they are.
+  const RedactRules* redact = nullptr;
 };
 
 class OutputSet final : private AnalyzerOutput {
@@ -91,7 +96,7 @@ class OutputSet final : private AnalyzerOutput {
   /// line and returns an ExitCode on failure.
   int open();
   /// The sinks, in the order they get each event.
-  const std::vector<Sink*>& sinks() const { return sinks_; }
+  const std::vector<Sink*>& sinks() const { return front_; }
   /// Outputs that draw packets (the HTML timeline, -X).
   std::vector<SegmentObserver*> observers() const;
   /// Calls finish() on every sink (the flow table does it itself).
@@ -115,6 +120,8 @@ class OutputSet final : private AnalyzerOutput {
   /// The netrecord log sink, null without one (the proxy names its logs
   /// and reports their errors as they happen).
   NetrecordSink* netrecord() const { return netrecord_.get(); }
+  /// --redact's sink in front of the others, null without --redact.
+  RedactSink* redactor() const { return redact_.get(); }
   /// The analyzer that has connection `id`: null while probing, when none
   /// claimed it, or without analyzers (the proxy's --decode view).
   const char* analyzer_of(uint64_t id) const;
@@ -167,8 +174,10 @@ class OutputSet final : private AnalyzerOutput {
   std::unique_ptr<HarWriter> har_;
   std::unique_ptr<MessagesWriter> messages_;
   std::unique_ptr<AnalyzerDispatcher> dispatcher_;
+  std::unique_ptr<RedactSink> redact_;
   std::function<void(const Connection&, const DecodedMessage&)> message_view_;
   std::vector<Sink*> sinks_;
+  std::vector<Sink*> front_;  // what sinks() gives: sinks_, or --redact's sink before them
   std::vector<Entry> entries_;
 };
 

@@ -74,6 +74,9 @@ void Proxy::emit_close(Session& s, CloseReason why, Timestamp now) {
   // deadline or a second Ctrl-C: reset) ends every side still open; the
   // log says so (`hup` / `err` for that side, docs/NETRECORD.md), else
   // --inspect and replay would take those sides for still open.
+  // --redact holds back possible matches: they go out before the log's
+  // own shutdown lines below.
+  if (redactor_) redactor_->flush_connection(c, c.last_ts);
   if (netrecord_ && (why == CloseReason::kIdle || why == CloseReason::kEndOfInput)) {
     for (Dir d : {Dir::kClientToServer, Dir::kServerToClient}) {
       const DirectionStats& st = c.dir[index_of(d)];

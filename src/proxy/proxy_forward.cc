@@ -158,7 +158,7 @@ bool Proxy::forward_copy(Session& s, Dir d, std::span<const uint8_t> chunk, Time
     refuse_unlogged(s);
     return false;
   }
-  if (!decoded(s)) console_.data(s.sid, secs(now), d, chunk);
+  if (!redactor_ && !decoded(s)) console_.data(s.sid, secs(now), d, chunk);
   p.bytes += chunk.size();
   size_t sent = 0;
   while (dst.writable && sent < chunk.size()) {

@@ -20,6 +20,8 @@
 #include "proxy_console.h"
 #include "proxy_options.h"
 #include "proxy_tls.h"
+#include "redact_rules.h"
+#include "redact_sink.h"
 #include "sink_netrecord.h"
 
 namespace tcpscribe {
@@ -202,6 +204,8 @@ class Proxy {
   uint64_t tls_failures_ = 0;  // handshakes that failed
   std::unique_ptr<OutputSet> outputs_;
   NetrecordSink* netrecord_ = nullptr;  // in outputs_, or null
+  RedactRules redact_;                  // --redact
+  RedactSink* redactor_ = nullptr;      // in outputs_ with --redact: the console's bytes too
   std::vector<Sink*> sinks_;  // outputs_->sinks(): every output, in event order
   bool files_ = false;        // -o: flow files wait in memory until flushed
   bool files_dirty_ = false;  // data went to them since the last flush

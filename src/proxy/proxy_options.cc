@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "analyzer.h"
+#include "redact_rules.h"
 #include "exchange_text.h"
 #include "whole_number.h"
 
@@ -30,6 +31,7 @@ po::options_description visible_options() {
     ("outdir,o", po::value<std::string>()->value_name("DIR"), "write flow files into DIR (created if missing), named by the client and upstream endpoints")
     ("enable,e", po::value<std::vector<std::string>>()->value_name("NAME"), "run the protocol analyzer NAME (repeatable; all = every one); outputs that need one run it anyway")
     ("slow", po::value<std::string>()->value_name("SECONDS"), "a finding for every answer that took longer than SECONDS (0.001 to 1000000) in HTTP/1, HTTP/2, Redis, PostgreSQL and MySQL exchanges (runs every analyzer unless -e names some)")
+    ("redact", po::value<std::vector<std::string>>()->value_name("REGEX"), "replace every byte a PCRE2 REGEX matches by '*' (same length) in the console view, logs, flow files, --messages, --report, --html and --har, never in the forwarded traffic (repeatable). `auth` = HTTP Authorization/Proxy-Authorization/Cookie/Set-Cookie values, Redis AUTH arguments, PostgreSQL and MySQL passwords. Matches across reads are caught up to 4096 bytes long")
     ("decode", "show each request and answer decoded instead of the raw chunks of connections an analyzer understands")
     ("hex,D", "show chunks as a hexdump -C style dump")
     ("max-dump", po::value<std::string>()->value_name("N|all"), "show at most N bytes of each chunk (0 or more, or 'all'), then '... M more bytes' (default: all; a screenful on a terminal)")
@@ -272,6 +274,17 @@ bool read_outputs(const po::variables_map& vm, ProxyOptions& opt, std::ostream& 
     err << "tcpscribe proxy: --slow takes " << kSlowRange << ", not '"
         << vm["slow"].as<std::string>() << "'\n";
     return false;
+  }
+  if (vm.count("redact")) {
+    RedactRules rules;
+    std::string error;
+    for (const std::string& r : vm["redact"].as<std::vector<std::string>>()) {
+      if (!rules.add(r, error)) {
+        err << "tcpscribe proxy: " << error << "\n";
+        return false;
+      }
+      opt.redact.push_back(r);
+    }
   }
   opt.decode = vm.count("decode") > 0;
   if (opt.decode && (opt.quiet || opt.json)) {

@@ -58,6 +58,7 @@ struct ProxyOptions {
   std::string outdir;            ///< -o: flow files in DIR; empty: none
   std::vector<std::string> analyzers;  ///< -e NAME, repeatable
   bool decode = false;           ///< --decode: messages instead of chunks
+  std::vector<std::string> redact;  ///< --redact: PCRE2 patterns or `auth` (redact_rules.h)
   Timestamp slow = 0;            ///< --slow: a finding per answer slower than this; 0: off
   // TLS termination (proxy_tls.h): empty / false = plain TCP on that side.
   std::string tls_cert;          ///< --tls-cert: accept TLS clients with this certificate (PEM chain)

@@ -173,8 +173,27 @@ int Proxy::open_outputs() {
                                                           : "upstream side") +
               ", plaintext shown)";
   }
-  outputs_ = std::make_unique<OutputSet>(proxy_output_config(opt_, wall(start_), source));
+  OutputConfig cfg = proxy_output_config(opt_, wall(start_), source);
+  for (const std::string& r : opt_.redact) {
+    std::string error;
+    if (!redact_.add(r, error)) {
+      report(error);
+      return kExitUsage;
+    }
+  }
+  cfg.redact = &redact_;
+  outputs_ = std::make_unique<OutputSet>(std::move(cfg));
   if (const int rc = outputs_->open(); rc != kExitOk) return rc;
+  // --redact: the console shows the bytes the outputs get, not those
+  // forwarded (forward_copy leaves the console to this view).
+  redactor_ = outputs_->redactor();
+  if (redactor_) {
+    redactor_->set_view([this](const Connection& c, Dir d, std::span<const uint8_t> bytes,
+                               Timestamp ts) {
+      if (opt_.decode && outputs_->analyzer_of(c.id) != nullptr) return;
+      console_.data(c.id, secs(ts - wall_offset_), d, bytes);
+    });
+  }
   netrecord_ = outputs_->netrecord();
   sinks_ = outputs_->sinks();
   files_ = !opt_.outdir.empty();

@@ -59,6 +59,9 @@ struct ProxyOptions {
   std::vector<std::string> analyzers;  ///< -e NAME, repeatable
   bool decode = false;           ///< --decode: messages instead of chunks
   Timestamp slow = 0;            ///< --slow: a finding per answer slower than this; 0: off
+  bool stats = false;            ///< --stats: the live panel on stderr's terminal
+  std::string stats_json;        ///< --stats-json FILE (- = stdout, with -q)
+  double stats_interval = 1.0;   ///< --stats-interval SECONDS
   std::vector<std::string> inspect;  ///< --inspect: read logs instead of proxying
   std::string extract_dir;       ///< --extract DIR with --inspect
   bool show_help = false;

@@ -53,8 +53,12 @@ read -r req hdr body <<<"$sizes"
 got=$((hdr + body))
 [ "$body" = 5000 ] || bad "curl through the proxy got $body body bytes"
 hold "$p" 30
-sleep 2.5
-tm capture-pane -p -t t >"$tmp/pane"
+# Until a frame shows the held session (about a second; more on a busy machine).
+for _ in $(seq 100); do
+  tm capture-pane -p -t t >"$tmp/pane"
+  grep -q '^  0002 .* open$' "$tmp/pane" && break
+  sleep 0.1
+done
 panel=$(head -20 "$tmp/pane")
 logs=$(sed -n '21,40p' "$tmp/pane")
 echo "$panel" | head -1 | grep -Eq '^tcpscribe proxy 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:[0-9]+  up [0-9.]+s  open 1, closed 1  C->S [0-9]+ \([0-9]+/s\)  S->C [0-9]+ \([0-9]+/s\)$' ||
@@ -87,7 +91,7 @@ python3 - "$tmp/stats.json" "$req" "$got" <<'PY' || bad "--stats-json: see above
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
 req, got = int(sys.argv[2]), int(sys.argv[3])
-assert len(lines) >= 3, len(lines)
+assert len(lines) >= 2, len(lines)  # the one that showed the held session, the last
 closed = [c for l in lines for c in l["closed_sessions"]]
 ids = sorted(c["id"] for c in closed)
 assert ids == [1, 2], ids  # each closed session in exactly one line

@@ -20,6 +20,7 @@
 #include "packet_queue.h"
 #include "pipeline.h"
 #include "privileges.h"
+#include "stats_output.h"
 
 namespace tcpscribe {
 namespace {
@@ -29,7 +30,10 @@ constexpr int kExitInterrupted = 130;  // 128 + SIGINT, as a shell reports it
 std::atomic<int> g_signals{0};
 std::atomic<pcap_t*> g_pcap{nullptr};
 
-void on_alarm(int) { _exit(kExitInterrupted); }
+void on_alarm(int) {
+  stats_terminal_emergency_restore();  // --stats: the whole screen scrolls again
+  _exit(kExitInterrupted);
+}
 
 void on_signal(int) {
   // The first Ctrl-C stops the capture; what it captured is still written.
@@ -41,6 +45,7 @@ void on_signal(int) {
   } else if (n == 2) {
     alarm(1);
   } else {
+    stats_terminal_emergency_restore();
     _exit(kExitInterrupted);
   }
 }
@@ -290,6 +295,7 @@ class Consumer {
         pcap_breakloop(p_);
       }
       if (g_signals.load() > 0) report(now, 0, 0);
+      pipeline_.poll_stats();
     }
   }
 

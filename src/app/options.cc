@@ -71,7 +71,10 @@ po::options_description visible_options() {
     ("writer-threads", po::value<std::string>()->value_name("N"), "threads that create and write flow files, 0 to 64 (default 2; 0 = none)")
     ("quiet,q", "no warnings, no progress line")
     ("verbose,v", "statistics and details on stderr (and routine findings)")
-    ("color", po::value<std::string>()->value_name("WHEN"), "console colors: auto (default), always, never; NO_COLOR disables auto")
+    ("color", po::value<std::string>()->value_name("WHEN"), "console colors: auto (default), always, never; NO_COLOR disables auto. Directions in blue and red; in the hex (-D) and text views control bytes magenta, bytes >= 0x80 cyan (not with -B)")
+    ("stats", "live (-i): a panel at the top of stderr's terminal with one row per open connection (bytes and bytes/s each way, state), totals and recently closed ones, redrawn every second; -c output scrolls below it (without a terminal: says so, no panel)")
+    ("stats-json", po::value<std::string>()->value_name("FILE"), "live (-i): the same numbers as one JSON object a line to FILE every interval and once at the end (- = stdout)")
+    ("stats-interval", po::value<double>()->value_name("SECONDS"), "seconds between panel redraws and JSON lines, 0.1 to 3600 (default 1)")
     ("max-flows", po::value<std::string>()->value_name("N"), "open connections held at once before the least recently active is evicted (its later packets continue its files; default 1000000)")
     ("max-buffer", po::value<std::string>()->value_name("BYTES"), "MiB of out-of-order data held in all (default 256)")
     ("max-flow-buffer", po::value<std::string>()->value_name("BYTES"), "MiB of out-of-order data held per direction (default 16)")
@@ -178,6 +181,38 @@ bool parse_numbers(const po::variables_map& vm, Options& opt, std::ostream& err)
   return true;
 }
 
+/// --stats, --stats-json, --stats-interval: live capture only (a capture
+/// file has no "now"; its totals are in --report and -v).
+bool read_stats(const po::variables_map& vm, Options& opt, std::ostream& err) {
+  opt.stats = vm.count("stats") > 0;
+  if (vm.count("stats-json")) {
+    opt.stats_json = vm["stats-json"].as<std::string>();
+    if (opt.stats_json.empty()) {
+      err << "tcpscribe: --stats-json is empty\n";
+      return false;
+    }
+  }
+  const bool any = opt.stats || !opt.stats_json.empty();
+  if (vm.count("stats-interval")) {
+    const double v = vm["stats-interval"].as<double>();
+    if (!std::isfinite(v) || v < 0.1 || v > 3600) {
+      err << "tcpscribe: --stats-interval takes 0.1 to 3600 seconds, not " << v << "\n";
+      return false;
+    }
+    if (!any) {
+      err << "tcpscribe: --stats-interval goes with --stats or --stats-json\n";
+      return false;
+    }
+    opt.stats_interval = v;
+  }
+  if (any && !opt.live) {
+    err << "tcpscribe: --stats and --stats-json show a live capture (-i) or the proxy; a capture "
+           "file's totals are in --report FILE and -v\n";
+    return false;
+  }
+  return true;
+}
+
 /// Outputs that would share standard output, or flags that say nothing,
 /// are refused; a run that names a report and no -o writes no flow files.
 bool settle_outputs(const po::variables_map& vm, Options& opt, std::ostream& err) {
@@ -189,6 +224,7 @@ bool settle_outputs(const po::variables_map& vm, Options& opt, std::ostream& err
   }
   std::vector<std::string> to_stdout;
   if (opt.console) to_stdout.push_back(console);
+  if (opt.stats_json == "-") to_stdout.push_back("--stats-json -");
   if (opt.report_path == "-") to_stdout.push_back("--report -");
   if (opt.har_path == "-") to_stdout.push_back("--har -");
   if (opt.messages_path == "-") to_stdout.push_back("--messages -");
@@ -360,7 +396,7 @@ int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
   opt.quiet = vm.count("quiet");
   opt.verbose = static_cast<int>(vm.count("verbose"));
   if (!read_inputs(parsed, vm, opt, err) || !read_outputs(vm, opt, err) ||
-      !settle_outputs(vm, opt, err) || !parse_numbers(vm, opt, err)) {
+      !read_stats(vm, opt, err) || !settle_outputs(vm, opt, err) || !parse_numbers(vm, opt, err)) {
     return kExitUsage;
   }
   if (vm.count("color")) {

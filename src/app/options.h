@@ -59,6 +59,9 @@ struct Options {
   bool quiet = false;              ///< -q
   int verbose = 0;                 ///< -v
   ColorMode color = ColorMode::kAuto;
+  bool stats = false;              ///< --stats (live): the panel on stderr's terminal
+  std::string stats_json;          ///< --stats-json FILE (live; - = stdout)
+  double stats_interval = 1.0;     ///< --stats-interval SECONDS
   size_t max_flows = 1'000'000;
   size_t reorder_window = 256;     ///< packets held to restore timestamp order
   int writer_nice = 0;             ///< internal: niceness of the file writer threads

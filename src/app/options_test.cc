@@ -171,3 +171,29 @@ TEST(Options, ReportsWithoutOutdirWriteNoFlowFiles) {
 
 }  // namespace
 }  // namespace tcpscribe
+
+namespace tcpscribe {
+namespace {
+
+TEST(Options, StatsGoWithLiveCaptureOnly) {
+  Options opt;
+  std::string err;
+  ASSERT_EQ(parse({"-i", "lo", "--stats", "--stats-json", "s.jsonl", "--stats-interval", "2"},
+                  opt, err),
+            kExitOk)
+      << err;
+  EXPECT_TRUE(opt.stats);
+  EXPECT_EQ(opt.stats_json, "s.jsonl");
+  EXPECT_DOUBLE_EQ(opt.stats_interval, 2.0);
+  EXPECT_EQ(parse({"-r", "x.pcap", "--stats"}, err), kExitUsage);
+  EXPECT_EQ(err, "tcpscribe: --stats and --stats-json show a live capture (-i) or the proxy; a "
+                 "capture file's totals are in --report FILE and -v\n");
+  EXPECT_EQ(parse({"-i", "lo", "--stats-interval", "2"}, err), kExitUsage);
+  EXPECT_EQ(err, "tcpscribe: --stats-interval goes with --stats or --stats-json\n");
+  EXPECT_EQ(parse({"-i", "lo", "-c", "--stats-json", "-"}, err), kExitUsage);
+  EXPECT_EQ(err, "tcpscribe: -c and --stats-json - would both write to standard output; give "
+                 "--stats-json - a file name\n");
+}
+
+}  // namespace
+}  // namespace tcpscribe

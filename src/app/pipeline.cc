@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "diag.h"
+#include "net_util.h"
 #include "pcapng_reader.h"
 #include "privileges.h"
 #include "report_html.h"
@@ -164,6 +165,8 @@ Pipeline::Pipeline(const Options& opt) : opt_(opt) {}
 
 Pipeline::~Pipeline() {
   core_.reset();
+  stats_sink_.reset();
+  stats_.reset();
   outputs_.reset();
 }
 
@@ -196,7 +199,33 @@ int Pipeline::open() {
     report->set_run_totals(
         [this] { return run_totals(*core_, kernel_drops_, interface_drops_); });
   }
+  if (const int rc = open_stats(); rc != kExitOk) return rc;
   return open_core();
+}
+
+int Pipeline::open_stats() {
+  if (!opt_.live || (!opt_.stats && opt_.stats_json.empty())) return kExitOk;
+  StatsOutputOptions o;
+  o.panel = opt_.stats;
+  o.json_path = opt_.stats_json;
+  o.interval = opt_.stats_interval;
+  o.color = opt_.color;
+  o.title = "tcpscribe -i " + opt_.interface;
+  o.log_on_stdout = opt_.console;
+  stats_ = std::make_unique<StatsOutput>(std::move(o), realtime_ns());
+  stats_sink_ = std::make_unique<StatsSink>(*stats_);
+  next_stats_ = monotonic_ns() + static_cast<Timestamp>(opt_.stats_interval * 1e9);
+  return stats_->open();
+}
+
+void Pipeline::poll_stats() {
+  if (!stats_) return;
+  const Timestamp now = monotonic_ns();
+  if (now < next_stats_) return;
+  stats_->sample(realtime_ns(), stats_sink_->open_sessions());
+  const Timestamp step = static_cast<Timestamp>(opt_.stats_interval * 1e9);
+  next_stats_ += step;
+  if (next_stats_ <= now) next_stats_ = now + step;
 }
 
 int Pipeline::open_core() {
@@ -210,7 +239,9 @@ int Pipeline::open_core() {
   core.limits.idle_timeout = opt_.idle_timeout;
   core.limits.max_bytes_per_direction = opt_.max_bytes;
   core.current = &current_;
-  core_ = std::make_unique<PacketCore>(core, outputs_->sinks());
+  std::vector<Sink*> sinks = outputs_->sinks();
+  if (stats_sink_) sinks.push_back(stats_sink_.get());
+  core_ = std::make_unique<PacketCore>(core, std::move(sinks));
   if (!core_->compile_filter(error)) {
     diag::error(error);
     return kExitUsage;
@@ -308,6 +339,12 @@ int Pipeline::finish() {
   }
   if (!opt_.tls_keylog.empty() && opt_.live) refresh_keylog(false);
   core_->finish();
+  if (stats_) {
+    // Every connection has closed: the last sample has them all.
+    stats_->finish(realtime_ns(), stats_sink_->open_sessions());
+    stats_->restore_terminal();
+    if (!stats_->failure().empty() && status_ == kExitOk) status_ = kExitOutput;
+  }
   if (keylog_used_ && !opt_.quiet) {
     const TlsKeyLogCounts& k = keylog_.counts();
     if (k.bad > 0) {

@@ -12,6 +12,8 @@
 #include "output_set.h"
 #include "packet_core.h"
 #include "redact_rules.h"
+#include "stats_output.h"
+#include "stats_sink.h"
 #include "tls_keylog.h"
 
 namespace tcpscribe {
@@ -42,6 +44,9 @@ class Pipeline {
   /// Live with --tls-keylog: reads what the key log gained (often, so that
   /// records waiting for a key it already holds do not pile up).
   void poll_keylog();
+  /// Live with --stats/--stats-json: samples the open connections when
+  /// the interval has passed (called often; cheap otherwise).
+  void poll_stats();
   bool output_failed() const;
   /// Ends every connection, prints statistics and warnings, and returns
   /// the exit code: the worst of the input status and output errors.
@@ -68,6 +73,7 @@ class Pipeline {
 
  private:
   int open_core();
+  int open_stats();
   /// --tls-keylog: reads what the file gained; new secrets go to the
   /// analyzers. False (and one line) when it cannot be read.
   bool refresh_keylog(bool first);
@@ -75,6 +81,9 @@ class Pipeline {
   const Options& opt_;
   CurrentRegion current_;  // the region of the packet being consumed
   std::unique_ptr<OutputSet> outputs_;
+  std::unique_ptr<StatsOutput> stats_;    // --stats, --stats-json (live)
+  std::unique_ptr<StatsSink> stats_sink_;  // the connections it shows
+  Timestamp next_stats_ = 0;               // monotonic
   std::unique_ptr<PacketCore> core_;  // after the outputs: it holds pointers to them
 
   bool streaming_ = false;

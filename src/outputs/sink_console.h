@@ -61,9 +61,15 @@ class ConsoleSink : public Sink {
                  uint64_t length);
 
   /// Formats `bytes` like tcpflow -D: "0000: 504f 5354 ...  POST ..." with
-  /// 32 bytes a line; `offset` numbers the first line.
+  /// 32 bytes a line; `offset` numbers the first line. `color`: the
+  /// direction's color, already in effect, for the bytes' classes
+  /// (byte_colors.h); null: no colors.
   static void append_hex(std::string& out, std::span<const uint8_t> bytes,
-                         uint64_t offset);
+                         uint64_t offset, const char* color = nullptr);
+  /// The text view (no -B): printable bytes, CR, LF and TAB as they are,
+  /// every other byte '.'; with `color`, each in its class's color.
+  static void append_shown(std::string& out, std::span<const uint8_t> bytes,
+                           const char* color);
 
   bool failed() const { return failed_; }
   std::string failure() const override;

@@ -267,6 +267,7 @@ void Proxy::end_session(Session& s, const char* reason, CloseReason why) {
     k.fd = -1;
   }
   emit_close(s, why, now);
+  stats_closed(s, reason, now);
   console_.closed(s.sid, secs(now), reason, s.pipe[0].bytes, s.pipe[1].bytes,
                   static_cast<double>(now - s.opened) / 1e9);
   const uint64_t sid = s.sid;  // erase(s.sid) would read the key while destroying it
@@ -404,6 +405,7 @@ int Proxy::run() {
     consider(next_sweep_);
     if (draining_) consider(drain_deadline_);
     consider(listener_resume_at_);
+    consider(tick_stats(now));
     if (queued_.empty()) flush_files(now, wake);
     int timeout = -1;
     if (!queued_.empty()) timeout = 0;
@@ -437,6 +439,8 @@ int Proxy::run() {
     report_log_errors();
   }
   report_log_errors();
+  // The last stats sample, and the whole terminal back for what follows.
+  const int stats_rc = finish_stats();
   if (tls_failures_ > 0) {
     report(std::to_string(tls_failures_) + " TLS handshake(s) failed (each named above)");
   }
@@ -462,7 +466,7 @@ int Proxy::run() {
            std::to_string(console_.bytes_lost()) +
            " bytes) were not shown; the logs and other outputs are complete");
   }
-  return outputs_->finish(kExitOk);
+  return outputs_->finish(stats_rc);
 }
 
 }  // namespace proxy_detail

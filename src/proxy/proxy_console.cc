@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "byte_colors.h"
 #include "har.h"
 #include "json_text.h"
 #include "message_view.h"
@@ -77,11 +78,13 @@ void ProxyConsole::append_hexdump(std::string& out, std::span<const uint8_t> byt
 }
 
 void ProxyConsole::append_hexdump(std::string& out, std::span<const uint8_t> bytes,
-                                  std::string_view prefix) {
+                                  std::string_view prefix, const char* color) {
   static const char* kDigits = "0123456789abcdef";
+  ByteColorizer paint(out, color);
   char addr[32];
   for (size_t line = 0; line < bytes.size(); line += 16) {
     std::snprintf(addr, sizeof addr, "%08zx  ", line);
+    paint.plain();
     out += prefix;
     out += addr;
     const size_t n = std::min<size_t>(16, bytes.size() - line);
@@ -89,6 +92,7 @@ void ProxyConsole::append_hexdump(std::string& out, std::span<const uint8_t> byt
       if (i == 8) out += ' ';
       if (i < n) {
         const uint8_t b = bytes[line + i];
+        paint.before_byte(b);
         out += kDigits[b >> 4];
         out += kDigits[b & 15];
         out += ' ';
@@ -96,11 +100,14 @@ void ProxyConsole::append_hexdump(std::string& out, std::span<const uint8_t> byt
         out += "   ";
       }
     }
+    paint.plain();
     out += " |";
     for (size_t i = 0; i < n; ++i) {
       const uint8_t b = bytes[line + i];
+      paint.before_byte(b);
       out += (b >= 0x20 && b < 0x7F) ? static_cast<char>(b) : '.';
     }
+    paint.plain();
     out += "|\n";
   }
   std::snprintf(addr, sizeof addr, "%08zx\n", bytes.size());
@@ -108,11 +115,14 @@ void ProxyConsole::append_hexdump(std::string& out, std::span<const uint8_t> byt
   out += addr;
 }
 
-void ProxyConsole::append_text(std::string& out, std::span<const uint8_t> bytes) {
+void ProxyConsole::append_text(std::string& out, std::span<const uint8_t> bytes,
+                              const char* color) {
   static const char* kDigits = "0123456789abcdef";
+  ByteColorizer paint(out, color);
   const std::string_view s(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   for (size_t i = 0; i < s.size();) {
     const auto b = static_cast<uint8_t>(s[i]);
+    paint.before_byte(b);
     switch (b) {
       case '\n': out += "\\n\n"; ++i; continue;
       case '\r': out += "\\r"; ++i; continue;
@@ -135,6 +145,7 @@ void ProxyConsole::append_text(std::string& out, std::span<const uint8_t> bytes)
     out += kDigits[b & 15];
     ++i;
   }
+  paint.plain();
   if (bytes.empty() || bytes.back() != '\n') out += '\n';
 }
 
@@ -230,8 +241,9 @@ void ProxyConsole::chunk(uint64_t sid, double t, Dir d, size_t total,
   out += ")\n";
   if (opt_.dump) {
     if (!head.empty()) {
-      if (opt_.hex) append_hexdump(out, head, tag(sid));
-      else append_text(out, head);
+      const char* color = opt_.color ? (d == Dir::kClientToServer ? kBlue : kRed) : nullptr;
+      if (opt_.hex) append_hexdump(out, head, tag(sid), color);
+      else append_text(out, head, color);
     }
     if (shown < total) out += "... " + std::to_string(total - shown) + " more bytes\n";
   }

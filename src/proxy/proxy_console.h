@@ -83,12 +83,17 @@ class ProxyConsole {
   /// `hexdump -C -v` of `bytes`, offsets from 0, with the final offset line.
   static void append_hexdump(std::string& out, std::span<const uint8_t> bytes);
   /// `hexdump -C -v` with every line after `prefix` (the session's tag).
+  /// `color`: the direction's color, already in effect, for the bytes'
+  /// classes (byte_colors.h); null: no colors.
   static void append_hexdump(std::string& out, std::span<const uint8_t> bytes,
-                             std::string_view prefix);
+                             std::string_view prefix, const char* color = nullptr);
   /// The text view, unambiguous: printable ASCII as is, a backslash as
   /// "\\", CR, TAB and LF as "\r", "\t" and "\n" (the LF then breaks the
   /// line), valid UTF-8 as is (but C1 controls), every other byte "\xHH".
-  static void append_text(std::string& out, std::span<const uint8_t> bytes);
+  /// `color` as for append_hexdump(): escapes of control bytes, and bytes
+  /// >= 0x80 (as UTF-8 or escaped), in their classes' colors.
+  static void append_text(std::string& out, std::span<const uint8_t> bytes,
+                          const char* color = nullptr);
   /// A JSON string literal; bytes >= 0x80 become \u0080..\u00ff (Latin-1),
   /// so the exact bytes can be recovered.
   static void append_json_string(std::string& out, std::span<const uint8_t> bytes);

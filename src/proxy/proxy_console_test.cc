@@ -115,8 +115,29 @@ TEST(ProxyConsole, MaxDumpAndNoDump) {
 TEST(ProxyConsole, ColorsPerDirection) {
   ProxyConsoleOptions o;
   o.color = true;
-  EXPECT_EQ(run(o, "hi\n"), "\033[34m[sid=0001] C->S (3 bytes)\nhi\\n\n\033[0m");
-  EXPECT_EQ(run(o, "hi\n", Dir::kServerToClient), "\033[31m[sid=0001] S->C (3 bytes)\nhi\\n\n\033[0m");
+  EXPECT_EQ(run(o, "hi"), "\033[34m[sid=0001] C->S (2 bytes)\nhi\n\033[0m");
+  EXPECT_EQ(run(o, "hi", Dir::kServerToClient), "\033[31m[sid=0001] S->C (2 bytes)\nhi\n\033[0m");
+}
+
+// Printable ASCII in the direction's color, control bytes magenta, bytes
+// >= 0x80 cyan (as UTF-8 or escaped); with colors off, not one byte more.
+TEST(ProxyConsole, ColorsPerByteClass) {
+  ProxyConsoleOptions o;
+  o.color = true;
+  EXPECT_EQ(run(o, "hi\r\n\xc3\xa9\xff!"),
+            "\033[34m[sid=0001] C->S (8 bytes)\n"
+            "hi\033[35m\\r\\n\n\033[36m\xc3\xa9\\xff\033[34m!\n\033[0m");
+  o.hex = true;
+  EXPECT_EQ(run(o, "a\x01\x80", Dir::kServerToClient),
+            "\033[31m[sid=0001] S->C (3 bytes)\n"
+            "[sid=0001] 00000000  61 \033[35m01 \033[36m80" + std::string(41, ' ') +
+                "\033[31m |a\033[35m.\033[36m.\033[31m|\n"
+            "[sid=0001] 00000003\n\033[0m");
+  o.color = false;
+  EXPECT_EQ(run(o, "a\x01\x80"),
+            "[sid=0001] C->S (3 bytes)\n"
+            "[sid=0001] 00000000  61 01 80                                          |a..|\n"
+            "[sid=0001] 00000003\n");
 }
 
 TEST(ProxyConsole, JsonEvents) {

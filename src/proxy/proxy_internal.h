@@ -23,6 +23,7 @@
 #include "redact_rules.h"
 #include "redact_sink.h"
 #include "sink_netrecord.h"
+#include "stats_output.h"
 
 namespace tcpscribe {
 
@@ -195,6 +196,14 @@ class Proxy {
   void emit_close(Session& s, CloseReason why, Timestamp now);
   void end_session(Session& s, const char* reason, CloseReason why);
   void sweep(Timestamp now);
+  // --stats, --stats-json (proxy_stats.cc).
+  int open_stats();
+  std::vector<StatsOpen> stats_sessions() const;
+  /// Samples when due; returns when the next sample is due (0: never).
+  Timestamp tick_stats(Timestamp now);
+  void stats_closed(const Session& s, const char* reason, Timestamp now);
+  /// The last sample, the terminal given back; kExitOutput if the JSON failed.
+  int finish_stats();
   void on_signal();
   void force_close_all();
 
@@ -226,6 +235,9 @@ class Proxy {
   size_t max_connections_ = 0;     // the cap in force (setup: opt_.max_connections fitted)
   bool cap_noticed_ = false;
   uint64_t refused_unlogged_ = 0;  // --fail-closed resets       // the cap was reached once and said so
+  std::unique_ptr<StatsOutput> stats_;
+  std::unique_ptr<ConsoleWriter> stats_writer_;  // the panel's frames (after stats_: goes first)
+  Timestamp next_stats_ = 0;
   std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
   std::vector<uint64_t> queued_;
   std::unique_ptr<uint8_t[]> scratch_;

@@ -39,7 +39,10 @@ po::options_description visible_options() {
     ("no-dump", "show one line per chunk, without its bytes")
     ("json", "one JSON object per event on stdout instead of the text view")
     ("quiet,q", "no console view (errors still go to stderr)")
-    ("color", po::value<std::string>()->value_name("WHEN"), "auto (default: when stdout is a terminal and NO_COLOR is unset), always, never")
+    ("color", po::value<std::string>()->value_name("WHEN"), "auto (default: when stdout is a terminal and NO_COLOR is unset), always, never; directions in blue and red, and in the hex and text views control bytes magenta, bytes >= 0x80 cyan")
+    ("stats", "a live panel at the top of stderr's terminal: totals, recently closed and one row per open connection (bytes and bytes/s each way, state), redrawn every second; the log scrolls below it (without a terminal: says so, no panel)")
+    ("stats-json", po::value<std::string>()->value_name("FILE"), "write the same numbers as one JSON object a line to FILE every interval, and once at the end (- = stdout, with -q)")
+    ("stats-interval", po::value<double>()->value_name("SECONDS"), "seconds between panel redraws and JSON lines, 0.1 to 3600 (default 1)")
     ("idle-timeout", po::value<double>()->value_name("SECONDS"), "close a connection after SECONDS without data either way (default 0 = never)")
     ("connect-timeout", po::value<double>()->value_name("SECONDS"), "give up connecting upstream after SECONDS (default 10)")
     ("drain", po::value<double>()->value_name("SECONDS"), "after SIGINT/SIGTERM, let open connections finish for up to SECONDS (default 5)")
@@ -292,7 +295,22 @@ bool read_outputs(const po::variables_map& vm, ProxyOptions& opt, std::ostream& 
         << (opt.quiet ? "-q" : "--json") << "\n";
     return false;
   }
+  opt.stats = vm.count("stats") > 0;
+  if (!path("stats-json", opt.stats_json)) return false;
+  if (vm.count("stats-interval")) {
+    const double v = vm["stats-interval"].as<double>();
+    if (!std::isfinite(v) || v < 0.1 || v > 3600) {
+      err << "tcpscribe proxy: --stats-interval takes 0.1 to 3600 seconds, not " << v << "\n";
+      return false;
+    }
+    if (!opt.stats && opt.stats_json.empty()) {
+      err << "tcpscribe proxy: --stats-interval goes with --stats or --stats-json\n";
+      return false;
+    }
+    opt.stats_interval = v;
+  }
   std::vector<const char*> to_stdout;  // flags given "-"
+  if (opt.stats_json == "-") to_stdout.push_back("--stats-json");
   if (opt.report_path == "-") to_stdout.push_back("--report");
   if (opt.messages_path == "-") to_stdout.push_back("--messages");
   if (opt.har_path == "-") to_stdout.push_back("--har");

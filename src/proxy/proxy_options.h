@@ -67,6 +67,9 @@ struct ProxyOptions {
   std::string tls_ca;            ///< --tls-ca: verify the upstream with these CAs (else the system's)
   bool tls_insecure = false;     ///< --tls-insecure: do not verify the upstream
   std::string tls_keylog;        ///< --tls-keylog: append the proxy's session keys (NSS format)
+  bool stats = false;            ///< --stats: the live panel on stderr's terminal
+  std::string stats_json;        ///< --stats-json FILE (- = stdout, with -q)
+  double stats_interval = 1.0;   ///< --stats-interval SECONDS
   std::vector<std::string> inspect;  ///< --inspect: read logs instead of proxying
   std::string extract_dir;       ///< --extract DIR with --inspect
   bool show_help = false;

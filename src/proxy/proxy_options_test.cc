@@ -190,3 +190,37 @@ TEST(ProxyOptions, NumbersAreWholeAndInRange) {
 
 }  // namespace
 }  // namespace tcpscribe
+
+namespace tcpscribe {
+namespace {
+
+TEST(ProxyOptions, Stats) {
+  ProxyOptions opt;
+  std::string err;
+  ASSERT_EQ(parse({"-l", ":0", "-f", "h:1", "--stats", "--stats-json", "s.jsonl",
+                   "--stats-interval", "0.5"},
+                  opt, err),
+            0)
+      << err;
+  EXPECT_TRUE(opt.stats);
+  EXPECT_EQ(opt.stats_json, "s.jsonl");
+  EXPECT_DOUBLE_EQ(opt.stats_interval, 0.5);
+  ProxyOptions d;
+  ASSERT_EQ(parse({"-l", ":0", "-f", "h:1"}, d, err), 0);
+  EXPECT_FALSE(d.stats);
+  EXPECT_DOUBLE_EQ(d.stats_interval, 1.0);
+  ProxyOptions o;
+  EXPECT_EQ(parse({"-l", ":0", "-f", "h:1", "--stats", "--stats-interval", "0.01"}, o, err), 1);
+  EXPECT_EQ(err, "tcpscribe proxy: --stats-interval takes 0.1 to 3600 seconds, not 0.01\n");
+  EXPECT_EQ(parse({"-l", ":0", "-f", "h:1", "--stats-interval", "2"}, o, err), 1);
+  EXPECT_EQ(err, "tcpscribe proxy: --stats-interval goes with --stats or --stats-json\n");
+  // Standard output: the console's unless -q.
+  EXPECT_EQ(parse({"-l", ":0", "-f", "h:1", "--stats-json", "-"}, o, err), 1);
+  EXPECT_EQ(err, "tcpscribe proxy: the console view and --stats-json - would both write to "
+                 "standard output; add -q, or give --stats-json a file name\n");
+  ProxyOptions q;
+  EXPECT_EQ(parse({"-l", ":0", "-f", "h:1", "-q", "--stats-json", "-"}, q, err), 0) << err;
+}
+
+}  // namespace
+}  // namespace tcpscribe

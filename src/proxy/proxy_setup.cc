@@ -68,6 +68,8 @@ int Proxy::setup() {
     return kExitStart;
   }
   if (const int rc = setup_loop(); rc != kExitOk) return rc;
+  // The panel takes the terminal before the first line below it.
+  if (const int rc = open_stats(); rc != kExitOk) return rc;
 
   std::string what = "listening on " + listen_name_ + ", forwarding to " +
                      opt_.forward.host + ":" + std::to_string(opt_.forward.port);

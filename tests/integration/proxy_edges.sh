@@ -537,12 +537,17 @@ def case_console():
         p.stop()
         out = p.output()
         if name == 'con_hex':
+            # Printable bytes blue (C->S), control bytes magenta, >= 0x80 cyan.
+            B, M, C = '\033[34m', '\033[35m', '\033[36m'
             want = ('\033[34m[sid=0001] C->S (30 bytes, first 20 shown)\n'
-                    '[sid=0001] 00000000  2a 31 0d 0a 24 34 0d 0a  50 49 4e 47 0d 0a c8 c9  |*1..$4..PING....|\n'
-                    '[sid=0001] 00000010  ca cb cc cd                                       |....|\n'
+                    '[sid=0001] 00000000  2a 31 ' + M + '0d 0a ' + B + '24 34 ' + M + '0d 0a  ' + B +
+                    '50 49 4e 47 ' + M + '0d 0a ' + C + 'c8 c9 ' + B + ' |*1' + M + '..' + B + '$4' +
+                    M + '..' + B + 'PING' + M + '..' + C + '..' + B + '|\n'
+                    '[sid=0001] 00000010  ' + C + 'ca cb cc cd ' + ' ' * 37 + B + ' |' + C + '....' +
+                    B + '|\n'
                     '[sid=0001] 00000014\n... 10 more bytes\n\033[0m')
             check(want in out, 'console -D --max-dump 20 --color=always:\n' + out)
-            check('\033[31m[sid=0001] S->C (7 bytes)\n[sid=0001] 00000000  2b 50 4f 4e 47 0d 0a' in out, 'console: S->C not red hex')
+            check('\033[31m[sid=0001] S->C (7 bytes)\n[sid=0001] 00000000  2b 50 4f 4e 47 \033[35m0d 0a' in out, 'console: S->C not red hex')
         elif name == 'con_text':
             hexed = ''.join('\\x%02x' % b for b in range(200, 216))
             check('[sid=0001] C->S (30 bytes)\n*1\\r\\n\n$4\\r\\n\nPING\\r\\n\n' + hexed + '\n' in out, 'console text view:\n' + out)

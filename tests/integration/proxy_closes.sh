@@ -77,7 +77,12 @@ rm -f "$tmp"/drain_*
 sleep 1.5
 client "$p2" 4 &
 cpid=$!
-sleep 0.5
+# Until the client's 5 bytes are in its log (python's start takes long on a
+# loaded machine: a fixed wait let SIGINT come first).
+for _ in $(seq 100); do
+  grep -qs hello "$tmp"/drain_* && break
+  sleep 0.1
+done
 kill -INT $pp
 wait $pp 2>/dev/null
 wait $cpid 2>/dev/null

@@ -96,6 +96,8 @@ class AnalyzerOutput {
   }
 };
 
+class RedactRules;
+
 /// What every analyzer may be given; each takes what applies to it.
 struct AnalyzerSettings {
   std::string outdir = ".";     ///< where extracted objects go (beside the flow files)
@@ -114,6 +116,10 @@ struct AnalyzerSettings {
   bool tls_hold_for_keys = false;
   /// The stream is an inner one of TLS (HTTP: the scheme is https).
   bool inside_tls = false;
+  /// --redact: an analyzer that uncovers an inner stream (TLS's plaintext)
+  /// blanks it with these rules before its inner analyzers and the outputs
+  /// see it, as the outer stream was; null: no redaction.
+  const RedactRules* redact = nullptr;
   /// The analyzers of the dispatcher creating this one (an analyzer that
   /// stacks chooses its inner ones among them); the dispatcher fills it in.
   std::vector<const AnalyzerInfo*> enabled;

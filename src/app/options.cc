@@ -64,7 +64,7 @@ po::options_description visible_options() {
     ("har", po::value<std::string>()->value_name("FILE"), "write an HTTP Archive 1.2 of every HTTP transaction to FILE (implies -e http; - = stdout)")
     ("messages", po::value<std::string>()->value_name("FILE"), "write one JSON object per application exchange (request + answer) to FILE as they complete (runs every analyzer unless -e names some; - = stdout)")
     ("tls-keylog", po::value<std::string>()->value_name("FILE"), "decrypt TLS 1.2/1.3 with the secrets in FILE (NSS key log: SSLKEYLOGFILE, openssl -keylogfile); live, FILE is read again as it grows and records wait for their keys. The plaintext goes to the console, to FLOW-TLS beside each flow file and to the analyzers (-e http); pcapng Decryption Secrets Blocks are read without this flag")
-    ("redact", po::value<std::vector<std::string>>()->value_name("REGEX"), "replace every byte a PCRE2 REGEX matches by '*' (same length) in everything written: console, flow files, netrecord logs, --messages, --report, --html, --har, bodies (repeatable). `auth` = HTTP Authorization/Proxy-Authorization/Cookie/Set-Cookie values, Redis AUTH arguments, PostgreSQL and MySQL passwords. Matches across packets are caught up to 4096 bytes long; not with --tls-keylog")
+    ("redact", po::value<std::vector<std::string>>()->value_name("REGEX"), "replace every byte a PCRE2 REGEX matches by '*' (same length) in everything written: console, flow files, netrecord logs, --messages, --report, --html, --har, bodies (repeatable). `auth` = HTTP Authorization/Proxy-Authorization/Cookie/Set-Cookie values, Redis AUTH arguments, PostgreSQL and MySQL passwords. Matches across packets are caught up to 4096 bytes long; TLS plaintext decrypted with --tls-keylog is blanked the same way")
     ("slow", po::value<std::string>()->value_name("SECONDS"), "a finding for every answer that took longer than SECONDS (0.001 to 1000000; from the request's last byte to the answer's first) in HTTP/1, HTTP/2, Redis, PostgreSQL and MySQL exchanges (runs every analyzer unless -e names some)")
     ("decode", "with -c: show each message (request, answer) decoded by its analyzer instead of raw chunks; connections no analyzer recognises stay raw")
     ("max-fds,f", po::value<std::string>()->value_name("N"), "use at most N file descriptors for flow files (1 or more; default: the open-file limit less 32)")
@@ -329,12 +329,6 @@ bool read_outputs(const po::variables_map& vm, Options& opt, std::ostream& err) 
         return false;
       }
       opt.redact.push_back(r);
-    }
-    // The decrypted streams come from the analyzers, after the redaction.
-    if (!opt.tls_keylog.empty()) {
-      err << "tcpscribe: --redact does not reach TLS plaintext decrypted with --tls-keylog; "
-             "leave one of them out\n";
-      return false;
     }
   }
   return true;

@@ -301,16 +301,6 @@ bool Pipeline::refresh_keylog(bool first) {
 void Pipeline::add_secrets(uint32_t type, std::span<const uint8_t> data) {
   ++secrets_blocks_;
   if (type != kPcapngSecretsTls) return;
-  if (!opt_.redact.empty()) {
-    // Decrypted streams would bypass --redact (options.cc refuses
-    // --tls-keylog with it for the same reason).
-    if (!secrets_ignored_ && !opt_.quiet) {
-      diag::warning("the capture's TLS secrets are not used: --redact does not reach "
-                    "decrypted TLS");
-    }
-    secrets_ignored_ = true;
-    return;
-  }
   if (!outputs_) keylog_used_ = true;  // before open(): decryption is on
   if (keylog_.add_text(data) > 0 && outputs_) outputs_->secrets_added();
 }

@@ -92,7 +92,6 @@ class Pipeline {
   int64_t interface_drops_ = -1;
   TlsKeyLog keylog_;         // --tls-keylog and the captures' secrets
   RedactRules redact_;       // --redact (checked when the options were read)
-  bool secrets_ignored_ = false;
   bool keylog_used_ = false;  // a key log is given or a capture has secrets
   uint64_t secrets_blocks_ = 0;
   bool keylog_missing_ = false;  // live: the file is not there (yet)

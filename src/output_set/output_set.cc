@@ -231,6 +231,7 @@ int OutputSet::open_analyzers() {
   s.out = this;
   s.tls_keylog = cfg_.tls_keylog;
   s.tls_hold_for_keys = cfg_.tls_hold_for_keys;
+  if (cfg_.redact && !cfg_.redact->empty()) s.redact = cfg_.redact;
   Sink* view = cfg_.decode ? static_cast<Sink*>(console_.get()) : nullptr;
   dispatcher_ = std::make_unique<AnalyzerDispatcher>(enabled, s, view);
   // First, so its findings reach the other sinks before their on_close.

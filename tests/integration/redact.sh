@@ -28,18 +28,27 @@ for mode in "-r /dev/null" "proxy -l 127.0.0.1:0 -f 127.0.0.1:1"; do
     bad "${mode:-passive}: a bad --redact gave exit $rc: $(cat "$tmp/err")"
 done
 
-# TLS plaintext would bypass the redaction: --tls-keylog is refused with
-# it, and a pcapng's own secrets are not used (a warning; no plaintext).
-"$bin" -r /dev/null --redact auth --tls-keylog "$tmp/keys" >/dev/null 2>"$tmp/err"
-rc=$?
-[ $rc -eq 1 ] && grep -q -- '--redact does not reach TLS plaintext' "$tmp/err" ||
-  bad "--redact with --tls-keylog: exit $rc, $(cat "$tmp/err")"
-dsb=$(dirname "$0")/../pcaps/tls/tls12_ecdhe_aes128gcm_secrets.pcapng
+# TLS plaintext decrypted with a key log (--tls-keylog, or a pcapng's own
+# secrets) is blanked by the same rules before the console, FLOW-TLS and
+# the inner analyzers see it.
+tlsd=$(dirname "$0")/../pcaps/tls
+dsb=$tlsd/tls12_ecdhe_aes128gcm_secrets.pcapng
 "$bin" -r "$dsb" -c >"$tmp/dsb.plain" 2>/dev/null
 grep -q 'line one of' "$tmp/dsb.plain" || bad "the pcapng's secrets decrypt nothing without --redact"
-"$bin" -r "$dsb" -c --redact nothing-matches >"$tmp/dsb.red" 2>"$tmp/err"
-grep -q 'line one of' "$tmp/dsb.red" && bad "--redact: the pcapng's secrets decrypted TLS"
-grep -q "TLS secrets are not used" "$tmp/err" || bad "--redact with a pcapng's secrets: $(cat "$tmp/err")"
+"$bin" -r "$dsb" -c --redact 'line one of' >"$tmp/dsb.red" 2>"$tmp/err" || bad "--redact with a pcapng's secrets: $(cat "$tmp/err")"
+grep -q 'line one of' "$tmp/dsb.red" && bad "--redact: the pcapng's decrypted TLS was not blanked"
+grep -q '\*\*\*\*\*\*\*\*\*\*\* tls12_ecdhe' "$tmp/dsb.red" || bad "--redact: no blanked plaintext on the console: $(head -5 "$tmp/dsb.red")"
+"$bin" -r "$tlsd/tls12_ecdhe_aes128gcm.pcap" --tls-keylog "$tlsd/tls12_ecdhe_aes128gcm.keys" --redact 'second line' \
+  -o "$tmp/tlsred" -q 2>"$tmp/err" || bad "--redact with --tls-keylog: $(cat "$tmp/err")"
+python3 - "$tmp/tlsred" "$tlsd/tls12_ecdhe_aes128gcm.0.c2s" <<'PY' || bad "FLOW-TLS with --redact: see above"
+import glob, sys
+d, want = sys.argv[1], open(sys.argv[2], "rb").read().replace(b"second line", b"*" * 11)
+tls = sorted(glob.glob(d + "/*-TLS"))
+got = [open(f, "rb").read() for f in tls]
+if want not in got:
+    print("FAIL: no FLOW-TLS file holds the client's plaintext with 'second line' blanked:", [g[:80] for g in got])
+    sys.exit(1)
+PY
 
 [ "$(id -u)" -eq 0 ] || skip "needs root for tcpdump -i lo"
 for c in redis-server redis-cli curl tcpdump python3; do

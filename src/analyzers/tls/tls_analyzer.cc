@@ -82,13 +82,19 @@ struct TlsAnalyzer::Conn final : TlsEvents {
       handed_over = true;
       an.settings_.out->inner_open(*cur, kLayer);
     }
-    an.inner_.on_data(*cur, d, offset, bytes, ts);
-    if (an.settings_.out) an.settings_.out->inner_data(*cur, kLayer, d, offset, bytes, ts);
+    if (an.redact_) {
+      an.redact_->on_data(*cur, d, offset, bytes, ts);
+    } else {
+      an.fanout_.on_data(*cur, d, offset, bytes, ts);
+    }
   }
   void tls_plaintext_gap(Dir d, uint64_t offset, uint64_t length, Timestamp ts) override {
     if (!cur) return;
-    an.inner_.on_gap(*cur, d, offset, length, ts);
-    if (an.settings_.out) an.settings_.out->inner_gap(*cur, kLayer, d, offset, length, ts);
+    if (an.redact_) {
+      an.redact_->on_gap(*cur, d, offset, length, ts);
+    } else {
+      an.fanout_.on_gap(*cur, d, offset, length, ts);
+    }
   }
 
   /// At the ClientHello: hand the connection's bytes over to the inner
@@ -123,7 +129,31 @@ struct TlsAnalyzer::Conn final : TlsEvents {
 };
 
 TlsAnalyzer::TlsAnalyzer(const AnalyzerSettings& s)
-    : settings_(s), inner_(inner_list(s), inner_settings(s)) {}
+    : settings_(s), inner_(inner_list(s), inner_settings(s)) {
+  if (s.redact) redact_ = std::make_unique<RedactSink>(*s.redact, std::vector<Sink*>{&fanout_});
+}
+
+void TlsAnalyzer::InnerFanout::on_data(const Connection& c, Dir d, uint64_t offset,
+                                       std::span<const uint8_t> bytes, Timestamp ts) {
+  an.inner_.on_data(c, d, offset, bytes, ts);
+  if (an.settings_.out) an.settings_.out->inner_data(c, kLayer, d, offset, bytes, ts);
+}
+
+void TlsAnalyzer::InnerFanout::on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length,
+                                      Timestamp ts) {
+  an.inner_.on_gap(c, d, offset, length, ts);
+  if (an.settings_.out) an.settings_.out->inner_gap(c, kLayer, d, offset, length, ts);
+}
+
+void TlsAnalyzer::inner_shutdown(const Connection& c, Dir d, bool reset, Timestamp ts) {
+  if (redact_) redact_->on_shutdown(c, d, reset, ts);
+  inner_.on_shutdown(c, d, reset, ts);
+}
+
+void TlsAnalyzer::inner_close(const Connection& c, CloseReason why) {
+  if (redact_) redact_->on_close(c, why);
+  inner_.on_close(c, why);
+}
 
 TlsAnalyzer::~TlsAnalyzer() = default;
 
@@ -141,6 +171,7 @@ TlsAnalyzer::Conn& TlsAnalyzer::conn_for(const Connection& c) {
 
 void TlsAnalyzer::on_open(const Connection& c) {
   conn_for(c).cur = &c;
+  if (redact_) redact_->on_open(c);
   inner_.on_open(c);
 }
 
@@ -167,7 +198,7 @@ void TlsAnalyzer::on_shutdown(const Connection& c, Dir d, bool reset, Timestamp 
   if (k.session.held_bytes() > 0 || !k.shutdowns.empty()) {
     k.shutdowns.push_back({d, reset, ts});
   } else {
-    inner_.on_shutdown(c, d, reset, ts);
+    inner_shutdown(c, d, reset, ts);
   }
 }
 
@@ -180,15 +211,15 @@ void TlsAnalyzer::on_finding(const Connection& c, const Finding& f) {
 void TlsAnalyzer::on_close(const Connection& c, CloseReason why) {
   auto it = conns_.find(c.id);
   if (it == conns_.end()) {
-    inner_.on_close(c, why);
+    inner_close(c, why);
     return;
   }
   Conn& k = *it->second;
   k.cur = &c;
   k.session.finish();
-  for (const Conn::Shutdown& s : k.shutdowns) inner_.on_shutdown(c, s.d, s.reset, s.ts);
+  for (const Conn::Shutdown& s : k.shutdowns) inner_shutdown(c, s.d, s.reset, s.ts);
   k.shutdowns.clear();
-  inner_.on_close(c, why);
+  inner_close(c, why);
   if (AnalyzerOutput* out = settings_.out) out->connection_info(c, "tls", report_json(k.session));
   conns_.erase(it);
 }
@@ -200,7 +231,7 @@ void TlsAnalyzer::secrets_added() {
     k->session.retry_keys();
     // Decrypted now: the shutdowns that waited for those records follow.
     if (k->session.held_bytes() == 0 && k->cur) {
-      for (const Conn::Shutdown& s : k->shutdowns) inner_.on_shutdown(*k->cur, s.d, s.reset, s.ts);
+      for (const Conn::Shutdown& s : k->shutdowns) inner_shutdown(*k->cur, s.d, s.reset, s.ts);
       k->shutdowns.clear();
     }
   }

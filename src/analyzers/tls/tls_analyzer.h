@@ -4,6 +4,10 @@
 // protocol by the ALPN the server chose ("http/1.1": http, "h2": http2 when
 // an analyzer of that name is enabled) or else by probing.
 //
+// With --redact (AnalyzerSettings::redact) the plaintext is blanked by
+// the same rules as the wire's bytes (a RedactSink of its own) before the
+// inner analyzers and the outputs see it.
+//
 // To the outputs (AnalyzerOutput) it gives:
 //   - the plaintext as an inner stream "TLS" (inner_open / inner_data /
 //     inner_gap): the console shows it instead of the ciphertext, the flow
@@ -20,6 +24,7 @@
 
 #include "analyzer.h"
 #include "dispatcher.h"
+#include "redact_sink.h"
 #include "tls_resume.h"
 #include "tls_session.h"
 
@@ -52,11 +57,29 @@ class TlsAnalyzer final : public ProtocolAnalyzer {
 
  private:
   struct Conn;
+  /// Where the (blanked) plaintext goes: the inner analyzers and the
+  /// outputs' inner stream.
+  struct InnerFanout final : Sink {
+    explicit InnerFanout(TlsAnalyzer& a) : an(a) {}
+    void on_open(const Connection&) override {}
+    void on_data(const Connection& c, Dir d, uint64_t offset, std::span<const uint8_t> bytes,
+                 Timestamp ts) override;
+    void on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length, Timestamp ts) override;
+    void on_close(const Connection&, CloseReason) override {}
+    TlsAnalyzer& an;
+  };
   Conn& conn_for(const Connection& c);
+  /// The end of a direction / of the connection for the inner stream: what
+  /// --redact holds back goes first.
+  void inner_shutdown(const Connection& c, Dir d, bool reset, Timestamp ts);
+  void inner_close(const Connection& c, CloseReason why);
 
   AnalyzerSettings settings_;
   TlsResumptionCache resumption_;
   AnalyzerDispatcher inner_;
+  InnerFanout fanout_{*this};
+  /// --redact: the plaintext goes through it to fanout_; null: straight.
+  std::unique_ptr<RedactSink> redact_;
   size_t held_total_ = 0;  // records all connections hold (TlsSessionOptions::total_held)
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
 };

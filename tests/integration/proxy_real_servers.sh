@@ -141,6 +141,10 @@ def bad(msg):
 checked = 0
 for jsonl, lport, listen_host in (('redis.jsonl', p1, '127.0.0.1'), ('http.jsonl', p2, '[::1]')):
     events = [json.loads(l) for l in open(os.path.join(tmp, jsonl))]
+    # A console that fell behind (a busy machine: the JSON of a 3 MB
+    # download is larger than the console's buffer) drops whole chunks and
+    # says so; the logs stay complete (issue 18, item 8).
+    behind = sum(e.get('bytes', 0) for e in events if e['event'] == 'console_behind')
     opens = {e['sid']: e for e in events if e['event'] == 'open'}
     conns = {e['sid']: e for e in events if e['event'] == 'connected'}
     data_bytes = {}
@@ -167,8 +171,13 @@ for jsonl, lport, listen_host in (('redis.jsonl', p1, '127.0.0.1'), ('http.jsonl
             if mine != stream:
                 bad(f'{name}.{side}: NetrecordReader differs from the Python reader')
         # The console saw the same chunks.
+        shown = data_bytes.get((sid, 'C->S'), 0) + data_bytes.get((sid, 'S->C'), 0)
         if data_bytes.get((sid, 'C->S'), 0) != len(c) or data_bytes.get((sid, 'S->C'), 0) != len(s):
-            bad(f'{name}: console byte counts differ from the log')
+            if behind and shown < len(c) + len(s) and len(c) + len(s) - shown <= behind:
+                print(f'NOTE: {name}: the console fell behind: {len(c) + len(s) - shown} bytes not shown '
+                      f'(reported: {behind}); the log is complete')
+            else:
+                bad(f'{name}: console byte counts differ from the log')
         # Witness: both legs of the capture.
         client = o['client']
         proxy_addr = f'{listen_host}:{lport}'

@@ -376,15 +376,8 @@ void MysqlAnalyzer::on_data(const Connection& c, Dir d, uint64_t offset, std::sp
   k.info = c;
   current_ = &c;
   if (!k.tls_on) k.fr[index_of(d)]->feed(bytes, offset, ts);
-  if (k.tls_on) to_tls(k, c, d, offset, bytes, ts);  // also the rest of the chunk that switched
-}
-
-void MysqlAnalyzer::to_tls(Conn& k, const Connection& c, Dir d, uint64_t offset,
-                           std::span<const uint8_t> bytes, Timestamp ts) {
-  const uint64_t base = k.tls_base[index_of(d)];
-  if (offset + bytes.size() <= base) return;
-  const size_t skip = offset < base ? static_cast<size_t>(base - offset) : 0;
-  tls_->on_data(c, d, offset + skip - base, bytes.subspan(skip), ts);
+  // Also the rest of the chunk that switched.
+  if (k.tls_on) tls_handoff_data(*tls_, k.tls_base[index_of(d)], c, d, offset, bytes, ts);
 }
 
 void MysqlAnalyzer::from_tls(const Connection& c, Dir d, uint64_t offset, std::span<const uint8_t> bytes,
@@ -933,11 +926,7 @@ void MysqlAnalyzer::on_gap(const Connection& c, Dir d, uint64_t offset, uint64_t
   Conn& k = conn_for(c);
   current_ = &c;
   if (k.tls_on) {
-    const uint64_t base = k.tls_base[index_of(d)];
-    if (offset + length > base) {
-      const uint64_t from = std::max(offset, base);
-      tls_->on_gap(c, d, from - base, offset + length - from, ts);
-    }
+    tls_handoff_gap(*tls_, k.tls_base[index_of(d)], c, d, offset, length, ts);
     return;
   }
   lost(k, d, offset, length, ts);

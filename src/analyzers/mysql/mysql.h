@@ -62,9 +62,6 @@ class MysqlAnalyzer : public ProtocolAnalyzer {
   struct Conn;
   struct Cmd;
   class TlsTap;
-  /// The part of a chunk past the switch to TLS, to the TLS analyzer.
-  void to_tls(Conn& k, const Connection& c, Dir d, uint64_t offset, std::span<const uint8_t> bytes,
-              Timestamp ts);
   /// TLS's plaintext of a connection, decoded as MySQL.
   void from_tls(const Connection& c, Dir d, uint64_t offset, std::span<const uint8_t> bytes, Timestamp ts);
   void from_tls_gap(const Connection& c, Dir d, uint64_t offset, uint64_t length, Timestamp ts);

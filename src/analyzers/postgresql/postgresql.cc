@@ -251,15 +251,8 @@ void PostgresAnalyzer::on_data(const Connection& c, Dir d, uint64_t offset,
   k.info = c;
   current_ = &c;
   if (!k.tls_on) k.fr[index_of(d)]->feed(bytes, offset, ts);
-  if (k.tls_on) to_tls(k, c, d, offset, bytes, ts);  // also the rest of the chunk that switched
-}
-
-void PostgresAnalyzer::to_tls(Conn& k, const Connection& c, Dir d, uint64_t offset,
-                              std::span<const uint8_t> bytes, Timestamp ts) {
-  const uint64_t base = k.tls_base[index_of(d)];
-  if (offset + bytes.size() <= base) return;
-  const size_t skip = offset < base ? static_cast<size_t>(base - offset) : 0;
-  tls_->on_data(c, d, offset + skip - base, bytes.subspan(skip), ts);
+  // Also the rest of the chunk that switched.
+  if (k.tls_on) tls_handoff_data(*tls_, k.tls_base[index_of(d)], c, d, offset, bytes, ts);
 }
 
 void PostgresAnalyzer::secrets_added() {
@@ -945,11 +938,7 @@ void PostgresAnalyzer::on_gap(const Connection& c, Dir d, uint64_t offset, uint6
   Conn& k = conn_for(c);
   current_ = &c;
   if (k.tls_on) {
-    const uint64_t base = k.tls_base[index_of(d)];
-    if (offset + length > base) {
-      const uint64_t from = std::max(offset, base);
-      tls_->on_gap(c, d, from - base, offset + length - from, ts);
-    }
+    tls_handoff_gap(*tls_, k.tls_base[index_of(d)], c, d, offset, length, ts);
     return;
   }
   PgFramer& f = *k.fr[index_of(d)];

@@ -70,9 +70,6 @@ class PostgresAnalyzer : public ProtocolAnalyzer {
 
  private:
   struct Conn;
-  /// The part of a chunk past the switch to TLS, to the TLS analyzer.
-  void to_tls(Conn& k, const Connection& c, Dir d, uint64_t offset,
-              std::span<const uint8_t> bytes, Timestamp ts);
   struct Unit;
   Conn& conn_for(const Connection& c);
   void on_client(Conn& k, PgMessage&& m);

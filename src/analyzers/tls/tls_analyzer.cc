@@ -1,5 +1,6 @@
 #include "tls_analyzer.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -287,6 +288,20 @@ std::string TlsAnalyzer::report_json(const TlsSession& s) {
   }
   out += '}';
   return out;
+}
+
+void tls_handoff_data(ProtocolAnalyzer& tls, uint64_t base, const Connection& c, Dir d,
+                      uint64_t offset, std::span<const uint8_t> bytes, Timestamp ts) {
+  if (offset + bytes.size() <= base) return;
+  const size_t skip = offset < base ? static_cast<size_t>(base - offset) : 0;
+  tls.on_data(c, d, offset + skip - base, bytes.subspan(skip), ts);
+}
+
+void tls_handoff_gap(ProtocolAnalyzer& tls, uint64_t base, const Connection& c, Dir d,
+                     uint64_t offset, uint64_t length, Timestamp ts) {
+  if (offset + length <= base) return;
+  const uint64_t from = std::max(offset, base);
+  tls.on_gap(c, d, from - base, offset + length - from, ts);
 }
 
 std::unique_ptr<ProtocolAnalyzer> make_tls_analyzer(const AnalyzerSettings& s) {

@@ -86,4 +86,13 @@ class TlsAnalyzer final : public ProtocolAnalyzer {
 
 std::unique_ptr<ProtocolAnalyzer> make_tls_analyzer(const AnalyzerSettings& s);
 
+/// A protocol that turns to TLS mid-connection (PostgreSQL's accepted
+/// SSLRequest, MySQL's SSL request) hands `tls` the bytes of direction `d`
+/// from stream offset `base` on, at offsets counted from there: the part of
+/// a chunk (or of a gap) before `base` is the protocol's own.
+void tls_handoff_data(ProtocolAnalyzer& tls, uint64_t base, const Connection& c, Dir d,
+                      uint64_t offset, std::span<const uint8_t> bytes, Timestamp ts);
+void tls_handoff_gap(ProtocolAnalyzer& tls, uint64_t base, const Connection& c, Dir d,
+                     uint64_t offset, uint64_t length, Timestamp ts);
+
 }  // namespace tcpscribe

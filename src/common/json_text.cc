@@ -65,6 +65,17 @@ bool plain_json_byte(unsigned char c) {
 }
 }  // namespace
 
+void append_json_key(std::string& out, const char* key) {
+  out += '"';
+  out += key;
+  out += "\":";
+}
+
+void append_json_uint(std::string& out, const char* key, uint64_t v) {
+  append_json_key(out, key);
+  out += std::to_string(v);
+}
+
 void append_json_string(std::string& out, std::string_view s, JsonStringStyle style) {
   out += '"';
   for (size_t i = 0; i < s.size();) {

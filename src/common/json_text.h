@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -33,5 +34,10 @@ struct JsonStringStyle {
 
 /// Appends `s` as a quoted JSON string.
 void append_json_string(std::string& out, std::string_view s, JsonStringStyle style = {});
+
+/// Appends `"key":` (a key of the project's own, no escaping needed).
+void append_json_key(std::string& out, const char* key);
+/// Appends `"key":N`.
+void append_json_uint(std::string& out, const char* key, uint64_t v);
 
 }  // namespace tcpscribe

@@ -15,13 +15,6 @@ namespace {
 
 const char* dir_name(Dir d) { return d == Dir::kClientToServer ? "c2s" : "s2c"; }
 
-void add_uint(std::string& o, const char* key, uint64_t v) {
-  o += '"';
-  o += key;
-  o += "\":";
-  o += std::to_string(v);
-}
-
 void add_direction(std::string& o, const Connection& c, Dir d) {
   const int i = index_of(d);
   const DirectionStats& st = c.dir[i];
@@ -31,19 +24,19 @@ void add_direction(std::string& o, const Connection& c, Dir d) {
   o += "\":{\"vlan\":";
   o += c.vlan[i] < 0 ? "null" : std::to_string(c.vlan[i]);
   o += ',';
-  add_uint(o, "packets", st.packets);
+  append_json_uint(o, "packets", st.packets);
   o += ',';
-  add_uint(o, "payload_bytes", st.payload_bytes);
+  append_json_uint(o, "payload_bytes", st.payload_bytes);
   o += ',';
-  add_uint(o, "unique_bytes", st.delivered_bytes);
+  append_json_uint(o, "unique_bytes", st.delivered_bytes);
   o += ',';
-  add_uint(o, "retransmitted_bytes", st.retransmitted_bytes);
+  append_json_uint(o, "retransmitted_bytes", st.retransmitted_bytes);
   o += ',';
-  add_uint(o, "gap_bytes", st.gap_bytes);
+  append_json_uint(o, "gap_bytes", st.gap_bytes);
   o += ',';
-  add_uint(o, "dropped_bytes", st.dropped_bytes);
+  append_json_uint(o, "dropped_bytes", st.dropped_bytes);
   o += ',';
-  add_uint(o, "conflicting_overlaps", st.conflicting_overlaps);
+  append_json_uint(o, "conflicting_overlaps", st.conflicting_overlaps);
   o += ",\"fin\":";
   o += st.fin ? "true" : "false";
   o += ",\"rst\":";
@@ -51,7 +44,7 @@ void add_direction(std::string& o, const Connection& c, Dir d) {
   const auto counts = named_counts(n);
   for (const auto& [key, v] : counts) {
     o += ',';
-    add_uint(o, key, v);
+    append_json_uint(o, key, v);
   }
   o += '}';
 }
@@ -73,7 +66,7 @@ void add_object(std::string& o, const char* key,
   for (const auto& [k, v] : fields) {
     if (!first) o += ',';
     first = false;
-    add_uint(o, k, v);
+    append_json_uint(o, k, v);
   }
   o += '}';
 }
@@ -82,13 +75,13 @@ void add_object(std::string& o, const char* key,
 
 std::string JsonReportSink::format_run(const RunTotals& t) {
   std::string o = "{\"run\":{";
-  add_uint(o, "packets", t.packets);
+  append_json_uint(o, "packets", t.packets);
   o += ',';
-  add_uint(o, "tcp_segments", t.tcp_segments);
+  append_json_uint(o, "tcp_segments", t.tcp_segments);
   o += ',';
-  add_uint(o, "connections", t.connections);
+  append_json_uint(o, "connections", t.connections);
   o += ',';
-  add_uint(o, "late_packets", t.late_packets);
+  append_json_uint(o, "late_packets", t.late_packets);
   o += ',';
   add_object(o, "skipped", {{"not_ip", t.not_ip},
                             {"not_tcp", t.not_tcp},
@@ -217,7 +210,7 @@ void JsonReportSink::add_exchange(uint64_t id, const std::string& proto, bool er
 std::string JsonReportSink::format(const Connection& c, CloseReason why,
                                    const std::vector<Finding>& findings) {
   std::string o = "{";
-  add_uint(o, "id", c.id);
+  append_json_uint(o, "id", c.id);
   o += ",\"client_ip\":" + json_quote(format_addr(c.client.addr));
   o += ",\"client_port\":" + std::to_string(c.client.port);
   o += ",\"server_ip\":" + json_quote(format_addr(c.server.addr));
@@ -225,7 +218,7 @@ std::string JsonReportSink::format(const Connection& c, CloseReason why,
   o += ",\"ip_version\":";
   o += c.client.addr.v6 ? "6" : "4";
   o += ',';
-  add_uint(o, "reuse_index", c.reuse_index);
+  append_json_uint(o, "reuse_index", c.reuse_index);
   o += ",\"previous_id\":";
   o += c.previous_id == UINT64_MAX ? "null" : std::to_string(c.previous_id);
   o += ",\"start\":" + json_seconds(c.first_ts);
@@ -252,9 +245,9 @@ std::string JsonReportSink::format(const Connection& c, CloseReason why,
     o += dir_name(f.dir);
     o += "\",\"ts\":" + json_seconds(f.ts);
     o += ',';
-    add_uint(o, "offset", f.offset);
+    append_json_uint(o, "offset", f.offset);
     o += ',';
-    add_uint(o, "length", f.length);
+    append_json_uint(o, "length", f.length);
     o += ",\"text\":" + json_quote(f.text) + "}";
   }
   o += "]}";

@@ -67,17 +67,8 @@ void append_number(std::string& out, const char* key, double v) {
   out += buf;
 }
 
-void append_count(std::string& out, const char* key, uint64_t v) {
-  out += '"';
-  out += key;
-  out += "\":";
-  out += std::to_string(v);
-}
-
 void append_string(std::string& out, const char* key, const std::string& v) {
-  out += '"';
-  out += key;
-  out += "\":";
+  append_json_key(out, key);
   append_json_string(out, v);
 }
 
@@ -228,13 +219,13 @@ std::string stats_json_line(const StatsSnapshot& s) {
   out += ',';
   append_number(out, "uptime", s.uptime);
   out += ',';
-  append_count(out, "open", s.open);
+  append_json_uint(out, "open", s.open);
   out += ',';
-  append_count(out, "closed", s.closed);
+  append_json_uint(out, "closed", s.closed);
   out += ',';
-  append_count(out, "c2s_bytes", s.bytes[0]);
+  append_json_uint(out, "c2s_bytes", s.bytes[0]);
   out += ',';
-  append_count(out, "s2c_bytes", s.bytes[1]);
+  append_json_uint(out, "s2c_bytes", s.bytes[1]);
   out += ',';
   append_number(out, "c2s_rate", s.rate[0]);
   out += ',';
@@ -244,15 +235,15 @@ std::string stats_json_line(const StatsSnapshot& s) {
     const StatsRow& r = s.rows[i];
     if (i > 0) out += ',';
     out += '{';
-    append_count(out, "id", r.session.id);
+    append_json_uint(out, "id", r.session.id);
     out += ',';
     append_string(out, "client", r.session.client);
     out += ',';
     append_number(out, "age", r.age);
     out += ',';
-    append_count(out, "c2s_bytes", r.session.bytes[0]);
+    append_json_uint(out, "c2s_bytes", r.session.bytes[0]);
     out += ',';
-    append_count(out, "s2c_bytes", r.session.bytes[1]);
+    append_json_uint(out, "s2c_bytes", r.session.bytes[1]);
     out += ',';
     append_number(out, "c2s_rate", r.rate[0]);
     out += ',';
@@ -266,15 +257,15 @@ std::string stats_json_line(const StatsSnapshot& s) {
     const StatsClosed& c = s.closed_now[i];
     if (i > 0) out += ',';
     out += '{';
-    append_count(out, "id", c.id);
+    append_json_uint(out, "id", c.id);
     out += ',';
     append_string(out, "client", c.client);
     out += ',';
     append_number(out, "duration", seconds_between(c.opened, c.closed));
     out += ',';
-    append_count(out, "c2s_bytes", c.bytes[0]);
+    append_json_uint(out, "c2s_bytes", c.bytes[0]);
     out += ',';
-    append_count(out, "s2c_bytes", c.bytes[1]);
+    append_json_uint(out, "s2c_bytes", c.bytes[1]);
     out += ',';
     append_string(out, "reason", c.reason);
     out += '}';

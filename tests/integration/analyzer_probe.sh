@@ -35,7 +35,7 @@ pids+=($!)
 wait_port "$hp" || skip "http.server did not start on $hp"
 wait_port "$rp" || skip "redis-server did not start on $rp"
 
-tcpdump -i lo --immediate-mode -U -s 0 -w "$tmp/cap.pcap" \
+tcpdump -i lo --immediate-mode -U -s 0 -B 65536 -w "$tmp/cap.pcap" \
   "tcp and host 127.0.0.1 and (port $hp or port $rp)" 2>"$tmp/tcpdump.err" &
 tcpdump_pid=$!
 pids+=($tcpdump_pid)

@@ -64,7 +64,7 @@ $py "$tmp/grpc_demo.py" serve "$port" >"$tmp/server.log" 2>&1 &
 pids+=($!)
 wait_port "$port" || skip "the grpc server did not start: $(cat "$tmp/server.log")"
 
-tcpdump -i lo --immediate-mode -s 0 -U -w "$tmp/cap.pcap" "tcp port $port" 2>"$tmp/tcpdump.err" &
+tcpdump -i lo --immediate-mode -s 0 -B 65536 -U -w "$tmp/cap.pcap" "tcp port $port" 2>"$tmp/tcpdump.err" &
 tcpdump_pid=$!
 pids+=($tcpdump_pid)
 wait_line "$tmp/tcpdump.err" "listening on" || skip "tcpdump did not start"

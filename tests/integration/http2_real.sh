@@ -82,7 +82,7 @@ PROXY_PID=$!
 wait_port "$PB" || fail "python3 http.server did not start"
 wait_port "$PX" || fail "nghttpx did not start"
 
-tcpdump -i lo -U -s 0 -w "$T/cap.pcap" "tcp port $PORT or tcp port $PX" 2>"$T/tcpdump.log" &
+tcpdump -i lo -U -s 0 -B 65536 -w "$T/cap.pcap" "tcp port $PORT or tcp port $PX" 2>"$T/tcpdump.log" &
 TCPDUMP_PID=$!
 sleep 1
 U="http://127.0.0.1:$PORT"
@@ -178,7 +178,7 @@ TP=$(free_port)
 nghttpd -d "$T/www" "$TP" "$T/key.pem" "$T/cert.pem" >"$T/nghttpd-tls.log" 2>&1 &
 TLS_PID=$!
 wait_port "$TP" || fail "nghttpd (TLS) did not start"
-tcpdump -i lo -U -s 0 -w "$T/tls.pcap" "tcp port $TP" 2>"$T/tcpdump-tls.log" &
+tcpdump -i lo -U -s 0 -B 65536 -w "$T/tls.pcap" "tcp port $TP" 2>"$T/tcpdump-tls.log" &
 TCPDUMP_PID=$!
 sleep 1
 SSLKEYLOGFILE="$T/keys.log" curl -sk --http2 -o "$T/got.tls" "https://localhost:$TP/big.bin" || fail "curl over TLS failed"

@@ -151,7 +151,7 @@ EOF
 done
 
 # ---------------------------------------------------------------- capture
-ip netns exec "$CLI" tcpdump -i "$VCLI" -s 0 -U -B 32768 -Z root -w "$T/cap.pcap" \
+ip netns exec "$CLI" tcpdump -i "$VCLI" -s 0 -U -B 65536 -Z root -w "$T/cap.pcap" \
     2>"$T/tcpdump.err" &
 TCPDUMP_PID=$!
 for i in $(seq 1 100); do

@@ -103,7 +103,7 @@ for _ in $(seq 1 100); do [ -s "$T/port" ] && break; sleep 0.02; done
 PORT=$(cat "$T/port")
 
 # --immediate-mode: without it some kernels hand tcpdump nothing before it exits.
-tcpdump -i lo --immediate-mode -U -s 0 -Z root -w "$T/cap.pcap" "tcp port $PORT" \
+tcpdump -i lo --immediate-mode -U -s 0 -B 65536 -Z root -w "$T/cap.pcap" "tcp port $PORT" \
     2>"$T/tcpdump.err" &
 TCPDUMP_PID=$!
 for _ in $(seq 1 100); do

@@ -142,7 +142,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])),
 PY
 pids+=($!)
 wait_port "$hport" || skip "http.server did not start"
-tcpdump -i lo --immediate-mode -U -s 0 -w "$tmp/cap.pcap" "tcp port $hport" 2>"$tmp/tcpdump.err" &
+tcpdump -i lo --immediate-mode -U -s 0 -B 65536 -w "$tmp/cap.pcap" "tcp port $hport" 2>"$tmp/tcpdump.err" &
 tcpdump_pid=$!
 pids+=($tcpdump_pid)
 wait_line "$tmp/tcpdump.err" 'listening on' || skip "tcpdump did not start: $(cat "$tmp/tcpdump.err")"

@@ -32,7 +32,7 @@ wait_port "$port" || skip "mariadbd did not start: $(tail -5 "$tmp/server.log")"
 mariadb -S "$db/sock" -u root -e "CREATE USER app@'%' IDENTIFIED BY '$pw'; CREATE USER app@localhost IDENTIFIED BY '$pw'; GRANT ALL ON *.* TO app@'%'; GRANT ALL ON *.* TO app@localhost" ||
   skip "cannot create the test user"
 
-tcpdump -i lo --immediate-mode -s 0 -U -w "$tmp/cap.pcap" "tcp port $port" 2>"$tmp/tcpdump.err" &
+tcpdump -i lo --immediate-mode -s 0 -B 65536 -U -w "$tmp/cap.pcap" "tcp port $port" 2>"$tmp/tcpdump.err" &
 tcpdump_pid=$!
 pids+=($tcpdump_pid)
 wait_line "$tmp/tcpdump.err" 'listening on' || skip "tcpdump did not start"

@@ -42,7 +42,7 @@ runuser -u postgres -- "$pgbin/pg_ctl" -D "$pg/data" -l "$pg/server.log" -w \
 psql -X -q -h "$pg" -p "$port" -U postgres -c "CREATE USER plain PASSWORD '$clearpw'" \
   >"$tmp/psql.out" 2>&1 || bad "CREATE USER: $(cat "$tmp/psql.out")"
 
-tcpdump -i lo --immediate-mode -s 0 -U -w "$tmp/cap.pcap" "tcp port $port" 2>"$tmp/tcpdump.err" &
+tcpdump -i lo --immediate-mode -s 0 -B 65536 -U -w "$tmp/cap.pcap" "tcp port $port" 2>"$tmp/tcpdump.err" &
 tcpdump_pid=$!
 pids+=($tcpdump_pid)
 wait_line "$tmp/tcpdump.err" 'listening on' || skip "tcpdump did not start"

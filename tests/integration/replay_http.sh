@@ -40,7 +40,7 @@ logs=$(ls "$tmp"/logs/http_* | sort -t_ -k2 -n)
 expect_eq "proxy logs" "$(echo "$logs" | wc -l)" "2"
 
 # --- Record from a capture: the same two requests, curl straight to the server.
-tcpdump -i lo --immediate-mode -U -s 0 -w "$tmp/cap.pcap" "tcp port $hport" 2>"$tmp/tcpdump.err" &
+tcpdump -i lo --immediate-mode -U -s 0 -B 65536 -w "$tmp/cap.pcap" "tcp port $hport" 2>"$tmp/tcpdump.err" &
 tcpdump_pid=$!
 pids+=($tcpdump_pid)
 for _ in $(seq 100); do grep -qs 'listening on' "$tmp/tcpdump.err" && break; sleep 0.05; done

@@ -124,7 +124,7 @@ SS_PID=$!
 wait_port "$SSPORT" || fail "openssl s_server not listening: $(cat ss.out)"
 
 # ---------------------------------------------------------------- capture
-tcpdump -i lo --immediate-mode -U -s 0 -B 32768 -Z root -w cap.pcap \
+tcpdump -i lo --immediate-mode -U -s 0 -B 65536 -Z root -w cap.pcap \
     "tcp and host 127.0.0.1 and (port $PYPORT or port $SSPORT)" 2>tcpdump.err &
 TCPDUMP_PID=$!
 for _ in $(seq 100); do

@@ -69,6 +69,11 @@ class AnalyzerOutput {
   /// False when exchange() throws its records away (no --messages): an
   /// analyzer may then skip building them.
   virtual bool wants_exchanges() const { return true; }
+  /// False when only the record's proto, times, latency and error are used
+  /// (--report counts exchanges and error replies per protocol): an
+  /// analyzer may then leave ExchangeRecord::fields empty and skip what
+  /// builds them (the command's arguments, the answer's summary).
+  virtual bool wants_exchange_fields() const { return wants_exchanges(); }
   virtual void message(const Connection& c, const DecodedMessage& m) = 0;
   /// HTTP semantics (HTTP/1 today, HTTP/2 later): the HAR and the HTML
   /// timeline's marks.

@@ -23,7 +23,9 @@ class RecordingOutput : public AnalyzerOutput {
   void http_transaction(const HttpTransaction&) override {}
   /// As the output set without --messages when false.
   bool wants_exchanges() const override { return want_records; }
+  bool wants_exchange_fields() const override { return want_records && want_fields; }
   bool want_records = true;
+  bool want_fields = true;  ///< false: as the output set with --report alone
 
   /// One record as the --messages line's analyzer part: error, latency, fields.
   static std::string line(const ExchangeRecord& r) {

@@ -150,6 +150,10 @@ class OutputSet final : private AnalyzerOutput {
   bool wants_exchanges() const override {
     return messages_ != nullptr || report_ != nullptr || html_ != nullptr || cfg_.slow > 0;
   }
+  /// --report alone counts them: the protocol's own fields are not used.
+  bool wants_exchange_fields() const override {
+    return messages_ != nullptr || html_ != nullptr || cfg_.slow > 0;
+  }
   void message(const Connection& c, const DecodedMessage& m) override;
   void http_transaction(const HttpTransaction& t) override;
   void inner_open(const Connection& c, const char* layer) override;

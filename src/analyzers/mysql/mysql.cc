@@ -279,6 +279,7 @@ class MysqlAnalyzer::TlsTap final : public AnalyzerOutput {
     if (out_) out_->exchange(c, r);
   }
   bool wants_exchanges() const override { return out_ && out_->wants_exchanges(); }
+  bool wants_exchange_fields() const override { return out_ && out_->wants_exchange_fields(); }
   void message(const Connection& c, const DecodedMessage& m) override {
     if (out_) out_->message(c, m);
   }
@@ -898,6 +899,10 @@ void MysqlAnalyzer::emit(Conn& k, Cmd& cmd, const std::string& unanswered_why) {
   } else if (!cmd.answered) {
     rec.error_json = "{\"code\":null,\"message\":" +
                      json_str("unanswered" + (unanswered_why.empty() ? "" : " (" + unanswered_why + ")")) + "}";
+  }
+  if (!opt_.out->wants_exchange_fields()) {  // --report counts it
+    opt_.out->exchange(c, rec);
+    return;
   }
   rec.fields.reserve(12);
   rec.fields.emplace_back("kind", json_str(kind));

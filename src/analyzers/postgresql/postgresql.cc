@@ -893,6 +893,10 @@ void PostgresAnalyzer::emit(Conn& k, Unit& u, const std::string& unanswered_why)
     if (u.after_close) why = std::string("sent after the server closed (") + (k.server_reset ? "RST" : "FIN") + ")";
     rec.error_json = error_text_json("unanswered" + (why.empty() ? "" : " (" + why + ")"));
   }
+  if (!opt_.out->wants_exchange_fields()) {  // --report counts it
+    opt_.out->exchange(c, rec);
+    return;
+  }
   rec.fields.reserve(8);
   rec.fields.emplace_back("kind", json_str(kind));
   rec.fields.emplace_back("query", u.sql_known && u.kind != '0' ? json_str(cut_text(u.sql, u.sql.size(), 4096)) : "null");

@@ -366,10 +366,10 @@ void RedisAnalyzer::on_command(Conn& k, RespValue&& v, uint64_t offset, uint64_t
   ++stats_.commands;
   Pending p;
   p.index = ++k.commands;
-  // The arguments go only into the record (and CLIENT REPLY's mode).
-  const bool records = opt_.out && opt_.out->wants_exchanges();
-  p.text = redis_command_text(v, kJsonArg, records);
-  if (!records && p.text.name == "CLIENT") p.text = redis_command_text(v, kJsonArg);
+  // The arguments go only into the record's fields (and CLIENT REPLY's mode).
+  const bool args = opt_.out && opt_.out->wants_exchange_fields();
+  p.text = redis_command_text(v, kJsonArg, args);
+  if (!args && p.text.name == "CLIENT") p.text = redis_command_text(v, kJsonArg);
   p.offset = offset;
   p.bytes = bytes;
   p.first = first;
@@ -489,7 +489,7 @@ void RedisAnalyzer::on_reply(Conn& k, RespValue&& v, uint64_t offset, uint64_t b
   ++stats_.replies;
   // The one-line summary goes into the record, the console, an error's or
   // an orphan's finding and a command-after-close finding: only built then.
-  const bool need_summary = (opt_.out && opt_.out->wants_exchanges()) || opt_.decode_view ||
+  const bool need_summary = (opt_.out && opt_.out->wants_exchange_fields()) || opt_.decode_view ||
                             v.is_error() || !p || p->after_close;
   const std::string summary = need_summary ? redis_reply_summary(v) : std::string();
   const Timestamp latency = p ? first - p->last : -1;
@@ -593,6 +593,10 @@ void RedisAnalyzer::deliver(Conn& k, Pending& p, const RespValue* reply, Timesta
     error = "unanswered" + (reason.empty() ? "" : " (" + reason + ")");
   }
   if (!error.empty()) r.error_json = json_str(error);
+  if (!opt_.out->wants_exchange_fields()) {  // --report counts it
+    opt_.out->exchange(c, r);
+    return;
+  }
   r.fields.reserve(4);
   r.fields.emplace_back("command", p.text.name.empty() ? "null" : json_str(p.text.name));
   std::string args = "[";

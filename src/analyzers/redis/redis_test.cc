@@ -35,6 +35,36 @@ std::string run(const std::vector<std::pair<Dir, std::string>>& conv, size_t pie
   return h.out.digest();
 }
 
+// --report alone counts exchanges and error replies: the records come
+// without the protocol's fields, with the same times, latency and error.
+TEST(Redis, RecordsWithoutFieldsKeepTimesLatencyAndErrors) {
+  const std::string client = cmd({"SET", "k", "v"}) + cmd({"FOO"});
+  const std::string server = "+OK\r\n-ERR unknown command 'FOO'\r\n";
+  ProtoHarness full(redis_info(), 6379, true, false);
+  ProtoHarness counts(redis_info(), 6379, true, false);
+  counts.out.want_fields = false;
+  for (ProtoHarness* h : {&full, &counts}) {
+    h->send(kC2S, client);
+    h->send(kS2C, server);
+    h->close();
+  }
+  ASSERT_EQ(counts.out.records.size(), 2u);
+  ASSERT_EQ(full.out.records.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const ExchangeRecord& a = full.out.records[i];
+    const ExchangeRecord& b = counts.out.records[i];
+    EXPECT_FALSE(a.fields.empty());
+    EXPECT_TRUE(b.fields.empty()) << i;
+    EXPECT_EQ(a.proto, b.proto);
+    EXPECT_EQ(a.ts, b.ts);
+    EXPECT_EQ(a.end, b.end);
+    EXPECT_EQ(a.latency, b.latency);
+    EXPECT_EQ(a.error_json, b.error_json);
+  }
+  EXPECT_TRUE(counts.out.records[0].error_json.empty());
+  EXPECT_NE(counts.out.records[1].error_json.find("unknown command"), std::string::npos);
+}
+
 TEST(Redis, PipelinedCommandsArePairedInOrder) {
   const std::vector<std::pair<Dir, std::string>> conv = {
       {kC2S, cmd({"set", "user:1", "Ada"}) + cmd({"GET", "user:1"}) + cmd({"GET", "nope"}) +

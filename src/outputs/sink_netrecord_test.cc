@@ -229,3 +229,92 @@ TEST_F(NetrecordSinkTest, SplicesChunksFromAPipe) {
 
 }  // namespace
 }  // namespace tcpscribe
+
+namespace tcpscribe {
+namespace {
+
+// The proxy's writer thread: the same events give the same logs, byte for
+// byte, as writing them at once: memory records and pipe chunks of several
+// connections interleaved, more pipe chunks than the writer has pipes and
+// more copied bytes than its queue holds (the caller waits), shutdowns and
+// closes in between.
+TEST_F(NetrecordSinkTest, WriterThreadWritesTheSameLogs) {
+  auto run = [&](const std::string& root, bool thread) {
+    int fds[2];
+    ASSERT_EQ(::pipe2(fds, 0), 0);
+    ASSERT_GE(::fcntl(fds[1], F_SETPIPE_SZ, 256 * 1024), 256 * 1024);
+    NetrecordSinkOptions o;
+    o.root = root;
+    o.start = 0;
+    o.max_open_files = SIZE_MAX;
+    o.writer_thread = thread;
+    NetrecordSink sink(o);
+    std::vector<Connection> c;
+    for (uint64_t i = 0; i < 3; ++i) c.push_back(conn(i, static_cast<Timestamp>(i) * kSec));
+    for (Connection& k : c) sink.on_open(k);
+    uint32_t seed = 7;
+    for (int i = 0; i < 300; ++i) {
+      seed = seed * 1103515245u + 12345u;
+      Connection& k = c[seed % 3];
+      const Dir d = (seed >> 8) & 1 ? Dir::kServerToClient : Dir::kClientToServer;
+      const Timestamp ts = (10 + i) * kSec;
+      const size_t n = 1 + (seed >> 10) % (200 * 1024);
+      std::string chunk(n, static_cast<char>('a' + i % 26));
+      if ((seed >> 20) % 3 == 0) {
+        sink.on_data(k, d, 0, bytes(chunk), ts);  // through memory
+      } else {
+        ASSERT_EQ(::write(fds[1], chunk.data(), n), static_cast<ssize_t>(n));
+        ASSERT_TRUE(sink.on_data_from_pipe(k, d, fds[0], n, ts));
+      }
+      if (i == 150) {
+        sink.on_shutdown(c[1], Dir::kClientToServer, false, ts);
+        sink.on_shutdown(c[1], Dir::kServerToClient, true, ts);
+        sink.on_close(c[1], CloseReason::kRst);
+        c[1] = conn(3, ts);
+        sink.on_open(c[1]);
+      }
+    }
+    sink.finish();
+    EXPECT_FALSE(sink.failed()) << sink.error();
+    EXPECT_EQ(sink.logs_created(), 4u);
+    ::close(fds[0]);
+    ::close(fds[1]);
+  };
+  run(dir_ + "/sync", false);
+  run(dir_ + "/thread", true);
+  for (int i = 1; i <= 4; ++i) {
+    const std::string a = slurp(dir_ + "/sync_" + std::to_string(i));
+    EXPECT_GT(a.size(), 1000u) << i;
+    EXPECT_TRUE(a == slurp(dir_ + "/thread_" + std::to_string(i))) << "log " << i << " differs";
+  }
+}
+
+// A write the writer thread cannot make: the log ends at its last whole
+// record and the error is reported (by take_errors(), as it happens).
+TEST_F(NetrecordSinkTest, WriterThreadReportsAFailedWrite) {
+  NetrecordSinkOptions o;
+  o.root = dir_ + "/w";
+  o.start = 0;
+  o.writer_thread = true;
+  NetrecordSink sink(o);
+  Connection a = conn(0, 0);
+  sink.on_open(a);
+  sink.on_data(a, Dir::kClientToServer, 0, bytes("hello"), kSec);
+  const std::string whole = "c 0.000000 con\nc 1.000000 5\nhello";
+  {
+    FileSizeLimit limit(whole.size() + 40);
+    sink.on_data(a, Dir::kServerToClient, 0, bytes(std::string(300, 'x')), 2 * kSec);
+    for (int i = 0; i < 500 && sink.error_count() == 0; ++i) ::usleep(2000);
+  }
+  ASSERT_EQ(sink.error_count(), 1u);
+  EXPECT_EQ(sink.take_errors().size(), 1u);
+  EXPECT_EQ(sink.path_of(0), nullptr);  // abandoned
+  sink.on_data(a, Dir::kClientToServer, 0, bytes("more"), 3 * kSec);
+  sink.finish();
+  EXPECT_EQ(slurp(dir_ + "/w_1"), whole);
+  EXPECT_EQ(sink.error(), "cannot write " + dir_ + "/w_1: File too large (the log ends at its "
+                          "last whole record)");
+}
+
+}  // namespace
+}  // namespace tcpscribe

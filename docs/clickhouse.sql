@@ -1,7 +1,7 @@
 -- tcpscribe records in ClickHouse: the tables that `--report` and `--messages`
 -- JSON Lines, written with --flat-records, load into unchanged with
 -- FORMAT JSONEachRow. Made for and tested with Debian 12's clickhouse-server
--- 18.16.1 (tests/integration/clickhouse.sh); newer servers read it too.
+-- 18.16.1 (tests/integration/clickhouse.sh); other versions untried.
 --
 --   clickhouse-client --multiquery < docs/clickhouse.sql
 --   tcpscribe -r capture.pcap --flat-records --report r.jsonl --messages m.jsonl
@@ -39,9 +39,11 @@
 -- kept). Dropped: in --messages `params` (null or an array: no 18.16 type
 -- takes both), `error.code` (a string SQLSTATE for PostgreSQL, a number for
 -- MySQL), `error.detail`, `error.hint`, `error.position`, gRPC's
--- `grpc_*_messages_decoded.*` arrays (message sizes and decoded bodies), and
--- any key an analyzer adds later; in --report the exchanges of a protocol
--- other than the five below. Everything else of both records is kept.
+-- `grpc_*_messages_decoded.*` arrays (message sizes and decoded bodies),
+-- empty arrays of objects, which stay as they are ("findings":[]: the row's
+-- findings.* are empty anyway), and any key an analyzer adds later; in
+-- --report the exchanges of a protocol other than the five in the tables
+-- (http, http2, redis, postgresql, mysql). Everything else is kept.
 --
 -- Times are seconds since 1970 as Float64 (microseconds exact): use
 -- toDateTime(start). Connection ids (`id`, messages' `conn`) count from 0 in

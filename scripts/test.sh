@@ -10,7 +10,8 @@ bash scripts/setup.sh
 # programs the integration tests capture and drive.
 bash scripts/install.sh libgtest-dev libtins-dev tcpdump curl python3 iproute2 nftables \
   redis-server redis-tools chromium socat nodejs clang-14 postgresql postgresql-client mariadb-server mariadb-client \
-  nghttp2-server nghttp2-client nghttp2-proxy zstd nginx node-har-validator python3-grpcio openssl tmux
+  nghttp2-server nghttp2-client nghttp2-proxy zstd nginx node-har-validator python3-grpcio openssl tmux \
+  clickhouse-server clickhouse-client jq
 cmake -S . -B build >/dev/null  # finds the test libraries now
 ninja -C build
 [ -x build/tcpscribe_test ] || { echo "test.sh: the unit tests were not built" >&2; exit 1; }

@@ -59,6 +59,7 @@ po::options_description visible_options() {
     ("no-decompress,Z", "with -e http: keep bodies as sent (do not decode gzip/deflate)")
     ("netrecord", po::value<std::string>()->value_name("ROOT"), "write one netrecord log per connection: ROOT_1, ROOT_2, ... (never overwrites logs)")
     ("report", po::value<std::string>()->value_name("FILE"), "write a JSON Lines report to FILE: one object per connection as it ends, then one for the run (- = stdout)")
+    ("flat-records", "write --report and --messages lines flat, for a database that maps one JSON key to one column (ClickHouse JSONEachRow, docs/clickhouse.sql): nested objects become dotted keys (\"c2s\":{\"fin\":true} -> \"c2s.fin\":true), arrays of objects one array per key (\"findings.kind\":[...])")
     ("html", po::value<std::string>()->value_name("FILE"), "write a single-file HTML report to FILE: connections on a timeline, packets, HTTP, details (opens offline)")
     ("dfxml,X", po::value<std::string>()->value_name("FILE"), "write a DFXML report to FILE, like tcpflow's report.xml")
     ("har", po::value<std::string>()->value_name("FILE"), "write an HTTP Archive 1.2 of every HTTP transaction to FILE (implies -e http; - = stdout)")
@@ -310,6 +311,11 @@ bool read_outputs(const po::variables_map& vm, Options& opt, std::ostream& err) 
   opt.keep_encoded = vm.count("no-decompress");
   if (vm.count("netrecord")) opt.netrecord_root = vm["netrecord"].as<std::string>();
   if (vm.count("report")) opt.report_path = vm["report"].as<std::string>();
+  opt.flat_records = vm.count("flat-records");
+  if (opt.flat_records && opt.report_path.empty() && opt.messages_path.empty()) {
+    err << "tcpscribe: --flat-records changes the lines of --report and --messages: add one of them\n";
+    return false;
+  }
   if (vm.count("html")) opt.html_path = vm["html"].as<std::string>();
   if (vm.count("dfxml")) opt.dfxml_path = vm["dfxml"].as<std::string>();
   if (vm.count("har")) opt.har_path = vm["har"].as<std::string>();

@@ -51,6 +51,7 @@ struct Options {
   std::vector<std::string> redact; ///< --redact: PCRE2 patterns or `auth` (redact_rules.h)
   std::string netrecord_root;      ///< --netrecord: one netrecord log per connection
   std::string report_path;         ///< --report: JSON Lines, one object per connection
+  bool flat_records = false;       ///< --flat-records: --report and --messages lines flat
   std::string html_path;           ///< --html: the visual report
   std::string dfxml_path;          ///< -X: DFXML like tcpflow's report.xml
   std::string command_line;        ///< for the DFXML report

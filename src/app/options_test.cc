@@ -146,6 +146,21 @@ TEST(Options, OutputsSharingStandardOutputAreRefused) {
   EXPECT_EQ(parse({"-r", "x.pcap", "--report", "-", "--har", "h.har"}, err), kExitOk);
 }
 
+TEST(Options, FlatRecordsGoWithReportOrMessages) {
+  std::string err;
+  Options opt;
+  ASSERT_EQ(parse({"-r", "x.pcap", "--report", "r.jsonl"}, opt, err), kExitOk) << err;
+  EXPECT_FALSE(opt.flat_records);
+  for (const char* out : {"--report", "--messages"}) {
+    Options flat;
+    ASSERT_EQ(parse({"-r", "x.pcap", out, "r.jsonl", "--flat-records"}, flat, err), kExitOk) << err;
+    EXPECT_TRUE(flat.flat_records) << out;
+  }
+  EXPECT_EQ(parse({"-r", "x.pcap", "--flat-records", "--har", "h.har"}, err), kExitUsage);
+  EXPECT_EQ(err, "tcpscribe: --flat-records changes the lines of --report and --messages: add "
+                 "one of them\n");
+}
+
 TEST(Options, ReportsWithoutOutdirWriteNoFlowFiles) {
   for (std::vector<std::string> report :
        {std::vector<std::string>{"--report", "r.jsonl"}, {"--html", "r.html"}, {"--har", "h.har"},

@@ -151,6 +151,7 @@ OutputConfig output_config(const Options& opt, bool streaming) {
   if (opt.live) c.html_sources.push_back(opt.interface);
   c.har_path = opt.har_path;
   c.messages_path = opt.messages_path;
+  c.flat_records = opt.flat_records;
   c.decode = opt.decode;
   c.slow = opt.slow;
   c.analyzers = opt.analyzers;

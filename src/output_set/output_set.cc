@@ -152,6 +152,7 @@ int OutputSet::open_reports() {
   }
   if (!cfg_.report_path.empty()) {
     report_ = std::make_unique<JsonReportSink>(cfg_.report_path);
+    report_->set_flat(cfg_.flat_records);
     if (report_->failed()) {
       diag::error(report_->error());
       return kExitOutput;
@@ -192,6 +193,7 @@ int OutputSet::open_reports() {
   }
   if (!cfg_.messages_path.empty()) {
     messages_ = std::make_unique<MessagesWriter>(cfg_.messages_path, cfg_.console_options.flush_each);
+    messages_->set_flat(cfg_.flat_records);
     if (!messages_->open(error)) {
       diag::error(error);
       return kExitOutput;

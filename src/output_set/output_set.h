@@ -68,6 +68,7 @@ struct OutputConfig {
   std::vector<std::string> html_sources;     ///< names in the HTML header
   std::string har_path;
   std::string messages_path;                 ///< --messages
+  bool flat_records = false;                 ///< --flat-records: --report and --messages flat
   bool decode = false;                       ///< --decode (with console)
   /// --slow: a finding for every exchange answered later than this (ns);
   /// 0: off. Runs every analyzer unless `analyzers` names some.

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include "json_flat.h"
 #include "json_text.h"
 #include "report_json.h"
 #include "whole_lines.h"
@@ -87,6 +88,7 @@ void MessagesWriter::add(const Connection& c, const ExchangeRecord& r) {
   if (!out_ || !error_.empty()) return;
   line_.clear();  // reused: no allocation per record
   format_into(line_, c, r);
+  if (flat_) line_ = flatten_json_object(line_);
   line_ += '\n';
   errno = 0;
   if (std::fwrite(line_.data(), 1, line_.size(), out_) != line_.size() ||

@@ -28,6 +28,8 @@ class MessagesWriter : public Sink {
   /// Opens (truncates) the file. On failure `error` is one line
   /// ("cannot write --messages out.jsonl: Permission denied").
   bool open(std::string& error);
+  /// --flat-records: every line written flat (json_flat.h).
+  void set_flat(bool flat) { flat_ = flat; }
   /// Writes the record's line; after the first failure, nothing more.
   void add(const Connection& c, const ExchangeRecord& r);
 
@@ -55,6 +57,7 @@ class MessagesWriter : public Sink {
 
   std::string path_;
   bool flush_each_;
+  bool flat_ = false;
   std::FILE* out_ = nullptr;
   bool owned_ = false;
   std::string error_;

@@ -110,6 +110,34 @@ TEST(MessagesWriter, WritesOneLinePerExchangeAndTruncates) {
                                       MessagesWriter::format(conn(0), unanswered()) + "\n");
 }
 
+TEST(MessagesWriter, FlatLinesSpreadTheErrorObjectAndArraysOfObjects) {
+  testing::TempDir tmp("messages_writer_flat_test");
+  const std::string path = tmp.path() + "/m.jsonl";
+  MessagesWriter w(path);
+  w.set_flat(true);
+  std::string error;
+  ASSERT_TRUE(w.open(error)) << error;
+  ExchangeRecord pg = unanswered();
+  pg.proto = "postgresql";
+  pg.error_json = "{\"code\":\"42P01\",\"message\":\"no such table\"}";
+  pg.fields = {{"query", "\"SELECT 1\""}, {"params", "[\"1\",null]"}};
+  ExchangeRecord grpc = answered();
+  grpc.fields = {{"grpc_request_messages_decoded", "[{\"size\":9,\"decoded\":\"1: 7\"},{\"size\":3}]"}};
+  w.add(conn(0), pg);
+  w.add(conn(3), answered());
+  w.add(conn(4), grpc);
+  w.finish();
+  EXPECT_EQ(testing::slurp(path),
+            "{\"conn\":0,\"proto\":\"postgresql\",\"ts\":1712345679.000000,"
+            "\"end\":1712345679.000001,\"latency\":null,\"error.code\":\"42P01\","
+            "\"error.message\":\"no such table\",\"query\":\"SELECT 1\",\"params\":[\"1\",null]}\n" +
+                MessagesWriter::format(conn(3), answered()) + "\n" +  // nothing nested: the same
+                "{\"conn\":4,\"proto\":\"http\",\"ts\":1712345678.123456,"
+                "\"end\":1712345678.130002,\"latency\":0.001445,\"error\":null,"
+                "\"grpc_request_messages_decoded.size\":[9,3],"
+                "\"grpc_request_messages_decoded.decoded\":[\"1: 7\",null]}\n");
+}
+
 TEST(MessagesWriter, RegularFileIsBufferedUnlessFlushEach) {
   testing::TempDir tmp("messages_writer_test");
   const std::string buffered = tmp.path() + "/b.jsonl";

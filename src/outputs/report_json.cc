@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <utility>
 
+#include "json_flat.h"
 #include "json_text.h"
 #include "whole_lines.h"
 
@@ -290,6 +291,7 @@ void JsonReportSink::on_close(const Connection& c, CloseReason why) {
     for (const auto& [key, json] : infos) line += "," + json_quote(key) + ":" + json;
     line += '}';
   }
+  if (flat_) line = flatten_json_object(line);
   line += '\n';
   if (std::fwrite(line.data(), 1, line.size(), out_) != line.size() || std::fflush(out_) != 0) {
     fail("cannot write");
@@ -301,6 +303,7 @@ void JsonReportSink::finish() {
   if (run_totals_) {
     std::string line = format_run(run_totals_());
     run_totals_ = nullptr;  // once, even if finish() is called again
+    if (flat_) line = flatten_json_object(line);
     line += '\n';
     if (std::fwrite(line.data(), 1, line.size(), out_) != line.size()) fail("cannot write");
     if (failed()) return;

@@ -104,6 +104,8 @@ class JsonReportSink : public Sink {
   /// finish() asks `totals` for the run line's numbers and writes it last
   /// (never called: no run line, as for the proxy).
   void set_run_totals(std::function<RunTotals()> totals) { run_totals_ = std::move(totals); }
+  /// --flat-records: every line written flat (json_flat.h), the run line too.
+  void set_flat(bool flat) { flat_ = flat; }
 
  private:
   void fail(const char* what);
@@ -112,6 +114,7 @@ class JsonReportSink : public Sink {
   std::FILE* out_ = nullptr;
   bool owned_ = false;
   std::string error_;
+  bool flat_ = false;
   /// Findings of open connections, until their on_close: the first
   /// kMaxFindings, then per kind the first of the rest with a count (a
   /// hostile capture can make one per segment: a million, 450 MB held).

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "json_flat.h"
 #include "test_files.h"
 #include "test_support.h"
 
@@ -238,6 +239,44 @@ TEST(JsonReport, RunLineComesLastAndOnce) {
   EXPECT_EQ(slurp(p), JsonReportSink::format(sample(), CloseReason::kFin, {}) + "\n" +
                           JsonReportSink::format_run(t) + "\n");
   EXPECT_NE(slurp(p).find("\"packets\":12,"), std::string::npos);
+  fs::remove(p);
+}
+
+// --flat-records: the same lines, connection and run, spread into dotted
+// keys and per-key arrays (json_flat.h).
+TEST(JsonReport, FlatLinesAreTheLinesFlattened) {
+  const fs::path p = fs::temp_directory_path() / "tcpscribe_report_json_flat.jsonl";
+  JsonReportSink sink(p.string());
+  ASSERT_FALSE(sink.failed()) << sink.error();
+  sink.set_flat(true);
+  RunTotals t;
+  t.packets = 12;
+  sink.set_run_totals([&t] { return t; });
+  Finding f;
+  f.kind = Finding::Kind::kDataAfterPeerFin;
+  f.dir = Dir::kClientToServer;
+  f.ts = 1'700'000'001'000'000'000;
+  f.offset = 76;
+  f.length = 77;
+  f.text = "late";
+  const Connection c = sample();
+  sink.on_finding(c, f);
+  sink.add_exchange(c.id, "redis", true, false);
+  sink.on_close(c, CloseReason::kFin);
+  sink.finish();
+  ASSERT_FALSE(sink.failed()) << sink.error();
+  std::string want = JsonReportSink::format(c, CloseReason::kFin, {f});
+  want.pop_back();
+  want += ",\"exchanges\":{\"redis\":{\"count\":1,\"errors\":1,\"slow\":0}}}";
+  const std::string got = slurp(p);
+  EXPECT_EQ(got, flatten_json_object(want) + "\n" + flatten_json_object(JsonReportSink::format_run(t)) + "\n");
+  for (const char* key : {"{\"id\":7,", "\"c2s.fin\":true,", "\"s2c.rst\":true,",
+                          "\"findings.kind\":[\"data_after_peer_fin\"],", "\"findings.offset\":[76],",
+                          "\"exchanges.redis.errors\":1,", "{\"run.packets\":12,",
+                          "\"run.skipped.not_ip\":0,"}) {
+    EXPECT_NE(got.find(key), std::string::npos) << key;
+  }
+  EXPECT_EQ(got.find("{\"kind\""), std::string::npos);
   fs::remove(p);
 }
 

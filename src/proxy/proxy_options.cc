@@ -26,6 +26,7 @@ po::options_description visible_options() {
     ("netrecord", po::value<std::string>()->value_name("ROOT"), "the same as --log-root (the passive mode's name for it)")
     ("report", po::value<std::string>()->value_name("FILE"), "write a JSON Lines report to FILE: one object per connection as it ends (- = stdout, with -q)")
     ("messages", po::value<std::string>()->value_name("FILE"), "write JSON Lines to FILE: one object per request with its answer (- = stdout, with -q)")
+    ("flat-records", "write --report and --messages lines flat, for a database that maps one JSON key to one column (ClickHouse JSONEachRow, docs/clickhouse.sql): nested objects become dotted keys, arrays of objects one array per key")
     ("html", po::value<std::string>()->value_name("FILE"), "write a single-file HTML report to FILE when the proxy stops")
     ("har", po::value<std::string>()->value_name("FILE"), "write an HTTP Archive 1.2 of every HTTP transaction to FILE when the proxy stops (- = stdout, with -q)")
     ("outdir,o", po::value<std::string>()->value_name("DIR"), "write flow files into DIR (created if missing), named by the client and upstream endpoints")
@@ -263,6 +264,11 @@ bool read_outputs(const po::variables_map& vm, ProxyOptions& opt, std::ostream& 
   };
   if (!path("report", opt.report_path) || !path("messages", opt.messages_path) ||
       !path("html", opt.html_path) || !path("har", opt.har_path) || !path("outdir", opt.outdir)) {
+    return false;
+  }
+  opt.flat_records = vm.count("flat-records");
+  if (opt.flat_records && opt.report_path.empty() && opt.messages_path.empty()) {
+    err << "tcpscribe proxy: --flat-records changes the lines of --report and --messages: add one of them\n";
     return false;
   }
   if (vm.count("enable")) opt.analyzers = vm["enable"].as<std::vector<std::string>>();

@@ -53,6 +53,7 @@ struct ProxyOptions {
   // empty / false = not asked for.
   std::string report_path;       ///< --report: JSON Lines per connection (- = stdout)
   std::string messages_path;     ///< --messages: JSON Lines per exchange (- = stdout)
+  bool flat_records = false;     ///< --flat-records: --report and --messages lines flat
   std::string html_path;         ///< --html
   std::string har_path;          ///< --har (- = stdout)
   std::string outdir;            ///< -o: flow files in DIR; empty: none

@@ -121,6 +121,16 @@ TEST(ProxyOptions, Outputs) {
   EXPECT_TRUE(o.decode);
   EXPECT_EQ(o.slow, 0);  // off unless asked
 
+  EXPECT_FALSE(proxy_output_config(o, 0, "x").flat_records);
+
+  o = ProxyOptions{};
+  ASSERT_EQ(parse({"-l", ":0", "-f", "h:1", "--messages", "m.jsonl", "--flat-records"}, o, err), 0) << err;
+  EXPECT_TRUE(proxy_output_config(o, 0, "x").flat_records);
+  o = ProxyOptions{};
+  EXPECT_EQ(parse({"-l", ":0", "-f", "h:1", "--flat-records"}, o, err), 1);
+  EXPECT_EQ(err, "tcpscribe proxy: --flat-records changes the lines of --report and --messages: "
+                 "add one of them\n");
+
   o = ProxyOptions{};
   ASSERT_EQ(parse({"-l", ":0", "-f", "h:1", "--slow", "0.3"}, o, err), 0) << err;
   EXPECT_EQ(o.slow, 300'000'000);

@@ -33,6 +33,7 @@ OutputConfig proxy_output_config(const ProxyOptions& opt, Timestamp start,
   c.html_sources = {source};
   c.har_path = opt.har_path;
   c.messages_path = opt.messages_path;
+  c.flat_records = opt.flat_records;
   c.decode = opt.decode;
   c.slow = opt.slow;
   c.analyzers = opt.analyzers;

@@ -1,5 +1,7 @@
 #include "stats_output.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +19,38 @@ namespace {
 // The panel holds the terminal: what a signal handler writes to give it
 // back (panel_restore()).
 std::atomic<bool> g_terminal_taken{false};
+// The terminal was given back for a stop (Ctrl-Z): the next frame sets the
+// panel up again.
+std::atomic<bool> g_redo_setup{false};
+
+void install_stop_handler();
+
+// Ctrl-Z: the shell gets its whole screen back while the run is stopped
+// (as less and vim do): restore, stop for real, and on SIGCONT take the
+// handler back; the next frame draws the panel again.
+void on_terminal_stop(int) {
+  const int saved = errno;
+  stats_terminal_suspend();
+  struct sigaction dfl {};
+  sigemptyset(&dfl.sa_mask);
+  dfl.sa_handler = SIG_DFL;
+  sigaction(SIGTSTP, &dfl, nullptr);
+  sigset_t tstp;
+  sigemptyset(&tstp);
+  sigaddset(&tstp, SIGTSTP);
+  pthread_sigmask(SIG_UNBLOCK, &tstp, nullptr);
+  raise(SIGTSTP);  // stopped here until SIGCONT
+  install_stop_handler();
+  errno = saved;
+}
+
+void install_stop_handler() {
+  struct sigaction sa {};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sa.sa_handler = on_terminal_stop;
+  sigaction(SIGTSTP, &sa, nullptr);
+}
 
 void write_all(int fd, const std::string& s) {
   size_t done = 0;
@@ -36,6 +70,14 @@ bool same_terminal(int a, int b) {
 }
 
 }  // namespace
+
+void stats_terminal_suspend() {
+  if (!g_terminal_taken.exchange(false)) return;
+  g_redo_setup = true;
+  static const char kRestore[] = "\0337\033[r\0338";  // panel_restore()
+  const ssize_t n = ::write(STDERR_FILENO, kRestore, sizeof kRestore - 1);
+  (void)n;
+}
 
 void stats_terminal_emergency_restore() {
   if (!g_terminal_taken.exchange(false)) return;
@@ -77,6 +119,11 @@ int StatsOutput::open() {
     color_ = color_enabled(opt_.color, STDERR_FILENO);
   }
   panel_on_ = true;
+  if (!fixed_size_) {
+    // Ctrl-Z gives the terminal back (unless stops are ignored: no job control).
+    struct sigaction old {};
+    if (sigaction(SIGTSTP, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) install_stop_handler();
+  }
   if (!measure()) return kExitOk;
   const std::string setup = panel_setup(layout_);
   if (!setup.empty()) {
@@ -118,6 +165,7 @@ void StatsOutput::draw(const StatsSnapshot& s) {
   if (!panel_on_) return;
   const PanelLayout before = layout_;
   if (!measure()) return;
+  if (g_redo_setup.exchange(false)) taken_ = false;  // back from a stop
   std::string out;
   if (!taken_) {
     out = panel_setup(layout_);  // the terminal grew big enough

@@ -84,5 +84,9 @@ class StatsOutput {
 /// Async-signal-safe: gives the terminal back if a panel holds it (the
 /// passive capture's last-resort exits on repeated Ctrl-C call it).
 void stats_terminal_emergency_restore();
+/// Async-signal-safe: as stats_terminal_emergency_restore(), and the
+/// panel's next frame sets it up again (a stop, Ctrl-Z, and SIGCONT: the
+/// panel installs the SIGTSTP handler that calls it).
+void stats_terminal_suspend();
 
 }  // namespace tcpscribe

@@ -56,6 +56,29 @@ TEST(StatsOutput, PanelFramesOnAGivenTerminal) {
   EXPECT_EQ(written.size(), 3u);
 }
 
+// Ctrl-Z: the SIGTSTP handler gives the terminal back (stats_terminal_suspend);
+// after SIGCONT the next frame sets the panel up again before drawing.
+TEST(StatsOutput, AStopGivesTheTerminalBackAndTheNextFrameTakesItAgain) {
+  StatsOutputOptions o;
+  o.panel = true;
+  o.title = "t";
+  std::vector<std::string> written;  // outlives `out`, whose end writes the restore
+  StatsOutput out(o, kT0);
+  out.set_frame_writer([&](std::string s) { written.push_back(std::move(s)); });
+  out.use_terminal(10, 60, true, false);
+  ASSERT_EQ(out.open(), kExitOk);
+  out.sample(kT0 + kSec, {one(42)});
+  ASSERT_EQ(written.size(), 2u);
+  EXPECT_EQ(written[1].find(panel_setup(PanelLayout{10, 60, 5})), std::string::npos);
+  stats_terminal_suspend();  // what the handler does before stopping
+  out.sample(kT0 + 2 * kSec, {one(42)});
+  ASSERT_EQ(written.size(), 3u);
+  EXPECT_EQ(written[2].rfind(panel_setup(PanelLayout{10, 60, 5}), 0), 0u) << written[2];
+  out.sample(kT0 + 3 * kSec, {one(42)});  // once only
+  ASSERT_EQ(written.size(), 4u);
+  EXPECT_EQ(written[3].find(panel_setup(PanelLayout{10, 60, 5})), std::string::npos);
+}
+
 TEST(StatsOutput, JsonLinesToAFile) {
   char path[] = "/tmp/tcpscribe_stats_XXXXXX";
   const int fd = ::mkstemp(path);

@@ -87,6 +87,30 @@ grep -q '^after-30$' "$tmp/pane2" || bad "the lines after the exit: $(tail -3 "$
 grep -q 'SID CLIENT' "$tmp/pane2" && bad "the panel stayed on screen after the exit (scroll region not reset): $(head -3 "$tmp/pane2")"
 tm kill-server 2>/dev/null
 
+# ---------------------------------------------------------------- 1b. Ctrl-Z and fg
+# In an interactive shell (job control): the stopped proxy gives the whole
+# screen back (scroll region reset, as less does); after `fg` its next
+# frame takes the panel's rows again.
+p2=$(free_port)
+cmd2=$(printf '%q ' "$proxy_bin" proxy -l "127.0.0.1:$p2" -f "127.0.0.1:$up" --drain 0.2 --no-dump --stats)
+tm new-session -d -x 120 -y 40 -s z "env -i PATH=$PATH TERM=screen PS1='$ ' bash --norc --noprofile -i"
+tm send-keys -t z "$cmd2" Enter
+region() { tm display-message -p -t z '#{scroll_region_upper} #{scroll_region_lower}'; }
+for _ in $(seq 100); do [ "$(region)" = "20 39" ] && break; sleep 0.05; done
+[ "$(region)" = "20 39" ] || bad "the panel's scroll region is '$(region)', not rows 20-39"
+proxy_pid=$(pgrep -f -- "proxy -l 127.0.0.1:$p2 " | head -1)
+tm send-keys -t z C-z
+for _ in $(seq 50); do [ "$(ps -o stat= -p "$proxy_pid" 2>/dev/null | cut -c1)" = T ] && break; sleep 0.1; done
+[ "$(ps -o stat= -p "$proxy_pid" | cut -c1)" = T ] || bad "Ctrl-Z did not stop the proxy: $(ps -o stat= -p "$proxy_pid")"
+[ "$(region)" = "0 39" ] || bad "stopped, the scroll region is still '$(region)' (not given back)"
+tm send-keys -t z "fg" Enter
+for _ in $(seq 50); do [ "$(region)" = "20 39" ] && break; sleep 0.1; done
+[ "$(region)" = "20 39" ] || bad "after fg the panel did not take rows 0-19 again: '$(region)'"
+tm send-keys -t z C-c
+for _ in $(seq 50); do kill -0 "$proxy_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$proxy_pid" 2>/dev/null && { bad "the proxy did not end on Ctrl-C after fg"; kill "$proxy_pid"; }
+tm kill-server 2>/dev/null
+
 python3 - "$tmp/stats.json" "$req" "$got" <<'PY' || bad "--stats-json: see above"
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]

@@ -238,6 +238,7 @@ int Pipeline::open_core() {
   core.limits.max_buffer_per_direction = opt_.max_flow_buffer_mib << 20;
   core.limits.idle_timeout = opt_.idle_timeout;
   core.limits.max_bytes_per_direction = opt_.max_bytes;
+  core.shard = {opt_.shard_index, opt_.shard_count};
   core.current = &current_;
   std::vector<Sink*> sinks = outputs_->sinks();
   if (stats_sink_) sinks.push_back(stats_sink_.get());

@@ -196,13 +196,19 @@ void FlowTable::advance_clock(Timestamp ts) {
   }
 }
 
-void FlowTable::on_segment(const Segment& s, bool may_open) {
-  ++stats_.segments;
-  advance_clock(s.ts);
+void FlowTable::tick(Timestamp ts) {
+  advance_clock(ts);
   if (clock_ - last_expire_ >= kNanosPerSecond) {
     expire(clock_);
     last_expire_ = clock_;
   }
+}
+
+void FlowTable::pass_time(Timestamp ts) { tick(ts); }
+
+void FlowTable::on_segment(const Segment& s, bool may_open) {
+  ++stats_.segments;
+  tick(s.ts);
   const FlowKey key = FlowKey::of(s.src, s.dst);
   uint32_t reuse_index = 0;
   uint64_t previous_id = UINT64_MAX;

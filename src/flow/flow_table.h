@@ -96,6 +96,10 @@ class FlowTable {
   /// Feeds one segment. With `may_open` false (tcpflow's -R), segments
   /// only continue connections that are already open.
   void on_segment(const Segment& s, bool may_open = true);
+  /// Another table's segment at `ts` (--shard, --threads): its time passes
+  /// here too, so that closes after close_delay and idle expiry happen at
+  /// the same packet as in one table that saw every segment.
+  void pass_time(Timestamp ts);
   /// Closes connections idle for longer than the timeout, by capture time.
   void expire(Timestamp now);
   /// Ends every open connection (end of input), in order of first packet,
@@ -165,6 +169,8 @@ class FlowTable {
   void enforce_buffer_caps(Entry& e, Timestamp ts);
   void flush_proven_holes(Entry& e, Timestamp ts);
   void advance_clock(Timestamp ts);
+  /// The clock and, once a second of capture time, expiry.
+  void tick(Timestamp ts);
   /// At --max-flows: a closing connection goes, else the least recently active.
   void make_room(Timestamp ts);
 

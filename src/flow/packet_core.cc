@@ -5,6 +5,7 @@ namespace tcpscribe {
 PacketCore::PacketCore(PacketCoreConfig config, std::vector<Sink*> sinks)
     : filter_text_(std::move(config.filter)),
       current_(config.current),
+      shard_(config.shard),
       window_(config.reorder_window),
       table_(config.limits, std::move(sinks)) {}
 
@@ -52,7 +53,13 @@ void PacketCore::consume(const RawPacket& p) {
   Segment seg;
   if (current_) current_->ref = p.region;  // its bytes may be kept by reference meanwhile
   // A -R source's packets only continue connections open at their time.
-  if (decoder_.decode(p, seg)) table_.on_segment(seg, !source_of(p).finish_only);
+  if (decoder_.decode(p, seg)) {
+    if (shard_.takes(flow_hash(seg.src, seg.dst))) {
+      table_.on_segment(seg, !source_of(p).finish_only);
+    } else {
+      table_.pass_time(seg.ts);  // another shard's: only its time counts here
+    }
+  }
   if (current_) current_->ref = nullptr;
 }
 

@@ -12,6 +12,7 @@
 #include "bpf_filter.h"
 #include "byte_region.h"
 #include "decode.h"
+#include "flow_hash.h"
 #include "flow_table.h"
 #include "reorder_window.h"
 #include "tcpscribe/packet.h"
@@ -23,6 +24,9 @@ struct PacketCoreConfig {
   std::string filter;              ///< BPF expression; empty: every packet
   size_t reorder_window = 256;     ///< packets held to restore time order; 0: none
   FlowTableLimits limits;
+  /// --shard I/N: only the connections whose flow_hash falls in this shard
+  /// are reassembled; the other segments only move the capture clock.
+  Shard shard;
   /// Set around each packet's decoding to the region holding its bytes, so
   /// outputs may keep them by reference (null: nobody needs it).
   CurrentRegion* current = nullptr;
@@ -82,6 +86,7 @@ class PacketCore {
 
   std::string filter_text_;
   CurrentRegion* current_;
+  Shard shard_;
   BpfFilter filter_;
   ReorderWindow window_;
   Decoder decoder_;

@@ -69,6 +69,7 @@ po::options_description visible_options() {
     ("decode", "with -c: show each message (request, answer) decoded by its analyzer instead of raw chunks; connections no analyzer recognises stay raw")
     ("max-fds,f", po::value<std::string>()->value_name("N"), "use at most N file descriptors for flow files (1 or more; default: the open-file limit less 32)")
     ("writer-threads", po::value<std::string>()->value_name("N"), "threads that create and write flow files, 0 to 64 (default 2; 0 = none)")
+    ("threads", po::value<std::string>()->value_name("N"), "reassemble capture files (-r) on N worker threads, 1 to 64 (default 1), each taking the connections its address-and-port hash gives it; every output is the same as with one thread (pipes and live capture: one)")
     ("shard", po::value<std::string>()->value_name("I/N"), "reconstruct only shard I of N (N 1 to 1024, I 0 to N-1): the connections whose address-and-port hash falls in it, so that N runs (on N machines) over the same captures together give exactly the whole; connection ids count this shard's connections")
     ("quiet,q", "no warnings, no progress line")
     ("verbose,v", "statistics and details on stderr (and routine findings)")
@@ -180,6 +181,7 @@ bool parse_numbers(const po::variables_map& vm, Options& opt, std::ostream& err)
       parse_number(vm, {"max-bytes", "-b", 1, UINT64_MAX}, opt.max_bytes, err) &&
       parse_number(vm, {"max-fds", "-f", 1, 1u << 24}, opt.max_fds, err) &&
       parse_number(vm, {"writer-threads", "--writer-threads", 0, 64}, opt.writer_threads, err) &&
+      parse_number(vm, {"threads", "--threads", 1, 64}, opt.threads, err) &&
       parse_number(vm, {"reorder-window", "--reorder-window", 0, 10'000'000},
                    opt.reorder_window, err) &&
       parse_number(vm, {"max-flows", "--max-flows", 1, 100'000'000}, opt.max_flows, err) &&

@@ -106,6 +106,23 @@ class FlowTable {
   /// then lets the sinks finish.
   void finish();
 
+  /// --threads: the number of the segment (in the whole input) being fed or
+  /// passed, stamped on connections to order events across tables.
+  void set_sequence(uint64_t seq) {
+    seq_ = seq;
+    ordered_ = true;
+  }
+  /// Where the event being told falls among the events of the current
+  /// segment, as one table ordering every connection would tell them:
+  /// kOrderClosing | the sequence at which the connection began closing
+  /// (expiry after close_delay, in closing order), then kOrderIdle | its
+  /// last segment's sequence (idle expiry, least recently active first),
+  /// then kOrderSegment (the segment's own events).
+  static constexpr uint64_t kOrderClosing = uint64_t{1} << 60;
+  static constexpr uint64_t kOrderIdle = uint64_t{2} << 60;
+  static constexpr uint64_t kOrderSegment = uint64_t{3} << 60;
+  uint64_t event_order() const { return order_; }
+
   const FlowTableStats& stats() const { return stats_; }
   size_t retired_tuples() const { return retired_.size(); }
   size_t open_connections() const { return table_.size() + pending_.size(); }
@@ -173,6 +190,8 @@ class FlowTable {
   void tick(Timestamp ts);
   /// At --max-flows: a closing connection goes, else the least recently active.
   void make_room(Timestamp ts);
+  /// An open connection's place in the LRU list (Entry::order_seq).
+  uint64_t order_seq_of(const Node& n) const;
 
   FlowTableLimits limits_;
   std::vector<Sink*> sinks_;
@@ -206,6 +225,11 @@ class FlowTable {
   bool clock_set_ = false;
   bool jump_pending_ = false;
   bool finishing_ = false;  // in finish(): no packet comes after
+  uint64_t seq_ = 0;                 // set_sequence()
+  bool ordered_ = false;             // set_sequence() was called
+  uint64_t order_ = kOrderSegment;   // event_order()
+  // With set_sequence: the order_seq of each compact connection.
+  std::unordered_map<FlowKey, uint64_t, FlowKeyHash> pending_order_;
 };
 
 }  // namespace tcpscribe

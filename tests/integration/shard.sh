@@ -4,7 +4,8 @@
 # their flow files is the unsharded directory byte for byte (no file in two
 # shards), and the union of their --report connection records is the
 # unsharded one's, ignoring the connection ids (each shard counts its own:
-# id, previous_id, and the "#N" a tuple-reuse finding names).
+# id, previous_id, and the "#N" a tuple-reuse finding names). And a shard
+# on 2 worker threads (--threads 2) is the same shard, ids included.
 # Usage: shard.sh path/to/tcpscribe
 set -u
 bin=$(realpath "$1")
@@ -52,6 +53,13 @@ for cap in $captures; do
     cp -a "$w/s$i/." "$w/union/"
     cat "$w/s$i.jsonl" >>"$w/union.jsonl"
   done
+  # A shard on worker threads is the same shard (ids included).
+  "$bin" -q -r "$cap" "${keys[@]}" --shard "1/$shards" --threads 2 -o "$w/t1" \
+    --report "$w/t1.jsonl" 2>/dev/null
+  mkdir -p "$w/t1"
+  if ! diff -r "$w/s1" "$w/t1" >/dev/null || ! cmp -s "$w/s1.jsonl" "$w/t1.jsonl"; then
+    bad "$name: --shard 1/$shards --threads 2 differs from --shard 1/$shards"
+  fi
   if ! diff -r "$w/all" "$w/union" >"$w/diff" 2>&1; then
     bad "$name: the shards' flow files differ from the unsharded run's: $(head -5 "$w/diff")"
     continue

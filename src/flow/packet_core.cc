@@ -74,7 +74,8 @@ void PacketCore::consume(const RawPacket& p) {
   if (current_) current_->ref = p.region;  // its bytes may be kept by reference meanwhile
   // A -R source's packets only continue connections open at their time.
   if (decoder_.decode(p, seg)) {
-    if (shard_.takes(flow_hash(seg.src, seg.dst))) {
+    // Without --shard no hash is taken (this runs for every packet).
+    if (shard_.count <= 1 || shard_.takes(flow_hash(seg.src, seg.dst))) {
       table_.on_segment(seg, !source_of(p).finish_only);
     } else {
       table_.pass_time(seg.ts);  // another shard's: only its time counts here

@@ -113,6 +113,21 @@ TEST(Options, NotAWholeNumberOrTooLarge) {
   EXPECT_EQ(parse({"-r", "x.pcap", "--writer-threads", "65"}, err), kExitUsage);
 }
 
+TEST(Options, ThreadsTakeOneTo64) {
+  Options opt;
+  std::string err;
+  ASSERT_EQ(parse({"-r", "x.pcap", "--threads", "4"}, opt, err), kExitOk) << err;
+  EXPECT_EQ(opt.threads, 4u);
+  Options none;
+  ASSERT_EQ(parse({"-r", "x.pcap"}, none, err), kExitOk);
+  EXPECT_EQ(none.threads, 1u);
+  for (const char* bad : {"0", "65", "-1", "two", ""}) {
+    EXPECT_EQ(parse({"-r", "x.pcap", "--threads", bad}, err), kExitUsage) << bad;
+    EXPECT_EQ(err, std::string("tcpscribe: --threads takes a whole number from 1 to 64, not '") +
+                       bad + "'\n");
+  }
+}
+
 TEST(Options, ShardTakesOnePartOfN) {
   Options opt;
   std::string err;

@@ -28,6 +28,7 @@ extra is there.
 
 import argparse
 import hashlib
+import json
 import os
 import random
 import struct
@@ -251,7 +252,43 @@ def gen_many(outdir, total, concurrent, seed, manifest):
     return w.n
 
 
-def verify(manifest_path, outdir, capture=None):
+def verify_report(manifest_path, report_path, capture=None):
+    """A --report run (no flow files): every direction the manifest lists
+    must be a connection record's direction with that many unique bytes,
+    and no record may carry bytes the manifest does not list."""
+    expected = {}
+    with open(manifest_path) as f:
+        for line in f:
+            cap, name, size, _sha = line.rstrip("\n").split("\t")
+            if capture is None or cap == capture:
+                expected[name] = int(size)
+
+    def name_of(ip, port):
+        parts = ip.split(".")
+        return "%s.%05d" % (".".join("%03d" % int(x) for x in parts), port)
+
+    present = {}
+    with open(report_path) as f:
+        for line in f:
+            r = json.loads(line)
+            if "run" in r:
+                continue
+            c = name_of(r["client_ip"], r["client_port"])
+            s = name_of(r["server_ip"], r["server_port"])
+            for key, name in (("c2s", c + "-" + s), ("s2c", s + "-" + c)):
+                n = r[key]["unique_bytes"]
+                if n > 0:
+                    present[name] = present.get(name, 0) + n
+    correct = sum(1 for k, v in present.items() if expected.get(k) == v)
+    wrong = sum(1 for k, v in present.items() if k in expected and expected[k] != v)
+    missing = len(expected.keys() - present.keys())
+    extra = len(present.keys() - expected.keys())
+    print("files=%d expected=%d correct=%d wrong=%d missing=%d extra=%d" %
+          (len(present), len(expected), correct, wrong, missing, extra))
+    return 0 if correct == len(expected) and not extra else 1
+
+
+def verify(manifest_path, outdir, capture=None, basename=False):
     expected = {}
     with open(manifest_path) as f:
         for line in f:
@@ -259,16 +296,23 @@ def verify(manifest_path, outdir, capture=None):
             if capture is None or cap == capture:
                 expected[name] = (int(size), sha)
     present = set()
+    dups = []
+    where = {}  # name -> path under outdir
     for root, _dirs, files in os.walk(outdir):
         for fn in files:
             rel = os.path.relpath(os.path.join(root, fn), outdir)
-            if rel != "report.xml":
-                present.add(rel)
+            if rel == "report.xml":
+                continue
+            name = fn if basename else rel  # -F letters that make directories
+            if name in present:
+                dups.append("twice " + name)
+            present.add(name)
+            where[name] = rel
     correct = wrong = 0
     bad = []
     for name in present & expected.keys():
         size, sha = expected[name]
-        p = os.path.join(outdir, name)
+        p = os.path.join(outdir, where[name])
         ok = os.path.getsize(p) == size
         if ok:
             with open(p, "rb") as g:
@@ -281,6 +325,7 @@ def verify(manifest_path, outdir, capture=None):
     missing = sorted(expected.keys() - present)
     extra = sorted(present - expected.keys())
     bad += ["missing " + n for n in missing] + ["extra " + n for n in extra]
+    bad += dups
     print("files=%d expected=%d correct=%d wrong=%d missing=%d extra=%d" %
           (len(present), len(expected), correct, wrong, len(missing), len(extra)))
     for line in sorted(bad)[:20]:
@@ -296,8 +341,14 @@ def main():
         ap.add_argument("manifest")
         ap.add_argument("outdir")
         ap.add_argument("--capture", help="only this capture's manifest lines")
+        ap.add_argument("--basename", action="store_true",
+                        help="match files by name wherever they are (-Fk bins)")
+        ap.add_argument("--report", action="store_true",
+                        help="OUTDIR is a --report file: check the bytes per direction")
         a = ap.parse_args(sys.argv[2:])
-        return verify(a.manifest, a.outdir, a.capture)
+        if a.report:
+            return verify_report(a.manifest, a.outdir, a.capture)
+        return verify(a.manifest, a.outdir, a.capture, a.basename)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("outdir")
     ap.add_argument("--bulk-mib", type=int, default=64,

@@ -31,6 +31,15 @@
 #                     "tcpscribe-old" adds a second tcpscribe binary,
 #                     $BENCH_OLD_BIN, run and checked as tcpscribe is
 #                     (bench/compare.sh: old vs new in one run)
+#   BENCH_THREADS     tcpscribe's --threads values (default "1"); each value
+#                     N other than 1 adds a tool "tcpscribe-tN" (tcpscribe
+#                     --threads N), checked like tcpscribe, and the report
+#                     gives the 1-thread / N-thread time ratio
+#   BENCH_TCPSCRIBE_ARGS  more options for every tcpscribe run (e.g. -Fk:
+#                     files are then matched by name in their directories)
+#   BENCH_REPORT_ONLY=1  tcpscribe writes --report FILE instead of flow files
+#                     (reassembly without file creation); the report's unique
+#                     bytes per direction are checked against the manifest
 #   BENCH_WARMUP=1    one untimed run of each tool per capture first
 #   BENCH_FRESH_FS=ext4  every run (warm-up included) writes into an ext4
 #                     file system made for it (a loop-mounted image in the
@@ -55,6 +64,12 @@ REAL_MB=${BENCH_REAL_MB:-1300}
 REAL_CONNS=${BENCH_REAL_CONNS:-2000}
 CAPS=${BENCH_CAPS:-bulk many real}
 TOOLS=${BENCH_TOOLS:-tcpflow tcpscribe}
+THREADS=${BENCH_THREADS:-1}
+read -r -a TARGS <<<"${BENCH_TCPSCRIBE_ARGS:-}"
+REPORT_ONLY=${BENCH_REPORT_ONLY:-0}
+if [[ " $TOOLS " == *" tcpscribe "* ]]; then
+  for n in $THREADS; do [ "$n" = 1 ] || TOOLS="$TOOLS tcpscribe-t$n"; done
+fi
 BENCH_OUT=${BENCH_OUT:-$REPO/bench/results-offline.md}
 BUILD_DIR=${BENCH_BUILD_DIR:-$REPO/build-release}
 
@@ -208,12 +223,18 @@ run_tool() {  # tool capture outdir logfile timefile
   case $tool in
     floor)     /usr/bin/time -f '%e %M' -o "$tf" "$FLOOR" "$MANIFEST" "$(basename "$cap")" "$out" >"$lg" 2>&1 ;;
     tcpflow)   /usr/bin/time -f '%e %M' -o "$tf" tcpflow -r "$cap" -o "$out" >"$lg" 2>&1 ;;
-    tcpscribe) /usr/bin/time -f '%e %M' -o "$tf" "$BIN" -r "$cap" -o "$out" >"$lg" 2>&1 ;;
+    tcpscribe|tcpscribe-t*)
+      local th=() dest=(-o "$out")
+      [[ $tool == tcpscribe-t* ]] && th=(--threads "${tool#tcpscribe-t}")
+      [ "$REPORT_ONLY" = 1 ] && dest=(--report "$out/report.jsonl")
+      /usr/bin/time -f '%e %M' -o "$tf" "$BIN" "${th[@]}" "${TARGS[@]}" -r "$cap" "${dest[@]}" \
+        >"$lg" 2>&1 ;;
     tcpscribe-old) /usr/bin/time -f '%e %M' -o "$tf" "$OLD_BIN" -r "$cap" -o "$out" >"$lg" 2>&1 ;;
   esac
 }
 
 # --- measure ----------------------------------------------------------------
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A BEST RSS FILES CORRECT EXPECTED FAILED ALL LAST SAME
 status=0
 TMPFS=0; [ "$(df --output=fstype "$WORK" | tail -n 1)" = tmpfs ] && TMPFS=1
@@ -274,9 +295,14 @@ for c in $CAPS; do
           LAST[$k]=$WORK/$c-$t.listing
           (cd "$out" && find . -type f ! -name report.xml -printf '%P\n' | LC_ALL=C sort |
              xargs -r -d '\n' sha256sum) >"${LAST[$k]}"
+        elif [[ $t == tcpscribe* ]] && [ "$REPORT_ONLY" = 1 ]; then
+          line=$(python3 "$HERE/gen_captures.py" verify "$MANIFEST" "$out/report.jsonl" \
+                   --report --capture "$c.pcap" 2>"$WORK/$c-$t.verify") || vr=$?
         else
+          flat=()
+          [[ $t == tcpscribe* ]] && [[ " ${TARGS[*]} " == *" -F"* ]] && flat=(--basename)
           line=$(python3 "$HERE/gen_captures.py" verify "$MANIFEST" "$out" \
-                   --capture "$c.pcap" 2>"$WORK/$c-$t.verify") || vr=$?
+                   --capture "$c.pcap" "${flat[@]}" 2>"$WORK/$c-$t.verify") || vr=$?
         fi
         log "  verify: $line"
         if [ "$vr" -ne 0 ]; then sed 's/^/  /' "$WORK/$c-$t.verify" | head -n 10 >&2; fi
@@ -333,6 +359,15 @@ table() {
         printf "\n" }'
     done
   fi
+  for t in $TOOLS; do
+    [[ $t == tcpscribe-t* ]] || continue
+    for c in $CAPS; do
+      [ -n "${BEST[$c/$t]:-}" ] && [ -n "${BEST[$c/tcpscribe]:-}" ] || continue
+      awk -v c="$c" -v n="${t#tcpscribe-t}" -v a="${BEST[$c/tcpscribe]}" -v b="${BEST[$c/$t]}" \
+          -v ma="$(median <<<"${ALL[$c/tcpscribe]}")" -v mb="$(median <<<"${ALL[$c/$t]}")" 'BEGIN{
+        if (b > 0 && mb > 0) printf "- %s: tcpscribe 1 thread / %s threads wall time = %.2f best, %.2f median\n", c, n, a/b, ma/mb }'
+    done
+  done
   if [[ " $TOOLS " == *" floor "* ]]; then
     for c in $CAPS; do
       [ -n "${BEST[$c/floor]:-}" ] || continue
@@ -359,11 +394,14 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
   if [ "$HAVE_REAL" = 1 ]; then
     echo "- real.pcap: curl <-> python3 -m http.server on 127.0.0.1, tcpdump -i lo ($(cat "$CAPDIR/real-params.txt"); $(du -m "$CAPDIR/real.pcap" | cut -f1) MB); its 'files' are checked as HTTP responses (correct = bodies equal to a served file, of all requests) and against tcpflow's files"
   fi
-  echo "- tcpflow: $(tcpflow -V 2>&1 | head -n 1)"
+  if [[ " $TOOLS " == *" tcpflow "* ]]; then echo "- tcpflow: $(tcpflow -V 2>&1 | head -n 1)"; fi
   if [ -n "$BIN" ]; then
     echo "- tcpscribe: $BIN (build type: ${BUILD_TYPE:-unknown}; commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none))"
   fi
   if [ -n "$OLD_BIN" ]; then echo "- tcpscribe-old: $OLD_BIN"; fi
+  if [ -n "${BENCH_TCPSCRIBE_ARGS:-}" ] || [ "$REPORT_ONLY" = 1 ] || [ "$THREADS" != 1 ]; then
+    echo "- tcpscribe options: ${BENCH_TCPSCRIBE_ARGS:-none}$([ "$REPORT_ONLY" = 1 ] && echo ', --report FILE instead of -o DIR (bytes per direction checked)'); --threads values: $THREADS; load average before: $LOAD_BEFORE"
+  fi
   echo "- wall time and peak RSS from /usr/bin/time -f '%e %M'; best wall of $RUNS runs, largest RSS of the runs; output dirs fresh per run under $BENCH_TMP${FRESH_FS:+, each on a new $FRESH_FS file system (loop image, mkfs defaults)} (tools alternate which goes first; on tmpfs each run's output is deleted before the next run, elsewhere all at the end); capture read once before each run (warm page cache); report.xml not counted; correctness checked on the last run against manifest.tsv (sha256 per direction)"
   echo
   echo "$TABLE"

@@ -70,6 +70,8 @@ po::options_description visible_options() {
     ("decode", "with -c: show each message (request, answer) decoded by its analyzer instead of raw chunks; connections no analyzer recognises stay raw")
     ("max-fds,f", po::value<std::string>()->value_name("N"), "use at most N file descriptors for flow files (1 or more; default: the open-file limit less 32)")
     ("writer-threads", po::value<std::string>()->value_name("N"), "threads that create and write flow files, 0 to 64 (default 2; 0 = none)")
+    ("threads", po::value<std::string>()->value_name("N"), "reassemble capture files (-r) on N worker threads, 1 to 64 (default 1), each taking the connections its address-and-port hash gives it; every output is the same as with one thread (pipes and live capture: one)")
+    ("shard", po::value<std::string>()->value_name("I/N"), "reconstruct only shard I of N (N 1 to 1024, I 0 to N-1): the connections whose address-and-port hash falls in it, so that N runs (on N machines) over the same captures together give exactly the whole; connection ids count this shard's connections")
     ("quiet,q", "no warnings, no progress line")
     ("verbose,v", "statistics and details on stderr (and routine findings)")
     ("color", po::value<std::string>()->value_name("WHEN"), "console colors: auto (default), always, never; NO_COLOR disables auto. Directions in blue and red; in the hex (-D) and text views control bytes magenta, bytes >= 0x80 cyan (not with -B)")
@@ -144,6 +146,26 @@ void print_version(std::ostream& out) {
 
 namespace {
 
+/// --shard I/N: one line naming what it takes.
+bool parse_shard(const po::variables_map& vm, Options& opt, std::ostream& err) {
+  if (!vm.count("shard")) return true;
+  const std::string text = vm["shard"].as<std::string>();
+  const size_t slash = text.find('/');
+  uint64_t index = 0;
+  uint64_t count = 0;
+  if (slash == std::string::npos ||
+      !parse_whole_number(text.substr(slash + 1), 1, 1024, count) ||
+      !parse_whole_number(text.substr(0, slash), 0, count - 1, index)) {
+    err << "tcpscribe: --shard takes I/N, this run's part I (0 to N-1) of N parts (1 to 1024), "
+           "as 0/4; not '"
+        << text << "'\n";
+    return false;
+  }
+  opt.shard_index = static_cast<uint32_t>(index);
+  opt.shard_count = static_cast<uint32_t>(count);
+  return true;
+}
+
 /// Every numeric option, checked against its documented range.
 /// --slow SECONDS: one line naming what it takes.
 bool parse_slow(const std::string& text, Timestamp& out, std::ostream& err) {
@@ -160,6 +182,7 @@ bool parse_numbers(const po::variables_map& vm, Options& opt, std::ostream& err)
       parse_number(vm, {"max-bytes", "-b", 1, UINT64_MAX}, opt.max_bytes, err) &&
       parse_number(vm, {"max-fds", "-f", 1, 1u << 24}, opt.max_fds, err) &&
       parse_number(vm, {"writer-threads", "--writer-threads", 0, 64}, opt.writer_threads, err) &&
+      parse_number(vm, {"threads", "--threads", 1, 64}, opt.threads, err) &&
       parse_number(vm, {"reorder-window", "--reorder-window", 0, 10'000'000},
                    opt.reorder_window, err) &&
       parse_number(vm, {"max-flows", "--max-flows", 1, 100'000'000}, opt.max_flows, err) &&
@@ -396,7 +419,8 @@ int parse_options(int argc, char** argv, Options& opt, std::ostream& err) {
   opt.quiet = vm.count("quiet");
   opt.verbose = static_cast<int>(vm.count("verbose"));
   if (!read_inputs(parsed, vm, opt, err) || !read_outputs(vm, opt, err) ||
-      !read_stats(vm, opt, err) || !settle_outputs(vm, opt, err) || !parse_numbers(vm, opt, err)) {
+      !read_stats(vm, opt, err) || !settle_outputs(vm, opt, err) || !parse_numbers(vm, opt, err) ||
+      !parse_shard(vm, opt, err)) {
     return kExitUsage;
   }
   if (vm.count("color")) {

@@ -113,6 +113,45 @@ TEST(Options, NotAWholeNumberOrTooLarge) {
   EXPECT_EQ(parse({"-r", "x.pcap", "--writer-threads", "65"}, err), kExitUsage);
 }
 
+TEST(Options, ThreadsTakeOneTo64) {
+  Options opt;
+  std::string err;
+  ASSERT_EQ(parse({"-r", "x.pcap", "--threads", "4"}, opt, err), kExitOk) << err;
+  EXPECT_EQ(opt.threads, 4u);
+  Options none;
+  ASSERT_EQ(parse({"-r", "x.pcap"}, none, err), kExitOk);
+  EXPECT_EQ(none.threads, 1u);
+  for (const char* bad : {"0", "65", "-1", "two", ""}) {
+    EXPECT_EQ(parse({"-r", "x.pcap", "--threads", bad}, err), kExitUsage) << bad;
+    EXPECT_EQ(err, std::string("tcpscribe: --threads takes a whole number from 1 to 64, not '") +
+                       bad + "'\n");
+  }
+}
+
+TEST(Options, ShardTakesOnePartOfN) {
+  Options opt;
+  std::string err;
+  ASSERT_EQ(parse({"-r", "x.pcap", "--shard", "2/3"}, opt, err), kExitOk) << err;
+  EXPECT_EQ(opt.shard_index, 2u);
+  EXPECT_EQ(opt.shard_count, 3u);
+  Options whole;
+  ASSERT_EQ(parse({"-r", "x.pcap", "--shard", "0/1024"}, whole, err), kExitOk) << err;
+  EXPECT_EQ(whole.shard_count, 1024u);
+  Options none;
+  ASSERT_EQ(parse({"-r", "x.pcap"}, none, err), kExitOk);
+  EXPECT_EQ(none.shard_index, 0u);
+  EXPECT_EQ(none.shard_count, 1u);
+  for (const char* bad : {"3/3", "0/0", "1", "/3", "1/", "a/b", "0/1025", "-1/3", "1/3/4", ""}) {
+    EXPECT_EQ(parse({"-r", "x.pcap", "--shard", bad}, err), kExitUsage) << bad;
+    EXPECT_EQ(err, std::string("tcpscribe: --shard takes I/N, this run's part I (0 to N-1) of N "
+                               "parts (1 to 1024), as 0/4; not '") +
+                       bad + "'\n");
+  }
+  std::ostringstream help;
+  print_help(help);
+  EXPECT_NE(help.str().find("--shard I/N"), std::string::npos);
+}
+
 TEST(Options, IdleTimeoutMustBeFinite) {
   std::string err;
   for (const char* bad : {"-1", "nan", "inf", "1e10"}) {

@@ -239,6 +239,10 @@ int Pipeline::open_core() {
   core.limits.max_buffer_per_direction = opt_.max_flow_buffer_mib << 20;
   core.limits.idle_timeout = opt_.idle_timeout;
   core.limits.max_bytes_per_direction = opt_.max_bytes;
+  core.shard = {opt_.shard_index, opt_.shard_count};
+  // Worker threads for capture files; a pipe's packets come over time and
+  // are told as they come, as are a live capture's: one thread.
+  core.threads = opt_.live || streaming_ ? 1 : opt_.threads;
   core.current = &current_;
   std::vector<Sink*> sinks = outputs_->sinks();
   if (stats_sink_) sinks.push_back(stats_sink_.get());
@@ -253,6 +257,8 @@ int Pipeline::open_core() {
     if (input_error) status_ = kExitInput;
   });
   for (SegmentObserver* o : outputs_->observers()) core_->add_observer(o);
+  // The outputs are written on the merge thread: it says when one failed.
+  core_->set_after_batch([this] { stopped_.store(outputs_->stopped()); });
   return kExitOk;
 }
 
@@ -303,7 +309,15 @@ void Pipeline::add_secrets(uint32_t type, std::span<const uint8_t> data) {
   ++secrets_blocks_;
   if (type != kPcapngSecretsTls) return;
   if (!outputs_) keylog_used_ = true;  // before open(): decryption is on
-  if (keylog_.add_text(data) > 0 && outputs_) outputs_->secrets_added();
+  if (!outputs_ || !core_) {
+    keylog_.add_text(data);
+    return;
+  }
+  // The analyzers read the key log where the sinks are called (--threads:
+  // the merge thread), from this point of the input on.
+  core_->post([this, text = std::vector<uint8_t>(data.begin(), data.end())] {
+    if (keylog_.add_text(text) > 0) outputs_->secrets_added();
+  });
 }
 
 void Pipeline::poll_keylog() {
@@ -314,10 +328,12 @@ void Pipeline::tick(Timestamp now) {
   if (!opt_.tls_keylog.empty()) refresh_keylog(false);
   core_->flush();
   core_->expire(now);
-  outputs_->flush_pending();
+  core_->post([this] { outputs_->flush_pending(); });
 }
 
-bool Pipeline::output_failed() const { return outputs_->stopped(); }
+bool Pipeline::output_failed() const {
+  return core_ && core_->threaded() ? stopped_.load() : outputs_->stopped();
+}
 
 int Pipeline::finish() {
   core_->flush();
@@ -326,7 +342,7 @@ int Pipeline::finish() {
     info.packets_read = static_cast<int64_t>(core_->decode_stats().packets);
     info.kernel_drops = kernel_drops_;
     info.interface_drops = interface_drops_;
-    html->set_capture_info(info);
+    core_->post([html, info] { html->set_capture_info(info); });
   }
   if (!opt_.tls_keylog.empty() && opt_.live) refresh_keylog(false);
   core_->finish();

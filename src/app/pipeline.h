@@ -3,6 +3,7 @@
 // options ask for (src/output_set/output_set.h: the analyzers first).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <span>
 #include <string>
@@ -87,6 +88,7 @@ class Pipeline {
   std::unique_ptr<PacketCore> core_;  // after the outputs: it holds pointers to them
 
   bool streaming_ = false;
+  std::atomic<bool> stopped_{false};  // --threads: an output failed (merge thread)
   int status_ = kExitOk;
   int64_t kernel_drops_ = -1;  // unknown (capture files)
   int64_t interface_drops_ = -1;

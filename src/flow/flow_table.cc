@@ -196,13 +196,20 @@ void FlowTable::advance_clock(Timestamp ts) {
   }
 }
 
-void FlowTable::on_segment(const Segment& s, bool may_open) {
-  ++stats_.segments;
-  advance_clock(s.ts);
+void FlowTable::tick(Timestamp ts) {
+  advance_clock(ts);
   if (clock_ - last_expire_ >= kNanosPerSecond) {
     expire(clock_);
     last_expire_ = clock_;
   }
+}
+
+void FlowTable::pass_time(Timestamp ts) { tick(ts); }
+
+void FlowTable::on_segment(const Segment& s, bool may_open) {
+  ++stats_.segments;
+  tick(s.ts);
+  order_ = kOrderSegment;
   const FlowKey key = FlowKey::of(s.src, s.dst);
   uint32_t reuse_index = 0;
   uint64_t previous_id = UINT64_MAX;
@@ -273,6 +280,12 @@ void FlowTable::on_segment(const Segment& s, bool may_open) {
   if (Pending::pure_syn(s)) after_syn(e, nullptr, s);
 }
 
+uint64_t FlowTable::order_seq_of(const Node& n) const {
+  if (!n.compact) return static_cast<const Entry&>(n).order_seq;
+  const auto it = pending_order_.find(static_cast<const Pending&>(n).key);
+  return it != pending_order_.end() ? it->second : 0;
+}
+
 void FlowTable::make_room(Timestamp ts) {
   if (open_connections() >= limits_.max_flows && closing_head_) {
     // A closing connection is done but for its late packets: it goes first.
@@ -286,9 +299,13 @@ void FlowTable::make_room(Timestamp ts) {
 
 void FlowTable::process(Entry& e, const Segment& s) {
   e.last_activity = std::max(s.ts, clock_);
-  if (!e.closing && &e != lru_tail_) {
-    lru_unlink<Node>(lru_head_, lru_tail_, e);
-    lru_push_back<Node>(lru_head_, lru_tail_, e);
+  if (!e.closing) {
+    // Its place in the LRU list; closing, its place in the closing list.
+    e.order_seq = seq_;
+    if (&e != lru_tail_) {
+      lru_unlink<Node>(lru_head_, lru_tail_, e);
+      lru_push_back<Node>(lru_head_, lru_tail_, e);
+    }
   }
   update(e, s);
 }
@@ -482,6 +499,7 @@ void FlowTable::expire(Timestamp now) {
   while (closing_head_ &&
          now - static_cast<Entry*>(closing_head_)->closing_at > limits_.close_delay) {
     Entry& e = static_cast<Entry&>(*closing_head_);
+    order_ = kOrderClosing | e.order_seq;
     close(e, e.closing_why, now);
   }
   while (tomb_head_) {
@@ -499,6 +517,7 @@ void FlowTable::expire(Timestamp now) {
   }
   if (limits_.idle_timeout <= 0) return;
   while (lru_head_ && now - lru_head_->last_activity > limits_.idle_timeout) {
+    order_ = kOrderIdle | order_seq_of(*lru_head_);
     close(whole(*lru_head_), CloseReason::kIdle, now);
   }
 }

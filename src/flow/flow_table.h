@@ -96,11 +96,32 @@ class FlowTable {
   /// Feeds one segment. With `may_open` false (tcpflow's -R), segments
   /// only continue connections that are already open.
   void on_segment(const Segment& s, bool may_open = true);
+  /// Another table's segment at `ts` (--shard, --threads): its time passes
+  /// here too, so that closes after close_delay and idle expiry happen at
+  /// the same packet as in one table that saw every segment.
+  void pass_time(Timestamp ts);
   /// Closes connections idle for longer than the timeout, by capture time.
   void expire(Timestamp now);
   /// Ends every open connection (end of input), in order of first packet,
   /// then lets the sinks finish.
   void finish();
+
+  /// --threads: the number of the segment (in the whole input) being fed or
+  /// passed, stamped on connections to order events across tables.
+  void set_sequence(uint64_t seq) {
+    seq_ = seq;
+    ordered_ = true;
+  }
+  /// Where the event being told falls among the events of the current
+  /// segment, as one table ordering every connection would tell them:
+  /// kOrderClosing | the sequence at which the connection began closing
+  /// (expiry after close_delay, in closing order), then kOrderIdle | its
+  /// last segment's sequence (idle expiry, least recently active first),
+  /// then kOrderSegment (the segment's own events).
+  static constexpr uint64_t kOrderClosing = uint64_t{1} << 60;
+  static constexpr uint64_t kOrderIdle = uint64_t{2} << 60;
+  static constexpr uint64_t kOrderSegment = uint64_t{3} << 60;
+  uint64_t event_order() const { return order_; }
 
   const FlowTableStats& stats() const { return stats_; }
   size_t retired_tuples() const { return retired_.size(); }
@@ -165,8 +186,12 @@ class FlowTable {
   void enforce_buffer_caps(Entry& e, Timestamp ts);
   void flush_proven_holes(Entry& e, Timestamp ts);
   void advance_clock(Timestamp ts);
+  /// The clock and, once a second of capture time, expiry.
+  void tick(Timestamp ts);
   /// At --max-flows: a closing connection goes, else the least recently active.
   void make_room(Timestamp ts);
+  /// An open connection's place in the LRU list (Entry::order_seq).
+  uint64_t order_seq_of(const Node& n) const;
 
   FlowTableLimits limits_;
   std::vector<Sink*> sinks_;
@@ -200,6 +225,11 @@ class FlowTable {
   bool clock_set_ = false;
   bool jump_pending_ = false;
   bool finishing_ = false;  // in finish(): no packet comes after
+  uint64_t seq_ = 0;                 // set_sequence()
+  bool ordered_ = false;             // set_sequence() was called
+  uint64_t order_ = kOrderSegment;   // event_order()
+  // With set_sequence: the order_seq of each compact connection.
+  std::unordered_map<FlowKey, uint64_t, FlowKeyHash> pending_order_;
 };
 
 }  // namespace tcpscribe

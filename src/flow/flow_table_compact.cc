@@ -75,6 +75,7 @@ void FlowTable::drop_young(Entry& e) {
 void FlowTable::compact(Entry& e, std::unique_ptr<Pending> p) {
   static_assert(sizeof(Pending) <= 160, "a compact connection stays in jemalloc's 160-byte class");
   p->last_activity = e.last_activity;
+  if (ordered_) pending_order_[e.key] = e.order_seq;
   list_replace<Node>(lru_head_, lru_tail_, e, *p);
   const FlowKey key = e.key;
   pending_.insert(std::move(p));
@@ -107,6 +108,13 @@ FlowTable::Entry& FlowTable::revive(Pending& p) {
     buffered_ = buffered;
   }
   e->last_activity = p.last_activity;
+  if (ordered_) {
+    const auto it = pending_order_.find(p.key);
+    if (it != pending_order_.end()) {
+      e->order_seq = it->second;
+      pending_order_.erase(it);
+    }
+  }
   Entry* raw = table_.insert(std::move(e));
   list_replace<Node>(lru_head_, lru_tail_, p, *raw);
   return *raw;

@@ -143,6 +143,10 @@ struct FlowTable::Entry : Node {
   bool closing = false;
   CloseReason closing_why = CloseReason::kFin;
   Timestamp closing_at = 0;
+  // The sequence (FlowTable::set_sequence) of its last segment while open,
+  // which orders the LRU list; closing, the one that began its closing.
+  // (A Pending's is in FlowTable::pending_order_: it has no byte to spare.)
+  uint64_t order_seq = 0;
 
   Dir dir_of(const Endpoint& src) const {
     return src == conn.client ? Dir::kClientToServer : Dir::kServerToClient;

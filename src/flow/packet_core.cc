@@ -1,10 +1,16 @@
 #include "packet_core.h"
 
+#include <algorithm>
+
 namespace tcpscribe {
 
 PacketCore::PacketCore(PacketCoreConfig config, std::vector<Sink*> sinks)
     : filter_text_(std::move(config.filter)),
       current_(config.current),
+      shard_(config.shard),
+      threads_(std::max<size_t>(config.threads, 1)),
+      limits_(config.limits),
+      sinks_(sinks),
       window_(config.reorder_window),
       table_(config.limits, std::move(sinks)) {}
 
@@ -48,11 +54,33 @@ void PacketCore::on_packet(const RawPacket& p) {
   window_.push(p, [this](const RawPacket& q) { consume(q); });
 }
 
+FlowWorkers& PacketCore::workers() {
+  if (!workers_) {
+    workers_ = std::make_unique<FlowWorkers>(threads_, limits_, sinks_, observers_);
+    workers_->set_after_batch(after_batch_);
+  }
+  return *workers_;
+}
+
 void PacketCore::consume(const RawPacket& p) {
   Segment seg;
+  if (threaded()) {
+    if (decoder_.decode(p, seg)) {
+      const uint64_t hash = flow_hash(seg.src, seg.dst);
+      workers().on_segment(seg, hash, !source_of(p).finish_only, shard_.takes(hash));
+    }
+    return;
+  }
   if (current_) current_->ref = p.region;  // its bytes may be kept by reference meanwhile
   // A -R source's packets only continue connections open at their time.
-  if (decoder_.decode(p, seg)) table_.on_segment(seg, !source_of(p).finish_only);
+  if (decoder_.decode(p, seg)) {
+    // Without --shard no hash is taken (this runs for every packet).
+    if (shard_.count <= 1 || shard_.takes(flow_hash(seg.src, seg.dst))) {
+      table_.on_segment(seg, !source_of(p).finish_only);
+    } else {
+      table_.pass_time(seg.ts);  // another shard's: only its time counts here
+    }
+  }
   if (current_) current_->ref = nullptr;
 }
 
@@ -60,9 +88,35 @@ void PacketCore::flush() {
   window_.drain([this](const RawPacket& q) { consume(q); });
 }
 
+void PacketCore::expire(Timestamp now) {
+  if (threaded()) {
+    workers().expire(now);
+  } else {
+    table_.expire(now);
+  }
+}
+
+void PacketCore::post(std::function<void()> f) {
+  if (threaded()) {
+    workers().post(std::move(f));
+  } else {
+    f();
+  }
+}
+
+const FlowTableStats& PacketCore::flow_stats() const {
+  if (!workers_) return table_.stats();
+  shown_ = workers_->stats();
+  return shown_;
+}
+
 void PacketCore::finish() {
   flush();
-  table_.finish();
+  if (threaded()) {
+    workers().finish();
+  } else {
+    table_.finish();
+  }
 }
 
 }  // namespace tcpscribe

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
+#include "flow_hash.h"
 #include "test_support.h"
 
 namespace tcpscribe {
@@ -147,6 +150,83 @@ TEST(PacketCore, AnUnknownLinkTypeIsSaidOnceAndNamesItsSource) {
   EXPECT_NE(std::get<1>(said[0]).find("link type 147 is not supported"), std::string::npos);
   EXPECT_TRUE(std::get<2>(said[0]));
   EXPECT_TRUE(sink.conns.empty());
+}
+
+TEST(PacketCore, ShardsTogetherReconstructEveryConnectionOnce) {
+  constexpr uint32_t kShards = 3;
+  std::vector<Frames> convs;
+  for (int i = 0; i < 12; ++i) {
+    convs.push_back(conversation(Crafter("10.0.0.1", static_cast<uint16_t>(40000 + i))));
+  }
+  std::map<uint16_t, std::string> whole;  // client port -> its bytes
+  {
+    RecordingSink sink;
+    PacketCore core({}, {&sink});
+    for (size_t i = 0; i < 6; ++i) {
+      for (const Frames& f : convs) core.on_packet(packet(f, i));
+    }
+    core.finish();
+    for (const auto& [id, k] : sink.conns) whole[k.info.client.port] = k.dir[0].bytes;
+  }
+  ASSERT_EQ(whole.size(), 12u);
+  std::map<uint16_t, std::string> united;
+  for (uint32_t shard = 0; shard < kShards; ++shard) {
+    RecordingSink sink;
+    PacketCoreConfig config;
+    config.shard = {shard, kShards};
+    PacketCore core(config, {&sink});
+    for (size_t i = 0; i < 6; ++i) {
+      for (const Frames& f : convs) core.on_packet(packet(f, i));
+    }
+    core.finish();
+    EXPECT_LT(sink.conns.size(), 12u) << "shard " << shard << " took every connection";
+    uint64_t next_id = 0;
+    for (const auto& [id, k] : sink.conns) {
+      EXPECT_EQ(id, next_id++);  // ids count the shard's connections only
+      EXPECT_TRUE(united.emplace(k.info.client.port, k.dir[0].bytes).second)
+          << "port " << k.info.client.port << " in two shards";
+      EXPECT_TRUE(Shard({shard, kShards}).takes(flow_hash(k.info.client, k.info.server)));
+    }
+    EXPECT_EQ(core.flow_stats().connections, sink.conns.size());
+    EXPECT_EQ(core.decode_stats().tcp_segments, 72u);  // every packet is still decoded
+  }
+  EXPECT_EQ(united, whole);
+}
+
+TEST(PacketCore, AnotherShardsPacketsMoveTheClock) {
+  // Connection a goes quiet; only connection b, in the other shard, has
+  // packets 10 s later. Without them a would stay open to the end of the
+  // input; with them it is closed as idle, as in the unsharded run.
+  const Crafter a("10.0.0.1", 40000);
+  auto hash_of = [](uint16_t port) {
+    Endpoint c, s;
+    c.addr.bytes = {10, 0, 0, 1};
+    s.addr.bytes = {10, 0, 0, 2};
+    c.port = port;
+    s.port = 80;
+    return flow_hash(c, s);
+  };
+  const uint32_t a_shard = hash_of(40000) % 2;
+  uint16_t b_port = 40001;
+  while (hash_of(b_port) % 2 == a_shard) ++b_port;
+  const Crafter b("10.0.0.1", b_port);
+  const Frames fa = conversation(a);
+  Frames fb = conversation(b);
+  for (Timestamp& t : fb.ts) t += 10 * kNanosPerSecond;
+  for (const uint32_t shards : {1u, 2u}) {
+    RecordingSink sink;
+    PacketCoreConfig config;
+    config.limits.idle_timeout = 2 * kNanosPerSecond;
+    config.shard = {shards == 1 ? 0 : a_shard, shards};
+    PacketCore core(config, {&sink});
+    for (size_t i = 0; i < 6; ++i) core.on_packet(packet(fa, i));
+    for (size_t i = 0; i < 6; ++i) core.on_packet(packet(fb, i));
+    core.finish();
+    ASSERT_EQ(sink.conns.size(), shards == 1 ? 2u : 1u);
+    const RecordingSink::Conn& k = sink.conns.at(0);
+    EXPECT_EQ(k.info.client.port, 40000);
+    EXPECT_EQ(k.reason, CloseReason::kIdle) << shards << " shards";
+  }
 }
 
 }  // namespace

@@ -2,10 +2,13 @@
 # Golden tests in the style of tcpdump's TESTLIST. Usage:
 #   tests/golden/run.sh path/to/tcpscribe           check every case
 #   tests/golden/run.sh path/to/tcpscribe --update  rewrite expected/
+#   GOLDEN_ARGS="--threads 2" tests/golden/run.sh ...  every case with these
+#                                                     options too (same output)
 # A case fails on a non-zero exit, a crash, any diff, or any stderr.
 set -u
 bin=$(realpath "$1")
 update=${2:-}
+read -r -a extra <<<"${GOLDEN_ARGS:-}"
 here=$(cd "$(dirname "$0")" && pwd)
 pcaps=$here/../pcaps
 tmp=$(mktemp -d)
@@ -22,12 +25,12 @@ while read -r name input mode opts; do
   out=$tmp/$name.out err=$tmp/$name.err
   # shellcheck disable=SC2086
   if [ "$mode" = files ]; then
-    "$bin" -r "$pcaps/$input" -o "$tmp/$name.d" $opts >"$out.stdout" 2>"$err"
+    "$bin" "${extra[@]}" -r "$pcaps/$input" -o "$tmp/$name.d" $opts >"$out.stdout" 2>"$err"
     rc=$?
     listing "$tmp/$name.d" >"$out"
     cat "$out.stdout" >>"$out"
   else
-    NO_COLOR=1 "$bin" -r "$pcaps/$input" $opts >"$out" 2>"$err"
+    NO_COLOR=1 "$bin" "${extra[@]}" -r "$pcaps/$input" $opts >"$out" 2>"$err"
     rc=$?
   fi
   expected=$here/expected/$name.out

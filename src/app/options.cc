@@ -68,6 +68,7 @@ po::options_description visible_options() {
     ("slow", po::value<std::string>()->value_name("SECONDS"), "a finding for every answer that took longer than SECONDS (0.001 to 1000000; from the request's last byte to the answer's first) in HTTP/1, HTTP/2, Redis, PostgreSQL and MySQL exchanges (runs every analyzer unless -e names some)")
     ("decode", "with -c: show each message (request, answer) decoded by its analyzer instead of raw chunks; connections no analyzer recognises stay raw")
     ("max-fds,f", po::value<std::string>()->value_name("N"), "use at most N file descriptors for flow files (1 or more; default: the open-file limit less 32)")
+    ("threads", po::value<std::string>()->value_name("N"), "reassembly threads (1 to 64). Live (-i) on Linux with N > 1: N AF_PACKET rings (TPACKET_V3) in a fanout group that splits connections by a symmetric hash, merged in time order; needs CAP_NET_RAW like -i; -i any and non-Ethernet interfaces stay on libpcap")
     ("writer-threads", po::value<std::string>()->value_name("N"), "threads that create and write flow files, 0 to 64 (default 2; 0 = none)")
     ("quiet,q", "no warnings, no progress line")
     ("verbose,v", "statistics and details on stderr (and routine findings)")
@@ -159,6 +160,7 @@ bool parse_numbers(const po::variables_map& vm, Options& opt, std::ostream& err)
       parse_number(vm, {"max-bytes", "-b", 1, UINT64_MAX}, opt.max_bytes, err) &&
       parse_number(vm, {"max-fds", "-f", 1, 1u << 24}, opt.max_fds, err) &&
       parse_number(vm, {"writer-threads", "--writer-threads", 0, 64}, opt.writer_threads, err) &&
+      parse_number(vm, {"threads", "--threads", 1, 64}, opt.threads, err) &&
       parse_number(vm, {"reorder-window", "--reorder-window", 0, 10'000'000},
                    opt.reorder_window, err) &&
       parse_number(vm, {"max-flows", "--max-flows", 1, 100'000'000}, opt.max_flows, err) &&

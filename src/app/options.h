@@ -56,6 +56,7 @@ struct Options {
   std::string command_line;        ///< for the DFXML report
   size_t max_fds = 0;              ///< -f
   size_t writer_threads = 2;       ///< threads creating and writing flow files
+  size_t threads = 1;              ///< --threads: reassembly threads (live: AF_PACKET rings)
   bool quiet = false;              ///< -q
   int verbose = 0;                 ///< -v
   ColorMode color = ColorMode::kAuto;

@@ -452,7 +452,9 @@ int FanoutCapture::dispatch(const std::function<void(const RingPacket&)>& on_pac
     return -1;
   }
   bool any = false;
-  for (const Ring& r : rings_) any = any || user_owns(block(r, r.next_block));
+  for (const Ring& r : rings_) {
+    any = any || (r.held < block_nr_ && user_owns(block(r, r.next_block)));
+  }
   if (!any) {
     // Wake up when the earliest held packet is due, if that comes first.
     const auto now = RingMerger::Clock::now();
@@ -486,7 +488,8 @@ int FanoutCapture::dispatch(const std::function<void(const RingPacket&)>& on_pac
   const auto now = RingMerger::Clock::now();
   for (size_t ri = 0; ri < rings_.size(); ++ri) {
     Ring& r = rings_[ri];
-    for (size_t taken = 0; taken < block_nr_ && user_owns(block(r, r.next_block)); ++taken) {
+    // A block still held for the merge is the user's too: never taken twice.
+    while (r.held < block_nr_ && user_owns(block(r, r.next_block))) {
       BlockWalker walk({block(r, r.next_block), block_size_});
       taken_.clear();
       RingPacket p;
@@ -497,6 +500,7 @@ int FanoutCapture::dispatch(const std::function<void(const RingPacket&)>& on_pac
       }
       if (walk.damaged()) ++stats_.damaged_blocks;
       merger_.add_block(static_cast<uint32_t>(ri), r.next_block, taken_, now);
+      ++r.held;
       r.next_block = (r.next_block + 1) % block_nr_;
     }
   }
@@ -512,7 +516,10 @@ int FanoutCapture::emit(const std::function<void(const RingPacket&)>& on_packet,
     ++stats_.per_ring[p.ring];
     on_packet(p);
   });
-  for (const RingMerger::BlockRef& b : merger_.done()) release(block(rings_[b.ring], b.index));
+  for (const RingMerger::BlockRef& b : merger_.done()) {
+    release(block(rings_[b.ring], b.index));
+    --rings_[b.ring].held;
+  }
   return static_cast<int>(n);
 }
 

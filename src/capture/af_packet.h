@@ -204,6 +204,7 @@ class FanoutCapture {
     int fd = -1;
     uint8_t* map = nullptr;
     size_t next_block = 0;
+    size_t held = 0;  // blocks taken and not yet given back: the ring may wrap onto them
   };
   bool fail(FanoutFailure why, std::string text);
   bool open_socket(const FanoutConfig& cfg, int ifindex, Ring& ring);

@@ -406,7 +406,50 @@ def http2():
                 break
 
 
+def af_packet_block():
+    """TPACKET_V3 blocks as the kernel writes them (little-endian, as on
+    x86): frames of the test captures behind tpacket3_hdr records with
+    their sockaddr_ll, one with a VLAN tag taken out, and an empty block."""
+    def block(frames, size=8192, vlan_at=None):
+        b = bytearray(size)
+        at, prev = 48, None
+        for i, (sec, usec, orig, data) in enumerate(frames):
+            if at + 80 + len(data) > size:
+                break
+            if prev is not None:
+                struct.pack_into("<I", b, prev, at - prev)
+            status = 1 | (0x10 | 0x40 if i == vlan_at else 0)
+            struct.pack_into("<IIIIIIHHIIHH", b, at, 0, sec, usec * 1000, len(data), orig,
+                             status, 80, 80, 0, 100 if i == vlan_at else 0,
+                             0x8100 if i == vlan_at else 0, 0)
+            # sockaddr_ll: AF_PACKET, protocol, ifindex 2, ARPHRD_ETHER, pkttype
+            struct.pack_into(">HH", b, at + 48, 17, 0x0800)
+            struct.pack_into("<IHBB", b, at + 52, 2, 1, 4 if i % 2 else 0, 6)
+            b[at + 80:at + 80 + len(data)] = data
+            prev = at
+            at = (at + 80 + len(data) + 7) & ~7
+        count = 0
+        p = 48
+        while True:
+            count += 1
+            step = struct.unpack_from("<I", b, p)[0]
+            if step == 0:
+                break
+            p += step
+        struct.pack_into("<IIIIII", b, 0, 3, 0, 1, count if prev is not None else 0, 48, at)
+        return bytes(b)
+    for path in PCAPS[:4]:
+        name = os.path.splitext(os.path.basename(path))[0]
+        frames = read_pcap(path)
+        if frames:
+            out("af_packet_block", name, block(frames))
+    frames = read_pcap(PCAPS[0])
+    out("af_packet_block", "vlan", block(frames[:3], 4096, vlan_at=1))
+    out("af_packet_block", "empty", struct.pack("<IIIIII", 3, 0, 1, 0, 48, 48) + bytes(4096 - 24))
+
+
 def main():
+    af_packet_block()
     captures()
     http2()
     http()

@@ -12,9 +12,11 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 
+#include "af_packet.h"
 #include "diag.h"
 #include "live_memory.h"
 #include "packet_queue.h"
@@ -77,14 +79,31 @@ void block_stop_signals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
+// Where the capture thread takes packets from: libpcap's handle (one
+// ring), or with --threads N > 1 on Linux an AF_PACKET fanout group of N
+// rings (src/capture/af_packet.h), read as one stream in time order.
+struct LiveDevice {
+  pcap_t* pcap = nullptr;
+  std::unique_ptr<FanoutCapture> fanout;
+
+  explicit operator bool() const { return pcap || fanout; }
+  int linktype() const { return fanout ? fanout->linktype() : pcap_datalink(pcap); }
+  int snaplen() const { return fanout ? fanout->snaplen() : pcap_snapshot(pcap); }
+  void close() {
+    if (pcap) pcap_close(pcap);
+    pcap = nullptr;
+    fanout.reset();
+  }
+};
+
 // tcpdump's line, on standard error.
-void print_listening(const std::string& name, pcap_t* p) {
-  const int dlt = pcap_datalink(p);
+void print_listening(const std::string& name, const LiveDevice& dev) {
+  const int dlt = dev.linktype();
   const char* dlt_name = pcap_datalink_val_to_name(dlt);
   const char* description = pcap_datalink_val_to_description(dlt);
   diag::notef("listening on %s, link-type %s (%s), snapshot length %d bytes",
                name.c_str(), dlt_name ? dlt_name : std::to_string(dlt).c_str(),
-               description ? description : "unknown", pcap_snapshot(p));
+               description ? description : "unknown", dev.snaplen());
 }
 
 std::string interface_list() {
@@ -99,6 +118,20 @@ std::string interface_list() {
     pcap_freealldevs(all);
   }
   return names.empty() ? "none found" : names;
+}
+
+// The errors both ways of capturing share, in the same words.
+void no_permission(const char* name, const std::string& why) {
+  diag::errorf("%s: no permission to capture (%s); run as root, or grant "
+               "the capability: sudo setcap cap_net_raw,cap_net_admin=eip "
+               "$(command -v tcpscribe)",
+               name, why.c_str());
+}
+void no_such_interface(const char* name) {
+  diag::errorf("no such interface '%s' (interfaces here: %s)", name, interface_list().c_str());
+}
+void interface_down(const char* name) {
+  diag::errorf("interface %s is down (ip link set %s up)", name, name);
 }
 
 pcap_t* open_device(const Options& opt, int& code) {
@@ -119,18 +152,13 @@ pcap_t* open_device(const Options& opt, int& code) {
   if (rc < 0) {
     switch (rc) {
       case PCAP_ERROR_PERM_DENIED:
-        diag::errorf("%s: no permission to capture (%s); run as root, or grant "
-                     "the capability: sudo setcap cap_net_raw,cap_net_admin=eip "
-                     "$(command -v tcpscribe)",
-                     name, pcap_geterr(p));
+        no_permission(name, pcap_geterr(p));
         break;
       case PCAP_ERROR_NO_SUCH_DEVICE:
-        diag::errorf("no such interface '%s' (interfaces here: %s)", name,
-                     interface_list().c_str());
+        no_such_interface(name);
         break;
       case PCAP_ERROR_IFACE_NOT_UP:
-        diag::errorf("interface %s is down (ip link set %s up)", name,
-                     name);
+        interface_down(name);
         break;
       default:
         diag::errorf("%s: cannot capture: %s", name, pcap_geterr(p));
@@ -164,6 +192,77 @@ pcap_t* open_device(const Options& opt, int& code) {
   return p;
 }
 
+/// --threads N > 1 on Linux: the fanout group, or null with `code` set
+/// (an error was printed) or with `code` kExitOk when this interface has
+/// no fanout (-i any, not Ethernet): then libpcap captures, as for N = 1.
+std::unique_ptr<FanoutCapture> open_fanout(const Options& opt, int& code) {
+  FanoutConfig cfg;
+  cfg.interface = opt.interface;
+  cfg.rings = opt.threads;
+  cfg.buffer_bytes = opt.buffer_mib << 20;
+  cfg.snaplen = opt.snaplen;
+  cfg.promiscuous = opt.promiscuous;
+  cfg.filter = opt.filter;
+  auto f = std::make_unique<FanoutCapture>();
+  if (f->open(cfg)) return f;
+  const char* name = opt.interface.c_str();
+  const char* why = f->error().c_str();
+  code = kExitCapture;
+  switch (f->failure()) {
+    case FanoutFailure::kPermission:
+      no_permission(name, f->error());
+      break;
+    case FanoutFailure::kNoSuchInterface:
+      no_such_interface(name);
+      break;
+    case FanoutFailure::kInterfaceDown:
+      interface_down(name);
+      break;
+    case FanoutFailure::kNoTpacketV3:
+      diag::errorf("%s: this kernel has no TPACKET_V3 rings (%s), which --threads %zu needs "
+                   "for live capture (Linux 3.2 or later); capture with --threads 1 (libpcap)",
+                   name, why, opt.threads);
+      break;
+    case FanoutFailure::kNoFanout:
+      diag::errorf("%s: the kernel refused an AF_PACKET fanout group (%s), which --threads %zu "
+                   "needs for live capture; capture with --threads 1 (libpcap)",
+                   name, why, opt.threads);
+      break;
+    case FanoutFailure::kFilter:
+      diag::errorf("filter '%s' does not compile: %s", opt.filter.c_str(), why);
+      code = kExitUsage;
+      break;
+    case FanoutFailure::kLinkType:
+      if (!opt.quiet) {
+        diag::warningf("--threads %zu: %s has no AF_PACKET fanout (%s); capturing through "
+                       "libpcap on one ring",
+                       opt.threads, name, why);
+      }
+      code = kExitOk;
+      break;
+    case FanoutFailure::kSystem:
+    case FanoutFailure::kNone:
+      diag::errorf("%s: cannot capture: %s", name, why);
+      break;
+  }
+  return nullptr;
+}
+
+/// The capture: a fanout group for --threads N > 1 where it can be, libpcap
+/// otherwise. Empty with `code` set (an error was printed) when it cannot
+/// start.
+LiveDevice open_live(const Options& opt, int& code) {
+  LiveDevice dev;
+#ifdef __linux__
+  if (opt.threads > 1) {
+    dev.fanout = open_fanout(opt, code);
+    if (dev.fanout || code != kExitOk) return dev;
+  }
+#endif
+  dev.pcap = open_device(opt, code);
+  return dev;
+}
+
 // The capture thread's state while libpcap calls add_packet().
 struct CaptureState {
   PacketQueue* queue;
@@ -189,16 +288,36 @@ struct CaptureState {
   }
 };
 
+void add_to_batch(CaptureState* st, Timestamp ts, uint32_t caplen, uint32_t len,
+                  const uint8_t* data) {
+  if (st->batch.packets.empty()) st->batch_started = std::chrono::steady_clock::now();
+  if (!st->batch.add(ts, caplen, len, data)) {
+    st->hand_on();  // full: a packet (at most the snaplen) fits in an empty one
+    st->batch_started = std::chrono::steady_clock::now();
+    st->batch.add(ts, caplen, len, data);
+  }
+}
+
 void add_packet(u_char* user, const struct pcap_pkthdr* h, const u_char* data) {
   auto* st = reinterpret_cast<CaptureState*>(user);
   // Nanosecond precision was requested: tv_usec holds nanoseconds.
   const Timestamp ts = static_cast<Timestamp>(h->ts.tv_sec) * kNanosPerSecond + h->ts.tv_usec;
-  if (st->batch.packets.empty()) st->batch_started = std::chrono::steady_clock::now();
-  if (!st->batch.add(ts, h->caplen, h->len, data)) {
-    st->hand_on();  // full: a packet (at most the snaplen) fits in an empty one
-    st->batch_started = std::chrono::steady_clock::now();
-    st->batch.add(ts, h->caplen, h->len, data);
+  add_to_batch(st, ts, h->caplen, h->len, data);
+}
+
+// A packet of a fanout ring. A VLAN tag the kernel took out of the frame
+// goes back after the MAC addresses, as libpcap puts it back.
+void add_ring_packet(CaptureState* st, const RingPacket& p, std::vector<uint8_t>& scratch) {
+  if (!p.vlan || p.caplen < 12) {
+    add_to_batch(st, p.ts, p.caplen, p.origlen, p.data);
+    return;
   }
+  scratch.assign(p.data, p.data + 12);
+  const uint8_t tag[4] = {static_cast<uint8_t>(p.vlan_tpid >> 8), static_cast<uint8_t>(p.vlan_tpid),
+                          static_cast<uint8_t>(p.vlan_tci >> 8), static_cast<uint8_t>(p.vlan_tci)};
+  scratch.insert(scratch.end(), tag, tag + 4);
+  scratch.insert(scratch.end(), p.data + 12, p.data + p.caplen);
+  add_to_batch(st, p.ts, p.caplen + 4, p.origlen + 4, scratch.data());
 }
 
 Timestamp wall_clock_now() {
@@ -207,27 +326,50 @@ Timestamp wall_clock_now() {
       .count();
 }
 
+// While the reassembly thread is busy, fill whole batches; when it waits,
+// or a batch is 10 ms old, hand on what there is (console output stays
+// prompt).
+void maybe_hand_on(CaptureState& cap) {
+  if (!cap.batch.packets.empty() &&
+      (cap.queue->empty() ||
+       std::chrono::steady_clock::now() - cap.batch_started >= std::chrono::milliseconds(10))) {
+    cap.hand_on();
+  }
+}
+
 // The capture thread: packets from libpcap into batches, batches into the
 // queue, until a signal (or an error) breaks the loop.
 void capture_loop(pcap_t* p, CaptureState& cap, std::string& error) {
   block_stop_signals();
   pthread_setname_np(pthread_self(), "ts-capture");
-  PacketQueue& queue = *cap.queue;
   while (g_signals.load() == 0) {
     const int n = pcap_dispatch(p, -1, add_packet, reinterpret_cast<u_char*>(&cap));
-    // While the reassembly thread is busy, fill whole batches; when it
-    // waits, or a batch is 10 ms old, hand on what there is (console
-    // output stays prompt).
-    if (!cap.batch.packets.empty() &&
-        (queue.empty() ||
-         std::chrono::steady_clock::now() - cap.batch_started >= std::chrono::milliseconds(10))) {
-      cap.hand_on();
-    }
+    maybe_hand_on(cap);
     if (n == PCAP_ERROR) error = pcap_geterr(p);
     if (n == PCAP_ERROR || n == PCAP_ERROR_BREAK) break;
   }
   cap.hand_on();
-  queue.close();
+  cap.queue->close();
+}
+
+// The same over a fanout group: all rings, merged in time order. A signal
+// is seen within the 10 ms poll (the handler has no loop to break).
+void fanout_loop(FanoutCapture& f, CaptureState& cap, std::string& error) {
+  block_stop_signals();
+  pthread_setname_np(pthread_self(), "ts-capture");
+  std::vector<uint8_t> scratch;
+  const auto add = [&](const RingPacket& p) { add_ring_packet(&cap, p, scratch); };
+  while (g_signals.load() == 0) {
+    const int n = f.dispatch(add, 10);
+    maybe_hand_on(cap);
+    if (n < 0) {
+      error = f.error();
+      break;
+    }
+  }
+  f.flush(add);  // what the merge still held for time order
+  cap.hand_on();
+  cap.queue->close();
 }
 
 // Keeps spare batches faulted in ahead of the capture thread as the queue
@@ -256,6 +398,8 @@ using Clock = std::chrono::steady_clock;
 // until the capture thread is done and the queue is empty.
 class Consumer {
  public:
+  /// `p`: libpcap's handle, whose loop an output failure breaks; null for
+  /// a fanout group (its loop sees the flag within 10 ms).
   Consumer(PacketQueue& queue, Pipeline& pipeline, pcap_t* p)
       : queue_(queue), pipeline_(pipeline), p_(p) {}
 
@@ -291,7 +435,7 @@ class Consumer {
         last_tick = now;
       }
       int none = 0;
-      if (pipeline_.output_failed() && g_signals.compare_exchange_strong(none, 1)) {
+      if (pipeline_.output_failed() && g_signals.compare_exchange_strong(none, 1) && p_) {
         pcap_breakloop(p_);
       }
       if (g_signals.load() > 0) report(now, 0, 0);
@@ -407,18 +551,47 @@ Options live_pipeline_options(const Options& opt, bool realtime) {
   return popt;
 }
 
+/// -v: how the fanout group shared out the packets.
+void print_rings(const FanoutStats& fs) {
+  std::string rings;
+  for (size_t i = 0; i < fs.per_ring.size(); ++i) {
+    rings += (i ? ", ring " : "ring ") + std::to_string(i) + " " +
+             std::to_string(fs.per_ring[i]) + " packets";
+  }
+  diag::notef("AF_PACKET fanout: %s", rings.c_str());
+  if (fs.damaged_blocks > 0) {
+    diag::warningf("%llu ring blocks were damaged and skipped",
+                   static_cast<unsigned long long>(fs.damaged_blocks));
+  }
+}
+
+/// The kernel's counts in libpcap's terms: a fanout group's are every
+/// socket's PACKET_STATISTICS, summed.
+bool capture_stats(LiveDevice& dev, struct pcap_stat& st, FanoutStats& fs) {
+  if (!dev.fanout) return pcap_stats(dev.pcap, &st) == 0;
+  fs = dev.fanout->stats();
+  st.ps_recv = static_cast<u_int>(fs.received);
+  st.ps_drop = static_cast<u_int>(fs.dropped);
+  st.ps_ifdrop = static_cast<u_int>(fs.interface_dropped);
+  return true;
+}
+
 /// After the capture: the kernel's counts into the reports, every flow
 /// finished, tcpdump's statistics; the exit code.
-int finish_live(const Options& opt, Pipeline& pipeline, pcap_t* p, const CaptureState& cap,
+int finish_live(const Options& opt, Pipeline& pipeline, LiveDevice& dev, const CaptureState& cap,
                 PacketQueue& queue, size_t queue_mib, const std::string& capture_error) {
   struct pcap_stat st {};
-  const bool have_stats = pcap_stats(p, &st) == 0;
+  FanoutStats fs;
+  const bool have_stats = capture_stats(dev, st, fs);
   if (have_stats) pipeline.set_capture_drops(st.ps_drop, st.ps_ifdrop);
   int rc = pipeline.finish();
   print_statistics(pipeline, cap, have_stats, st);
-  if (opt.verbose > 0) print_queue_memory(queue, queue_mib);
+  if (opt.verbose > 0) {
+    print_queue_memory(queue, queue_mib);
+    if (dev.fanout) print_rings(fs);
+  }
   g_pcap = nullptr;
-  pcap_close(p);
+  dev.close();
   if (!capture_error.empty()) {
     diag::errorf("capture on %s failed: %s; everything before it is written",
                  opt.interface.c_str(), capture_error.c_str());
@@ -435,8 +608,9 @@ int run_live(const Options& opt) {
   QueueFit fit;
   int code = kExitOk;
   if (!fit_queue(opt, fit, code)) return code;
-  pcap_t* p = open_device(opt, code);
-  if (!p) return code;
+  // Opened before anything else, and before -U drops root.
+  LiveDevice dev = open_live(opt, code);
+  if (!dev) return code;
 
   // The capture thread must win the CPU on a busy machine: what waits in
   // the queue can wait, what waits in the kernel's ring is lost when it
@@ -449,7 +623,7 @@ int run_live(const Options& opt) {
   const Options popt = live_pipeline_options(opt, realtime);
   Pipeline pipeline(popt);
   if (const int rc = pipeline.open(); rc != kExitOk) {
-    pcap_close(p);
+    dev.close();
     return rc;
   }
   // Threads inherit the policy of the thread that creates them; dropping
@@ -459,7 +633,7 @@ int run_live(const Options& opt) {
     std::string error;
     if (!pipeline.drop_privileges(opt.user, opt.chroot_dir, error)) {
       diag::error(error);
-      pcap_close(p);
+      dev.close();
       return kExitUsage;
     }
   }
@@ -468,22 +642,30 @@ int run_live(const Options& opt) {
   // Only a few batches now (the queue grows as it is used), faulted in
   // here so the first packets land in memory that is there.
   queue.top_up();
-  const int linktype = pcap_datalink(p);
+  const int linktype = dev.linktype();
   // Owned by the capture thread until it is joined; its counters are read
   // after that.
   CaptureState cap{&queue, linktype, queue.take_free()};
   cap.batch.linktype = linktype;
   std::string capture_error;
-  g_pcap = p;  // from here a signal breaks the capture loop
-  if (!opt.quiet) print_listening(opt.interface, p);
+  g_pcap = dev.pcap;  // from here a signal breaks the capture loop
+  if (!opt.quiet) print_listening(opt.interface, dev);
   // Both are created while this thread is real-time, so they are too.
   std::thread faulter(prefault_loop, std::ref(queue));
-  std::thread capture(capture_loop, p, std::ref(cap), std::ref(capture_error));
+  std::thread capture = dev.fanout ? std::thread(fanout_loop, std::ref(*dev.fanout), std::ref(cap),
+                                                 std::ref(capture_error))
+                                   : std::thread(capture_loop, dev.pcap, std::ref(cap),
+                                                 std::ref(capture_error));
 
   if (realtime) {
     set_realtime(false);
   } else {
     setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 5);
+  }
+  if (opt.verbose > 0 && dev.fanout) {
+    diag::notef("capturing through AF_PACKET: %zu TPACKET_V3 rings of %zu KiB in a fanout group "
+                "(PACKET_FANOUT_HASH, defragmenting), merged in time order",
+                dev.fanout->rings(), dev.fanout->ring_bytes() >> 10);
   }
   if (opt.verbose > 0) {
     diag::notef("capture thread at %s",
@@ -492,7 +674,7 @@ int run_live(const Options& opt) {
   }
 
   pipeline.begin_source(opt.interface, false);
-  const size_t discarded = Consumer(queue, pipeline, p).run();
+  const size_t discarded = Consumer(queue, pipeline, dev.pcap).run();
   capture.join();
   queue.stop_faulting();
   faulter.join();
@@ -501,7 +683,7 @@ int run_live(const Options& opt) {
                  "finishing the connections",
                  discarded);
   }
-  return finish_live(opt, pipeline, p, cap, queue, fit.queue_mib, capture_error);
+  return finish_live(opt, pipeline, dev, cap, queue, fit.queue_mib, capture_error);
 }
 
 }  // namespace tcpscribe

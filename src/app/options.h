@@ -57,7 +57,7 @@ struct Options {
   std::string command_line;        ///< for the DFXML report
   size_t max_fds = 0;              ///< -f
   size_t writer_threads = 2;       ///< threads creating and writing flow files
-  size_t threads = 1;              ///< --threads: reassembly workers (capture files)
+  size_t threads = 1;              ///< --threads: reassembly workers (-r); live: AF_PACKET rings
   uint32_t shard_index = 0;        ///< --shard I/N: I
   uint32_t shard_count = 1;        ///< --shard I/N: N (1: every connection)
   bool quiet = false;              ///< -q

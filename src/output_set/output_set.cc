@@ -140,7 +140,6 @@ int OutputSet::open_reports() {
     no.start = cfg_.netrecord_start;
     if (cfg_.netrecord_max_files) no.max_open_files = cfg_.netrecord_max_files;
     else if (cfg_.max_fds) no.max_open_files = cfg_.max_fds;
-    no.writer_thread = cfg_.netrecord_writer_thread;
     netrecord_ = std::make_unique<NetrecordSink>(no);
     if (const std::string why = netrecord_->check_writable(); !why.empty()) {
       diag::errorf("cannot write netrecord logs under %s: %s", cfg_.netrecord_root.c_str(),

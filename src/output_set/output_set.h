@@ -60,7 +60,6 @@ struct OutputConfig {
   std::string netrecord_root;
   std::optional<Timestamp> netrecord_start;  ///< time zero of the logs
   size_t netrecord_max_files = 0;            ///< 0: the sink's default
-  bool netrecord_writer_thread = false;      ///< records written by a thread (sink_netrecord.h)
   std::string report_path;
   std::string dfxml_path;
   std::string command_line;                  ///< for the DFXML report

@@ -19,29 +19,12 @@
 // while connections are open and complete after a signal. Open files are
 // capped (`max_open_files`); beyond it the least recently used log is
 // closed and reopened for append when its connection speaks again.
-//
-// With `writer_thread` (the proxy without --fail-closed), the files are
-// created by the caller (so path_of() answers at once) but every record is
-// written by a thread of the sink's own, in the order the events came: the
-// copy into the page cache, most of a logging proxy's CPU, no longer holds
-// up forwarding. Bytes handed in a pipe move (splice, no copy) into one of a
-// few pipes of the writer's; copied records wait in memory. Both are
-// bounded (kWriterSlots pipes, kWriterQueueBytes): the caller waits when the
-// writer is that far behind, so the log stays complete. Errors surface as
-// the writer meets them (take_errors()). Open files are not capped then.
 #pragma once
 
-#include <array>
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <list>
-#include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -54,7 +37,6 @@ struct NetrecordSinkOptions {
   std::string root;                 ///< logs are `<root>_1`, `<root>_2`, ...
   std::optional<Timestamp> start;   ///< time zero; default: first on_open's first_ts
   size_t max_open_files = 256;
-  bool writer_thread = false;       ///< records written by a thread (above)
 };
 
 class NetrecordSink : public Sink {
@@ -92,15 +74,12 @@ class NetrecordSink : public Sink {
   /// abandoned (the others go on) and stays valid: a record the write cut
   /// is taken back, and a log left without its first record is removed.
   /// error() is the first such error.
-  bool failed() const { return error_count() > 0; }
-  std::string error() const;
-  std::string failure() const override { return error(); }
-  uint64_t error_count() const;
+  bool failed() const { return errors_ > 0; }
+  const std::string& error() const { return first_error_; }
+  std::string failure() const override { return first_error_; }
+  uint64_t error_count() const { return errors_; }
   /// Errors since the last call, for callers that report as they go.
   std::vector<std::string> take_errors();
-
-  static constexpr size_t kWriterSlots = 8;
-  static constexpr size_t kWriterQueueBytes = 8u << 20;
 
   uint64_t logs_created() const { return logs_created_; }
   uint64_t gaps() const { return gaps_; }
@@ -110,7 +89,7 @@ class NetrecordSink : public Sink {
   struct Log {
     std::string path;
     int fd = -1;
-    std::atomic<bool> broken{false};
+    bool broken = false;
     bool positioned = false;  // O_APPEND cleared for splice(), offset at the end
     uint64_t size = 0;        // bytes of whole records in the file
     std::list<uint64_t>::iterator lru;  // valid while fd >= 0
@@ -123,49 +102,17 @@ class NetrecordSink : public Sink {
   void close_fd(Log& log);
   void fail(Log* log, std::string msg);
 
-  // The writer thread (writer_thread).
-  struct Op {
-    enum class Kind : uint8_t { kOpen, kRecord, kPipe, kClose, kStop };
-    Kind kind = Kind::kRecord;
-    std::shared_ptr<Log> log;
-    char side = 'c';
-    int64_t micros = 0;
-    std::string what;
-    std::vector<uint8_t> data;
-    int slot = -1;   // kPipe: the writer pipe holding the bytes
-    size_t n = 0;    // kPipe: how many
-  };
-  void push(Op op);
-  void writer_loop();
-  void write_op(Op& op);
-  /// A writer pipe able to take `n` bytes (waits for one; new ones are as
-  /// large as `pipe_rd`'s), -1 if none can be made.
-  int take_slot(size_t n, int pipe_rd);
-  void stop_writer();
-
   NetrecordSinkOptions opt_;
   NetrecordFiles files_;
-  std::unordered_map<uint64_t, std::shared_ptr<Log>> logs_;
+  std::unordered_map<uint64_t, Log> logs_;
   std::list<uint64_t> open_lru_;  // least recently used first
   size_t open_count_ = 0;
   uint64_t logs_created_ = 0;
   uint64_t gaps_ = 0;
   uint64_t gap_bytes_ = 0;
-  mutable std::mutex error_mu_;  // the writer reports errors too
   uint64_t errors_ = 0;
   std::string first_error_;
   std::vector<std::string> pending_errors_;
-
-  std::mutex mu_;                      // the writer's queue and pipes
-  std::condition_variable work_cv_;    // an op was queued
-  std::condition_variable space_cv_;   // queue bytes or a pipe freed
-  std::deque<Op> queue_;
-  size_t queued_bytes_ = 0;
-  std::vector<std::array<int, 2>> slots_;  // the writer's pipes
-  std::vector<size_t> slot_size_;
-  std::vector<int> free_slots_;
-  bool slots_failed_ = false;
-  std::thread writer_;
 };
 
 }  // namespace tcpscribe

@@ -25,9 +25,6 @@ OutputConfig proxy_output_config(const ProxyOptions& opt, Timestamp start,
   c.netrecord_root = opt.log_root;
   c.netrecord_start = start;
   c.netrecord_max_files = SIZE_MAX;  // bounded by the connections themselves
-  // The log's writes into the page cache leave the event loop, except
-  // with --fail-closed: no byte may go out before its record is written.
-  c.netrecord_writer_thread = !opt.fail_closed;
   c.report_path = opt.report_path;
   c.html_path = opt.html_path;
   c.html_sources = {source};

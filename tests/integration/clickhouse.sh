@@ -86,10 +86,9 @@ jq_flat='def flat(p): reduce (to_entries[]) as $e ({};
 
 # --- the records of every capture, loaded one capture at a time.
 captures=()
-while IFS= read -r p; do captures+=("$p"); done < <(
-  { find "$repo/tests/pcaps" -type f \( -name '*.pcap' -o -name '*.pcapng' \)
-    [ -d "$repo/../shared/pcaps" ] &&
-      find "$repo/../shared/pcaps" -type f \( -name '*.pcap' -o -name '*.pcapng' \); } | LC_ALL=C sort)
+# shellcheck source=lib/captures.sh
+. "$(dirname "$0")/lib/captures.sh"
+while IFS= read -r p; do captures+=("$p"); done < <(test_captures)
 [ ${#captures[@]} -gt 0 ] || skip "no captures found"
 : >"$tmp/all_r.jsonl"
 : >"$tmp/all_m.jsonl"

@@ -8,18 +8,14 @@
 set -u
 bin=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
-shared=${SHARED_PCAPS:-$here/../../../shared/pcaps}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 
-captures=$(find "$here/../pcaps" -name '*.pcap' -o -name '*.pcapng' | sort)
-if [ -d "$shared" ]; then
-  captures="$captures $(find "$shared" -maxdepth 1 -name '*.pcap' -o -maxdepth 1 -name '*.pcapng' | sort)"
-else
-  echo "NOTE: $shared is absent: only tests/pcaps are checked"
-fi
+# shellcheck source=lib/captures.sh
+. "$here/lib/captures.sh"
+captures=$(test_captures)
 
 # What names the run rather than the traffic.
 normalize() {

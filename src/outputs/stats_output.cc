@@ -69,21 +69,23 @@ bool same_terminal(int a, int b) {
          sa.st_rdev == sb.st_rdev;
 }
 
-}  // namespace
-
-void stats_terminal_suspend() {
-  if (!g_terminal_taken.exchange(false)) return;
-  g_redo_setup = true;
+// Async-signal-safe: panel_restore()'s bytes in one write().
+void write_restore() {
   static const char kRestore[] = "\0337\033[r\0338";  // panel_restore()
   const ssize_t n = ::write(STDERR_FILENO, kRestore, sizeof kRestore - 1);
   (void)n;
 }
 
-void stats_terminal_emergency_restore() {
+}  // namespace
+
+void stats_terminal_suspend() {
   if (!g_terminal_taken.exchange(false)) return;
-  static const char kRestore[] = "\0337\033[r\0338";  // panel_restore()
-  const ssize_t n = ::write(STDERR_FILENO, kRestore, sizeof kRestore - 1);
-  (void)n;
+  g_redo_setup = true;
+  write_restore();
+}
+
+void stats_terminal_emergency_restore() {
+  if (g_terminal_taken.exchange(false)) write_restore();
 }
 
 StatsOutput::StatsOutput(StatsOutputOptions o, Timestamp start)
